@@ -1,0 +1,17 @@
+namespace ModelPlatform.Contracts;
+
+/// <summary>Base of every message on the bus: a fact that has happened, named in the past tense.</summary>
+public abstract record IntegrationEvent
+{
+    public Guid Id { get; init; } = Guid.NewGuid();
+    public DateTimeOffset CreatedAt { get; init; } = DateTimeOffset.UtcNow;
+}
+
+/// <summary>A training job was accepted and waits for a worker.</summary>
+public sealed record TrainingJobSubmitted(Guid JobId) : IntegrationEvent;
+
+/// <summary>The registry stored a new, immutable model version.</summary>
+public sealed record ModelVersionRegistered(string ModelName, int Version, string Sha256, Guid? TrainingJobId) : IntegrationEvent;
+
+/// <summary>An alias such as <c>production</c> now points at <paramref name="Version"/>.</summary>
+public sealed record AliasChanged(string ModelName, string Alias, int Version, int? PreviousVersion) : IntegrationEvent;

@@ -1,0 +1,154 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using ModelPlatform.Contracts;
+using ModelPlatform.Feature.Datasets;
+
+namespace ModelPlatform.Feature.Apis;
+
+public static class DatasetsApi
+{
+    public const int MaxRowsPerPage = 10_000;
+
+    public static IEndpointRouteBuilder MapDatasetsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/datasets").WithTags("Datasets");
+
+        api.MapPost("/{name}/versions", CreateVersion)
+            .WithName("CreateDatasetVersion")
+            .WithSummary("Upload a CSV (with a header row) as the next immutable version of a dataset")
+            .Accepts<string>("text/csv")
+            .DisableAntiforgery();
+        api.MapGet("/", ListDatasets)
+            .WithName("ListDatasets")
+            .WithSummary("List datasets with their latest version");
+        api.MapGet("/{name}", GetDataset)
+            .WithName("GetDataset")
+            .WithSummary("List the versions of a dataset");
+        api.MapGet("/{name}/versions/{version}", GetVersion)
+            .WithName("GetDatasetVersion")
+            .WithSummary("Get a version's schema and row count; the version may be a number or 'latest'");
+        api.MapGet("/{name}/versions/{version}/rows", GetRows)
+            .WithName("GetDatasetRows")
+            .WithSummary($"Read a page of typed rows (limit at most {nameof(MaxRowsPerPage)})");
+
+        return app;
+    }
+
+    public static async Task<Results<Created<DatasetVersionInfo>, ValidationProblem, ProblemHttpResult>> CreateVersion(
+        string name, HttpRequest request, DatasetStore store, IOptions<FeatureOptions> options, CancellationToken cancellationToken)
+    {
+        if (ResourceNames.NameError(name) is { } nameError)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["name"] = [nameError] });
+        }
+
+        if (request.ContentType is { } contentType && !contentType.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase))
+        {
+            return TypedResults.Problem(
+                $"The body must be text/csv, not {contentType}.", statusCode: StatusCodes.Status415UnsupportedMediaType);
+        }
+
+        // Uploads may be larger than the service-wide JSON limit, but stay bounded by their own.
+        request.HttpContext.SetMaxRequestBodySize(options.Value.MaxUploadBytes);
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body, cancellationToken);
+
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(body.GetBuffer().AsSpan(0, (int)body.Length)));
+        body.Position = 0;
+
+        ParsedDataset dataset;
+        try
+        {
+            dataset = await CsvDatasetReader.ReadAsync(body, cancellationToken);
+        }
+        catch (CsvFormatException ex)
+        {
+            var errors = new Dictionary<string, string[]> { [ex.Line is { } line ? $"line {line}" : "body"] = [ex.Message] };
+            return TypedResults.ValidationProblem(errors, detail: ex.Message, title: "The CSV could not be read.");
+        }
+
+        var info = await store.AddVersionAsync(name, dataset, sha256, cancellationToken);
+        return TypedResults.Created($"/datasets/{name}/versions/{info.Version}", info);
+    }
+
+    public static async Task<Ok<IReadOnlyList<DatasetSummary>>> ListDatasets(DatasetStore store, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await store.ListAsync(cancellationToken));
+
+    public static async Task<Results<Ok<IReadOnlyList<DatasetVersionInfo>>, NotFound<ProblemDetails>>> GetDataset(
+        string name, DatasetStore store, CancellationToken cancellationToken)
+    {
+        var versions = await store.GetVersionsAsync(name, cancellationToken);
+        return versions.Count == 0 ? DatasetNotFound(name) : TypedResults.Ok(versions);
+    }
+
+    public static async Task<Results<Ok<DatasetVersionInfo>, NotFound<ProblemDetails>, ValidationProblem>> GetVersion(
+        string name, string version, DatasetStore store, CancellationToken cancellationToken)
+    {
+        if (!TryParseVersion(version, out var number))
+        {
+            return InvalidVersion(version);
+        }
+
+        var info = await store.GetVersionAsync(name, number, cancellationToken);
+        return info is null ? DatasetNotFound(name, version) : TypedResults.Ok(info);
+    }
+
+    public static async Task<Results<Ok<DatasetRowsPage>, NotFound<ProblemDetails>, ValidationProblem>> GetRows(
+        string name, string version, DatasetStore store, CancellationToken cancellationToken, int offset = 0, int limit = 100)
+    {
+        if (!TryParseVersion(version, out var number))
+        {
+            return InvalidVersion(version);
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        if (offset < 0)
+        {
+            errors["offset"] = ["must be 0 or more"];
+        }
+
+        if (limit is < 1 or > MaxRowsPerPage)
+        {
+            errors["limit"] = [$"must be between 1 and {MaxRowsPerPage}"];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var info = await store.GetVersionAsync(name, number, cancellationToken);
+        if (info is null)
+        {
+            return DatasetNotFound(name, version);
+        }
+
+        var rows = await store.GetRowsAsync(name, info.Version, offset, limit, cancellationToken);
+        return TypedResults.Ok(new DatasetRowsPage(name, info.Version, offset, limit, info.Rows, rows));
+    }
+
+    private static bool TryParseVersion(string version, out int? number)
+    {
+        number = null;
+        if (string.Equals(version, "latest", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        var ok = int.TryParse(version, out var parsed) && parsed > 0;
+        number = parsed;
+        return ok;
+    }
+
+    private static ValidationProblem InvalidVersion(string version) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["version"] = [$"'{version}' is not a positive version number or 'latest'"] });
+
+    private static NotFound<ProblemDetails> DatasetNotFound(string name, string? version = null) => TypedResults.NotFound(new ProblemDetails
+    {
+        Title = "Dataset not found",
+        Status = StatusCodes.Status404NotFound,
+        Detail = version is null ? $"There is no dataset '{name}'." : $"Dataset '{name}' has no version '{version}'.",
+    });
+}

@@ -1,0 +1,52 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using ModelPlatform.Contracts;
+
+namespace ModelPlatform.ML;
+
+/// <summary>
+/// One mutable input row for a model's row-to-row mapper: set the values of a record, call <see cref="Advance"/>,
+/// then read the mapper's output getters. This is how ML.NET's own PredictionEngine works, without
+/// needing a compile-time class for a schema that is only known at run time. Not thread safe.
+/// </summary>
+internal sealed class InputRow : DataViewRow
+{
+    private readonly float[] _numbers;
+    private readonly ReadOnlyMemory<char>[] _texts;
+    private long _position = -1;
+
+    public InputRow(IReadOnlyList<ColumnSchema> inputs)
+    {
+        Schema = ModelSchema.ForInputs(inputs);
+        _numbers = new float[inputs.Count];
+        _texts = new ReadOnlyMemory<char>[inputs.Count];
+    }
+
+    public override DataViewSchema Schema { get; }
+
+    public override long Position => _position;
+
+    public override long Batch => 0;
+
+    public void SetNumber(int column, float value) => _numbers[column] = value;
+
+    public void SetText(int column, string value) => _texts[column] = value.AsMemory();
+
+    /// <summary>Marks the values as a new row, so transforms that cache per position recompute.</summary>
+    public void Advance() => _position++;
+
+    public override ValueGetter<DataViewRowId> GetIdGetter() =>
+        (ref DataViewRowId id) => id = new DataViewRowId((ulong)_position, 0);
+
+    public override bool IsColumnActive(DataViewSchema.Column column) => true;
+
+    public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+    {
+        var index = column.Index;
+        Delegate getter = column.Type is NumberDataViewType
+            ? (ValueGetter<float>)((ref float value) => value = _numbers[index])
+            : (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> value) => value = _texts[index]);
+        return getter as ValueGetter<TValue>
+            ?? throw new InvalidOperationException($"Column '{column.Name}' is not of type {typeof(TValue).Name}.");
+    }
+}

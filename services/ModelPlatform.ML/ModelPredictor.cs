@@ -1,0 +1,197 @@
+using System.Text.Json;
+using Microsoft.Extensions.ObjectPool;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using ModelPlatform.Contracts;
+
+namespace ModelPlatform.ML;
+
+/// <summary>
+/// A loaded model that predicts from many threads at once. ML.NET's prediction state is not thread safe,
+/// so each call rents a <see cref="PredictionSession"/> from a pool instead of sharing one.
+/// </summary>
+public sealed class ModelPredictor
+{
+    private readonly ObjectPool<PredictionSession> _sessions;
+
+    private ModelPredictor(ITransformer model, ModelSignature signature)
+    {
+        Signature = signature;
+        var inputSchema = ModelSchema.ForInputs(signature.Inputs);
+        if (!model.IsRowToRowMapper)
+        {
+            throw new InvalidDataException("The model cannot score single rows.");
+        }
+
+        _sessions = new DefaultObjectPool<PredictionSession>(
+            new SessionPolicy(() => new PredictionSession(model, signature)),
+            maximumRetained: Environment.ProcessorCount * 4);
+
+        // Fail at load, not at the first request, when the artifact does not fit its signature.
+        model.GetOutputSchema(inputSchema);
+        _sessions.Return(_sessions.Get());
+    }
+
+    public ModelSignature Signature { get; }
+
+    /// <summary>Loads an ML.NET model zip. Throws <see cref="InvalidDataException"/> when it does not fit the signature.</summary>
+    public static ModelPredictor Load(Stream artifact, ModelSignature signature)
+    {
+        var model = new MLContext().Model.Load(artifact, out _);
+        try
+        {
+            return new ModelPredictor(model, signature);
+        }
+        catch (Exception ex) when (ex is ArgumentOutOfRangeException or InvalidOperationException or ArgumentException)
+        {
+            throw new InvalidDataException($"The model does not fit its signature: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Predicts every record, or none: when any record does not fit the signature, the problems are returned
+    /// keyed by <c>records[i].column</c> and nothing is scored.
+    /// </summary>
+    public PredictionOutcome Predict(IReadOnlyList<JsonElement> records)
+    {
+        var (read, errors) = RecordReader.Read(Signature.Inputs, records);
+        if (errors.Count > 0)
+        {
+            return new PredictionOutcome([], errors);
+        }
+
+        var session = _sessions.Get();
+        try
+        {
+            var predictions = new Prediction[read.Count];
+            for (var i = 0; i < read.Count; i++)
+            {
+                predictions[i] = session.Predict(read[i]);
+            }
+
+            return new PredictionOutcome(predictions, errors);
+        }
+        finally
+        {
+            _sessions.Return(session);
+        }
+    }
+
+    private sealed class SessionPolicy(Func<PredictionSession> create) : PooledObjectPolicy<PredictionSession>
+    {
+        public override PredictionSession Create() => create();
+
+        public override bool Return(PredictionSession session) => true;
+    }
+}
+
+public sealed record PredictionOutcome(IReadOnlyList<Prediction> Predictions, IReadOnlyDictionary<string, string[]> Errors)
+{
+    public bool IsValid => Errors.Count == 0;
+}
+
+/// <summary>One model's row mapper with its input row and output getters. Not thread safe: pooled.</summary>
+internal sealed class PredictionSession
+{
+    private readonly ModelSignature _signature;
+    private readonly InputRow _input;
+    private readonly Func<Prediction> _read;
+
+    public PredictionSession(ITransformer model, ModelSignature signature)
+    {
+        _signature = signature;
+        _input = new InputRow(signature.Inputs);
+        var mapper = model.GetRowToRowMapper(_input.Schema);
+        var outputSchema = mapper.OutputSchema;
+        var needed = signature.Task switch
+        {
+            MLTask.Binary => ["PredictedLabel", "Probability", "Score"],
+            MLTask.Multiclass => new[] { ModelSchema.PredictedClassColumn, "Score" },
+            _ => ["Score"],
+        };
+        var active = needed.Select(name => outputSchema.GetColumnOrNull(name)).OfType<DataViewSchema.Column>().ToArray();
+        var output = mapper.GetRow(_input, active);
+        _read = signature.Task switch
+        {
+            MLTask.Binary => BinaryReader(output, signature),
+            MLTask.Multiclass => MulticlassReader(output, signature),
+            _ => RegressionReader(output),
+        };
+    }
+
+    public Prediction Predict(ModelRecord record)
+    {
+        for (var c = 0; c < _signature.Inputs.Count; c++)
+        {
+            if (ColumnValues.IsNumeric(_signature.Inputs[c].Type))
+            {
+                _input.SetNumber(c, record.Numbers[c]);
+            }
+            else
+            {
+                _input.SetText(c, record.Texts[c]);
+            }
+        }
+
+        _input.Advance();
+        return _read();
+    }
+
+    private static Func<Prediction> BinaryReader(DataViewRow output, ModelSignature signature)
+    {
+        var classes = signature.Classes!;
+        var labelType = output.Schema["PredictedLabel"];
+        var predicted = output.GetGetter<bool>(labelType);
+        // Uncalibrated trainers have no probability column; fall back to the logistic of the score.
+        var probability = output.Schema.GetColumnOrNull("Probability") is { } probabilityColumn
+            ? output.GetGetter<float>(probabilityColumn)
+            : Logistic(output.GetGetter<float>(output.Schema["Score"]));
+        return () =>
+        {
+            bool label = false;
+            float p = 0;
+            predicted(ref label);
+            probability(ref p);
+            return new Prediction(Label: ColumnValues.LabelValue(classes[label ? 1 : 0], signature.Label.Type), Probability: p);
+        };
+    }
+
+    private static ValueGetter<float> Logistic(ValueGetter<float> score) => (ref float value) =>
+    {
+        score(ref value);
+        value = 1f / (1f + MathF.Exp(-value));
+    };
+
+    private static Func<Prediction> MulticlassReader(DataViewRow output, ModelSignature signature)
+    {
+        var predicted = output.GetGetter<ReadOnlyMemory<char>>(output.Schema[ModelSchema.PredictedClassColumn]);
+        var scores = output.GetGetter<VBuffer<float>>(output.Schema["Score"]);
+        var classes = signature.Classes!;
+        return () =>
+        {
+            ReadOnlyMemory<char> label = default;
+            VBuffer<float> buffer = default;
+            predicted(ref label);
+            scores(ref buffer);
+            var values = buffer.DenseValues().ToArray();
+            var byClass = new Dictionary<string, float>(classes.Count, StringComparer.Ordinal);
+            for (var i = 0; i < classes.Count && i < values.Length; i++)
+            {
+                byClass[classes[i]] = values[i];
+            }
+
+            return new Prediction(Label: ColumnValues.LabelValue(label.ToString(), signature.Label.Type), Scores: byClass);
+        };
+    }
+
+    private static Func<Prediction> RegressionReader(DataViewRow output)
+    {
+        var score = output.GetGetter<float>(output.Schema["Score"]);
+        return () =>
+        {
+            float value = 0;
+            score(ref value);
+            return new Prediction(Value: value);
+        };
+    }
+}

@@ -1,0 +1,69 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
+using ModelPlatform.Contracts;
+
+namespace ModelPlatform.ML;
+
+/// <summary>
+/// Builds the ML.NET pipeline for a signature. Every preprocessing step lives inside the saved model, so the
+/// served model takes raw records: missing numbers are imputed with the mean, categoricals are one-hot
+/// encoded (unseen values become all zeros), free text is featurised, and features are normalised
+/// for linear trainers.
+/// </summary>
+public static class PipelineFactory
+{
+    public static IEstimator<ITransformer> Create(MLContext ml, ModelSignature signature, string trainer)
+    {
+        IEstimator<ITransformer> pipeline = new EstimatorChain<ITransformer>();
+        var featureColumns = new List<string>();
+
+        var numeric = signature.Inputs.Where(input => ColumnValues.IsNumeric(input.Type)).Select(input => input.Name).ToArray();
+        if (numeric.Length > 0)
+        {
+            pipeline = pipeline.Append(ml.Transforms.ReplaceMissingValues(
+                numeric.Select(name => new InputOutputColumnPair(name)).ToArray(),
+                MissingValueReplacingEstimator.ReplacementMode.Mean));
+            featureColumns.AddRange(numeric);
+        }
+
+        var categorical = signature.Inputs.Where(input => input.Type == ColumnType.Categorical).Select(input => input.Name).ToArray();
+        if (categorical.Length > 0)
+        {
+            var encoded = categorical.Select(name => new InputOutputColumnPair("__onehot_" + name, name)).ToArray();
+            pipeline = pipeline.Append(ml.Transforms.Categorical.OneHotEncoding(encoded));
+            featureColumns.AddRange(encoded.Select(pair => pair.OutputColumnName));
+        }
+
+        foreach (var text in signature.Inputs.Where(input => input.Type == ColumnType.Text))
+        {
+            var output = "__text_" + text.Name;
+            pipeline = pipeline.Append(ml.Transforms.Text.FeaturizeText(output, text.Name));
+            featureColumns.Add(output);
+        }
+
+        pipeline = pipeline.Append(ml.Transforms.Concatenate(ModelSchema.FeaturesColumn, [.. featureColumns]));
+
+        var (estimator, needsNormalizedFeatures) = Trainers.Create(ml, signature.Task, trainer);
+        if (needsNormalizedFeatures)
+        {
+            pipeline = pipeline.Append(ml.Transforms.NormalizeMinMax(ModelSchema.FeaturesColumn));
+        }
+
+        pipeline = pipeline.Append(estimator);
+
+        if (signature.Task == MLTask.Multiclass)
+        {
+            // Keep the key-typed PredictedLabel for evaluation; serve the class name from a column of its own.
+            pipeline = pipeline.Append(ml.Transforms.Conversion.MapKeyToValue(ModelSchema.PredictedClassColumn, "PredictedLabel"));
+        }
+
+        return pipeline;
+    }
+
+    /// <summary>Maps the label to a key for multiclass training (outside the saved model, which never sees labels).</summary>
+    public static IDataView PrepareLabel(MLContext ml, IDataView data, MLTask task) => task == MLTask.Multiclass
+        ? ml.Transforms.Conversion.MapValueToKey(ModelSchema.LabelColumn, keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
+            .Fit(data).Transform(data)
+        : data;
+}

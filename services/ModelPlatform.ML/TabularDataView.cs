@@ -1,0 +1,82 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace ModelPlatform.ML;
+
+/// <summary>
+/// A read-only, in-memory <see cref="IDataView"/> over columns whose schema is only known at run time
+/// (one typed array per column: <see cref="float"/>, <see cref="bool"/> or <see cref="ReadOnlyMemory{T}"/> of char).
+/// </summary>
+public sealed class TabularDataView : IDataView
+{
+    private readonly IReadOnlyList<Array> _columns;
+    private readonly int _rowCount;
+
+    public TabularDataView(DataViewSchema schema, IReadOnlyList<Array> columns)
+    {
+        if (schema.Count != columns.Count)
+        {
+            throw new ArgumentException($"The schema has {schema.Count} columns but {columns.Count} were given.", nameof(columns));
+        }
+
+        _rowCount = columns.Count == 0 ? 0 : columns[0].Length;
+        if (columns.Any(column => column.Length != _rowCount))
+        {
+            throw new ArgumentException("All columns must have the same length.", nameof(columns));
+        }
+
+        Schema = schema;
+        _columns = columns;
+    }
+
+    public DataViewSchema Schema { get; }
+
+    public bool CanShuffle => false;
+
+    public long? GetRowCount() => _rowCount;
+
+    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) =>
+        new Cursor(this, columnsNeeded);
+
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
+        [GetRowCursor(columnsNeeded, rand)];
+
+    private sealed class Cursor(TabularDataView view, IEnumerable<DataViewSchema.Column> columnsNeeded) : DataViewRowCursor
+    {
+        private readonly HashSet<int> _active = columnsNeeded.Select(column => column.Index).ToHashSet();
+        private long _position = -1;
+
+        public override DataViewSchema Schema => view.Schema;
+
+        public override long Position => _position;
+
+        public override long Batch => 0;
+
+        public override bool MoveNext()
+        {
+            if (_position + 1 < view._rowCount)
+            {
+                _position++;
+                return true;
+            }
+
+            _position = view._rowCount;
+            return false;
+        }
+
+        public override ValueGetter<DataViewRowId> GetIdGetter() =>
+            (ref DataViewRowId id) => id = new DataViewRowId((ulong)_position, 0);
+
+        public override bool IsColumnActive(DataViewSchema.Column column) => _active.Contains(column.Index);
+
+        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+        {
+            if (view._columns[column.Index] is not TValue[] values)
+            {
+                throw new InvalidOperationException($"Column '{column.Name}' does not hold {typeof(TValue).Name} values.");
+            }
+
+            return (ref TValue value) => value = values[_position];
+        }
+    }
+}

@@ -1,0 +1,166 @@
+using System.Text.Json;
+using Microsoft.ML;
+using ModelPlatform.Contracts;
+
+namespace ModelPlatform.ML;
+
+/// <summary>
+/// Rows of a dataset turned into an ML.NET data view for one task: inputs converted by type, the label
+/// encoded for the task (boolean for binary, text for multiclass, float for regression) and rows
+/// without a label left out.
+/// </summary>
+public sealed class TrainingData
+{
+    private TrainingData(IDataView view, ModelSignature signature, int skippedRows)
+    {
+        View = view;
+        Signature = signature;
+        RowsWithoutLabel = skippedRows;
+    }
+
+    public IDataView View { get; }
+
+    /// <summary>The model's signature; for classifiers, <see cref="ModelSignature.Classes"/> is filled.</summary>
+    public ModelSignature Signature { get; }
+
+    public int RowsWithoutLabel { get; }
+
+    public int Rows => (int)View.GetRowCount()!.Value;
+
+    /// <summary>
+    /// Builds the data view. Throws <see cref="TrainingDataException"/> when the rows cannot train a model of
+    /// this task (wrong label type, too few classes, a value that does not fit its column).
+    /// </summary>
+    /// <param name="positiveClass">For binary tasks, the label value that counts as positive; see <see cref="PositiveClass"/>.</param>
+    public static TrainingData Create(
+        IReadOnlyList<ColumnSchema> columns,
+        string label,
+        MLTask task,
+        IReadOnlyList<IReadOnlyDictionary<string, JsonElement>> rows,
+        string? positiveClass = null)
+    {
+        var labelColumn = columns.FirstOrDefault(column => column.Name == label)
+            ?? throw new TrainingDataException($"The label column '{label}' is not in the dataset. Columns: {string.Join(", ", columns.Select(c => c.Name))}.");
+        if (task == MLTask.Regression && labelColumn.Type != ColumnType.Numeric)
+        {
+            throw new TrainingDataException($"Regression needs a numeric label, but '{label}' is {labelColumn.Type.ToString().ToLowerInvariant()}.");
+        }
+
+        var inputs = columns.Where(column => column != labelColumn).ToList();
+        if (inputs.Count == 0)
+        {
+            throw new TrainingDataException("The dataset has no columns besides the label.");
+        }
+
+        var labelled = rows
+            .Select((row, index) => (row, index, label: row.TryGetValue(label, out var value) ? value : default))
+            .Where(item => ColumnValues.CanonicalText(item.label) is not null)
+            .ToList();
+        if (labelled.Count == 0)
+        {
+            throw new TrainingDataException($"No row has a value in the label column '{label}'.");
+        }
+
+        var classes = task == MLTask.Regression ? null : Classes(labelled.Select(item => ColumnValues.CanonicalText(item.label)!), task, positiveClass);
+        var data = new List<Array>(inputs.Count + 1);
+        for (var c = 0; c < inputs.Count; c++)
+        {
+            data.Add(ReadInput(inputs[c], labelled.Select(item => (item.row, item.index)).ToList()));
+        }
+
+        data.Add(task switch
+        {
+            MLTask.Binary => labelled.Select(item => ColumnValues.CanonicalText(item.label) == classes![1]).ToArray(),
+            MLTask.Multiclass => labelled.Select(item => ColumnValues.CanonicalText(item.label)!.AsMemory()).ToArray(),
+            _ => labelled.Select(item => ReadLabelNumber(item.label, label, item.index)).ToArray(),
+        });
+
+        var signature = new ModelSignature(task, inputs, labelColumn, classes);
+        return new TrainingData(new TabularDataView(ModelSchema.ForTraining(inputs, task), data), signature, rows.Count - labelled.Count);
+    }
+
+    /// <summary>
+    /// The two classes of a binary task as [negative, positive]. Unless told, the positive class is the one
+    /// that reads as "yes" (true, 1, yes, y, positive), else the later in ordinal order ("spam" over "ham").
+    /// </summary>
+    public static IReadOnlyList<string> PositiveClass(IReadOnlyCollection<string> distinct, string? positiveClass)
+    {
+        if (distinct.Count != 2)
+        {
+            throw new TrainingDataException(
+                $"Binary classification needs exactly 2 label values, found {distinct.Count}: {string.Join(", ", distinct.Take(10))}.");
+        }
+
+        string[] yes = ["true", "1", "yes", "y", "positive"];
+        var positive = positiveClass
+            ?? distinct.FirstOrDefault(value => yes.Contains(value, StringComparer.OrdinalIgnoreCase))
+            ?? distinct.Max(StringComparer.Ordinal)!;
+        if (!distinct.Contains(positive))
+        {
+            throw new TrainingDataException($"positiveClass '{positive}' is not a label value; the values are {string.Join(", ", distinct)}.");
+        }
+
+        return [distinct.Single(value => value != positive), positive];
+    }
+
+    private static List<string>? Classes(IEnumerable<string> labels, MLTask task, string? positiveClass)
+    {
+        var distinct = labels.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        if (task == MLTask.Binary)
+        {
+            return [.. PositiveClass(distinct, positiveClass)];
+        }
+
+        if (distinct.Count < 2)
+        {
+            throw new TrainingDataException($"Multiclass classification needs at least 2 label values, found {distinct.Count}.");
+        }
+
+        return distinct;
+    }
+
+    private static Array ReadInput(ColumnSchema column, List<(IReadOnlyDictionary<string, JsonElement> Row, int Index)> rows)
+    {
+        if (ColumnValues.IsNumeric(column.Type))
+        {
+            var numbers = new float[rows.Count];
+            for (var i = 0; i < rows.Count; i++)
+            {
+                var error = ColumnValues.TryReadNumber(Value(rows[i].Row, column.Name), column.Type, out numbers[i]);
+                ThrowIfError(error, column.Name, rows[i].Index);
+            }
+
+            return numbers;
+        }
+
+        var texts = new ReadOnlyMemory<char>[rows.Count];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var error = ColumnValues.TryReadText(Value(rows[i].Row, column.Name), out var text);
+            ThrowIfError(error, column.Name, rows[i].Index);
+            texts[i] = text.AsMemory();
+        }
+
+        return texts;
+    }
+
+    private static float ReadLabelNumber(JsonElement value, string label, int index)
+    {
+        ThrowIfError(ColumnValues.TryReadNumber(value, ColumnType.Numeric, out var number), label, index);
+        return number;
+    }
+
+    private static JsonElement Value(IReadOnlyDictionary<string, JsonElement> row, string column) =>
+        row.TryGetValue(column, out var value) ? value : default;
+
+    private static void ThrowIfError(string? error, string column, int rowIndex)
+    {
+        if (error is not null)
+        {
+            throw new TrainingDataException($"Row {rowIndex}, column '{column}': {error}.");
+        }
+    }
+}
+
+/// <summary>The data cannot train the requested model; the message says why, for the job's error.</summary>
+public sealed class TrainingDataException(string message) : Exception(message);

@@ -1,0 +1,192 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using ModelPlatform.Contracts;
+using ModelPlatform.Messaging;
+using ModelPlatform.Registry.Models;
+
+namespace ModelPlatform.Registry.Apis;
+
+public sealed record SetAliasRequest(int Version);
+
+public sealed record AliasInfo(string ModelName, string Alias, int Version, int? PreviousVersion);
+
+public static class ModelsApi
+{
+    public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/models").WithTags("Models");
+
+        api.MapGet("/", ListModels).WithName("ListModels").WithSummary("List registered models with their aliases");
+        api.MapGet("/{name}", GetModel).WithName("GetModel").WithSummary("Get a model and its versions");
+        api.MapPost("/{name}/versions", RegisterVersion)
+            .WithName("RegisterModelVersion")
+            .WithSummary("Register an immutable version: multipart form with 'metadata' (JSON) and 'artifact' (ML.NET model zip)")
+            .DisableAntiforgery();
+        api.MapGet("/{name}/versions/{version:int}", GetVersion).WithName("GetModelVersion").WithSummary("Get a version's signature, metrics and lineage");
+        api.MapGet("/{name}/versions/{version:int}/artifact", GetArtifact)
+            .WithName("GetModelArtifact")
+            .WithSummary("Download a version's artifact; the X-Checksum-Sha256 header carries its SHA-256");
+        api.MapGet("/{name}/aliases/{alias}", GetAlias).WithName("GetModelAlias").WithSummary("Resolve an alias to its version");
+        api.MapPut("/{name}/aliases/{alias}", SetAlias)
+            .WithName("SetModelAlias")
+            .WithSummary("Point an alias (such as 'production') at a version; promotion and rollback alike");
+
+        return app;
+    }
+
+    public static async Task<Ok<IReadOnlyList<ModelInfo>>> ListModels(ModelStore store, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await store.ListAsync(null, cancellationToken));
+
+    public static async Task<Results<Ok<ModelDetails>, NotFound<ProblemDetails>>> GetModel(string name, ModelStore store, CancellationToken cancellationToken)
+    {
+        var model = (await store.ListAsync(name, cancellationToken)).SingleOrDefault();
+        return model is null
+            ? NotFound($"There is no model '{name}'.")
+            : TypedResults.Ok(new ModelDetails(model, await store.GetVersionsAsync(name, cancellationToken)));
+    }
+
+    public static async Task<Results<Created<ModelVersionInfo>, Ok<ModelVersionInfo>, ValidationProblem>> RegisterVersion(
+        string name, HttpContext context, ModelStore store, IEventBus eventBus, IOptions<RegistryOptions> options, CancellationToken cancellationToken)
+    {
+        if (ResourceNames.NameError(name) is { } nameError)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["name"] = [nameError] });
+        }
+
+        var maxBytes = options.Value.MaxArtifactBytes;
+        context.SetMaxRequestBodySize(maxBytes);
+        if (!context.Request.HasFormContentType)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = ["must be multipart/form-data with 'metadata' and 'artifact' parts"] });
+        }
+
+        var form = await context.Request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = maxBytes }, cancellationToken);
+        var (request, errors) = ReadMetadata(form["metadata"]);
+        var artifactFile = form.Files.GetFile("artifact");
+        if (artifactFile is null || artifactFile.Length == 0)
+        {
+            errors["artifact"] = ["is required: the ML.NET model zip"];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var artifact = new byte[artifactFile!.Length];
+        await using (var stream = artifactFile.OpenReadStream())
+        {
+            await stream.ReadExactlyAsync(artifact, cancellationToken);
+        }
+
+        var (version, created) = await store.RegisterAsync(name, request!, artifact, cancellationToken);
+        if (!created)
+        {
+            return TypedResults.Ok(version);
+        }
+
+        await eventBus.PublishAsync(new ModelVersionRegistered(name, version.Version, version.Sha256, request!.Lineage.TrainingJobId), cancellationToken);
+        return TypedResults.Created($"/models/{name}/versions/{version.Version}", version);
+    }
+
+    public static async Task<Results<Ok<ModelVersionInfo>, NotFound<ProblemDetails>>> GetVersion(
+        string name, int version, ModelStore store, CancellationToken cancellationToken)
+    {
+        var info = await store.GetVersionAsync(name, version, cancellationToken);
+        return info is null ? NotFound($"Model '{name}' has no version {version}.") : TypedResults.Ok(info);
+    }
+
+    public static async Task<Results<PhysicalFileHttpResult, NotFound<ProblemDetails>>> GetArtifact(
+        string name, int version, ModelStore store, HttpResponse response, CancellationToken cancellationToken)
+    {
+        var info = await store.GetVersionAsync(name, version, cancellationToken);
+        if (info is null)
+        {
+            return NotFound($"Model '{name}' has no version {version}.");
+        }
+
+        response.Headers["X-Checksum-Sha256"] = info.Sha256;
+        return TypedResults.PhysicalFile(
+            store.ArtifactPath(info.Sha256), "application/zip", $"{name}-v{version}.zip",
+            entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{info.Sha256}\""));
+    }
+
+    public static async Task<Results<Ok<AliasInfo>, NotFound<ProblemDetails>>> GetAlias(
+        string name, string alias, ModelStore store, CancellationToken cancellationToken)
+    {
+        var version = await store.GetAliasAsync(name, alias, cancellationToken);
+        return version is null ? NotFound($"Model '{name}' has no alias '{alias}'.") : TypedResults.Ok(new AliasInfo(name, alias, version.Value, null));
+    }
+
+    public static async Task<Results<Ok<AliasInfo>, NotFound<ProblemDetails>, ValidationProblem>> SetAlias(
+        string name, string alias, SetAliasRequest request, ModelStore store, IEventBus eventBus, CancellationToken cancellationToken)
+    {
+        if (ResourceNames.AliasError(alias) is { } aliasError)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["alias"] = [aliasError] });
+        }
+
+        if (await store.GetVersionAsync(name, request.Version, cancellationToken) is null)
+        {
+            return NotFound($"Model '{name}' has no version {request.Version}.");
+        }
+
+        var previous = await store.SetAliasAsync(name, alias, request.Version, cancellationToken);
+        await eventBus.PublishAsync(new AliasChanged(name, alias, request.Version, previous), cancellationToken);
+        return TypedResults.Ok(new AliasInfo(name, alias, request.Version, previous));
+    }
+
+    private static (RegisterModelVersionRequest? Request, Dictionary<string, string[]> Errors) ReadMetadata(string? metadata)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(metadata))
+        {
+            errors["metadata"] = ["is required: JSON with signature, metrics and lineage"];
+            return (null, errors);
+        }
+
+        RegisterModelVersionRequest? request = null;
+        try
+        {
+            request = JsonSerializer.Deserialize<RegisterModelVersionRequest>(metadata, JsonSerializerOptions.Web);
+        }
+        catch (JsonException ex)
+        {
+            errors["metadata"] = [$"is not valid JSON for a model version: {ex.Message}"];
+            return (null, errors);
+        }
+
+        if (request?.Signature is not { Inputs.Count: > 0, Label: not null })
+        {
+            errors["metadata.signature"] = ["is required, with at least one input and a label"];
+        }
+        else if (request.Signature.Task != MLTask.Regression && request.Signature.Classes is not { Count: >= 2 })
+        {
+            errors["metadata.signature.classes"] = ["a classifier needs at least two classes"];
+        }
+
+        if (request?.Lineage is null)
+        {
+            errors["metadata.lineage"] = ["is required: the dataset and version the model was trained on"];
+        }
+
+        if (request is not null && request.Metrics is null)
+        {
+            request = request with { Metrics = new Dictionary<string, double>() };
+        }
+
+        return (request, errors);
+    }
+
+    private static NotFound<ProblemDetails> NotFound(string detail) => TypedResults.NotFound(new ProblemDetails
+    {
+        Title = "Not found",
+        Status = StatusCodes.Status404NotFound,
+        Detail = detail,
+    });
+}
+
+public sealed record ModelDetails(ModelInfo Model, IReadOnlyList<ModelVersionInfo> Versions);

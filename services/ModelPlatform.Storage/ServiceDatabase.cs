@@ -1,0 +1,85 @@
+using System.Data;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace ModelPlatform.Storage;
+
+/// <summary>
+/// A service's own SQLite database (write-ahead logging, so readers never wait for the writer).
+/// The schema script runs at start-up and must be idempotent (<c>CREATE TABLE IF NOT EXISTS</c>).
+/// </summary>
+public sealed class ServiceDatabase : IHealthCheck
+{
+    private readonly string _connectionString;
+
+    static ServiceDatabase()
+    {
+        SqlMapper.AddTypeHandler(new DateTimeOffsetHandler());
+        SqlMapper.AddTypeHandler(new GuidHandler());
+    }
+
+    public ServiceDatabase(string dataDirectory, string schemaSql)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        DataDirectory = dataDirectory;
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(dataDirectory, "store.db"),
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+
+        using var connection = Open();
+        connection.Execute("PRAGMA journal_mode = WAL;");
+        connection.Execute(schemaSql);
+    }
+
+    public string DataDirectory { get; }
+
+    public SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        // Durable across a crash in WAL mode, without a sync on every read.
+        connection.Execute("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+        return connection;
+    }
+
+    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+        return connection;
+    }
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await connection.ExecuteScalarAsync<int>("SELECT 1");
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception ex)
+        {
+            return HealthCheckResult.Unhealthy("The database does not answer.", ex);
+        }
+    }
+
+    // Stored as ISO 8601 text so the database stays readable with the sqlite3 shell.
+    private sealed class DateTimeOffsetHandler : SqlMapper.TypeHandler<DateTimeOffset>
+    {
+        public override void SetValue(IDbDataParameter parameter, DateTimeOffset value) => parameter.Value = value.ToString("O");
+
+        public override DateTimeOffset Parse(object value) => DateTimeOffset.Parse((string)value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private sealed class GuidHandler : SqlMapper.TypeHandler<Guid>
+    {
+        public override void SetValue(IDbDataParameter parameter, Guid value) => parameter.Value = value.ToString();
+
+        public override Guid Parse(object value) => Guid.Parse((string)value);
+    }
+}
