@@ -42,7 +42,7 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
     private const string SelectVersion = """
         SELECT v.name AS Name, v.version AS Version, v.sha256 AS Sha256, v.size_bytes AS SizeBytes, v.signature AS Signature,
                v.metrics AS Metrics, v.lineage AS Lineage, v.created_at AS CreatedAt,
-               (SELECT group_concat(a.alias) FROM aliases a WHERE a.name = v.name AND a.version = v.version) AS Aliases
+               COALESCE((SELECT group_concat(a.alias) FROM aliases a WHERE a.name = v.name AND a.version = v.version), '') AS Aliases
         FROM model_versions v
         """;
 
@@ -179,7 +179,7 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
     private static DateTimeOffset Parse(string timestamp) => DateTimeOffset.Parse(timestamp, CultureInfo.InvariantCulture);
 
     private sealed record VersionRow(
-        string Name, long Version, string Sha256, long SizeBytes, string Signature, string Metrics, string Lineage, string CreatedAt, string? Aliases)
+        string Name, long Version, string Sha256, long SizeBytes, string Signature, string Metrics, string Lineage, string CreatedAt, string Aliases)
     {
         public ModelVersionInfo ToInfo() => new(
             Name,
@@ -189,7 +189,7 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
             JsonSerializer.Deserialize<ModelSignature>(Signature, Json)!,
             JsonSerializer.Deserialize<Dictionary<string, double>>(Metrics, Json)!,
             JsonSerializer.Deserialize<ModelLineage>(Lineage, Json)!,
-            Aliases?.Split(',').Order(StringComparer.Ordinal).ToList() ?? [],
+            Aliases.Split(',', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal).ToList(),
             Parse(CreatedAt));
     }
 }

@@ -1,0 +1,40 @@
+var builder = DistributedApplication.CreateBuilder(args);
+
+var redis = builder.AddPlatformRedis("redis");
+var rabbitmq = builder.AddPlatformRabbitMQ("rabbitmq");
+
+var feature = builder.AddProject<Projects.ModelPlatform_Feature>("feature")
+    .WithServiceData(builder)
+    .WithHttpHealthCheck("/health");
+
+var registry = builder.AddProject<Projects.ModelPlatform_Registry>("registry")
+    .WithServiceData(builder)
+    .WithReference(rabbitmq).WaitFor(rabbitmq)
+    .WithHttpHealthCheck("/health");
+
+builder.AddProject<Projects.ModelPlatform_Training>("training")
+    .WithServiceData(builder)
+    .WithReference(rabbitmq).WaitFor(rabbitmq)
+    .WithReference(feature).WaitFor(feature)
+    .WithReference(registry).WaitFor(registry)
+    .WithHttpHealthCheck("/health");
+
+builder.AddProject<Projects.ModelPlatform_Inference>("inference")
+    .WithReference(redis).WaitFor(redis)
+    .WithReference(rabbitmq).WaitFor(rabbitmq)
+    .WithReference(registry).WaitFor(registry)
+    .WithHttpHealthCheck("/health");
+
+builder.Build().Run();
+
+internal static class ServiceDataExtensions
+{
+    /// <summary>
+    /// Gives a stateful service its own data folder under the platform's data directory when run locally.
+    /// Deployed, each service keeps the default (<c>data</c> under its content root, for a mounted volume).
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithServiceData(this IResourceBuilder<ProjectResource> service, IDistributedApplicationBuilder builder) =>
+        builder.ExecutionContext.IsRunMode
+            ? service.WithEnvironment("Storage__DataDirectory", Path.Combine(builder.DataDirectory(), service.Resource.Name))
+            : service;
+}

@@ -1,0 +1,242 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using RabbitMQ.Client;
+
+/// <summary>
+/// Where Redis and RabbitMQ come from, first match wins:
+/// <list type="number">
+/// <item>a connection string in configuration (<c>ConnectionStrings:redis</c>, <c>ConnectionStrings:rabbitmq</c>);</item>
+/// <item>the standard Aspire containers, when a container runtime answers, and always in publish mode (what azd deploys);</item>
+/// <item>the locally installed <c>redis-server</c> / <c>rabbitmq-server</c>, run as executables on free loopback ports
+/// with their data under the platform's data folder;</item>
+/// <item>else start-up stops with the command that installs them.</item>
+/// </list>
+/// </summary>
+internal static class PlatformServers
+{
+    private const string InstallHint =
+        "Install it with 'sudo apt-get install -y redis-server rabbitmq-server' (Debian/Ubuntu) or 'brew install redis rabbitmq' (macOS), " +
+        "start Docker or Podman, or set ConnectionStrings:{0} (user secrets or environment) to a server you already run.";
+
+    public static IResourceBuilder<IResourceWithConnectionString> AddPlatformRedis(this IDistributedApplicationBuilder builder, string name)
+    {
+        if (builder.Configuration.GetConnectionString(name) is not null)
+        {
+            return builder.AddConnectionString(name);
+        }
+
+        var password = builder.AddParameter($"{name}-password", () => DefaultPassword(builder, name), secret: true);
+        if (builder.ExecutionContext.IsPublishMode || ContainerRuntime.IsAvailable)
+        {
+            return builder.AddRedis(name, password: password).WithDataVolume();
+        }
+
+        var command = LocalServer.Find("redis-server")
+            ?? throw new DistributedApplicationException($"Redis is needed but neither a container runtime nor redis-server was found. {string.Format(InstallHint, name)}");
+        return builder.AddLocalRedis(name, command, password);
+    }
+
+    public static IResourceBuilder<IResourceWithConnectionString> AddPlatformRabbitMQ(this IDistributedApplicationBuilder builder, string name)
+    {
+        if (builder.Configuration.GetConnectionString(name) is not null)
+        {
+            return builder.AddConnectionString(name);
+        }
+
+        var userName = builder.AddParameter($"{name}-username", "modelplatform");
+        var password = builder.AddParameter($"{name}-password", () => DefaultPassword(builder, name), secret: true);
+        if (builder.ExecutionContext.IsPublishMode || ContainerRuntime.IsAvailable)
+        {
+            return builder.AddRabbitMQ(name, userName, password).WithManagementPlugin().WithDataVolume();
+        }
+
+        var command = LocalServer.Find("rabbitmq-server", "/usr/lib/rabbitmq/bin")
+            ?? throw new DistributedApplicationException($"RabbitMQ is needed but neither a container runtime nor rabbitmq-server was found. {string.Format(InstallHint, name)}");
+        return builder.AddLocalRabbitMQ(name, command, userName, password);
+    }
+
+    /// <summary>
+    /// The root of the platform's local data: <c>ModelPlatform:DataDirectory</c> when set (tests point it at a
+    /// temporary folder), else a per-user folder such as <c>~/.local/share/ModelPlatform</c>.
+    /// </summary>
+    public static string DataDirectory(this IDistributedApplicationBuilder builder) =>
+        builder.Configuration["ModelPlatform:DataDirectory"] is { Length: > 0 } configured
+            ? Path.GetFullPath(configured)
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "ModelPlatform");
+
+    // A random password per machine, kept in the data folder (outside the repo) so restarts reuse it.
+    private static string DefaultPassword(IDistributedApplicationBuilder builder, string name)
+    {
+        var path = Path.Combine(builder.DataDirectory(), "secrets", name + "-password");
+        if (File.Exists(path))
+        {
+            return File.ReadAllText(path).Trim();
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var password = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        File.WriteAllText(path, password);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        return password;
+    }
+
+    private static IResourceBuilder<IResourceWithConnectionString> AddLocalRedis(
+        this IDistributedApplicationBuilder builder, string name, string command, IResourceBuilder<ParameterResource> password)
+    {
+        var directory = Directory.CreateDirectory(Path.Combine(builder.DataDirectory(), name)).FullName;
+        var port = LocalServer.FreePort();
+        var redis = new LocalServerResource(name, command, directory,
+            ReferenceExpression.Create($"127.0.0.1:{port.ToString()},password={password.Resource}"));
+
+        // Parameter values are already in memory by the time health checks run, so this wait is brief.
+        builder.Services.AddHealthChecks().AddRedis(
+            _ => ConnectionStringOf(redis).AsTask().GetAwaiter().GetResult(), name: $"{name}-check");
+
+        return builder.AddResource(redis)
+            .WithEndpoint(name: LocalServerResource.EndpointName, port: port, targetPort: port, scheme: "tcp", isProxied: false)
+            .WithArgs("--port", port.ToString(), "--bind", "127.0.0.1", "--dir", directory, "--appendonly", "yes")
+            .WithArgs(context =>
+            {
+                context.Args.Add("--requirepass");
+                context.Args.Add(password.Resource);
+            })
+            .WithHealthCheck($"{name}-check");
+    }
+
+    private static IResourceBuilder<IResourceWithConnectionString> AddLocalRabbitMQ(
+        this IDistributedApplicationBuilder builder, string name, string command,
+        IResourceBuilder<ParameterResource> userName, IResourceBuilder<ParameterResource> password)
+    {
+        var directory = Directory.CreateDirectory(Path.Combine(builder.DataDirectory(), name)).FullName;
+        var port = LocalServer.FreePort();
+        var managementPort = LocalServer.FreePort();
+        var rabbitmq = new LocalServerResource(name, command, directory,
+            ReferenceExpression.Create($"amqp://{userName.Resource}:{password.Resource}@127.0.0.1:{port.ToString()}"));
+
+        IConnection? connection = null;
+        builder.Services.AddHealthChecks().AddRabbitMQ(
+            async _ => connection ??= await new ConnectionFactory { Uri = new(await ConnectionStringOf(rabbitmq)) }.CreateConnectionAsync(),
+            name: $"{name}-check");
+
+        // The node name is stable per data folder, so messages in durable queues survive restarts.
+        var nodeName = $"modelplatform-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(directory)))[..8]}@localhost";
+        var configFile = Path.Combine(directory, "rabbitmq.conf");
+        var resource = builder.AddResource(rabbitmq)
+            .WithEndpoint(name: LocalServerResource.EndpointName, port: port, targetPort: port, scheme: "tcp", isProxied: false)
+            .WithHttpEndpoint(name: "management", port: managementPort, targetPort: managementPort, isProxied: false)
+            .WithEnvironment("HOME", directory)
+            .WithEnvironment("RABBITMQ_NODENAME", nodeName)
+            .WithEnvironment("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
+            .WithEnvironment("RABBITMQ_NODE_PORT", port.ToString())
+            .WithEnvironment("RABBITMQ_DIST_PORT", LocalServer.FreePort().ToString())
+            .WithEnvironment("RABBITMQ_MNESIA_BASE", Path.Combine(directory, "mnesia"))
+            .WithEnvironment("RABBITMQ_LOG_BASE", Path.Combine(directory, "log"))
+            .WithEnvironment("RABBITMQ_PID_FILE", Path.Combine(directory, "rabbitmq.pid"))
+            .WithEnvironment("RABBITMQ_CONFIG_FILE", configFile)
+            .WithEnvironment("RABBITMQ_CONF_ENV_FILE", Path.Combine(directory, "rabbitmq-env.conf"))
+            .WithEnvironment("RABBITMQ_ENABLED_PLUGINS_FILE", Path.Combine(directory, "enabled_plugins"))
+            .WithHealthCheck($"{name}-check");
+
+        // The broker reads its credentials from its config file; write it once the parameters have values.
+        builder.Eventing.Subscribe<BeforeResourceStartedEvent>(rabbitmq, async (_, cancellationToken) =>
+        {
+            var user = await userName.Resource.GetValueAsync(cancellationToken);
+            var pass = await password.Resource.GetValueAsync(cancellationToken);
+            await File.WriteAllTextAsync(configFile, $"""
+                listeners.tcp.1 = 127.0.0.1:{port}
+                default_user = {user}
+                default_pass = {pass}
+                management.tcp.ip = 127.0.0.1
+                management.tcp.port = {managementPort}
+                """, cancellationToken);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(configFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+
+            await File.WriteAllTextAsync(Path.Combine(directory, "rabbitmq-env.conf"), "", cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(directory, "enabled_plugins"), "[rabbitmq_management].", cancellationToken);
+        });
+
+        return resource;
+    }
+
+    private static async ValueTask<string> ConnectionStringOf(IResourceWithConnectionString resource) =>
+        await resource.ConnectionStringExpression.GetValueAsync(CancellationToken.None)
+            ?? throw new InvalidOperationException($"{resource.Name} has no connection string yet.");
+}
+
+/// <summary>A server started from a local executable that other resources reference by connection string.</summary>
+internal sealed class LocalServerResource(string name, string command, string workingDirectory, ReferenceExpression connectionString)
+    : ExecutableResource(name, command, workingDirectory), IResourceWithConnectionString
+{
+    public const string EndpointName = "tcp";
+
+    public ReferenceExpression ConnectionStringExpression { get; } = connectionString;
+}
+
+internal static class LocalServer
+{
+    /// <summary>The full path of <paramref name="program"/> on PATH or in one of <paramref name="extraDirectories"/>.</summary>
+    public static string? Find(string program, params string[] extraDirectories)
+    {
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "";
+        // Debian's /usr/sbin/rabbitmq-server switches to the rabbitmq user when run as root; the
+        // script in /usr/lib/rabbitmq/bin runs as whoever starts it, so it is tried first.
+        return extraDirectories.Concat(path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)).Append("/usr/sbin")
+            .Select(directory => Path.Combine(directory, program))
+            .FirstOrDefault(File.Exists);
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>Whether Docker or Podman answers; asked once, before any container resource is added.</summary>
+internal static class ContainerRuntime
+{
+    private static readonly Lazy<bool> Available = new(() => Answers("docker") || Answers("podman"));
+
+    public static bool IsAvailable => Available.Value;
+
+    private static bool Answers(string runtime)
+    {
+        if (LocalServer.Find(runtime) is not { } path)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var process = Process.Start(new ProcessStartInfo(path, "info --format {{.ServerVersion}}")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!;
+            if (!process.WaitForExit(TimeSpan.FromSeconds(10)))
+            {
+                process.Kill(entireProcessTree: true);
+                return false;
+            }
+
+            return process.ExitCode == 0;
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,50 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text.Json;
+using ModelPlatform.Contracts;
+
+namespace ModelPlatform.Inference.Serving;
+
+/// <summary>Reads model metadata and artifacts from the registry service (<c>http://registry</c>).</summary>
+public sealed class RegistryClient(HttpClient http)
+{
+    public async Task<int?> ResolveAliasAsync(string model, string alias, CancellationToken cancellationToken)
+    {
+        using var response = await http.GetAsync($"/models/{Uri.EscapeDataString(model)}/aliases/{Uri.EscapeDataString(alias)}", cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<AliasTarget>(JsonSerializerOptions.Web, cancellationToken))!.Version;
+    }
+
+    public async Task<ModelVersionInfo?> GetVersionAsync(string model, int version, CancellationToken cancellationToken)
+    {
+        using var response = await http.GetAsync($"/models/{Uri.EscapeDataString(model)}/versions/{version}", cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<ModelVersionInfo>(JsonSerializerOptions.Web, cancellationToken);
+    }
+
+    /// <summary>Downloads an artifact and checks it against the SHA-256 the registry recorded at registration.</summary>
+    public async Task<byte[]> GetArtifactAsync(ModelVersionInfo version, CancellationToken cancellationToken)
+    {
+        var artifact = await http.GetByteArrayAsync($"/models/{Uri.EscapeDataString(version.ModelName)}/versions/{version.Version}/artifact", cancellationToken);
+        var actual = Convert.ToHexStringLower(SHA256.HashData(artifact));
+        if (!string.Equals(actual, version.Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidDataException(
+                $"The artifact of {version.ModelName} v{version.Version} has SHA-256 {actual}, but the registry recorded {version.Sha256}.");
+        }
+
+        return artifact;
+    }
+
+    private sealed record AliasTarget(int Version);
+}
