@@ -66,7 +66,7 @@ public static class ColumnValues
     {
         if (labelType == ColumnType.Numeric && double.TryParse(className, NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
         {
-            return number == Math.Floor(number) && Math.Abs(number) < 1e15 ? (long)number : number;
+            return number == Math.Floor(number) && Math.Abs(number) < 1e15 ? (long)number : (object)number;
         }
 
         if (labelType == ColumnType.Boolean && bool.TryParse(className, out var flag))

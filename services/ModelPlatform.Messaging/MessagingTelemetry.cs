@@ -17,7 +17,8 @@ public static class MessagingTelemetry
 
     internal static readonly ActivitySource Source = new(ActivitySourceName);
 
-    private static TextMapPropagator Propagator => Propagators.DefaultTextMapPropagator;
+    // W3C trace context and baggage, explicitly: the SDK's default propagator is a no-op until the SDK starts.
+    private static readonly TextMapPropagator Propagator = new CompositeTextMapPropagator([new TraceContextPropagator(), new BaggagePropagator()]);
 
     internal static Activity? StartPublish(string exchange, string routingKey, IDictionary<string, object?> headers)
     {
