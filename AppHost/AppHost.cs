@@ -5,11 +5,13 @@ var rabbitmq = builder.AddPlatformRabbitMQ("rabbitmq");
 
 var feature = builder.AddProject<Projects.ModelPlatform_Feature>("feature")
     .WithServiceData(builder)
+    .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 
 var registry = builder.AddProject<Projects.ModelPlatform_Registry>("registry")
     .WithServiceData(builder)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
+    .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 
 builder.AddProject<Projects.ModelPlatform_Training>("training")
@@ -17,12 +19,14 @@ builder.AddProject<Projects.ModelPlatform_Training>("training")
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReference(feature).WaitFor(feature)
     .WithReference(registry).WaitFor(registry)
+    .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 
 builder.AddProject<Projects.ModelPlatform_Inference>("inference")
     .WithReference(redis).WaitFor(redis)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReference(registry).WaitFor(registry)
+    .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 
 builder.Build().Run();

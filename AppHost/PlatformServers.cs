@@ -30,15 +30,15 @@ internal static class PlatformServers
             return builder.AddConnectionString(name);
         }
 
-        var password = builder.AddParameter($"{name}-password", () => DefaultPassword(builder, name), secret: true);
+        // The container integrations generate their own secret password parameter (azd generates it on deploy).
         if (builder.ExecutionContext.IsPublishMode || ContainerRuntime.IsAvailable)
         {
-            return builder.AddRedis(name, password: password).WithDataVolume();
+            return builder.AddRedis(name).WithDataVolume();
         }
 
         var command = LocalServer.Find("redis-server")
             ?? throw new DistributedApplicationException($"Redis is needed but neither a container runtime nor redis-server was found. {string.Format(InstallHint, name)}");
-        return builder.AddLocalRedis(name, command, password);
+        return builder.AddLocalRedis(name, command, LocalPassword(builder, name));
     }
 
     public static IResourceBuilder<IResourceWithConnectionString> AddPlatformRabbitMQ(this IDistributedApplicationBuilder builder, string name)
@@ -48,16 +48,15 @@ internal static class PlatformServers
             return builder.AddConnectionString(name);
         }
 
-        var userName = builder.AddParameter($"{name}-username", "modelplatform");
-        var password = builder.AddParameter($"{name}-password", () => DefaultPassword(builder, name), secret: true);
         if (builder.ExecutionContext.IsPublishMode || ContainerRuntime.IsAvailable)
         {
-            return builder.AddRabbitMQ(name, userName, password).WithManagementPlugin().WithDataVolume();
+            return builder.AddRabbitMQ(name).WithManagementPlugin().WithDataVolume();
         }
 
         var command = LocalServer.Find("rabbitmq-server", "/usr/lib/rabbitmq/bin")
             ?? throw new DistributedApplicationException($"RabbitMQ is needed but neither a container runtime nor rabbitmq-server was found. {string.Format(InstallHint, name)}");
-        return builder.AddLocalRabbitMQ(name, command, userName, password);
+        var userName = builder.AddParameter($"{name}-username", "modelplatform");
+        return builder.AddLocalRabbitMQ(name, command, userName, LocalPassword(builder, name));
     }
 
     /// <summary>
@@ -69,8 +68,15 @@ internal static class PlatformServers
             ? Path.GetFullPath(configured)
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "ModelPlatform");
 
-    // A random password per machine, kept in the data folder (outside the repo) so restarts reuse it.
-    private static string DefaultPassword(IDistributedApplicationBuilder builder, string name)
+    /// <summary>
+    /// The secret parameter <c>{name}-password</c> for a local server. Set it like any Aspire parameter
+    /// (<c>Parameters:{name}-password</c> in user secrets); by default it is random per machine and kept in the
+    /// data folder, outside the repo, so restarts reuse it.
+    /// </summary>
+    private static IResourceBuilder<ParameterResource> LocalPassword(IDistributedApplicationBuilder builder, string name) =>
+        builder.AddParameter($"{name}-password", () => GeneratedPassword(builder, name), secret: true);
+
+    private static string GeneratedPassword(IDistributedApplicationBuilder builder, string name)
     {
         var path = Path.Combine(builder.DataDirectory(), "secrets", name + "-password");
         if (File.Exists(path))

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Checks what ModelPlatform needs on this machine and installs what is missing where it can
+# (Debian/Ubuntu with apt-get, as root or with sudo); elsewhere it says what to install.
+# Sourced by run.sh and test.sh.
+set -euo pipefail
+
+fail() { printf 'ModelPlatform: %s\n' "$*" >&2; exit 1; }
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  fail "the .NET 10 SDK is missing. Install it from https://dot.net (or 'sudo apt-get install -y dotnet-sdk-10.0'), then run this again."
+fi
+if ! dotnet --list-sdks | grep '^10\.' >/dev/null; then
+  fail "the .NET 10 SDK is needed; found: $(dotnet --list-sdks | tr '\n' ' ')"
+fi
+
+container_runtime() {
+  { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; } ||
+  { command -v podman >/dev/null 2>&1 && podman info >/dev/null 2>&1; }
+}
+
+has_servers() {
+  command -v redis-server >/dev/null 2>&1 &&
+  { command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || [ -x /usr/sbin/rabbitmq-server ]; }
+}
+
+# Redis and RabbitMQ: containers when Docker or Podman runs, else the local servers.
+if ! container_runtime && ! has_servers; then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+      command -v sudo >/dev/null 2>&1 || fail "redis-server and rabbitmq-server are missing; install them as root: apt-get install -y redis-server rabbitmq-server"
+      sudo="sudo"
+    fi
+    echo "ModelPlatform: installing redis-server and rabbitmq-server (apt-get)..."
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server rabbitmq-server >/dev/null
+  else
+    fail "Redis and RabbitMQ are missing. Start Docker or Podman, or install them: 'brew install redis rabbitmq' (macOS), 'sudo apt-get install -y redis-server rabbitmq-server' (Debian/Ubuntu)."
+  fi
+fi
