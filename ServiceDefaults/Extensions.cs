@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -34,16 +34,22 @@ public static class Extensions
         builder.AddDefaultHealthChecks();
 
         // Every endpoint is bounded; endpoints that take uploads raise this for their own requests.
-        builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
 
         // Errors are RFC 7807 problem details; a request the server rejected while reading it
         // (such as 413 for a body over the limit) keeps its status instead of becoming a 500.
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = DescribeBadRequest);
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.Configure<ExceptionHandlerOptions>(options =>
-            options.StatusCodeSelector = exception => exception is Microsoft.AspNetCore.Http.BadHttpRequestException badRequest
+        {
+            options.StatusCodeSelector = exception => exception is BadHttpRequestException badRequest
                 ? badRequest.StatusCode
-                : StatusCodes.Status500InternalServerError);
+                : StatusCodes.Status500InternalServerError;
+            // A client's mistake is not the server's error; it is answered, not logged as a failure.
+            options.SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException;
+        });
 
+        builder.Services.AddOpenApi();
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
         {
@@ -93,15 +99,44 @@ public static class Extensions
         return builder;
     }
 
+    /// <summary>
+    /// Says what was wrong with a request the framework could not bind: for a JSON body, the field at fault
+    /// (<c>$.task</c> becomes the error key <c>task</c>); otherwise the framework's own message, which names
+    /// the limit or header involved. Server errors keep their generic text.
+    /// </summary>
+    private static void DescribeBadRequest(ProblemDetailsContext context)
+    {
+        if (context.Exception is not BadHttpRequestException badRequest)
+        {
+            return;
+        }
+
+        if (badRequest.InnerException is JsonException json)
+        {
+            var field = json.Path is { Length: > 2 } path ? path[2..] : "body";
+            context.ProblemDetails.Title = "The request body is not valid JSON for this endpoint.";
+            context.ProblemDetails.Detail = $"The value of '{field}' could not be read (line {json.LineNumber + 1}, byte {json.BytePositionInLine}).";
+            context.ProblemDetails.Extensions["errors"] = new Dictionary<string, string[]> { [field] = ["is missing, malformed or of the wrong type"] };
+            return;
+        }
+
+        context.ProblemDetails.Detail = badRequest.Message;
+    }
+
     /// <summary>Raises (or lowers) the request-size limit for this request; call before the body is read.</summary>
     public static void SetMaxRequestBodySize(this HttpContext context, long maxBytes) =>
         context.Features.GetRequiredFeature<IHttpMaxRequestBodySizeFeature>().MaxRequestBodySize = maxBytes;
 
     /// <summary>
+    /// Errors as problem details, the OpenAPI document at <c>/openapi/v1.json</c>, and health:
     /// <c>/health</c> is readiness (every check, dependencies included); <c>/alive</c> is liveness (only <c>live</c> checks).
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOpenApi();
+
         app.MapHealthChecks(HealthEndpointPath);
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {

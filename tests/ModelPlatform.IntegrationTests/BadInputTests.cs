@@ -56,6 +56,18 @@ public class BadInputTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task JobWithAValueOfTheWrongTypeNamesTheField()
+    {
+        using var response = await platform.Training.PostAsync("/training-jobs",
+            new StringContent("{\"modelName\":\"m\",\"dataset\":\"d\",\"label\":\"y\",\"task\":\"sorting\"}", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.NotNull(problem["errors"]!["task"]);
+        Assert.DoesNotContain("ModelPlatform", problem.ToJsonString());
+    }
+
+    [Fact]
     public async Task JobForAMissingDatasetIsRejectedAtSubmission()
     {
         using var response = await platform.Training.PostAsJsonAsync("/training-jobs",
@@ -139,8 +151,13 @@ public class BadInputTests(PlatformFixture platform)
         var model = await ProductionIrisAsync();
         var huge = new string(' ', 5 * 1024 * 1024);
 
-        using var response = await platform.Inference.PostAsync($"/models/{model}/predict",
-            new StringContent("{\"records\":[]" + huge + "}", Encoding.UTF8, "application/json"));
+        // Expect: 100-continue lets the server refuse before the body is sent, as a well-behaved client would.
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/models/{model}/predict")
+        {
+            Content = new StringContent("{\"records\":[]" + huge + "}", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.ExpectContinue = true;
+        using var response = await platform.Inference.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
     }
