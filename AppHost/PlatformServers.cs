@@ -86,13 +86,21 @@ internal static class PlatformServers
 
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var password = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        File.WriteAllText(path, password);
+        WriteSecretFile(path, password);
+        return password;
+    }
+
+    /// <summary>Writes a file that only its owner may read, since it holds a password.</summary>
+    private static void WriteSecretFile(string path, string contents)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
         {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
-        return password;
+        using var writer = new StreamWriter(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), options);
+        writer.Write(contents);
     }
 
     private static IResourceBuilder<IResourceWithConnectionString> AddLocalRedis(
@@ -107,14 +115,14 @@ internal static class PlatformServers
         builder.Services.AddHealthChecks().AddRedis(
             _ => ConnectionStringOf(redis).AsTask().GetAwaiter().GetResult(), name: $"{name}-check");
 
+        // The password goes in a config file only the owner can read, not on the command line for all to see.
+        var configFile = Path.Combine(directory, "redis.conf");
+        builder.Eventing.Subscribe<BeforeResourceStartedEvent>(redis, async (_, cancellationToken) =>
+            WriteSecretFile(configFile, $"requirepass {await password.Resource.GetValueAsync(cancellationToken)}\n"));
+
         return builder.AddResource(redis)
             .WithEndpoint(name: LocalServerResource.EndpointName, port: port, targetPort: port, scheme: "tcp", isProxied: false)
-            .WithArgs("--port", port.ToString(), "--bind", "127.0.0.1", "--dir", directory, "--appendonly", "yes")
-            .WithArgs(context =>
-            {
-                context.Args.Add("--requirepass");
-                context.Args.Add(password.Resource);
-            })
+            .WithArgs(configFile, "--port", port.ToString(), "--bind", "127.0.0.1", "--dir", directory, "--appendonly", "yes")
             .WithHealthCheck($"{name}-check");
     }
 
@@ -157,18 +165,13 @@ internal static class PlatformServers
         {
             var user = await userName.Resource.GetValueAsync(cancellationToken);
             var pass = await password.Resource.GetValueAsync(cancellationToken);
-            await File.WriteAllTextAsync(configFile, $"""
+            WriteSecretFile(configFile, $"""
                 listeners.tcp.1 = 127.0.0.1:{port}
                 default_user = {user}
                 default_pass = {pass}
                 management.tcp.ip = 127.0.0.1
                 management.tcp.port = {managementPort}
-                """, cancellationToken);
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(configFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-
+                """);
             await File.WriteAllTextAsync(Path.Combine(directory, "rabbitmq-env.conf"), "", cancellationToken);
             await File.WriteAllTextAsync(Path.Combine(directory, "enabled_plugins"), "[rabbitmq_management].", cancellationToken);
         });
