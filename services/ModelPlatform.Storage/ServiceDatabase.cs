@@ -7,7 +7,8 @@ namespace ModelPlatform.Storage;
 
 /// <summary>
 /// A service's own SQLite database (write-ahead logging, so readers never wait for the writer).
-/// The schema script runs at start-up and must be idempotent (<c>CREATE TABLE IF NOT EXISTS</c>).
+/// The schema is a list of migrations applied in order at start-up; <c>PRAGMA user_version</c> records how
+/// many have run, so a migration is only ever added at the end, never edited once released.
 /// </summary>
 public sealed class ServiceDatabase : IHealthCheck
 {
@@ -19,7 +20,7 @@ public sealed class ServiceDatabase : IHealthCheck
         SqlMapper.AddTypeHandler(new GuidHandler());
     }
 
-    public ServiceDatabase(string dataDirectory, string schemaSql)
+    public ServiceDatabase(string dataDirectory, IReadOnlyList<string> migrations)
     {
         Directory.CreateDirectory(dataDirectory);
         DataDirectory = dataDirectory;
@@ -32,10 +33,24 @@ public sealed class ServiceDatabase : IHealthCheck
 
         using var connection = Open();
         connection.Execute("PRAGMA journal_mode = WAL;");
-        connection.Execute(schemaSql);
+        Migrate(connection, migrations);
     }
 
     public string DataDirectory { get; }
+
+    private static void Migrate(SqliteConnection connection, IReadOnlyList<string> migrations)
+    {
+        // Replicas of a service share its database; the immediate transaction lets one of them migrate at a time.
+        using var transaction = connection.BeginTransaction(deferred: false);
+        var applied = connection.ExecuteScalar<int>("PRAGMA user_version", transaction: transaction);
+        for (var version = applied; version < migrations.Count; version++)
+        {
+            connection.Execute(migrations[version], transaction: transaction);
+        }
+
+        connection.Execute($"PRAGMA user_version = {migrations.Count}", transaction: transaction);
+        transaction.Commit();
+    }
 
     public SqliteConnection Open()
     {

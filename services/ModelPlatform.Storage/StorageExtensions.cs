@@ -7,10 +7,10 @@ namespace ModelPlatform.Storage;
 public static class StorageExtensions
 {
     /// <summary>
-    /// Registers the service's database (created with <paramref name="schemaSql"/>) under the configured
+    /// Registers the service's database (brought up to date with <paramref name="migrations"/>) under the configured
     /// <see cref="StorageOptions.DataDirectory"/>, with a readiness health check.
     /// </summary>
-    public static IHostApplicationBuilder AddServiceDatabase(this IHostApplicationBuilder builder, string schemaSql)
+    public static IHostApplicationBuilder AddServiceDatabase(this IHostApplicationBuilder builder, IReadOnlyList<string> migrations)
     {
         builder.Services.AddOptions<StorageOptions>()
             .BindConfiguration("Storage")
@@ -20,7 +20,7 @@ public static class StorageExtensions
         {
             var options = services.GetRequiredService<IOptions<StorageOptions>>().Value;
             var directory = Path.GetFullPath(options.DataDirectory, builder.Environment.ContentRootPath);
-            return new ServiceDatabase(directory, schemaSql);
+            return new ServiceDatabase(directory, migrations);
         });
         builder.Services.AddHealthChecks().AddCheck<ServiceDatabase>("database");
         return builder;

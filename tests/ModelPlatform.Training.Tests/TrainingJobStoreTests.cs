@@ -9,7 +9,7 @@ public sealed class TrainingJobStoreTests : IDisposable
     private readonly string _directory = Directory.CreateTempSubdirectory("modelplatform-training-").FullName;
     private readonly TrainingJobStore _store;
 
-    public TrainingJobStoreTests() => _store = new TrainingJobStore(new ServiceDatabase(_directory, TrainingJobStore.Schema), TimeProvider.System);
+    public TrainingJobStoreTests() => _store = new TrainingJobStore(new ServiceDatabase(_directory, TrainingJobStore.Migrations), TimeProvider.System);
 
     public static TrainingJob NewJob() => new(
         Guid.CreateVersion7(), JobStatus.Queued, "iris", "iris", 1, "species", MLTask.Multiclass, "LightGbm", null,

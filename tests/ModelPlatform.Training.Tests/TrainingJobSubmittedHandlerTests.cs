@@ -12,7 +12,7 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
     private readonly TrainingJobStore _store;
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
 
-    public TrainingJobSubmittedHandlerTests() => _store = new TrainingJobStore(new ServiceDatabase(_directory, TrainingJobStore.Schema), TimeProvider.System);
+    public TrainingJobSubmittedHandlerTests() => _store = new TrainingJobStore(new ServiceDatabase(_directory, TrainingJobStore.Migrations), TimeProvider.System);
 
     /// <summary>Fails the test if the handler calls another service.</summary>
     private sealed class NoCalls : HttpMessageHandler

@@ -12,7 +12,10 @@ namespace ModelPlatform.Feature.Datasets;
 /// </summary>
 public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
 {
-    public const string Schema = """
+    /// <summary>The database schema, one migration per entry; add new ones at the end.</summary>
+    public static readonly string[] Migrations =
+    [
+        """
         CREATE TABLE IF NOT EXISTS dataset_versions (
             name TEXT NOT NULL,
             version INTEGER NOT NULL,
@@ -27,7 +30,8 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
             row_index INTEGER NOT NULL,
             data TEXT NOT NULL,
             PRIMARY KEY (name, version, row_index)) WITHOUT ROWID;
-        """;
+        """,
+    ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
 

@@ -14,7 +14,7 @@ internal static class Extensions
 {
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddServiceDatabase(DatasetStore.Schema);
+        builder.AddServiceDatabase(DatasetStore.Migrations);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<DatasetStore>();
         builder.Services.AddOptions<FeatureOptions>()

@@ -17,7 +17,7 @@ internal static class Extensions
 {
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddServiceDatabase(ModelStore.Schema);
+        builder.AddServiceDatabase(ModelStore.Migrations);
         builder.AddRabbitMQEventBus("rabbitmq");
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ModelStore>();

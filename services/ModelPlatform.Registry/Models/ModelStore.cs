@@ -14,7 +14,10 @@ namespace ModelPlatform.Registry.Models;
 /// </summary>
 public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
 {
-    public const string Schema = """
+    /// <summary>The database schema, one migration per entry; add new ones at the end.</summary>
+    public static readonly string[] Migrations =
+    [
+        """
         CREATE TABLE IF NOT EXISTS model_versions (
             name TEXT NOT NULL,
             version INTEGER NOT NULL,
@@ -33,7 +36,8 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
             updated_at TEXT NOT NULL,
             PRIMARY KEY (name, alias),
             FOREIGN KEY (name, version) REFERENCES model_versions (name, version));
-        """;
+        """,
+    ];
 
     private const int SqliteConstraintViolation = 19;
 

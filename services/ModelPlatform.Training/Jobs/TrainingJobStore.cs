@@ -14,7 +14,10 @@ namespace ModelPlatform.Training.Jobs;
 /// </summary>
 public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider clock)
 {
-    public const string Schema = """
+    /// <summary>The database schema, one migration per entry; add new ones at the end.</summary>
+    public static readonly string[] Migrations =
+    [
+        """
         CREATE TABLE IF NOT EXISTS training_jobs (
             id TEXT PRIMARY KEY,
             status TEXT NOT NULL,
@@ -34,7 +37,8 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
             finished_at TEXT,
             published_at TEXT);
         CREATE INDEX IF NOT EXISTS ix_training_jobs_unpublished ON training_jobs (created_at) WHERE published_at IS NULL;
-        """;
+        """,
+    ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
 
