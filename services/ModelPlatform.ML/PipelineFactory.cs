@@ -8,12 +8,19 @@ namespace ModelPlatform.ML;
 /// <summary>
 /// Builds the ML.NET pipeline for a signature. Every preprocessing step lives inside the saved model, so the
 /// served model takes raw records: missing numbers are imputed with the mean, categoricals are one-hot
-/// encoded (unseen values become all zeros), free text is featurised, and features are normalised
-/// for linear trainers.
+/// encoded (unseen values become all zeros; columns with very many values are hashed into a fixed number
+/// of slots instead), free text is featurised, and features are normalised for linear trainers.
 /// </summary>
 public static class PipelineFactory
 {
-    public static IEstimator<ITransformer> Create(MLContext ml, ModelSignature signature, string trainer)
+    private const int HashBits = 10;
+
+    public static IEstimator<ITransformer> Create(
+        MLContext ml,
+        ModelSignature signature,
+        TrainerSpec trainer,
+        IReadOnlyDictionary<string, double>? hyperparameters = null,
+        IReadOnlySet<string>? hashedColumns = null)
     {
         IEstimator<ITransformer> pipeline = new EstimatorChain<ITransformer>();
         var featureColumns = new List<string>();
@@ -27,12 +34,20 @@ public static class PipelineFactory
             featureColumns.AddRange(numeric);
         }
 
-        var categorical = signature.Inputs.Where(input => input.Type == ColumnType.Categorical).Select(input => input.Name).ToArray();
-        if (categorical.Length > 0)
+        var categorical = signature.Inputs.Where(input => input.Type == ColumnType.Categorical).Select(input => input.Name).ToLookup(
+            name => hashedColumns?.Contains(name) == true);
+        if (categorical[false].Any())
         {
-            var encoded = categorical.Select(name => new InputOutputColumnPair("__onehot_" + name, name)).ToArray();
+            var encoded = categorical[false].Select(name => new InputOutputColumnPair("__onehot_" + name, name)).ToArray();
             pipeline = pipeline.Append(ml.Transforms.Categorical.OneHotEncoding(encoded));
             featureColumns.AddRange(encoded.Select(pair => pair.OutputColumnName));
+        }
+
+        if (categorical[true].Any())
+        {
+            var hashed = categorical[true].Select(name => new InputOutputColumnPair("__hash_" + name, name)).ToArray();
+            pipeline = pipeline.Append(ml.Transforms.Categorical.OneHotHashEncoding(hashed, numberOfBits: HashBits));
+            featureColumns.AddRange(hashed.Select(pair => pair.OutputColumnName));
         }
 
         foreach (var text in signature.Inputs.Where(input => input.Type == ColumnType.Text))
@@ -44,13 +59,12 @@ public static class PipelineFactory
 
         pipeline = pipeline.Append(ml.Transforms.Concatenate(ModelSchema.FeaturesColumn, [.. featureColumns]));
 
-        var (estimator, needsNormalizedFeatures) = Trainers.Create(ml, signature.Task, trainer);
-        if (needsNormalizedFeatures)
+        if (trainer.NeedsNormalizedFeatures)
         {
             pipeline = pipeline.Append(ml.Transforms.NormalizeMinMax(ModelSchema.FeaturesColumn));
         }
 
-        pipeline = pipeline.Append(estimator);
+        pipeline = pipeline.Append(trainer.Create(ml, hyperparameters));
 
         if (signature.Task == MLTask.Multiclass)
         {

@@ -11,12 +11,23 @@ namespace ModelPlatform.ML;
 /// </summary>
 public sealed class TrainingData
 {
-    private TrainingData(IDataView view, ModelSignature signature, int skippedRows)
+    /// <summary>Categorical columns with more distinct values than this are hashed rather than one-hot encoded.</summary>
+    public const int MaxOneHotValues = 100;
+
+    private TrainingData(IDataView view, ModelSignature signature, int skippedRows, IReadOnlyList<DroppedColumn> dropped, IReadOnlySet<string> hashed)
     {
         View = view;
         Signature = signature;
         RowsWithoutLabel = skippedRows;
+        DroppedColumns = dropped;
+        HashedColumns = hashed;
     }
+
+    /// <summary>Columns left out of the model because they cannot help it, each with the reason.</summary>
+    public IReadOnlyList<DroppedColumn> DroppedColumns { get; }
+
+    /// <summary>Categorical columns with so many values that they are hashed into a fixed number of slots.</summary>
+    public IReadOnlySet<string> HashedColumns { get; }
 
     public IDataView View { get; }
 
@@ -46,12 +57,6 @@ public sealed class TrainingData
             throw new TrainingDataException($"Regression needs a numeric label, but '{label}' is {labelColumn.Type.ToString().ToLowerInvariant()}.");
         }
 
-        var inputs = columns.Where(column => column != labelColumn).ToList();
-        if (inputs.Count == 0)
-        {
-            throw new TrainingDataException("The dataset has no columns besides the label.");
-        }
-
         var labelled = rows
             .Select((row, index) => (row, index, label: row.TryGetValue(label, out var value) ? value : default))
             .Where(item => ColumnValues.CanonicalText(item.label) is not null)
@@ -61,6 +66,25 @@ public sealed class TrainingData
             throw new TrainingDataException($"No row has a value in the label column '{label}'.");
         }
 
+        var candidates = columns.Where(column => column != labelColumn).ToList();
+        var profiles = candidates.ToDictionary(column => column.Name, column => ColumnProfile.Of(column, labelled.Select(item => Value(item.row, column.Name))));
+        var dropped = candidates
+            .Select(column => (column.Name, Reason: profiles[column.Name].ReasonToDrop))
+            .Where(column => column.Reason is not null)
+            .Select(column => new DroppedColumn(column.Name, column.Reason!))
+            .ToList();
+        var inputs = candidates.Where(column => profiles[column.Name].ReasonToDrop is null).ToList();
+        if (inputs.Count == 0)
+        {
+            throw new TrainingDataException(candidates.Count == 0
+                ? "The dataset has no columns besides the label."
+                : $"No column can help predict '{label}': {string.Join("; ", dropped.Select(d => $"{d.Name} ({d.Reason})"))}.");
+        }
+
+        var hashed = inputs
+            .Where(column => column.Type == ColumnType.Categorical && profiles[column.Name].Distinct > MaxOneHotValues)
+            .Select(column => column.Name)
+            .ToHashSet();
         var classes = task == MLTask.Regression ? null : Classes(labelled.Select(item => ColumnValues.CanonicalText(item.label)!), task, positiveClass);
         var data = new List<Array>(inputs.Count + 1);
         for (var c = 0; c < inputs.Count; c++)
@@ -76,7 +100,7 @@ public sealed class TrainingData
         });
 
         var signature = new ModelSignature(task, inputs, labelColumn, classes);
-        return new TrainingData(new TabularDataView(ModelSchema.ForTraining(inputs, task), data), signature, rows.Count - labelled.Count);
+        return new TrainingData(new TabularDataView(ModelSchema.ForTraining(inputs, task), data), signature, rows.Count - labelled.Count, dropped, hashed);
     }
 
     /// <summary>
@@ -160,6 +184,46 @@ public sealed class TrainingData
             throw new TrainingDataException($"Row {rowIndex}, column '{column}': {error}.");
         }
     }
+}
+
+/// <summary>A column the model does not use, and why.</summary>
+public sealed record DroppedColumn(string Name, string Reason);
+
+/// <summary>What the values of one column look like, to decide whether it can help a model.</summary>
+internal sealed record ColumnProfile(int Present, int Distinct, string? ReasonToDrop)
+{
+    private const int MinRowsToCallUnique = 20;
+
+    public static ColumnProfile Of(ColumnSchema column, IEnumerable<JsonElement> values)
+    {
+        var present = values.Select(ColumnValues.CanonicalText).OfType<string>().Where(text => text.Length > 0).ToList();
+        var distinct = present.Distinct(StringComparer.Ordinal).Count();
+        string? reason = null;
+        if (present.Count == 0)
+        {
+            reason = "every value is missing";
+        }
+        else if (distinct == 1)
+        {
+            reason = $"constant: every value is {present[0]}";
+        }
+        else if (distinct == present.Count && present.Count >= MinRowsToCallUnique && LooksLikeIdentifier(column))
+        {
+            reason = "identifier: every value is different";
+        }
+
+        return new ColumnProfile(present.Count, distinct, reason);
+    }
+
+    // Unique free text (reviews, messages) is a feature; unique labels or id-named numbers are keys.
+    private static bool LooksLikeIdentifier(ColumnSchema column) => column.Type switch
+    {
+        ColumnType.Categorical => true,
+        ColumnType.Numeric => column.Name.Equals("id", StringComparison.OrdinalIgnoreCase)
+            || column.Name.EndsWith("_id", StringComparison.OrdinalIgnoreCase)
+            || column.Name.EndsWith("Id", StringComparison.Ordinal),
+        _ => false,
+    };
 }
 
 /// <summary>The data cannot train the requested model; the message says why, for the job's error.</summary>

@@ -23,6 +23,7 @@ public static class EventBusExtensions
             .BindConfiguration("EventBus")
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddScoped<MessageContext>();
         builder.Services.AddSingleton<RabbitMQEventBus>();
         builder.Services.AddSingleton<IEventBus>(services => services.GetRequiredService<RabbitMQEventBus>());
         builder.Services.AddHostedService(services => services.GetRequiredService<RabbitMQEventBus>());

@@ -27,4 +27,16 @@ public sealed class EventBusOptions
     /// <summary>How many unacknowledged messages a consumer holds at once.</summary>
     [Range(1, 1000)]
     public ushort PrefetchCount { get; set; } = 1;
+
+    /// <summary>How many times a handler may try a message, unless its publisher said otherwise.</summary>
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>The wait before the first retry; each later retry waits twice as long as the one before.</summary>
+    [Range(0.1, 3600)]
+    public double RetryDelaySeconds { get; set; } = 5;
+
+    /// <summary>Retries wait at most this many doublings of <see cref="RetryDelaySeconds"/>.</summary>
+    [Range(1, 20)]
+    public int MaxRetryDoublings { get; set; } = 6;
 }

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -12,8 +14,10 @@ namespace ModelPlatform.Messaging;
 
 /// <summary>
 /// Publishes integration events with publisher confirms and consumes this service's queue with manual
-/// acknowledgements: a message is acked only after its handlers succeed, dead-lettered when they fail,
-/// and requeued when the service stops mid-handling so another replica can take it.
+/// acknowledgements. A message is acked only after its handlers succeed. When they throw, it waits in a
+/// delay queue and comes back (twice the wait each time) until its last attempt, then goes to the
+/// dead-letter queue with the error. When the service stops mid-message, the message is handed back
+/// to the broker so another replica (or this one after restart) takes it.
 /// </summary>
 internal sealed partial class RabbitMQEventBus(
     IConnection connection,
@@ -22,19 +26,24 @@ internal sealed partial class RabbitMQEventBus(
     IOptions<EventBusSubscriptions> subscriptionOptions,
     ILogger<RabbitMQEventBus> logger) : IEventBus, IHostedService, IAsyncDisposable
 {
+    internal const string AttemptHeader = "x-attempt";
+    internal const string MaxAttemptsHeader = "x-max-attempts";
+    internal const string ErrorHeader = "x-error";
+
     private static readonly JsonSerializerOptions SerializerOptions = JsonSerializerOptions.Web;
 
     private readonly EventBusOptions _options = options.Value;
     private readonly EventBusSubscriptions _subscriptions = subscriptionOptions.Value;
     private readonly SemaphoreSlim _publishLock = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly HashSet<Task> _inFlight = [];
     private IChannel? _publishChannel;
     private IChannel? _consumeChannel;
+    private string? _consumerTag;
 
-    public async Task PublishAsync(IntegrationEvent @event, CancellationToken cancellationToken = default)
+    public Task PublishAsync(IntegrationEvent @event, PublishOptions? publishOptions = null, CancellationToken cancellationToken = default)
     {
         var routingKey = EventBusSubscriptions.RoutingKeyFor(@event.GetType());
-        var body = JsonSerializer.SerializeToUtf8Bytes(@event, @event.GetType(), SerializerOptions);
         var properties = new BasicProperties
         {
             MessageId = @event.Id.ToString(),
@@ -44,16 +53,37 @@ internal sealed partial class RabbitMQEventBus(
             Timestamp = new AmqpTimestamp(@event.CreatedAt.ToUnixTimeSeconds()),
             Headers = new Dictionary<string, object?>(),
         };
+        if (publishOptions?.MaxAttempts is { } maxAttempts)
+        {
+            properties.Headers[MaxAttemptsHeader] = maxAttempts;
+        }
 
+        var body = JsonSerializer.SerializeToUtf8Bytes(@event, @event.GetType(), SerializerOptions);
         using var activity = MessagingTelemetry.StartPublish(_options.Exchange, routingKey, properties.Headers);
+        return ConfirmedPublishAsync(_options.Exchange, routingKey, properties, body, activity, cancellationToken);
+    }
+
+    private async Task ConfirmedPublishAsync(
+        string exchange, string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body, Activity? activity, CancellationToken cancellationToken)
+    {
         await _publishLock.WaitAsync(cancellationToken);
         try
         {
-            var channel = _publishChannel ??= await connection.CreateChannelAsync(
-                new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true),
-                cancellationToken);
+            if (_publishChannel is not { IsOpen: true })
+            {
+                // A channel the broker closed (rather than a lost connection, which recovers by itself) is replaced.
+                if (_publishChannel is not null)
+                {
+                    await _publishChannel.DisposeAsync();
+                }
+
+                _publishChannel = await connection.CreateChannelAsync(
+                    new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true),
+                    cancellationToken);
+            }
+
             // With confirmation tracking on, this completes only once the broker has the message (or throws).
-            await channel.BasicPublishAsync(_options.Exchange, routingKey, mandatory: false, properties, body, cancellationToken);
+            await _publishChannel.BasicPublishAsync(exchange, routingKey, mandatory: false, properties, body, cancellationToken);
         }
         catch (Exception ex)
         {
@@ -80,19 +110,19 @@ internal sealed partial class RabbitMQEventBus(
 
         _consumeChannel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
         await _consumeChannel.BasicQosAsync(0, _options.PrefetchCount, global: false, cancellationToken);
-        var queue = await DeclareQueueAsync(_consumeChannel, cancellationToken);
+        var queue = await DeclareQueuesAsync(_consumeChannel, cancellationToken);
         foreach (var routingKey in _subscriptions.EventTypes.Keys)
         {
             await _consumeChannel.QueueBindAsync(queue, _options.Exchange, routingKey, cancellationToken: cancellationToken);
         }
 
         var consumer = new AsyncEventingBasicConsumer(_consumeChannel);
-        consumer.ReceivedAsync += (_, delivery) => OnReceivedAsync(queue, delivery);
-        await _consumeChannel.BasicConsumeAsync(queue, autoAck: false, consumer, cancellationToken);
+        consumer.ReceivedAsync += (_, delivery) => TrackAsync(OnReceivedAsync(queue, delivery));
+        _consumerTag = await _consumeChannel.BasicConsumeAsync(queue, autoAck: false, consumer, cancellationToken);
         LogConsuming(queue, string.Join(", ", _subscriptions.EventTypes.Keys));
     }
 
-    private async Task<string> DeclareQueueAsync(IChannel channel, CancellationToken cancellationToken)
+    private async Task<string> DeclareQueuesAsync(IChannel channel, CancellationToken cancellationToken)
     {
         if (_options.QueuePerInstance)
         {
@@ -103,31 +133,55 @@ internal sealed partial class RabbitMQEventBus(
 
         var queue = _options.QueueName
             ?? throw new InvalidOperationException($"{nameof(EventBusOptions)}:{nameof(EventBusOptions.QueueName)} is required to subscribe.");
-        var deadLetterQueue = queue + ".dead-letter";
-        await channel.QueueDeclareAsync(deadLetterQueue, durable: true, exclusive: false, autoDelete: false,
-            arguments: new Dictionary<string, object?> { ["x-queue-type"] = "quorum" }, cancellationToken: cancellationToken);
-        await channel.QueueBindAsync(deadLetterQueue, _options.DeadLetterExchange, queue, cancellationToken: cancellationToken);
+        var quorum = new Dictionary<string, object?> { ["x-queue-type"] = "quorum" };
+        await channel.QueueDeclareAsync(DeadLetterQueue(queue), durable: true, exclusive: false, autoDelete: false, arguments: quorum, cancellationToken: cancellationToken);
+        await channel.QueueBindAsync(DeadLetterQueue(queue), _options.DeadLetterExchange, queue, cancellationToken: cancellationToken);
         await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false,
-            arguments: new Dictionary<string, object?>
+            arguments: new Dictionary<string, object?>(quorum)
             {
-                // Quorum queues are replicated and keep a delivery count; survivable on one node too.
-                ["x-queue-type"] = "quorum",
+                // Quorum queues are replicated and survive broker restarts; on one node too.
                 ["x-dead-letter-exchange"] = _options.DeadLetterExchange,
                 ["x-dead-letter-routing-key"] = queue,
             },
             cancellationToken: cancellationToken);
+
+        // One delay queue per wait: a message expires there, then the broker routes it back to the queue.
+        for (var doublings = 0; doublings < _options.MaxRetryDoublings; doublings++)
+        {
+            await channel.QueueDeclareAsync(RetryQueue(queue, doublings), durable: true, exclusive: false, autoDelete: false,
+                arguments: new Dictionary<string, object?>
+                {
+                    ["x-message-ttl"] = (int)RetryDelay(doublings).TotalMilliseconds,
+                    ["x-dead-letter-exchange"] = "",
+                    ["x-dead-letter-routing-key"] = queue,
+                },
+                cancellationToken: cancellationToken);
+        }
+
         return queue;
     }
+
+    private static string DeadLetterQueue(string queue) => queue + ".dead-letter";
+
+    private string RetryQueue(string queue, int doublings) =>
+        $"{queue}.retry.{RetryDelay(doublings).TotalMilliseconds.ToString(CultureInfo.InvariantCulture)}ms";
+
+    private TimeSpan RetryDelay(int doublings) => TimeSpan.FromSeconds(_options.RetryDelaySeconds * Math.Pow(2, doublings));
 
     private async Task OnReceivedAsync(string queue, BasicDeliverEventArgs delivery)
     {
         var channel = _consumeChannel!;
-        using var activity = MessagingTelemetry.StartProcess(queue, delivery.Exchange, delivery.RoutingKey, delivery.BasicProperties);
+        var properties = delivery.BasicProperties;
+        var attempt = IntHeader(properties, AttemptHeader) ?? 1;
+        var maxAttempts = IntHeader(properties, MaxAttemptsHeader) ?? _options.MaxAttempts;
+        using var activity = MessagingTelemetry.StartProcess(queue, delivery.Exchange, delivery.RoutingKey, properties);
+        activity?.SetTag("messaging.rabbitmq.attempt", attempt);
+        var routingKey = properties.Type ?? delivery.RoutingKey;
         try
         {
-            if (!_subscriptions.EventTypes.TryGetValue(delivery.RoutingKey, out var eventType))
+            if (!_subscriptions.EventTypes.TryGetValue(routingKey, out var eventType))
             {
-                throw new InvalidOperationException($"No subscription for routing key '{delivery.RoutingKey}'.");
+                throw new InvalidOperationException($"No subscription for message type '{routingKey}'.");
             }
 
             var @event = (IntegrationEvent?)JsonSerializer.Deserialize(delivery.Body.Span, eventType, SerializerOptions)
@@ -135,7 +189,9 @@ internal sealed partial class RabbitMQEventBus(
 
             await using (var scope = scopeFactory.CreateAsyncScope())
             {
-                var dispatcher = scope.ServiceProvider.GetRequiredKeyedService<IntegrationEventDispatcher>(delivery.RoutingKey);
+                var context = scope.ServiceProvider.GetRequiredService<MessageContext>();
+                (context.MessageId, context.Attempt, context.MaxAttempts) = (properties.MessageId, attempt, maxAttempts);
+                var dispatcher = scope.ServiceProvider.GetRequiredKeyedService<IntegrationEventDispatcher>(routingKey);
                 await dispatcher(scope.ServiceProvider, @event, _stopping.Token);
             }
 
@@ -144,21 +200,91 @@ internal sealed partial class RabbitMQEventBus(
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
             // Stopping mid-message: hand it back so another replica (or this one after restart) finishes it.
-            LogRequeuedOnStop(delivery.RoutingKey, delivery.BasicProperties.MessageId);
+            LogRequeuedOnStop(routingKey, properties.MessageId);
             await channel.BasicNackAsync(delivery.DeliveryTag, multiple: false, requeue: true);
         }
         catch (Exception ex)
         {
             activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
             activity?.AddException(ex);
-            LogHandlerFailed(ex, delivery.RoutingKey, delivery.BasicProperties.MessageId);
-            await channel.BasicNackAsync(delivery.DeliveryTag, multiple: false, requeue: false);
+            await RetryOrDeadLetterAsync(queue, delivery, routingKey, attempt, maxAttempts, ex);
         }
+    }
+
+    private async Task RetryOrDeadLetterAsync(
+        string queue, BasicDeliverEventArgs delivery, string routingKey, int attempt, int maxAttempts, Exception error)
+    {
+        var channel = _consumeChannel!;
+        if (_options.QueuePerInstance)
+        {
+            // A per-instance queue serves caches: a failure is logged, and the next event or expiry corrects it.
+            LogDropped(error, routingKey, delivery.BasicProperties.MessageId);
+            await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false);
+            return;
+        }
+
+        var properties = new BasicProperties(delivery.BasicProperties)
+        {
+            Headers = new Dictionary<string, object?>(delivery.BasicProperties.Headers ?? new Dictionary<string, object?>()),
+        };
+        properties.Type = routingKey;
+        string target;
+        if (attempt < maxAttempts)
+        {
+            var doublings = Math.Min(attempt - 1, _options.MaxRetryDoublings - 1);
+            target = RetryQueue(queue, doublings);
+            properties.Headers[AttemptHeader] = attempt + 1;
+            LogRetrying(error, routingKey, delivery.BasicProperties.MessageId, attempt, maxAttempts, RetryDelay(doublings).TotalSeconds);
+        }
+        else
+        {
+            target = DeadLetterQueue(queue);
+            properties.Headers[ErrorHeader] = Encoding.UTF8.GetBytes(error.Message);
+            LogDeadLettered(error, routingKey, delivery.BasicProperties.MessageId, attempt);
+        }
+
+        // The copy is confirmed before the original is acked, so a crash in between duplicates, never loses.
+        await ConfirmedPublishAsync("", target, properties, delivery.Body.ToArray(), null, CancellationToken.None);
+        await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false);
+    }
+
+    private static int? IntHeader(IReadOnlyBasicProperties properties, string name) =>
+        properties.Headers?.TryGetValue(name, out var value) == true && value is not null
+            ? Convert.ToInt32(value, CultureInfo.InvariantCulture)
+            : null;
+
+    private Task TrackAsync(Task handling)
+    {
+        lock (_inFlight)
+        {
+            _inFlight.Add(handling);
+        }
+
+        return handling.ContinueWith(done =>
+        {
+            lock (_inFlight)
+            {
+                _inFlight.Remove(done);
+            }
+        }, TaskScheduler.Default);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (_consumeChannel is { IsOpen: true } && _consumerTag is not null)
+        {
+            // No new deliveries; then let the ones in hand stop and hand their messages back.
+            await _consumeChannel.BasicCancelAsync(_consumerTag, noWait: false, cancellationToken);
+        }
+
         await _stopping.CancelAsync();
+        Task[] running;
+        lock (_inFlight)
+        {
+            running = [.. _inFlight];
+        }
+
+        await Task.WhenAll(running).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
         if (_consumeChannel is { IsOpen: true })
         {
             await _consumeChannel.CloseAsync(cancellationToken);
@@ -187,8 +313,14 @@ internal sealed partial class RabbitMQEventBus(
     [LoggerMessage(LogLevel.Warning, "Stopping: requeued {RoutingKey} message {MessageId}")]
     private partial void LogRequeuedOnStop(string routingKey, string? messageId);
 
-    [LoggerMessage(LogLevel.Error, "Handling {RoutingKey} message {MessageId} failed; dead-lettered")]
-    private partial void LogHandlerFailed(Exception exception, string routingKey, string? messageId);
+    [LoggerMessage(LogLevel.Warning, "Handling {RoutingKey} message {MessageId} failed (attempt {Attempt} of {MaxAttempts}); retrying in {DelaySeconds} s")]
+    private partial void LogRetrying(Exception exception, string routingKey, string? messageId, int attempt, int maxAttempts, double delaySeconds);
+
+    [LoggerMessage(LogLevel.Error, "Handling {RoutingKey} message {MessageId} failed on its last attempt ({Attempt}); dead-lettered")]
+    private partial void LogDeadLettered(Exception exception, string routingKey, string? messageId, int attempt);
+
+    [LoggerMessage(LogLevel.Warning, "Handling {RoutingKey} message {MessageId} failed; dropped from this instance's queue")]
+    private partial void LogDropped(Exception exception, string routingKey, string? messageId);
 }
 
 /// <summary>Runs every handler registered for one event type.</summary>

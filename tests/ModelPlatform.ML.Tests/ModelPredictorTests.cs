@@ -8,7 +8,7 @@ public class ModelPredictorTests
     private static readonly Lazy<ModelPredictor> Churn = new(() =>
     {
         var model = ModelTrainer.Train(
-            TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(600)), "LbfgsLogisticRegression");
+            TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(600)), new TrainingSettings("LbfgsLogisticRegression"));
         return ModelPredictor.Load(new MemoryStream(model.Artifact), model.Signature);
     });
 
@@ -61,7 +61,7 @@ public class ModelPredictorTests
     public void RefusesAnArtifactThatDoesNotFitItsSignature()
     {
         var model = ModelTrainer.Train(
-            TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, SampleData.Iris()), "LbfgsMaximumEntropy");
+            TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, SampleData.Iris()), new TrainingSettings("LbfgsMaximumEntropy"));
         var wrongSignature = model.Signature with { Inputs = [new ColumnSchema("something_else", ColumnType.Numeric)] };
 
         Assert.Throws<InvalidDataException>(() => ModelPredictor.Load(new MemoryStream(model.Artifact), wrongSignature));

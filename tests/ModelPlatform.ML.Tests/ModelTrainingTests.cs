@@ -13,7 +13,7 @@ public class ModelTrainingTests
     {
         var data = TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, SampleData.Iris());
 
-        var model = ModelTrainer.Train(data, trainer);
+        var model = ModelTrainer.Train(data, new TrainingSettings(trainer));
 
         Assert.True(model.Metrics["macroAccuracy"] > 0.85, $"macro accuracy {model.Metrics["macroAccuracy"]:F3}");
         Assert.Equal(["setosa", "versicolor", "virginica"], model.Signature.Classes);
@@ -24,7 +24,7 @@ public class ModelTrainingTests
     public void PredictsIrisSpeciesByName()
     {
         var model = ModelTrainer.Train(
-            TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, SampleData.Iris()), Trainers.DefaultFor(MLTask.Multiclass));
+            TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, SampleData.Iris()), new TrainingSettings(Trainers.DefaultFor(MLTask.Multiclass)));
         var predictor = ModelPredictor.Load(new MemoryStream(model.Artifact), model.Signature);
 
         var outcome = predictor.Predict(
@@ -49,7 +49,7 @@ public class ModelTrainingTests
     {
         var data = TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(1200));
 
-        var model = ModelTrainer.Train(data, trainer);
+        var model = ModelTrainer.Train(data, new TrainingSettings(trainer));
 
         Assert.True(model.Metrics["auc"] > 0.85, $"AUC {model.Metrics["auc"]:F3}");
         Assert.True(model.Metrics["accuracy"] > 0.75, $"accuracy {model.Metrics["accuracy"]:F3}");
@@ -60,7 +60,7 @@ public class ModelTrainingTests
     public void BinaryPredictionsUseTheDataLabelsAndToleratesUnseenCategories()
     {
         var model = ModelTrainer.Train(
-            TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(1200)), "FastTree");
+            TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(1200)), new TrainingSettings("FastTree"));
         var predictor = ModelPredictor.Load(new MemoryStream(model.Artifact), model.Signature);
 
         var outcome = predictor.Predict(
@@ -89,7 +89,7 @@ public class ModelTrainingTests
     {
         var data = TrainingData.Create(SampleData.PriceColumns, "price", MLTask.Regression, SampleData.Prices(800));
 
-        var model = ModelTrainer.Train(data, trainer);
+        var model = ModelTrainer.Train(data, new TrainingSettings(trainer));
 
         Assert.True(model.Metrics["r2"] > 0.85, $"R² {model.Metrics["r2"]:F3}");
         Assert.Contains("rmse", model.Metrics.Keys);
@@ -100,7 +100,7 @@ public class ModelTrainingTests
     public void RegressionPredictsValuesOnTheLabelScale()
     {
         var model = ModelTrainer.Train(
-            TrainingData.Create(SampleData.PriceColumns, "price", MLTask.Regression, SampleData.Prices(800)), "FastTree");
+            TrainingData.Create(SampleData.PriceColumns, "price", MLTask.Regression, SampleData.Prices(800)), new TrainingSettings("FastTree"));
         var predictor = ModelPredictor.Load(new MemoryStream(model.Artifact), model.Signature);
 
         var prediction = predictor.Predict([SampleData.Record(("area", 100.0), ("rooms", 3), ("district", "centre"))]).Predictions.Single();
@@ -117,7 +117,7 @@ public class ModelTrainingTests
             pair => pair.Key,
             pair => pair.Key == "species" ? System.Text.Json.JsonSerializer.SerializeToElement(Array.IndexOf(["setosa", "versicolor", "virginica"], pair.Value.GetString()) + 1) : pair.Value)).ToList();
         var columns = SampleData.IrisColumns.Select(c => c.Name == "species" ? c with { Type = ColumnType.Numeric } : c).ToList();
-        var model = ModelTrainer.Train(TrainingData.Create(columns, "species", MLTask.Multiclass, numbered), "LbfgsMaximumEntropy");
+        var model = ModelTrainer.Train(TrainingData.Create(columns, "species", MLTask.Multiclass, numbered), new TrainingSettings("LbfgsMaximumEntropy"));
         var predictor = ModelPredictor.Load(new MemoryStream(model.Artifact), model.Signature);
 
         var label = predictor.Predict([SampleData.Record(("sepal_length", 5.1), ("sepal_width", 3.5), ("petal_length", 1.4), ("petal_width", 0.2))])
@@ -133,7 +133,7 @@ public class ModelTrainingTests
             pair => pair.Key,
             pair => pair.Key == "churned" ? System.Text.Json.JsonSerializer.SerializeToElement(pair.Value.GetString() == "yes") : pair.Value)).ToList();
         var columns = SampleData.ChurnColumns.Select(c => c.Name == "churned" ? c with { Type = ColumnType.Boolean } : c).ToList();
-        var model = ModelTrainer.Train(TrainingData.Create(columns, "churned", MLTask.Binary, rows), "FastTree");
+        var model = ModelTrainer.Train(TrainingData.Create(columns, "churned", MLTask.Binary, rows), new TrainingSettings("FastTree"));
         var predictor = ModelPredictor.Load(new MemoryStream(model.Artifact), model.Signature);
 
         var label = predictor.Predict([SampleData.AsRecord(rows[0], "churned")]).Predictions.Single().Label;
@@ -145,8 +145,8 @@ public class ModelTrainingTests
     [Fact]
     public void TrainingIsReproducibleForTheSameSeed()
     {
-        var first = ModelTrainer.Train(TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(600)), "FastTree");
-        var second = ModelTrainer.Train(TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(600)), "FastTree");
+        var first = ModelTrainer.Train(TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(600)), new TrainingSettings("FastTree"));
+        var second = ModelTrainer.Train(TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(600)), new TrainingSettings("FastTree"));
 
         Assert.Equal(first.Metrics, second.Metrics);
     }

@@ -88,7 +88,7 @@ public static class ModelsApi
             return TypedResults.Ok(version);
         }
 
-        await eventBus.PublishAsync(new ModelVersionRegistered(name, version.Version, version.Sha256, request!.Lineage.TrainingJobId), cancellationToken);
+        await eventBus.PublishAsync(new ModelVersionRegistered(name, version.Version, version.Sha256, request!.Lineage.TrainingJobId), cancellationToken: cancellationToken);
         return TypedResults.Created($"/models/{name}/versions/{version.Version}", version);
     }
 
@@ -135,7 +135,7 @@ public static class ModelsApi
         }
 
         var previous = await store.SetAliasAsync(name, alias, request.Version, cancellationToken);
-        await eventBus.PublishAsync(new AliasChanged(name, alias, request.Version, previous), cancellationToken);
+        await eventBus.PublishAsync(new AliasChanged(name, alias, request.Version, previous), cancellationToken: cancellationToken);
         return TypedResults.Ok(new AliasInfo(name, alias, request.Version, previous));
     }
 

@@ -49,7 +49,7 @@ public sealed partial class OutboxRelay(TrainingJobStore jobs, IEventBus eventBu
             ActivityContext.TryParse(traceParent, null, out var parent);
             using var activity = Source.StartActivity("relay training job", ActivityKind.Internal, parent);
             activity?.SetTag("training.job.id", id);
-            await eventBus.PublishAsync(new TrainingJobSubmitted(id), cancellationToken);
+            await eventBus.PublishAsync(new TrainingJobSubmitted(id), cancellationToken: cancellationToken);
             await jobs.MarkPublishedAsync(id, cancellationToken);
         }
     }

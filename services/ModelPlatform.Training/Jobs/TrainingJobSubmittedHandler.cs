@@ -38,7 +38,7 @@ public sealed partial class TrainingJobSubmittedHandler(
             var data = TrainingData.Create(dataset.Columns, job.Label, job.Task, rows, job.PositiveClass);
 
             // Training is CPU-bound; keep it off the consumer's dispatch thread.
-            var trained = await Task.Run(() => ModelTrainer.Train(data, job.Trainer), cancellationToken);
+            var trained = await Task.Run(() => ModelTrainer.Train(data, new TrainingSettings(job.Trainer)), cancellationToken);
             var version = await registry.RegisterAsync(
                 job.ModelName,
                 new RegisterModelVersionRequest(trained.Signature, trained.Metrics, new ModelLineage(job.Dataset, job.DatasetVersion, job.Id, trained.Trainer)),

@@ -1,0 +1,114 @@
+using ModelPlatform.Contracts;
+
+namespace ModelPlatform.ML.Tests;
+
+public class SearchAndPreprocessingTests
+{
+    [Fact]
+    public void DropsIdentifierAndConstantColumnsAndSaysWhy()
+    {
+        var rows = SampleData.Churn(300).Select(row => SampleData.Row(
+            [.. row.Select(pair => (pair.Key, (object?)pair.Value)), ("region", "emea"), ("notes", null)])).ToList();
+        var columns = SampleData.ChurnColumns.Concat([new ColumnSchema("region", ColumnType.Categorical), new ColumnSchema("notes", ColumnType.Text)]).ToList();
+
+        var data = TrainingData.Create(columns, "churned", MLTask.Binary, rows);
+
+        Assert.Equal(
+            ["customer_id: identifier: every value is different", "notes: every value is missing", "region: constant: every value is emea"],
+            data.DroppedColumns.Select(column => $"{column.Name}: {column.Reason}").Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(data.Signature.Inputs, input => input.Name is "customer_id" or "region" or "notes");
+    }
+
+    [Fact]
+    public void HashesCategoricalsWithVeryManyValues()
+    {
+        var random = new Random(3);
+        var rows = Enumerable.Range(0, 2000).Select(i =>
+        {
+            var zip = random.Next(150);
+            return SampleData.Row(("zip", $"z{zip}"), ("x", random.NextDouble()), ("y", zip % 2 == 0 ? "even" : "odd"));
+        }).ToList();
+        ColumnSchema[] columns = [new("zip", ColumnType.Categorical), new("x", ColumnType.Numeric), new("y", ColumnType.Categorical)];
+
+        var data = TrainingData.Create(columns, "y", MLTask.Binary, rows);
+        // A linear model learns one weight per hashed slot, so it can tell the zip codes apart.
+        var model = ModelTrainer.Train(data, new TrainingSettings("LbfgsLogisticRegression"));
+
+        Assert.Equal(["zip"], data.HashedColumns);
+        Assert.True(model.Metrics["accuracy"] > 0.85, $"accuracy {model.Metrics["accuracy"]:F3}");
+    }
+
+    [Fact]
+    public void ValidatesHyperparametersNamingTheAllowedOnes()
+    {
+        var fastTree = Trainers.Find(MLTask.Binary, "FastTree")!;
+
+        var errors = Trainers.Validate(fastTree, new Dictionary<string, double> { ["numberOfTrees"] = 0, ["depth"] = 3, ["learningRate"] = 0.1 });
+
+        Assert.Equal(["hyperparameters.depth", "hyperparameters.numberOfTrees"], errors.Keys.Order(StringComparer.Ordinal));
+        Assert.Contains("numberOfLeaves, numberOfTrees, minimumExampleCountPerLeaf, learningRate", errors["hyperparameters.depth"][0]);
+        Assert.Contains("from 5 to 2000", errors["hyperparameters.numberOfTrees"][0]);
+    }
+
+    [Fact]
+    public void TrainsWithTheGivenHyperparameters()
+    {
+        var data = TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(400));
+
+        var model = ModelTrainer.Train(data, new TrainingSettings("FastTree", new Dictionary<string, double> { ["numberOfTrees"] = 7 }));
+
+        Assert.Equal(7, model.Hyperparameters["numberOfTrees"]);
+        Assert.Equal(20, model.Hyperparameters["numberOfLeaves"]);
+    }
+
+    [Fact]
+    public void AutoSearchTriesEveryTrainerAndRefitsTheBest()
+    {
+        var data = TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, SampleData.Iris());
+
+        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, BudgetSeconds: 60, MaxTrials: 8, Folds: 3));
+
+        var leaderboard = model.Leaderboard!;
+        Assert.Equal(8, leaderboard.Count);
+        Assert.Equal(Trainers.NamesFor(MLTask.Multiclass).Order(), leaderboard.Select(trial => trial.Trainer).Distinct().Order());
+        Assert.Equal(leaderboard.Select(trial => trial.Mean).OrderDescending(), leaderboard.Select(trial => trial.Mean));
+        Assert.Equal(leaderboard[0].Trainer, model.Trainer);
+        Assert.All(leaderboard, trial => Assert.Equal("macroAccuracy", trial.Metric));
+        Assert.True(leaderboard[0].Mean > 0.9, $"best cross-validated macro accuracy {leaderboard[0].Mean:F3}");
+        Assert.True(model.Metrics["macroAccuracy"] > 0.85);
+        Assert.Contains("perClass.setosa.recall", model.Metrics.Keys);
+    }
+
+    [Fact]
+    public void AutoSearchIsReproducibleForASeedAndATrialCap()
+    {
+        var settings = new TrainingSettings(Trainers.Auto, MaxTrials: 7, Folds: 3, Seed: 9);
+
+        var first = ModelTrainer.Train(TrainingData.Create(SampleData.PriceColumns, "price", MLTask.Regression, SampleData.Prices(300)), settings);
+        var second = ModelTrainer.Train(TrainingData.Create(SampleData.PriceColumns, "price", MLTask.Regression, SampleData.Prices(300)), settings);
+
+        Assert.Equal(
+            first.Leaderboard!.Select(trial => (trial.Trainer, string.Join(",", trial.Hyperparameters), trial.Mean)),
+            second.Leaderboard!.Select(trial => (trial.Trainer, string.Join(",", trial.Hyperparameters), trial.Mean)));
+    }
+
+    [Fact]
+    public void AutoSearchMinimisesAnErrorMetric()
+    {
+        var data = TrainingData.Create(SampleData.PriceColumns, "price", MLTask.Regression, SampleData.Prices(300));
+
+        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, Metric: "rmse", MaxTrials: 6, Folds: 3));
+
+        Assert.Equal(model.Leaderboard!.Select(trial => trial.Mean).Order(), model.Leaderboard!.Select(trial => trial.Mean));
+    }
+
+    [Fact]
+    public void CancelledTrainingStops()
+    {
+        var data = TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, SampleData.Iris());
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Assert.ThrowsAny<OperationCanceledException>(() => ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto), cancellationToken: cancelled.Token));
+    }
+}
