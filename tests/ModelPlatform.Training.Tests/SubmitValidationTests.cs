@@ -55,4 +55,42 @@ public class SubmitValidationTests
     {
         Assert.Contains("datasetVersion", TrainingJobsApi.Validate(Valid with { DatasetVersion = 0 }).Keys);
     }
+
+    [Fact]
+    public void ChecksHyperparametersAgainstTheTrainer()
+    {
+        var errors = TrainingJobsApi.Validate(Valid with { Trainer = "LightGbm", Hyperparameters = new() { ["numberOfLeaves"] = 1, ["depth"] = 3 } });
+
+        Assert.Equal(["hyperparameters.depth", "hyperparameters.numberOfLeaves"], errors.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void AcceptsAnAutomaticSearchWithABudgetAndMetric()
+    {
+        Assert.Empty(TrainingJobsApi.Validate(Valid with { Trainer = "auto", BudgetSeconds = 30, Metric = "logLoss", Folds = 3, MaxTrials = 20 }));
+    }
+
+    [Fact]
+    public void RejectsSearchSettingsThatDoNotFit()
+    {
+        var errors = TrainingJobsApi.Validate(Valid with { Trainer = "auto", BudgetSeconds = 1, Metric = "auc", Hyperparameters = new() { ["l2Regularization"] = 1 } });
+
+        Assert.Contains("budgetSeconds", errors.Keys);
+        Assert.Contains("macroAccuracy, microAccuracy, logLoss", errors["metric"][0]);
+        Assert.Contains("hyperparameters", errors.Keys);
+    }
+
+    [Fact]
+    public void RejectsSearchSettingsForANamedTrainer()
+    {
+        Assert.Contains("trainer", TrainingJobsApi.Validate(Valid with { Trainer = "LightGbm", BudgetSeconds = 30 }).Keys);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(11)]
+    public void RejectsMaxAttemptsOutOfRange(int maxAttempts)
+    {
+        Assert.Contains("maxAttempts", TrainingJobsApi.Validate(Valid with { MaxAttempts = maxAttempts }).Keys);
+    }
 }

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using ModelPlatform.Messaging;
 using Microsoft.Extensions.Logging.Abstractions;
 using ModelPlatform.Contracts;
 using ModelPlatform.Storage;
@@ -27,22 +29,26 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
         return new TrainingJobSubmittedHandler(
             _store, new FeatureClient(http), new RegistryClient(http),
             new TrainingMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
+            new MessageContext(),
+            Options.Create(new TrainingWorkerOptions()),
+            TimeProvider.System,
             NullLogger<TrainingJobSubmittedHandler>.Instance);
     }
 
     [Theory]
     [InlineData(JobStatus.Succeeded)]
     [InlineData(JobStatus.Failed)]
+    [InlineData(JobStatus.Cancelled)]
     public async Task RedeliveryOfAFinishedJobDoesNothing(JobStatus finished)
     {
         var job = await _store.AddAsync(TrainingJobStoreTests.NewJob(), CancellationToken.None);
         if (finished == JobStatus.Succeeded)
         {
-            await _store.MarkSucceededAsync(job.Id, new Dictionary<string, double>(), 1, CancellationToken.None);
+            await _store.SucceedAsync(job.Id, new Dictionary<string, double>(), 1, new TrainingReport("LightGbm", new Dictionary<string, double>(), [], null, 1), CancellationToken.None);
         }
         else
         {
-            await _store.MarkFailedAsync(job.Id, "bad label", CancellationToken.None);
+            await _store.EndAsync(job.Id, finished, "bad label", CancellationToken.None);
         }
 
         await Handler().HandleAsync(new TrainingJobSubmitted(job.Id), CancellationToken.None);

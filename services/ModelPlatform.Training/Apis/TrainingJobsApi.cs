@@ -8,6 +8,12 @@ namespace ModelPlatform.Training.Apis;
 
 public static class TrainingJobsApi
 {
+    public const int DefaultBudgetSeconds = 60;
+    public const int MaxBudgetSeconds = 24 * 3600;
+    public const int DefaultFolds = 5;
+    public const int DefaultSeed = 42;
+    public const int DefaultMaxAttempts = 3;
+
     public static IEndpointRouteBuilder MapTrainingJobsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/training-jobs").WithTags("Training jobs");
@@ -15,7 +21,10 @@ public static class TrainingJobsApi
         api.MapPost("/", SubmitJob)
             .WithName("SubmitTrainingJob")
             .WithSummary("Queue a job that trains a model on a dataset version and registers it");
-        api.MapGet("/{id:guid}", GetJob).WithName("GetTrainingJob").WithSummary("Get a job's status, metrics and model version");
+        api.MapGet("/{id:guid}", GetJob).WithName("GetTrainingJob").WithSummary("Get a job's status, progress, attempts, history, metrics and model version");
+        api.MapPost("/{id:guid}/cancel", CancelJob)
+            .WithName("CancelTrainingJob")
+            .WithSummary("Cancel a queued job at once, or ask a running one to stop (within seconds)");
         api.MapGet("/", ListJobs).WithName("ListTrainingJobs").WithSummary("List jobs, newest first, optionally by status and model");
 
         return app;
@@ -58,8 +67,16 @@ public static class TrainingJobsApi
         var task = request.Task!.Value;
         var job = await jobs.AddAsync(new TrainingJob(
             Guid.CreateVersion7(), JobStatus.Queued, request.ModelName!, dataset.Name, dataset.Version, request.Label!, task,
-            request.Trainer is null ? Trainers.DefaultFor(task) : Trainers.Canonical(task, request.Trainer)!,
-            request.PositiveClass, null, null, null, clock.GetUtcNow(), null, null), cancellationToken);
+            TrainerName(request), request.PositiveClass,
+            new TrainingJobOptions(
+                request.Hyperparameters,
+                request.BudgetSeconds ?? DefaultBudgetSeconds,
+                request.Metric,
+                request.Folds ?? DefaultFolds,
+                request.Seed ?? DefaultSeed,
+                request.MaxTrials,
+                request.MaxAttempts ?? DefaultMaxAttempts),
+            null, false, null, null, null, null, clock.GetUtcNow(), null, null), cancellationToken);
         relay.Wake();
         return TypedResults.Accepted($"/training-jobs/{job.Id}", job);
     }
@@ -67,10 +84,41 @@ public static class TrainingJobsApi
     public static async Task<Results<Ok<TrainingJob>, NotFound<ProblemDetails>>> GetJob(Guid id, TrainingJobStore jobs, CancellationToken cancellationToken)
     {
         var job = await jobs.GetAsync(id, cancellationToken);
-        return job is null
-            ? TypedResults.NotFound(new ProblemDetails { Title = "Not found", Status = StatusCodes.Status404NotFound, Detail = $"There is no training job '{id}'." })
-            : TypedResults.Ok(job);
+        return job is null ? JobNotFound(id) : TypedResults.Ok(job);
     }
+
+    public static async Task<Results<Accepted<TrainingJob>, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> CancelJob(
+        Guid id, TrainingJobStore jobs, CancellationToken cancellationToken)
+    {
+        var before = await jobs.GetAsync(id, cancellationToken);
+        if (before is null)
+        {
+            return JobNotFound(id);
+        }
+
+        if (before.Status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled)
+        {
+            return TypedResults.Conflict(new ProblemDetails
+            {
+                Title = "The job has already finished",
+                Status = StatusCodes.Status409Conflict,
+                Detail = $"Training job '{id}' is {before.Status.ToString().ToLowerInvariant()}; only queued or running jobs can be cancelled.",
+            });
+        }
+
+        var job = await jobs.RequestCancelAsync(id, cancellationToken);
+        return TypedResults.Accepted($"/training-jobs/{id}", job!);
+    }
+
+    private static NotFound<ProblemDetails> JobNotFound(Guid id) =>
+        TypedResults.NotFound(new ProblemDetails { Title = "Not found", Status = StatusCodes.Status404NotFound, Detail = $"There is no training job '{id}'." });
+
+    private static string TrainerName(SubmitTrainingJobRequest request) => request.Trainer switch
+    {
+        null => Trainers.DefaultFor(request.Task!.Value),
+        var name when string.Equals(name, Trainers.Auto, StringComparison.OrdinalIgnoreCase) => Trainers.Auto,
+        var name => Trainers.Canonical(request.Task!.Value, name)!,
+    };
 
     public static async Task<Ok<IReadOnlyList<TrainingJob>>> ListJobs(
         TrainingJobStore jobs, CancellationToken cancellationToken, JobStatus? status = null, string? model = null, int limit = 100) =>
@@ -103,10 +151,15 @@ public static class TrainingJobsApi
         {
             errors["task"] = ["is required: binary, multiclass or regression"];
         }
-        else if (request.Trainer is not null && Trainers.Canonical(task, request.Trainer) is null)
+        else
         {
-            errors["trainer"] = [$"'{request.Trainer}' is not a {task.ToString().ToLowerInvariant()} trainer; choose one of {string.Join(", ", Trainers.NamesFor(task))}"];
+            ValidateTrainer(request, task, errors);
         }
+
+        Check(errors, "budgetSeconds", request.BudgetSeconds, 5, MaxBudgetSeconds);
+        Check(errors, "folds", request.Folds, 2, 10);
+        Check(errors, "maxTrials", request.MaxTrials, 1, 10_000);
+        Check(errors, "maxAttempts", request.MaxAttempts, 1, 10);
 
         if (request.PositiveClass is not null && request.Task is not MLTask.Binary)
         {
@@ -115,4 +168,45 @@ public static class TrainingJobsApi
 
         return errors;
     }
+
+    private static void ValidateTrainer(SubmitTrainingJobRequest request, MLTask task, Dictionary<string, string[]> errors)
+    {
+        var auto = string.Equals(request.Trainer, Trainers.Auto, StringComparison.OrdinalIgnoreCase);
+        var trainer = request.Trainer is null ? Trainers.Find(task, Trainers.DefaultFor(task)) : Trainers.Find(task, request.Trainer);
+        if (!auto && trainer is null)
+        {
+            errors["trainer"] = [$"'{request.Trainer}' is not a {Name(task)} trainer; choose auto or one of {string.Join(", ", Trainers.NamesFor(task))}"];
+        }
+        else if (auto && request.Hyperparameters is { Count: > 0 })
+        {
+            errors["hyperparameters"] = ["apply to a named trainer; the automatic search chooses its own"];
+        }
+        else if (trainer is not null)
+        {
+            foreach (var (key, messages) in Trainers.Validate(trainer, request.Hyperparameters))
+            {
+                errors[key] = messages;
+            }
+        }
+
+        if (request.Metric is not null && ModelMetrics.HigherIsBetter(task, request.Metric) is null)
+        {
+            errors["metric"] = [$"'{request.Metric}' is not a {Name(task)} metric; choose one of {string.Join(", ", ModelMetrics.NamesFor(task))}"];
+        }
+
+        if (!auto && (request.BudgetSeconds ?? request.MaxTrials ?? request.Folds) is not null)
+        {
+            errors["trainer"] = ["budgetSeconds, maxTrials and folds apply to the automatic search: set trainer to auto"];
+        }
+    }
+
+    private static void Check(Dictionary<string, string[]> errors, string field, int? value, int min, int max)
+    {
+        if (value is { } given && (given < min || given > max))
+        {
+            errors[field] = [$"must be from {min} to {max}"];
+        }
+    }
+
+    private static string Name(MLTask task) => task.ToString().ToLowerInvariant();
 }

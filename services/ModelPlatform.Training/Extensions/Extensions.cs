@@ -13,6 +13,10 @@ internal static class Extensions
         builder.AddRabbitMQEventBus("rabbitmq")
             .AddSubscription<TrainingJobSubmitted, TrainingJobSubmittedHandler>();
 
+        builder.Services.AddOptions<TrainingWorkerOptions>()
+            .BindConfiguration(nameof(TrainingWorkerOptions))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<TrainingJobStore>();
         builder.Services.AddSingleton<TrainingMetrics>();

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using ModelPlatform.Contracts;
+using ModelPlatform.ML;
 
 namespace ModelPlatform.Training.Jobs;
 
@@ -10,6 +11,7 @@ public enum JobStatus
     [JsonStringEnumMemberName("running")] Running,
     [JsonStringEnumMemberName("succeeded")] Succeeded,
     [JsonStringEnumMemberName("failed")] Failed,
+    [JsonStringEnumMemberName("cancelled")] Cancelled,
 }
 
 public sealed record SubmitTrainingJobRequest(
@@ -18,8 +20,43 @@ public sealed record SubmitTrainingJobRequest(
     int? DatasetVersion,
     string? Label,
     MLTask? Task,
-    string? Trainer,
-    string? PositiveClass);
+    string? Trainer = null,
+    string? PositiveClass = null,
+    Dictionary<string, double>? Hyperparameters = null,
+    int? BudgetSeconds = null,
+    string? Metric = null,
+    int? Folds = null,
+    int? Seed = null,
+    int? MaxTrials = null,
+    int? MaxAttempts = null);
+
+/// <summary>How a job trains: the settings it was submitted with, defaults filled in.</summary>
+public sealed record TrainingJobOptions(
+    IReadOnlyDictionary<string, double>? Hyperparameters,
+    int BudgetSeconds,
+    string? Metric,
+    int Folds,
+    int Seed,
+    int? MaxTrials,
+    int MaxAttempts)
+{
+    public TrainingSettings ToSettings(string trainer) => new(trainer, Hyperparameters, BudgetSeconds, Metric, Seed, Folds, MaxTrials);
+}
+
+/// <summary>What a running job is doing: loading-data, searching, training, evaluating or registering.</summary>
+public sealed record JobProgress(string Phase, double Percent);
+
+/// <summary>What a finished job learned beyond its metrics.</summary>
+public sealed record TrainingReport(
+    string Trainer,
+    IReadOnlyDictionary<string, double> Hyperparameters,
+    IReadOnlyList<DroppedColumn> DroppedColumns,
+    IReadOnlyList<SearchTrial>? Leaderboard,
+    int TrainingRows);
+
+public sealed record JobAttempt(int Attempt, string Worker, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, string? Error);
+
+public sealed record JobStatusChange(JobStatus Status, DateTimeOffset At, string? Detail);
 
 public sealed record TrainingJob(
     Guid Id,
@@ -31,9 +68,15 @@ public sealed record TrainingJob(
     MLTask Task,
     string Trainer,
     string? PositiveClass,
+    TrainingJobOptions Options,
+    JobProgress? Progress,
+    bool CancelRequested,
     IReadOnlyDictionary<string, double>? Metrics,
     int? ModelVersion,
     string? Error,
+    TrainingReport? Report,
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt,
-    DateTimeOffset? FinishedAt);
+    DateTimeOffset? FinishedAt,
+    IReadOnlyList<JobAttempt>? Attempts = null,
+    IReadOnlyList<JobStatusChange>? History = null);

@@ -2,15 +2,22 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Dapper;
+using Microsoft.Data.Sqlite;
 using ModelPlatform.Contracts;
 using ModelPlatform.Storage;
 
 namespace ModelPlatform.Training.Jobs;
 
 /// <summary>
-/// Training jobs in the service's SQLite database. The job row doubles as its outbox record:
-/// <c>published_at</c> stays null until the broker has confirmed the job's message, so accepting a job
-/// and publishing it can never disagree (see <see cref="OutboxRelay"/>).
+/// Training jobs in the service's SQLite database, shared by every replica of the service.
+/// <list type="bullet">
+/// <item>The job row doubles as its outbox record: <c>published_at</c> stays null until the broker has confirmed
+/// the job's message, so accepting a job and publishing it can never disagree (see <see cref="OutboxRelay"/>).</item>
+/// <item>A worker runs a job only while it holds the job's lease, renewed by heartbeats; a worker that dies
+/// stops renewing, and another may take the job once the lease has run out. So a message delivered twice
+/// never trains twice at once.</item>
+/// <item>Every attempt and every status change is recorded with its time.</item>
+/// </list>
 /// </summary>
 public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider clock)
 {
@@ -38,14 +45,42 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
             published_at TEXT);
         CREATE INDEX IF NOT EXISTS ix_training_jobs_unpublished ON training_jobs (created_at) WHERE published_at IS NULL;
         """,
+        """
+        ALTER TABLE training_jobs ADD COLUMN options TEXT NOT NULL DEFAULT '{"budgetSeconds":60,"folds":5,"seed":42,"maxAttempts":3}';
+        ALTER TABLE training_jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE training_jobs ADD COLUMN lease_owner TEXT;
+        ALTER TABLE training_jobs ADD COLUMN lease_until TEXT;
+        ALTER TABLE training_jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE training_jobs ADD COLUMN phase TEXT;
+        ALTER TABLE training_jobs ADD COLUMN percent REAL;
+        ALTER TABLE training_jobs ADD COLUMN report TEXT;
+        ALTER TABLE training_jobs ADD COLUMN publish_lease_until TEXT;
+        CREATE TABLE job_attempts (
+            job_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            worker TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            error TEXT,
+            PRIMARY KEY (job_id, attempt));
+        CREATE TABLE job_events (
+            job_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            status TEXT NOT NULL,
+            detail TEXT);
+        CREATE INDEX ix_job_events_job ON job_events (job_id, at);
+        CREATE INDEX ix_training_jobs_status ON training_jobs (status, created_at);
+        """,
     ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
 
     private const string SelectJob = """
         SELECT id AS Id, status AS Status, model_name AS ModelName, dataset AS Dataset, dataset_version AS DatasetVersion,
-               label AS Label, task AS Task, trainer AS Trainer, positive_class AS PositiveClass, metrics AS Metrics,
-               model_version AS ModelVersion, error AS Error, created_at AS CreatedAt, started_at AS StartedAt, finished_at AS FinishedAt
+               label AS Label, task AS Task, trainer AS Trainer, positive_class AS PositiveClass, options AS Options,
+               phase AS Phase, percent AS Percent, cancel_requested AS CancelRequested, metrics AS Metrics,
+               model_version AS ModelVersion, error AS Error, report AS Report,
+               created_at AS CreatedAt, started_at AS StartedAt, finished_at AS FinishedAt
         FROM training_jobs
         """;
 
@@ -53,15 +88,15 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
     public async Task<TrainingJob> AddAsync(TrainingJob job, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await connection.ExecuteAsync(
             """
-            INSERT INTO training_jobs (id, status, model_name, dataset, dataset_version, label, task, trainer, positive_class, trace_parent, created_at)
-            VALUES (@id, @status, @modelName, @dataset, @datasetVersion, @label, @task, @trainer, @positiveClass, @traceParent, @createdAt)
+            INSERT INTO training_jobs (id, status, model_name, dataset, dataset_version, label, task, trainer, positive_class, options, trace_parent, created_at)
+            VALUES (@id, 'queued', @modelName, @dataset, @datasetVersion, @label, @task, @trainer, @positiveClass, @options, @traceParent, @createdAt)
             """,
             new
             {
                 id = job.Id.ToString(),
-                status = Text(job.Status),
                 modelName = job.ModelName,
                 dataset = job.Dataset,
                 datasetVersion = job.DatasetVersion,
@@ -69,19 +104,38 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
                 task = Text(job.Task),
                 trainer = job.Trainer,
                 positiveClass = job.PositiveClass,
+                options = JsonSerializer.Serialize(job.Options, Json),
                 traceParent = Activity.Current?.Id,
                 createdAt = job.CreatedAt.ToString("O"),
             },
-            cancellationToken: cancellationToken));
+            transaction);
+        await AddEventAsync(connection, transaction, job.Id, JobStatus.Queued, "submitted", job.CreatedAt);
+        await transaction.CommitAsync(cancellationToken);
         return job;
     }
 
+    /// <summary>A job with its attempts and status history.</summary>
     public async Task<TrainingJob?> GetAsync(Guid id, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<JobRow>(new CommandDefinition(
             SelectJob + " WHERE id = @id", new { id = id.ToString() }, cancellationToken: cancellationToken));
-        return row?.ToJob();
+        if (row is null)
+        {
+            return null;
+        }
+
+        var attempts = await connection.QueryAsync<(long Attempt, string Worker, string StartedAt, string? FinishedAt, string? Error)>(new CommandDefinition(
+            "SELECT attempt, worker, started_at, finished_at, error FROM job_attempts WHERE job_id = @id ORDER BY attempt",
+            new { id = id.ToString() }, cancellationToken: cancellationToken));
+        var history = await connection.QueryAsync<(string Status, string At, string? Detail)>(new CommandDefinition(
+            "SELECT status, at, detail FROM job_events WHERE job_id = @id ORDER BY at, rowid",
+            new { id = id.ToString() }, cancellationToken: cancellationToken));
+        return row.ToJob() with
+        {
+            Attempts = attempts.Select(a => new JobAttempt((int)a.Attempt, a.Worker, Time(a.StartedAt)!.Value, Time(a.FinishedAt), a.Error)).ToList(),
+            History = history.Select(h => new JobStatusChange(Parse<JobStatus>(h.Status), Time(h.At)!.Value, h.Detail)).ToList(),
+        };
     }
 
     public async Task<IReadOnlyList<TrainingJob>> ListAsync(JobStatus? status, string? modelName, int limit, CancellationToken cancellationToken)
@@ -93,38 +147,204 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
         return rows.Select(row => row.ToJob()).ToList();
     }
 
-    public Task MarkRunningAsync(Guid id, CancellationToken cancellationToken) =>
-        UpdateAsync("UPDATE training_jobs SET status = 'running', started_at = @now, error = NULL WHERE id = @id", new { id = id.ToString(), now = Now() }, cancellationToken);
-
-    public Task MarkSucceededAsync(Guid id, IReadOnlyDictionary<string, double> metrics, int modelVersion, CancellationToken cancellationToken) =>
-        UpdateAsync(
-            "UPDATE training_jobs SET status = 'succeeded', metrics = @metrics, model_version = @modelVersion, finished_at = @now WHERE id = @id",
-            new { id = id.ToString(), metrics = JsonSerializer.Serialize(metrics, Json), modelVersion, now = Now() },
-            cancellationToken);
-
-    public Task MarkFailedAsync(Guid id, string error, CancellationToken cancellationToken) =>
-        UpdateAsync("UPDATE training_jobs SET status = 'failed', error = @error, finished_at = @now WHERE id = @id", new { id = id.ToString(), error, now = Now() }, cancellationToken);
-
-    /// <summary>Jobs whose message the broker has not confirmed yet, oldest first, with the trace they started in.</summary>
-    public async Task<IReadOnlyList<(Guid Id, string? TraceParent)>> GetUnpublishedAsync(int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes the job for <paramref name="worker"/> if nobody else holds it: queued, or running under a lease
+    /// that has run out (its worker died). Starts a new attempt.
+    /// </summary>
+    public async Task<Claim> TryClaimAsync(Guid id, string worker, TimeSpan lease, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<(string Id, string? TraceParent)>(new CommandDefinition(
-            "SELECT id, trace_parent FROM training_jobs WHERE published_at IS NULL ORDER BY created_at LIMIT @limit",
-            new { limit }, cancellationToken: cancellationToken));
-        return rows.Select(row => (Guid.Parse(row.Id), row.TraceParent)).ToList();
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        var job = await connection.QuerySingleOrDefaultAsync<(string Status, string? LeaseUntil, long CancelRequested, long Attempts)>(
+            "SELECT status, lease_until, cancel_requested, attempts FROM training_jobs WHERE id = @id", new { id = id.ToString() }, transaction);
+        var now = clock.GetUtcNow();
+        if (job.Status is null)
+        {
+            return new Claim(ClaimOutcome.Missing);
+        }
+
+        var status = Parse<JobStatus>(job.Status);
+        if (status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled)
+        {
+            return new Claim(ClaimOutcome.Finished);
+        }
+
+        if (status == JobStatus.Running && Time(job.LeaseUntil) is { } leaseUntil && leaseUntil > now)
+        {
+            return new Claim(ClaimOutcome.HeldByAnotherWorker, LeaseUntil: leaseUntil);
+        }
+
+        var parameters = new { id = id.ToString(), worker, now = now.ToString("O"), until = (now + lease).ToString("O"), attempt = job.Attempts + 1 };
+        // A running job whose lease ran out lost its worker: close that attempt.
+        await connection.ExecuteAsync(
+            "UPDATE job_attempts SET finished_at = @now, error = 'the worker stopped before finishing (its lease ran out)' WHERE job_id = @id AND finished_at IS NULL",
+            parameters, transaction);
+        if (job.CancelRequested != 0)
+        {
+            await FinishAsync(connection, transaction, id, JobStatus.Cancelled, "cancelled before it started", now);
+            await transaction.CommitAsync(cancellationToken);
+            return new Claim(ClaimOutcome.Finished);
+        }
+
+        await connection.ExecuteAsync(
+            """
+            UPDATE training_jobs SET status = 'running', lease_owner = @worker, lease_until = @until, attempts = @attempt,
+                started_at = COALESCE(started_at, @now), phase = 'starting', percent = 0
+            WHERE id = @id
+            """,
+            parameters, transaction);
+        await connection.ExecuteAsync(
+            "INSERT INTO job_attempts (job_id, attempt, worker, started_at) VALUES (@id, @attempt, @worker, @now)", parameters, transaction);
+        await AddEventAsync(connection, transaction, id, JobStatus.Running, $"attempt {parameters.attempt} on {worker}", now);
+        await transaction.CommitAsync(cancellationToken);
+        return new Claim(ClaimOutcome.Claimed, Attempt: (int)parameters.attempt);
     }
 
-    public Task MarkPublishedAsync(Guid id, CancellationToken cancellationToken) =>
-        UpdateAsync("UPDATE training_jobs SET published_at = @now WHERE id = @id", new { id = id.ToString(), now = Now() }, cancellationToken);
-
-    private async Task UpdateAsync(string sql, object parameters, CancellationToken cancellationToken)
+    /// <summary>
+    /// Renews the worker's lease and records progress. Returns whether the job has been asked to cancel;
+    /// throws <see cref="LeaseLostException"/> when the worker no longer holds the job.
+    /// </summary>
+    public async Task<bool> HeartbeatAsync(Guid id, string worker, TimeSpan lease, JobProgress progress, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken));
+        var cancelRequested = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+            """
+            UPDATE training_jobs SET lease_until = @until, phase = @phase, percent = @percent
+            WHERE id = @id AND lease_owner = @worker AND status = 'running'
+            RETURNING cancel_requested
+            """,
+            new { id = id.ToString(), worker, until = (clock.GetUtcNow() + lease).ToString("O"), phase = progress.Phase, percent = progress.Percent },
+            cancellationToken: cancellationToken));
+        return cancelRequested is null ? throw new LeaseLostException(id) : cancelRequested != 0;
     }
 
-    private string Now() => clock.GetUtcNow().ToString("O");
+    public async Task SucceedAsync(Guid id, IReadOnlyDictionary<string, double> metrics, int modelVersion, TrainingReport report, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await connection.ExecuteAsync(
+            "UPDATE training_jobs SET metrics = @metrics, model_version = @modelVersion, report = @report, error = NULL WHERE id = @id",
+            new { id = id.ToString(), metrics = JsonSerializer.Serialize(metrics, Json), modelVersion, report = JsonSerializer.Serialize(report, Json) },
+            transaction);
+        await FinishAsync(connection, transaction, id, JobStatus.Succeeded, $"registered {modelVersion}", clock.GetUtcNow());
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Ends the job: failed (with the reason) or cancelled.</summary>
+    public async Task EndAsync(Guid id, JobStatus status, string reason, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        if (status == JobStatus.Failed)
+        {
+            await connection.ExecuteAsync("UPDATE training_jobs SET error = @reason WHERE id = @id", new { id = id.ToString(), reason }, transaction);
+        }
+
+        await FinishAsync(connection, transaction, id, status, reason, clock.GetUtcNow());
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Gives the job back to the queue (to retry after an error, or because its worker is stopping).</summary>
+    public async Task ReleaseAsync(Guid id, string worker, string reason, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        var now = clock.GetUtcNow();
+        var released = await connection.ExecuteAsync(
+            "UPDATE training_jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL, phase = NULL, percent = NULL WHERE id = @id AND lease_owner = @worker",
+            new { id = id.ToString(), worker }, transaction);
+        if (released > 0)
+        {
+            await CloseAttemptAsync(connection, transaction, id, reason, now);
+            await AddEventAsync(connection, transaction, id, JobStatus.Queued, reason, now);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Cancels a queued job at once, or asks a running one to stop (its worker checks at every heartbeat).
+    /// Returns null when the job does not exist, and the job unchanged when it had already finished.
+    /// </summary>
+    public async Task<TrainingJob?> RequestCancelAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        await using (var transaction = connection.BeginTransaction(deferred: false))
+        {
+            var status = await connection.ExecuteScalarAsync<string?>(
+                "SELECT status FROM training_jobs WHERE id = @id", new { id = id.ToString() }, transaction);
+            if (status is null)
+            {
+                return null;
+            }
+
+            switch (Parse<JobStatus>(status))
+            {
+                case JobStatus.Queued:
+                    await FinishAsync(connection, transaction, id, JobStatus.Cancelled, "cancelled while queued", clock.GetUtcNow());
+                    break;
+                case JobStatus.Running:
+                    await connection.ExecuteAsync("UPDATE training_jobs SET cancel_requested = 1 WHERE id = @id", new { id = id.ToString() }, transaction);
+                    break;
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return await GetAsync(id, cancellationToken);
+    }
+
+    /// <summary>
+    /// Claims up to <paramref name="limit"/> jobs whose message the broker has not confirmed yet, for one relay
+    /// for <paramref name="lease"/>, so that replicas do not publish the same job at once.
+    /// </summary>
+    public async Task<IReadOnlyList<(Guid Id, string? TraceParent, int MaxAttempts)>> ClaimUnpublishedAsync(int limit, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var now = clock.GetUtcNow();
+        var rows = await connection.QueryAsync<(string Id, string? TraceParent, string Options)>(new CommandDefinition(
+            """
+            UPDATE training_jobs SET publish_lease_until = @until
+            WHERE id IN (
+                SELECT id FROM training_jobs
+                WHERE published_at IS NULL AND status = 'queued' AND (publish_lease_until IS NULL OR publish_lease_until < @now)
+                ORDER BY created_at LIMIT @limit)
+            RETURNING id, trace_parent, options
+            """,
+            new { limit, now = now.ToString("O"), until = (now + lease).ToString("O") }, cancellationToken: cancellationToken));
+        return rows.Select(row => (Guid.Parse(row.Id), row.TraceParent, JsonSerializer.Deserialize<TrainingJobOptions>(row.Options, Json)!.MaxAttempts)).ToList();
+    }
+
+    public async Task MarkPublishedAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE training_jobs SET published_at = @now WHERE id = @id", new { id = id.ToString(), now = clock.GetUtcNow().ToString("O") },
+            cancellationToken: cancellationToken));
+    }
+
+    private static async Task FinishAsync(SqliteConnection connection, SqliteTransaction transaction, Guid id, JobStatus status, string detail, DateTimeOffset now)
+    {
+        await connection.ExecuteAsync(
+            """
+            UPDATE training_jobs SET status = @status, finished_at = @now, lease_owner = NULL, lease_until = NULL,
+                phase = NULL, percent = CASE WHEN @status = 'succeeded' THEN 100 ELSE percent END
+            WHERE id = @id
+            """,
+            new { id = id.ToString(), status = Text(status), now = now.ToString("O") }, transaction);
+        await CloseAttemptAsync(connection, transaction, id, status == JobStatus.Succeeded ? null : detail, now);
+        await AddEventAsync(connection, transaction, id, status, detail, now);
+    }
+
+    private static Task CloseAttemptAsync(SqliteConnection connection, SqliteTransaction transaction, Guid id, string? error, DateTimeOffset now) =>
+        connection.ExecuteAsync(
+            "UPDATE job_attempts SET finished_at = @now, error = @error WHERE job_id = @id AND finished_at IS NULL",
+            new { id = id.ToString(), error, now = now.ToString("O") }, transaction);
+
+    private static Task AddEventAsync(SqliteConnection connection, SqliteTransaction transaction, Guid id, JobStatus status, string? detail, DateTimeOffset at) =>
+        connection.ExecuteAsync(
+            "INSERT INTO job_events (job_id, at, status, detail) VALUES (@id, @at, @status, @detail)",
+            new { id = id.ToString(), at = at.ToString("O"), status = Text(status), detail }, transaction);
 
     private static string Text<TEnum>(TEnum value) where TEnum : struct, Enum => JsonSerializer.Serialize(value, Json).Trim('"');
 
@@ -134,7 +354,8 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
 
     private sealed record JobRow(
         string Id, string Status, string ModelName, string Dataset, long DatasetVersion, string Label, string Task, string Trainer,
-        string? PositiveClass, string? Metrics, long? ModelVersion, string? Error, string CreatedAt, string? StartedAt, string? FinishedAt)
+        string? PositiveClass, string Options, string? Phase, double? Percent, long CancelRequested, string? Metrics, long? ModelVersion,
+        string? Error, string? Report, string CreatedAt, string? StartedAt, string? FinishedAt)
     {
         public TrainingJob ToJob() => new(
             Guid.Parse(Id),
@@ -146,11 +367,28 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
             Parse<MLTask>(Task),
             Trainer,
             PositiveClass,
+            JsonSerializer.Deserialize<TrainingJobOptions>(Options, Json)!,
+            Phase is null ? null : new JobProgress(Phase, Percent ?? 0),
+            CancelRequested != 0,
             Metrics is null ? null : JsonSerializer.Deserialize<Dictionary<string, double>>(Metrics, Json),
             (int?)ModelVersion,
             Error,
+            Report is null ? null : JsonSerializer.Deserialize<TrainingReport>(Report, Json),
             Time(CreatedAt)!.Value,
             Time(StartedAt),
             Time(FinishedAt));
     }
 }
+
+public enum ClaimOutcome
+{
+    Claimed,
+    HeldByAnotherWorker,
+    Finished,
+    Missing,
+}
+
+public sealed record Claim(ClaimOutcome Outcome, int Attempt = 0, DateTimeOffset? LeaseUntil = null);
+
+/// <summary>The worker no longer holds the job (its lease ran out and another worker took it).</summary>
+public sealed class LeaseLostException(Guid jobId) : Exception($"The lease on job {jobId} was lost to another worker.");

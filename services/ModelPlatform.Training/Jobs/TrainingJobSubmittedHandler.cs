@@ -1,77 +1,195 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Options;
 using ModelPlatform.Contracts;
 using ModelPlatform.Messaging;
 using ModelPlatform.ML;
 
 namespace ModelPlatform.Training.Jobs;
 
+public sealed class TrainingWorkerOptions
+{
+    /// <summary>How long a worker holds a job without renewing; a worker that dies frees its jobs this long after.</summary>
+    [System.ComponentModel.DataAnnotations.Range(2, 3600)]
+    public double LeaseSeconds { get; set; } = 15;
+
+    /// <summary>How often a running job renews its lease, saves its progress and checks for a cancel request.</summary>
+    [System.ComponentModel.DataAnnotations.Range(0.1, 60)]
+    public double HeartbeatSeconds { get; set; } = 1;
+}
+
 /// <summary>
-/// Runs one training job: reads the dataset, trains and evaluates the pipeline, registers the model, and
-/// only then marks the job succeeded (the message is acked after this returns). A redelivered message for a
-/// finished job does nothing, and the registry refuses a second version for the same job.
+/// Runs one training job: claims it, reads the dataset, trains (or searches) and evaluates, registers the
+/// model, and only then marks the job succeeded; the message is acked after this returns.
+/// <list type="bullet">
+/// <item>A message for a finished or cancelled job does nothing; one for a job another live worker holds waits
+/// for that worker's lease, so a job never trains twice at once, and the registry refuses a second version for it.</item>
+/// <item>Bad data fails the job at once. Any other error gives the job back to the queue to retry after a growing
+/// delay; on its last attempt the job is marked failed and the message goes to the dead-letter queue.</item>
+/// <item>When the worker stops, the job goes back to the queue for another worker; a cancel request stops it.</item>
+/// </list>
 /// </summary>
 public sealed partial class TrainingJobSubmittedHandler(
     TrainingJobStore jobs,
     FeatureClient features,
     RegistryClient registry,
     TrainingMetrics metrics,
+    MessageContext message,
+    IOptions<TrainingWorkerOptions> options,
+    TimeProvider clock,
     ILogger<TrainingJobSubmittedHandler> logger) : IIntegrationEventHandler<TrainingJobSubmitted>
 {
-    public async Task HandleAsync(TrainingJobSubmitted @event, CancellationToken cancellationToken)
+    /// <summary>This process, as it appears in a job's attempts.</summary>
+    public static readonly string Worker = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    private TimeSpan Lease => TimeSpan.FromSeconds(options.Value.LeaseSeconds);
+
+    public async Task HandleAsync(TrainingJobSubmitted @event, CancellationToken stopping)
     {
-        var job = await jobs.GetAsync(@event.JobId, cancellationToken);
-        if (job is null || job.Status is JobStatus.Succeeded or JobStatus.Failed)
+        var claim = await ClaimAsync(@event.JobId, stopping);
+        if (claim.Outcome != ClaimOutcome.Claimed)
         {
-            LogSkipped(@event.JobId, job?.Status);
+            LogSkipped(@event.JobId, claim.Outcome);
             return;
         }
 
+        var job = (await jobs.GetAsync(@event.JobId, stopping))!;
         Activity.Current?.SetTag("training.job.id", job.Id);
-        await jobs.MarkRunningAsync(job.Id, cancellationToken);
+        Activity.Current?.SetTag("training.job.attempt", claim.Attempt);
+        using var cancelled = new CancellationTokenSource();
+        using var running = CancellationTokenSource.CreateLinkedTokenSource(stopping, cancelled.Token);
+        var progress = new ProgressHolder();
         var started = Stopwatch.GetTimestamp();
+        var heartbeat = HeartbeatAsync(job.Id, progress, cancelled, running.Token);
         try
         {
-            var rows = await features.GetRowsAsync(job.Dataset, job.DatasetVersion, cancellationToken);
-            var dataset = await features.GetVersionAsync(job.Dataset, job.DatasetVersion, cancellationToken)
-                ?? throw new TrainingDataException($"Dataset '{job.Dataset}' version {job.DatasetVersion} no longer exists.");
-            var data = TrainingData.Create(dataset.Columns, job.Label, job.Task, rows, job.PositiveClass);
-
-            // Training is CPU-bound; keep it off the consumer's dispatch thread.
-            var trained = await Task.Run(() => ModelTrainer.Train(data, new TrainingSettings(job.Trainer)), cancellationToken);
-            var version = await registry.RegisterAsync(
-                job.ModelName,
-                new RegisterModelVersionRequest(trained.Signature, trained.Metrics, new ModelLineage(job.Dataset, job.DatasetVersion, job.Id, trained.Trainer)),
-                trained.Artifact,
-                cancellationToken);
-
-            await jobs.MarkSucceededAsync(job.Id, trained.Metrics, version.Version, CancellationToken.None);
+            await RunAsync(job, progress, running.Token);
             metrics.JobFinished(job, "succeeded", Stopwatch.GetElapsedTime(started));
-            LogSucceeded(job.Id, job.ModelName, version.Version);
         }
-        catch (TrainingDataException ex)
+        catch (OperationCanceledException) when (cancelled.IsCancellationRequested && !stopping.IsCancellationRequested)
         {
-            // The data cannot train this model: retrying would fail the same way.
-            await jobs.MarkFailedAsync(job.Id, ex.Message, CancellationToken.None);
-            metrics.JobFinished(job, "failed", Stopwatch.GetElapsedTime(started));
-            LogFailed(ex, job.Id);
+            await jobs.EndAsync(job.Id, JobStatus.Cancelled, "cancelled while running", CancellationToken.None);
+            metrics.JobFinished(job, "cancelled", Stopwatch.GetElapsedTime(started));
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
-            await jobs.MarkFailedAsync(job.Id, ex.Message, CancellationToken.None);
-            metrics.JobFinished(job, "failed", Stopwatch.GetElapsedTime(started));
+            // The bus hands the message back; another worker (or this one after restart) runs the job.
+            await jobs.ReleaseAsync(job.Id, Worker, "the worker stopped; the job went back to the queue", CancellationToken.None);
             throw;
+        }
+        catch (Exception ex) when (ex is TrainingDataException or LeaseLostException)
+        {
+            // Bad data fails the same way every time; a lost lease means another worker has the job now.
+            if (ex is TrainingDataException)
+            {
+                await jobs.EndAsync(job.Id, JobStatus.Failed, ex.Message, CancellationToken.None);
+                metrics.JobFinished(job, "failed", Stopwatch.GetElapsedTime(started));
+            }
+
+            LogFailed(ex, job.Id, claim.Attempt);
+        }
+        catch (Exception ex)
+        {
+            LogFailed(ex, job.Id, claim.Attempt);
+            if (message.IsLastAttempt)
+            {
+                await jobs.EndAsync(job.Id, JobStatus.Failed, $"failed after {claim.Attempt} attempts: {ex.Message}", CancellationToken.None);
+                metrics.JobFinished(job, "failed", Stopwatch.GetElapsedTime(started));
+            }
+            else
+            {
+                await jobs.ReleaseAsync(job.Id, Worker, $"attempt {claim.Attempt} failed, retrying: {ex.Message}", CancellationToken.None);
+            }
+
+            throw;
+        }
+        finally
+        {
+            await cancelled.CancelAsync();
+            await heartbeat;
         }
     }
 
-    [LoggerMessage(LogLevel.Information, "Job {JobId} is {Status}; nothing to do")]
-    private partial void LogSkipped(Guid jobId, JobStatus? status);
+    private async Task RunAsync(TrainingJob job, ProgressHolder progress, CancellationToken cancellationToken)
+    {
+        progress.Report(new TrainingProgress("loading-data", 0));
+        var dataset = await features.GetVersionAsync(job.Dataset, job.DatasetVersion, cancellationToken)
+            ?? throw new TrainingDataException($"Dataset '{job.Dataset}' version {job.DatasetVersion} no longer exists.");
+        var rows = await features.GetRowsAsync(job.Dataset, job.DatasetVersion, cancellationToken);
+        var data = TrainingData.Create(dataset.Columns, job.Label, job.Task, rows, job.PositiveClass);
+
+        // Training is CPU-bound: off the consumer's dispatch thread, and stopped through the token.
+        var trained = await Task.Run(() => ModelTrainer.Train(data, job.Options.ToSettings(job.Trainer), progress, cancellationToken), cancellationToken)
+            .WaitAsync(cancellationToken);
+
+        progress.Report(new TrainingProgress("registering", 0));
+        var version = await registry.RegisterAsync(
+            job.ModelName,
+            new RegisterModelVersionRequest(trained.Signature, trained.Metrics, new ModelLineage(job.Dataset, job.DatasetVersion, job.Id, trained.Trainer)),
+            trained.Artifact,
+            cancellationToken);
+
+        var report = new TrainingReport(trained.Trainer, trained.Hyperparameters, trained.DroppedColumns, trained.Leaderboard, data.Rows);
+        await jobs.SucceedAsync(job.Id, trained.Metrics, version.Version, report, CancellationToken.None);
+        LogSucceeded(job.Id, job.ModelName, version.Version);
+    }
+
+    /// <summary>Claims the job, waiting out the lease of a worker that holds it (it may have died).</summary>
+    private async Task<Claim> ClaimAsync(Guid jobId, CancellationToken stopping)
+    {
+        while (true)
+        {
+            var claim = await jobs.TryClaimAsync(jobId, Worker, Lease, stopping);
+            if (claim.Outcome != ClaimOutcome.HeldByAnotherWorker)
+            {
+                return claim;
+            }
+
+            var wait = claim.LeaseUntil!.Value - clock.GetUtcNow() + TimeSpan.FromMilliseconds(500);
+            await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.FromMilliseconds(500), clock, stopping);
+        }
+    }
+
+    private async Task HeartbeatAsync(Guid jobId, ProgressHolder progress, CancellationTokenSource cancel, CancellationToken running)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.HeartbeatSeconds), clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(running))
+            {
+                if (await jobs.HeartbeatAsync(jobId, Worker, Lease, progress.Current, CancellationToken.None))
+                {
+                    await cancel.CancelAsync();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The job ended.
+        }
+        catch (LeaseLostException ex)
+        {
+            LogFailed(ex, jobId, message.Attempt);
+            await cancel.CancelAsync();
+        }
+    }
+
+    /// <summary>The latest progress of the training run, read by the heartbeat.</summary>
+    private sealed class ProgressHolder : IProgress<TrainingProgress>
+    {
+        public JobProgress Current { get; private set; } = new("starting", 0);
+
+        public void Report(TrainingProgress value) => Current = new JobProgress(value.Phase, Math.Round(value.Fraction * 100, 1));
+    }
+
+    [LoggerMessage(LogLevel.Information, "Job {JobId}: nothing to do ({Outcome})")]
+    private partial void LogSkipped(Guid jobId, ClaimOutcome outcome);
 
     [LoggerMessage(LogLevel.Information, "Job {JobId} registered {ModelName} version {Version}")]
     private partial void LogSucceeded(Guid jobId, string modelName, int version);
 
-    [LoggerMessage(LogLevel.Warning, "Job {JobId} failed")]
-    private partial void LogFailed(Exception exception, Guid jobId);
+    [LoggerMessage(LogLevel.Warning, "Job {JobId} attempt {Attempt} failed")]
+    private partial void LogFailed(Exception exception, Guid jobId, int attempt);
 }
 
 /// <summary>Training metrics, shown in the Aspire dashboard under the ModelPlatform.Training meter.</summary>
