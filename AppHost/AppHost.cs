@@ -14,7 +14,9 @@ var registry = builder.AddProject<Projects.ModelPlatform_Registry>("registry")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 
+// Two workers compete for the training queue; a job survives either of them stopping.
 builder.AddProject<Projects.ModelPlatform_Training>("training")
+    .WithReplicas(2)
     .WithServiceData(builder)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReference(feature).WaitFor(feature)

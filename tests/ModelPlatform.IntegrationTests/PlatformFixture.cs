@@ -30,6 +30,10 @@ public sealed class PlatformFixture : IAsyncLifetime
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ModelPlatform_AppHost>(
             [$"ModelPlatform:DataDirectory={_data.FullName}"], timeout.Token);
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        // Short retry delays and leases keep the failure tests quick; the behaviour is the same as with the defaults.
+        var training = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(resource => resource.Name == "training"));
+        training.WithEnvironment("EventBus__RetryDelaySeconds", "1")
+            .WithEnvironment("TrainingWorkerOptions__LeaseSeconds", "4");
 
         App = await builder.BuildAsync(timeout.Token);
         await App.StartAsync(timeout.Token);

@@ -1,0 +1,266 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using RabbitMQ.Client;
+
+namespace ModelPlatform.IntegrationTests;
+
+/// <summary>A job accepted is a job finished: broker outages, failing dependencies, stopped and killed workers.</summary>
+[Collection(PlatformCollection.Name)]
+public class JobReliabilityTests(PlatformFixture platform)
+{
+    private static readonly TimeSpan StateTimeout = TimeSpan.FromMinutes(2);
+
+    [Fact]
+    public async Task JobsSpreadOverBothTrainingReplicas()
+    {
+        await EnsureAllTrainingReplicasRunAsync();
+        var dataset = await UploadIrisAsync("spread");
+
+        var submitted = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            submitted.Add((await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass" }))["id"]!.GetValue<string>());
+        }
+
+        var workers = new HashSet<string>();
+        foreach (var id in submitted)
+        {
+            var job = await platform.WaitForJobAsync(id);
+            Assert.Equal("succeeded", job["status"]!.GetValue<string>());
+            workers.Add(job["attempts"]![0]!["worker"]!.GetValue<string>());
+        }
+
+        Assert.Equal(2, workers.Count);
+    }
+
+    [Fact]
+    public async Task AJobSubmittedWhileRabbitMQIsStoppedRunsAfterItRestarts()
+    {
+        var dataset = await UploadIrisAsync("outage");
+        await platform.App.ResourceCommands.ExecuteCommandAsync("rabbitmq", KnownResourceCommands.StopCommand);
+        await WaitForStateAsync("rabbitmq", state => state is "Exited" or "Finished" or "Stopped");
+        try
+        {
+            var submitted = await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass" });
+            var id = submitted["id"]!.GetValue<string>();
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            Assert.Equal("queued", (await GetJobAsync(id))["status"]!.GetValue<string>());
+
+            await platform.App.ResourceCommands.ExecuteCommandAsync("rabbitmq", KnownResourceCommands.StartCommand);
+            var job = await platform.WaitForJobAsync(id);
+
+            Assert.Equal("succeeded", job["status"]!.GetValue<string>());
+        }
+        finally
+        {
+            await platform.App.ResourceCommands.ExecuteCommandAsync("rabbitmq", KnownResourceCommands.StartCommand);
+            await platform.App.ResourceNotifications.WaitForResourceHealthyAsync("rabbitmq").WaitAsync(StateTimeout);
+        }
+    }
+
+    [Fact]
+    public async Task RetriesEndInTheDeadLetterQueueWithTheReason()
+    {
+        var dataset = await UploadIrisAsync("doomed");
+        await platform.App.ResourceCommands.ExecuteCommandAsync("registry", KnownResourceCommands.StopCommand);
+        await WaitForStateAsync("registry", state => state is "Exited" or "Finished" or "Stopped");
+        JsonObject job;
+        try
+        {
+            var submitted = await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass", maxAttempts = 2 });
+            job = await platform.WaitForJobAsync(submitted["id"]!.GetValue<string>());
+        }
+        finally
+        {
+            await platform.App.ResourceCommands.ExecuteCommandAsync("registry", KnownResourceCommands.StartCommand);
+            await platform.App.ResourceNotifications.WaitForResourceHealthyAsync("registry").WaitAsync(StateTimeout);
+        }
+
+        var id = job["id"]!.GetValue<string>();
+        Assert.Equal("failed", job["status"]!.GetValue<string>());
+        Assert.StartsWith("failed after 2 attempts", job["error"]!.GetValue<string>());
+        var attempts = job["attempts"]!.AsArray();
+        Assert.Equal(2, attempts.Count);
+        Assert.All(attempts, attempt => Assert.False(string.IsNullOrEmpty(attempt!["error"]?.GetValue<string>())));
+        Assert.Equal(["queued", "running", "queued", "running", "failed"], job["history"]!.AsArray().Select(change => change!["status"]!.GetValue<string>()));
+
+        var deadLetter = await FindDeadLetterAsync(id);
+        Assert.NotNull(deadLetter);
+        Assert.False(string.IsNullOrWhiteSpace(deadLetter));
+        using var lookup = await platform.Registry.GetAsync($"/models/{dataset}");
+        Assert.Equal(HttpStatusCode.NotFound, lookup.StatusCode);
+    }
+
+    [Fact]
+    public async Task CancelStopsARunningJobWithinSeconds()
+    {
+        var dataset = await UploadIrisAsync("cancel");
+        var submitted = await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass", trainer = "auto", budgetSeconds = 120 });
+        var id = submitted["id"]!.GetValue<string>();
+        var running = await WaitForJobStatusAsync(id, "running");
+        Assert.NotNull(running["progress"]);
+
+        var clock = Stopwatch.StartNew();
+        using var cancel = await platform.Training.PostAsync($"/training-jobs/{id}/cancel", null);
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        var cancelled = await WaitForJobStatusAsync(id, "cancelled");
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"cancel took {clock.Elapsed}");
+        Assert.Null(cancelled["modelVersion"]);
+        using var again = await platform.Training.PostAsync($"/training-jobs/{id}/cancel", null);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task CancellingAQueuedJobMeansItNeverRuns()
+    {
+        var dataset = await UploadIrisAsync("queued");
+        // Stop the broker so the job stays queued.
+        await platform.App.ResourceCommands.ExecuteCommandAsync("rabbitmq", KnownResourceCommands.StopCommand);
+        await WaitForStateAsync("rabbitmq", state => state is "Exited" or "Finished" or "Stopped");
+        string id;
+        try
+        {
+            id = (await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass" }))["id"]!.GetValue<string>();
+            using var cancel = await platform.Training.PostAsync($"/training-jobs/{id}/cancel", null);
+            Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+            Assert.Equal("cancelled", (await cancel.Content.ReadFromJsonAsync<JsonObject>())!["status"]!.GetValue<string>());
+        }
+        finally
+        {
+            await platform.App.ResourceCommands.ExecuteCommandAsync("rabbitmq", KnownResourceCommands.StartCommand);
+            await platform.App.ResourceNotifications.WaitForResourceHealthyAsync("rabbitmq").WaitAsync(StateTimeout);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var job = await GetJobAsync(id);
+        Assert.Equal("cancelled", job["status"]!.GetValue<string>());
+        Assert.Empty(job["attempts"]!.AsArray());
+    }
+
+    [Theory]
+    [InlineData("TERM")]
+    [InlineData("KILL")]
+    public async Task AWorkerStoppedMidTrainingLosesNoJobAndNoJobRegistersTwice(string signal)
+    {
+        await EnsureAllTrainingReplicasRunAsync();
+        var dataset = await UploadIrisAsync("stopped");
+        var submitted = await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass", trainer = "auto", budgetSeconds = 8 });
+        var id = submitted["id"]!.GetValue<string>();
+        var running = await WaitForJobStatusAsync(id, "running");
+        var worker = running["attempts"]![0]!["worker"]!.GetValue<string>();
+
+        Signal(int.Parse(worker.Split(':')[1]), signal);
+        var job = await platform.WaitForJobAsync(id);
+        await EnsureAllTrainingReplicasRunAsync();
+
+        Assert.Equal("succeeded", job["status"]!.GetValue<string>());
+        var attempts = job["attempts"]!.AsArray();
+        Assert.True(attempts.Count >= 2, $"attempts: {attempts}");
+        Assert.Equal(worker, attempts[0]!["worker"]!.GetValue<string>());
+        Assert.NotEqual(worker, attempts[^1]!["worker"]!.GetValue<string>());
+        Assert.False(string.IsNullOrEmpty(attempts[0]!["error"]?.GetValue<string>()));
+        var model = (await platform.Registry.GetFromJsonAsync<JsonObject>($"/models/{dataset}"))!;
+        Assert.Single(model["versions"]!.AsArray());
+    }
+
+    private async Task<string> UploadIrisAsync(string prefix)
+    {
+        var dataset = PlatformSteps.UniqueName(prefix);
+        (await platform.UploadCsvAsync(dataset, PlatformSteps.IrisCsv())).EnsureSuccessStatusCode();
+        return dataset;
+    }
+
+    private async Task<JsonObject> GetJobAsync(string id) => (await platform.Training.GetFromJsonAsync<JsonObject>($"/training-jobs/{id}"))!;
+
+    private async Task<JsonObject> WaitForJobStatusAsync(string id, string status)
+    {
+        var deadline = DateTime.UtcNow + StateTimeout;
+        while (true)
+        {
+            var job = await GetJobAsync(id);
+            if (job["status"]!.GetValue<string>() == status || DateTime.UtcNow > deadline)
+            {
+                Assert.Equal(status, job["status"]!.GetValue<string>());
+                return job;
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    private async Task WaitForStateAsync(string resource, Func<string?, bool> predicate) =>
+        await platform.App.ResourceNotifications.WaitForResourceAsync(resource, notification => predicate(notification.Snapshot.State?.Text))
+            .WaitAsync(StateTimeout);
+
+    /// <summary>Starts any training replica an earlier test stopped, and waits until every replica is healthy.</summary>
+    private async Task EnsureAllTrainingReplicasRunAsync()
+    {
+        foreach (var (replica, state) in await TrainingReplicasAsync())
+        {
+            if (state is "Exited" or "Finished" or "FailedToStart")
+            {
+                await platform.App.ResourceCommands.ExecuteCommandAsync(replica, KnownResourceCommands.StartCommand);
+            }
+
+            // Waits go by resource name; a replica is told apart by its id.
+            await platform.App.ResourceNotifications.WaitForResourceAsync("training", update =>
+                    update.ResourceId == replica && update.Snapshot.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy)
+                .WaitAsync(StateTimeout);
+        }
+    }
+
+    /// <summary>The training replicas (their resource ids) and their latest states.</summary>
+    private async Task<Dictionary<string, string?>> TrainingReplicasAsync()
+    {
+        // Watching replays the latest state of every resource first; a moment is enough to collect it.
+        var replicas = new Dictionary<string, string?>();
+        using var replay = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            await foreach (var update in platform.App.ResourceNotifications.WatchAsync(replay.Token))
+            {
+                if (update.Resource.Name == "training" && update.ResourceId != "training")
+                {
+                    replicas[update.ResourceId] = update.Snapshot.State?.Text;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        Assert.Equal(2, replicas.Count);
+        return replicas;
+    }
+
+    private static void Signal(int pid, string signal)
+    {
+        using var kill = Process.Start("kill", $"-{signal} {pid}");
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
+    /// <summary>The error header of the dead-lettered message for <paramref name="jobId"/>, or null if there is none.</summary>
+    private async Task<string?> FindDeadLetterAsync(string jobId)
+    {
+        await using var connection = await new ConnectionFactory { Uri = new(await platform.ConnectionStringAsync("rabbitmq")) }.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        string? found = null;
+        // Read without acking: the messages stay in the queue for whoever inspects it next.
+        while (await channel.BasicGetAsync("training.dead-letter", autoAck: false) is { } message)
+        {
+            if (Encoding.UTF8.GetString(message.Body.Span).Contains(jobId, StringComparison.OrdinalIgnoreCase))
+            {
+                found = Encoding.UTF8.GetString((byte[])message.BasicProperties.Headers!["x-error"]!);
+            }
+        }
+
+        return found;
+    }
+}
