@@ -156,6 +156,10 @@ public class JobReliabilityTests(PlatformFixture platform)
         var worker = running["attempts"]![0]!["worker"]!.GetValue<string>();
 
         Signal(int.Parse(worker.Split(':')[1]), signal);
+        // Bring the stopped replica back (as an orchestrator would); the job must not wait for it.
+        var stopped = await platform.App.ResourceNotifications.WaitForResourceAsync("training", update =>
+            update.Snapshot.State?.Text is "Exited" or "Finished").WaitAsync(StateTimeout);
+        await platform.App.ResourceCommands.ExecuteCommandAsync(stopped.ResourceId, KnownResourceCommands.StartCommand);
         var job = await platform.WaitForJobAsync(id);
         await EnsureAllTrainingReplicasRunAsync();
 

@@ -32,13 +32,24 @@ internal static class PlatformSteps
     public static async Task<JsonObject> WaitForJobAsync(this PlatformFixture platform, string jobId)
     {
         using var timeout = new CancellationTokenSource(JobTimeout);
-        JsonObject job;
+        JsonObject? job = null;
         do
         {
             await Task.Delay(TimeSpan.FromMilliseconds(250), CancellationToken.None);
-            job = (await platform.Training.GetFromJsonAsync<JsonObject>($"/training-jobs/{jobId}", CancellationToken.None))!;
+            // Polls like a patient client: a request that lands on a replica being stopped is simply tried again.
+            using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try
+            {
+                job = await platform.Training.GetFromJsonAsync<JsonObject>($"/training-jobs/{jobId}", attempt.Token);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !timeout.IsCancellationRequested)
+            {
+                continue;
+            }
         }
-        while (job["status"]!.GetValue<string>() is "queued" or "running" && !timeout.IsCancellationRequested);
+        while ((job is null || job["status"]!.GetValue<string>() is "queued" or "running") && !timeout.IsCancellationRequested);
+
+        Assert.NotNull(job);
 
         Assert.True(job["status"]!.GetValue<string>() is "succeeded" or "failed", $"Job still unfinished after {JobTimeout}: {job}");
         return job;
