@@ -8,6 +8,8 @@ namespace ModelPlatform.ML;
 /// <summary>What to train: a named trainer with optional settings, or <see cref="Trainers.Auto"/> with a time budget.</summary>
 /// <param name="Metric">What the search optimises; the task's default (AUC, macro accuracy, R²) when null.</param>
 /// <param name="MaxTrials">Caps the search so that a run is reproducible whatever the machine's speed.</param>
+/// <param name="HoldOutFromRow">When set, rows from this index on are the hold-out (a split made elsewhere, as in a
+/// benchmark); otherwise a seeded <paramref name="TestFraction"/> of the rows is.</param>
 public sealed record TrainingSettings(
     string Trainer,
     IReadOnlyDictionary<string, double>? Hyperparameters = null,
@@ -16,7 +18,8 @@ public sealed record TrainingSettings(
     int Seed = 42,
     int Folds = 5,
     int? MaxTrials = null,
-    double TestFraction = 0.2);
+    double TestFraction = 0.2,
+    int? HoldOutFromRow = null);
 
 /// <summary>Where a training run is, for a job's progress.</summary>
 public sealed record TrainingProgress(string Phase, double Fraction);
@@ -41,8 +44,10 @@ public static class ModelTrainer
         using var cancellation = cancellationToken.Register(() => Cancellation.Cancel(ml));
         var signature = data.Signature;
         var prepared = PipelineFactory.PrepareLabel(ml, data.View, signature.Task);
-        var split = ml.Data.TrainTestSplit(prepared, settings.TestFraction, seed: settings.Seed);
-        var trainSet = ml.Data.Cache(split.TrainSet);
+        var (trainRows, testSet) = settings.HoldOutFromRow is { } firstHeldOut
+            ? (ml.Data.TakeRows(prepared, firstHeldOut), ml.Data.SkipRows(prepared, firstHeldOut))
+            : ml.Data.TrainTestSplit(prepared, settings.TestFraction, seed: settings.Seed) switch { var split => (split.TrainSet, split.TestSet) };
+        var trainSet = ml.Data.Cache(trainRows);
 
         TrainerSpec trainer;
         IReadOnlyDictionary<string, double>? hyperparameters;
@@ -73,7 +78,7 @@ public static class ModelTrainer
             signature = signature with { Classes = ScoreSlotNames(model.GetOutputSchema(inputSchema)) };
         }
 
-        var metrics = ModelMetrics.Evaluate(ml, signature, model.Transform(split.TestSet));
+        var metrics = ModelMetrics.Evaluate(ml, signature, model.Transform(testSet));
         using var artifact = new MemoryStream();
         ml.Model.Save(model, inputSchema, artifact);
         return new TrainedModel(artifact.ToArray(), signature, metrics, trainer.Name, trainer.Complete(hyperparameters), leaderboard, data.DroppedColumns);
