@@ -59,6 +59,42 @@ public class EndToEndTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task AutomaticSearchReportsItsLeaderboardAndRegistersTheBest()
+    {
+        var dataset = PlatformSteps.UniqueName("auto");
+        (await platform.UploadCsvAsync(dataset, PlatformSteps.IrisCsv())).EnsureSuccessStatusCode();
+
+        var job = await platform.TrainAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass", trainer = "auto", budgetSeconds = 30, maxTrials = 6, folds = 3 });
+
+        var report = job["report"]!;
+        var leaderboard = report["leaderboard"]!.AsArray();
+        Assert.Equal(6, leaderboard.Count);
+        Assert.Equal(leaderboard[0]!["trainer"]!.GetValue<string>(), report["trainer"]!.GetValue<string>());
+        Assert.All(leaderboard, trial => Assert.Equal("macroAccuracy", trial!["metric"]!.GetValue<string>()));
+        Assert.True(leaderboard[0]!["mean"]!.GetValue<double>() > 0.9);
+        var registered = (await platform.Registry.GetFromJsonAsync<JsonObject>($"/models/{dataset}/versions/{job["modelVersion"]}"))!;
+        Assert.Equal(report["trainer"]!.GetValue<string>(), registered["lineage"]!["trainer"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task HyperparametersOutOfRangeAreRejectedListingTheAllowedOnes()
+    {
+        var dataset = PlatformSteps.UniqueName("iris");
+        (await platform.UploadCsvAsync(dataset, PlatformSteps.IrisCsv())).EnsureSuccessStatusCode();
+
+        using var response = await platform.Training.PostAsJsonAsync("/training-jobs", new
+        {
+            modelName = dataset, dataset, label = "species", task = "multiclass", trainer = "LightGbm",
+            hyperparameters = new Dictionary<string, double> { ["numberOfLeaves"] = 100_000, ["depth"] = 4 },
+        });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!;
+        Assert.Contains("from 2 to 512", errors["hyperparameters.numberOfLeaves"]![0]!.GetValue<string>());
+        Assert.Contains("numberOfLeaves, numberOfIterations, minimumExampleCountPerLeaf, learningRate", errors["hyperparameters.depth"]![0]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task BinaryModelOnTextAndCategoricalColumnsAnswersWithTheDataLabels()
     {
         var dataset = PlatformSteps.UniqueName("sms");
