@@ -42,44 +42,28 @@ public class JobReliabilityTests(PlatformFixture platform)
     public async Task AJobSubmittedWhileRabbitMQIsStoppedRunsAfterItRestarts()
     {
         var dataset = await UploadIrisAsync("outage");
-        await platform.App.ResourceCommands.ExecuteCommandAsync("rabbitmq", KnownResourceCommands.StopCommand);
-        await WaitForStateAsync("rabbitmq", state => state is "Exited" or "Finished" or "Stopped");
-        try
+        var id = await WhileStoppedAsync("rabbitmq", async () =>
         {
             var submitted = await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass" });
-            var id = submitted["id"]!.GetValue<string>();
             await Task.Delay(TimeSpan.FromSeconds(3));
-            Assert.Equal("queued", (await GetJobAsync(id))["status"]!.GetValue<string>());
+            Assert.Equal("queued", (await GetJobAsync(submitted["id"]!.GetValue<string>()))["status"]!.GetValue<string>());
+            return submitted["id"]!.GetValue<string>();
+        });
 
-            await platform.App.ResourceCommands.ExecuteCommandAsync("rabbitmq", KnownResourceCommands.StartCommand);
-            var job = await platform.WaitForJobAsync(id);
+        var job = await platform.WaitForJobAsync(id);
 
-            Assert.Equal("succeeded", job["status"]!.GetValue<string>());
-        }
-        finally
-        {
-            await platform.App.ResourceCommands.ExecuteCommandAsync("rabbitmq", KnownResourceCommands.StartCommand);
-            await platform.App.ResourceNotifications.WaitForResourceHealthyAsync("rabbitmq").WaitAsync(StateTimeout);
-        }
+        Assert.Equal("succeeded", job["status"]!.GetValue<string>());
     }
 
     [Fact]
     public async Task RetriesEndInTheDeadLetterQueueWithTheReason()
     {
         var dataset = await UploadIrisAsync("doomed");
-        await platform.App.ResourceCommands.ExecuteCommandAsync("registry", KnownResourceCommands.StopCommand);
-        await WaitForStateAsync("registry", state => state is "Exited" or "Finished" or "Stopped");
-        JsonObject job;
-        try
+        var job = await WhileStoppedAsync("registry", async () =>
         {
             var submitted = await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass", maxAttempts = 2 });
-            job = await platform.WaitForJobAsync(submitted["id"]!.GetValue<string>());
-        }
-        finally
-        {
-            await platform.App.ResourceCommands.ExecuteCommandAsync("registry", KnownResourceCommands.StartCommand);
-            await platform.App.ResourceNotifications.WaitForResourceHealthyAsync("registry").WaitAsync(StateTimeout);
-        }
+            return await platform.WaitForJobAsync(submitted["id"]!.GetValue<string>());
+        });
 
         var id = job["id"]!.GetValue<string>();
         Assert.Equal("failed", job["status"]!.GetValue<string>());
@@ -120,22 +104,15 @@ public class JobReliabilityTests(PlatformFixture platform)
     public async Task CancellingAQueuedJobMeansItNeverRuns()
     {
         var dataset = await UploadIrisAsync("queued");
-        // Stop the broker so the job stays queued.
-        await platform.App.ResourceCommands.ExecuteCommandAsync("rabbitmq", KnownResourceCommands.StopCommand);
-        await WaitForStateAsync("rabbitmq", state => state is "Exited" or "Finished" or "Stopped");
-        string id;
-        try
+        // With the broker stopped, the job stays queued.
+        var id = await WhileStoppedAsync("rabbitmq", async () =>
         {
-            id = (await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass" }))["id"]!.GetValue<string>();
-            using var cancel = await platform.Training.PostAsync($"/training-jobs/{id}/cancel", null);
+            var submitted = await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass" });
+            using var cancel = await platform.Training.PostAsync($"/training-jobs/{submitted["id"]}/cancel", null);
             Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
             Assert.Equal("cancelled", (await cancel.Content.ReadFromJsonAsync<JsonObject>())!["status"]!.GetValue<string>());
-        }
-        finally
-        {
-            await platform.App.ResourceCommands.ExecuteCommandAsync("rabbitmq", KnownResourceCommands.StartCommand);
-            await platform.App.ResourceNotifications.WaitForResourceHealthyAsync("rabbitmq").WaitAsync(StateTimeout);
-        }
+            return submitted["id"]!.GetValue<string>();
+        });
 
         await Task.Delay(TimeSpan.FromSeconds(3));
         var job = await GetJobAsync(id);
@@ -198,9 +175,22 @@ public class JobReliabilityTests(PlatformFixture platform)
         }
     }
 
-    private async Task WaitForStateAsync(string resource, Func<string?, bool> predicate) =>
-        await platform.App.ResourceNotifications.WaitForResourceAsync(resource, notification => predicate(notification.Snapshot.State?.Text))
+    /// <summary>Stops <paramref name="resource"/>, runs <paramref name="whileStopped"/>, then starts it again and waits until it is healthy.</summary>
+    private async Task<T> WhileStoppedAsync<T>(string resource, Func<Task<T>> whileStopped)
+    {
+        await platform.App.ResourceCommands.ExecuteCommandAsync(resource, KnownResourceCommands.StopCommand);
+        await platform.App.ResourceNotifications.WaitForResourceAsync(resource, update => update.Snapshot.State?.Text is "Exited" or "Finished" or "Stopped")
             .WaitAsync(StateTimeout);
+        try
+        {
+            return await whileStopped();
+        }
+        finally
+        {
+            await platform.App.ResourceCommands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand);
+            await platform.App.ResourceNotifications.WaitForResourceHealthyAsync(resource).WaitAsync(StateTimeout);
+        }
+    }
 
     /// <summary>Starts any training replica an earlier test stopped, and waits until every replica is healthy.</summary>
     private async Task EnsureAllTrainingReplicasRunAsync()
