@@ -17,7 +17,6 @@ public sealed class ServiceDatabase : IHealthCheck
     static ServiceDatabase()
     {
         SqlMapper.AddTypeHandler(new DateTimeOffsetHandler());
-        SqlMapper.AddTypeHandler(new GuidHandler());
     }
 
     public ServiceDatabase(string dataDirectory, IReadOnlyList<string> migrations)
@@ -89,12 +88,5 @@ public sealed class ServiceDatabase : IHealthCheck
         public override void SetValue(IDbDataParameter parameter, DateTimeOffset value) => parameter.Value = value.ToString("O");
 
         public override DateTimeOffset Parse(object value) => DateTimeOffset.Parse((string)value, System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private sealed class GuidHandler : SqlMapper.TypeHandler<Guid>
-    {
-        public override void SetValue(IDbDataParameter parameter, Guid value) => parameter.Value = value.ToString();
-
-        public override Guid Parse(object value) => Guid.Parse((string)value);
     }
 }
