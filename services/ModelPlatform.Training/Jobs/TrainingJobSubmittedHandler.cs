@@ -66,6 +66,11 @@ public sealed partial class TrainingJobSubmittedHandler(
             await RunAsync(job, progress, running.Token);
             metrics.JobFinished(job, "succeeded", Stopwatch.GetElapsedTime(started));
         }
+        catch (OperationCanceledException) when (progress.LeaseLost)
+        {
+            // Another worker holds the job now and will finish it; this delivery is done.
+            LogLeaseLost(job.Id, claim.Attempt);
+        }
         catch (OperationCanceledException) when (cancelled.IsCancellationRequested && !stopping.IsCancellationRequested)
         {
             await jobs.EndAsync(job.Id, JobStatus.Cancelled, "cancelled while running", CancellationToken.None);
@@ -77,15 +82,11 @@ public sealed partial class TrainingJobSubmittedHandler(
             await jobs.ReleaseAsync(job.Id, Worker, "the worker stopped; the job went back to the queue", CancellationToken.None);
             throw;
         }
-        catch (Exception ex) when (ex is TrainingDataException or LeaseLostException)
+        catch (TrainingDataException ex)
         {
-            // Bad data fails the same way every time; a lost lease means another worker has the job now.
-            if (ex is TrainingDataException)
-            {
-                await jobs.EndAsync(job.Id, JobStatus.Failed, ex.Message, CancellationToken.None);
-                metrics.JobFinished(job, "failed", Stopwatch.GetElapsedTime(started));
-            }
-
+            // Bad data fails the same way every time: no retry.
+            await jobs.EndAsync(job.Id, JobStatus.Failed, ex.Message, CancellationToken.None);
+            metrics.JobFinished(job, "failed", Stopwatch.GetElapsedTime(started));
             LogFailed(ex, job.Id, claim.Attempt);
         }
         catch (Exception ex)
@@ -167,17 +168,20 @@ public sealed partial class TrainingJobSubmittedHandler(
         {
             // The job ended.
         }
-        catch (LeaseLostException ex)
+        catch (LeaseLostException)
         {
-            LogFailed(ex, jobId, message.Attempt);
+            progress.LeaseLost = true;
             await cancel.CancelAsync();
         }
     }
 
-    /// <summary>The latest progress of the training run, read by the heartbeat.</summary>
+    /// <summary>The latest progress of the training run, read by the heartbeat, and whether the job was lost.</summary>
     private sealed class ProgressHolder : IProgress<TrainingProgress>
     {
         public JobProgress Current { get; private set; } = new("starting", 0);
+
+        /// <summary>Set when the heartbeat found another worker holding the job.</summary>
+        public bool LeaseLost { get; set; }
 
         public void Report(TrainingProgress value) => Current = new JobProgress(value.Phase, Math.Round(value.Fraction * 100, 1));
     }
@@ -187,6 +191,9 @@ public sealed partial class TrainingJobSubmittedHandler(
 
     [LoggerMessage(LogLevel.Information, "Job {JobId} registered {ModelName} version {Version}")]
     private partial void LogSucceeded(Guid jobId, string modelName, int version);
+
+    [LoggerMessage(LogLevel.Warning, "Job {JobId} attempt {Attempt}: the lease passed to another worker, which finishes the job")]
+    private partial void LogLeaseLost(Guid jobId, int attempt);
 
     [LoggerMessage(LogLevel.Warning, "Job {JobId} attempt {Attempt} failed")]
     private partial void LogFailed(Exception exception, Guid jobId, int attempt);
