@@ -50,6 +50,7 @@ public static class Extensions
         });
 
         builder.Services.AddOpenApi();
+        builder.Services.AddHostedService<ShutdownWatchdog>();
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
         {
