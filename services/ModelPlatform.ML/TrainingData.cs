@@ -57,9 +57,11 @@ public sealed class TrainingData
             throw new TrainingDataException($"Regression needs a numeric label, but '{label}' is {labelColumn.Type.ToString().ToLowerInvariant()}.");
         }
 
+        // Each label's text is worked out once: it decides which rows count, the classes and the encoded label.
         var labelled = rows
-            .Select((row, index) => (row, index, label: row.TryGetValue(label, out var value) ? value : default))
-            .Where(item => ColumnValues.CanonicalText(item.label) is not null)
+            .Select((row, index) => (row, index, label: Value(row, label)))
+            .Select(item => (item.row, item.index, item.label, text: ColumnValues.CanonicalText(item.label)))
+            .Where(item => item.text is not null)
             .ToList();
         if (labelled.Count == 0)
         {
@@ -85,17 +87,14 @@ public sealed class TrainingData
             .Where(column => column.Type == ColumnType.Categorical && profiles[column.Name].Distinct > MaxOneHotValues)
             .Select(column => column.Name)
             .ToHashSet();
-        var classes = task == MLTask.Regression ? null : Classes(labelled.Select(item => ColumnValues.CanonicalText(item.label)!), task, positiveClass);
-        var data = new List<Array>(inputs.Count + 1);
-        for (var c = 0; c < inputs.Count; c++)
-        {
-            data.Add(ReadInput(inputs[c], labelled.Select(item => (item.row, item.index)).ToList()));
-        }
+        var classes = task == MLTask.Regression ? null : Classes(labelled.Select(item => item.text!), task, positiveClass);
+        var inputRows = labelled.Select(item => (item.row, item.index)).ToList();
+        var data = inputs.Select(input => ReadInput(input, inputRows)).ToList();
 
         data.Add(task switch
         {
-            MLTask.Binary => labelled.Select(item => ColumnValues.CanonicalText(item.label) == classes![1]).ToArray(),
-            MLTask.Multiclass => labelled.Select(item => ColumnValues.CanonicalText(item.label)!.AsMemory()).ToArray(),
+            MLTask.Binary => labelled.Select(item => item.text == classes![1]).ToArray(),
+            MLTask.Multiclass => labelled.Select(item => item.text!.AsMemory()).ToArray(),
             _ => labelled.Select(item => ReadLabelNumber(item.label, label, item.index)).ToArray(),
         });
 
