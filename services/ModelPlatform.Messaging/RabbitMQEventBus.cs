@@ -285,9 +285,16 @@ internal sealed partial class RabbitMQEventBus(
         }
 
         await Task.WhenAll(running).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
-        if (_consumeChannel is { IsOpen: true })
+
+        // Closing the connection here, rather than leaving it to disposal, avoids RabbitMQ.Client 7's deadlock when a
+        // connection that went through automatic recovery is disposed (rabbitmq-dotnet-client#1757): the process exits promptly.
+        try
         {
-            await _consumeChannel.CloseAsync(cancellationToken);
+            await connection.CloseAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogCloseFailed(ex);
         }
     }
 
@@ -306,6 +313,9 @@ internal sealed partial class RabbitMQEventBus(
         _stopping.Dispose();
         _publishLock.Dispose();
     }
+
+    [LoggerMessage(LogLevel.Warning, "Closing the RabbitMQ connection failed")]
+    private partial void LogCloseFailed(Exception exception);
 
     [LoggerMessage(LogLevel.Information, "Consuming {Queue} for {RoutingKeys}")]
     private partial void LogConsuming(string queue, string routingKeys);

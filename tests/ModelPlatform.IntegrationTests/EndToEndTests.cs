@@ -6,8 +6,13 @@ using System.Text.Json.Nodes;
 namespace ModelPlatform.IntegrationTests;
 
 [Collection(PlatformCollection.Name)]
-public class EndToEndTests(PlatformFixture platform)
+public class EndToEndTests(PlatformFixture platform) : IAsyncLifetime
 {
+    // An earlier test may have stopped a server or service; each test starts from a running platform.
+    public Task InitializeAsync() => platform.EnsureEverythingRunsAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
     [Fact]
     public async Task IrisGoesFromCsvToAccuratePredictionsThroughAllFourServices()
     {

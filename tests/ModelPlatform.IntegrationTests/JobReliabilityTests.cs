@@ -11,14 +11,18 @@ namespace ModelPlatform.IntegrationTests;
 
 /// <summary>A job accepted is a job finished: broker outages, failing dependencies, stopped and killed workers.</summary>
 [Collection(PlatformCollection.Name)]
-public class JobReliabilityTests(PlatformFixture platform)
+public class JobReliabilityTests(PlatformFixture platform) : IAsyncLifetime
 {
-    private static readonly TimeSpan StateTimeout = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan StateTimeout = PlatformFixture.RecoveryTimeout;
+
+    // An earlier test may have stopped a server or service; each test starts from a running platform.
+    public Task InitializeAsync() => platform.EnsureEverythingRunsAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
 
     [Fact]
     public async Task JobsSpreadOverBothTrainingReplicas()
     {
-        await EnsureAllTrainingReplicasRunAsync();
         var dataset = await UploadIrisAsync("spread");
 
         var submitted = new List<string>();
@@ -125,7 +129,6 @@ public class JobReliabilityTests(PlatformFixture platform)
     [InlineData("KILL")]
     public async Task AWorkerStoppedMidTrainingLosesNoJobAndNoJobRegistersTwice(string signal)
     {
-        await EnsureAllTrainingReplicasRunAsync();
         var dataset = await UploadIrisAsync("stopped");
         var submitted = await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass", trainer = "auto", budgetSeconds = 8 });
         var id = submitted["id"]!.GetValue<string>();
@@ -138,7 +141,6 @@ public class JobReliabilityTests(PlatformFixture platform)
             update.Snapshot.State?.Text is "Exited" or "Finished").WaitAsync(StateTimeout);
         await platform.App.ResourceCommands.ExecuteCommandAsync(stopped.ResourceId, KnownResourceCommands.StartCommand);
         var job = await platform.WaitForJobAsync(id);
-        await EnsureAllTrainingReplicasRunAsync();
 
         Assert.Equal("succeeded", job["status"]!.GetValue<string>());
         var attempts = job["attempts"]!.AsArray();
@@ -188,49 +190,8 @@ public class JobReliabilityTests(PlatformFixture platform)
         finally
         {
             await platform.App.ResourceCommands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand);
-            await platform.App.ResourceNotifications.WaitForResourceHealthyAsync(resource).WaitAsync(StateTimeout);
+            await platform.EnsureEverythingRunsAsync();
         }
-    }
-
-    /// <summary>Starts any training replica an earlier test stopped, and waits until every replica is healthy.</summary>
-    private async Task EnsureAllTrainingReplicasRunAsync()
-    {
-        foreach (var (replica, state) in await TrainingReplicasAsync())
-        {
-            if (state is "Exited" or "Finished" or "FailedToStart")
-            {
-                await platform.App.ResourceCommands.ExecuteCommandAsync(replica, KnownResourceCommands.StartCommand);
-            }
-
-            // Waits go by resource name; a replica is told apart by its id.
-            await platform.App.ResourceNotifications.WaitForResourceAsync("training", update =>
-                    update.ResourceId == replica && update.Snapshot.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy)
-                .WaitAsync(StateTimeout);
-        }
-    }
-
-    /// <summary>The training replicas (their resource ids) and their latest states.</summary>
-    private async Task<Dictionary<string, string?>> TrainingReplicasAsync()
-    {
-        // Watching replays the latest state of every resource first; a moment is enough to collect it.
-        var replicas = new Dictionary<string, string?>();
-        using var replay = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        try
-        {
-            await foreach (var update in platform.App.ResourceNotifications.WatchAsync(replay.Token))
-            {
-                if (update.Resource.Name == "training" && update.ResourceId != "training")
-                {
-                    replicas[update.ResourceId] = update.Snapshot.State?.Text;
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        Assert.Equal(2, replicas.Count);
-        return replicas;
     }
 
     private static void Signal(int pid, string signal)

@@ -2,6 +2,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 
 namespace ModelPlatform.IntegrationTests;
@@ -14,8 +15,13 @@ public sealed class PlatformFixture : IAsyncLifetime
 {
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
     private static readonly string[] Services = ["feature", "training", "registry", "inference"];
+    private static readonly string[] Servers = ["redis", "rabbitmq"];
 
     private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("modelplatform-tests-");
+
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Dictionary<string, ResourceEvent> _latest = [];
+    private Task _logCapture = Task.CompletedTask;
 
     public DistributedApplication App { get; private set; } = null!;
 
@@ -36,6 +42,7 @@ public sealed class PlatformFixture : IAsyncLifetime
             .WithEnvironment("TrainingWorkerOptions__LeaseSeconds", "4");
 
         App = await builder.BuildAsync(timeout.Token);
+        _logCapture = CaptureResourceLogsAsync(_stopping.Token);
         await App.StartAsync(timeout.Token);
         foreach (var service in Services)
         {
@@ -48,12 +55,125 @@ public sealed class PlatformFixture : IAsyncLifetime
         Inference = App.CreateHttpClient("inference");
     }
 
+    /// <summary>Where every resource's console output goes (one file per replica), to read after a failed run.</summary>
+    public static string LogDirectory { get; } = Path.Combine(AppContext.BaseDirectory, "resource-logs");
+
+    /// <summary>Copies every resource's console output to a file and keeps each one's latest state.</summary>
+    private async Task CaptureResourceLogsAsync(CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(LogDirectory))
+        {
+            Directory.Delete(LogDirectory, recursive: true);
+        }
+
+        Directory.CreateDirectory(LogDirectory);
+        var loggers = App.Services.GetRequiredService<ResourceLoggerService>();
+        var watching = new Dictionary<string, Task>();
+        try
+        {
+            await foreach (var update in App.ResourceNotifications.WatchAsync(cancellationToken))
+            {
+                lock (_latest)
+                {
+                    _latest[update.ResourceId] = update;
+                }
+
+                if (!watching.ContainsKey(update.ResourceId))
+                {
+                    watching[update.ResourceId] = CopyLogAsync(loggers, update.ResourceId, cancellationToken);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await Task.WhenAll(watching.Values);
+    }
+
+    private static async Task CopyLogAsync(ResourceLoggerService loggers, string resourceId, CancellationToken cancellationToken)
+    {
+        await using var file = new StreamWriter(Path.Combine(LogDirectory, resourceId + ".log"), append: false) { AutoFlush = true };
+        try
+        {
+            await foreach (var batch in loggers.WatchAsync(resourceId).WithCancellation(cancellationToken))
+            {
+                foreach (var line in batch)
+                {
+                    await file.WriteLineAsync(line.Content);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public static readonly TimeSpan RecoveryTimeout = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Starts every resource (each replica) an earlier test stopped or that did not come back, and waits until all
+    /// of them report healthy. Test classes call it before each test, so one bad restart cannot fail the tests after it.
+    /// </summary>
+    public async Task EnsureEverythingRunsAsync()
+    {
+        foreach (var (id, update) in LatestStates())
+        {
+            if (update.Snapshot.State?.Text is "Exited" or "Finished" or "FailedToStart")
+            {
+                await App.ResourceCommands.ExecuteCommandAsync(id, KnownResourceCommands.StartCommand);
+            }
+        }
+
+        foreach (var (id, update) in LatestStates())
+        {
+            try
+            {
+                // Waits go by resource name; a replica is told apart by its id.
+                await App.ResourceNotifications.WaitForResourceAsync(update.Resource.Name, candidate =>
+                        candidate.ResourceId == id && candidate.Snapshot.HealthStatus == HealthStatus.Healthy)
+                    .WaitAsync(RecoveryTimeout);
+            }
+            catch (TimeoutException)
+            {
+                throw new TimeoutException($"{id} was not healthy within {RecoveryTimeout}. Its log ends:\n{LogTail(id)}");
+            }
+        }
+    }
+
+    /// <summary>The latest state of every server and service (each replica by its id, not the replica set).</summary>
+    public IReadOnlyDictionary<string, ResourceEvent> LatestStates()
+    {
+        lock (_latest)
+        {
+            return _latest.Values
+                .Where(update => (Services.Contains(update.Resource.Name) || Servers.Contains(update.Resource.Name)) && update.ResourceId != update.Resource.Name)
+                .ToDictionary(update => update.ResourceId);
+        }
+    }
+
+    /// <summary>The last lines a resource wrote, for failure messages (CI shows the test output, not the resource logs).</summary>
+    public static string LogTail(string resourceId, int lines = 40)
+    {
+        var path = Path.Combine(LogDirectory, resourceId + ".log");
+        if (!File.Exists(path))
+        {
+            return "(no log)";
+        }
+
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var all = new StreamReader(stream).ReadToEnd().Split('\n');
+        return string.Join('\n', all.TakeLast(lines));
+    }
+
     public async Task<string> ConnectionStringAsync(string resource) =>
         await App.GetConnectionStringAsync(resource) ?? throw new InvalidOperationException($"{resource} has no connection string.");
 
     public async Task DisposeAsync()
     {
         await App.StopAsync();
+        await _stopping.CancelAsync();
+        await _logCapture;
         await App.DisposeAsync();
         try
         {

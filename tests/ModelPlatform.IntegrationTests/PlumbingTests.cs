@@ -10,8 +10,13 @@ namespace ModelPlatform.IntegrationTests;
 
 /// <summary>What flows between the services: trace context on RabbitMQ messages and the Redis cache.</summary>
 [Collection(PlatformCollection.Name)]
-public class PlumbingTests(PlatformFixture platform)
+public class PlumbingTests(PlatformFixture platform) : IAsyncLifetime
 {
+    // An earlier test may have stopped a server or service; each test starts from a running platform.
+    public Task InitializeAsync() => platform.EnsureEverythingRunsAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
     [Fact]
     public async Task OneTraceRunsFromJobSubmissionThroughTrainingToRegistrationAndPromotion()
     {
