@@ -13,5 +13,13 @@ public sealed record TrainingJobSubmitted(Guid JobId) : IntegrationEvent;
 /// <summary>The registry stored a new, immutable model version.</summary>
 public sealed record ModelVersionRegistered(string ModelName, int Version, string Sha256, Guid? TrainingJobId) : IntegrationEvent;
 
-/// <summary>An alias such as <c>production</c> now points at <paramref name="Version"/>.</summary>
-public sealed record AliasChanged(string ModelName, string Alias, int Version, int? PreviousVersion) : IntegrationEvent;
+/// <summary>
+/// An alias such as <c>production</c> now points at <paramref name="Version"/>, optionally with a canary share of
+/// its traffic and a shadow version that gets a copy.
+/// </summary>
+public sealed record AliasChanged(
+    string ModelName, string Alias, int Version, int? PreviousVersion, CanaryRoute? Canary = null, int? Shadow = null) : IntegrationEvent
+{
+    [System.Text.Json.Serialization.JsonIgnore]
+    public AliasRoute Route => new(Version, Canary, Shadow);
+}

@@ -27,3 +27,36 @@ public sealed record ModelInfo(
     IReadOnlyDictionary<string, int> Aliases,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt);
+
+/// <summary>Sends <paramref name="Percent"/>% of an alias's traffic to <paramref name="Version"/> instead of the alias's main version.</summary>
+public sealed record CanaryRoute(int Version, int Percent);
+
+/// <summary>
+/// Where an alias sends traffic: to <paramref name="Version"/>, except the <paramref name="Canary"/>'s share; the
+/// <paramref name="Shadow"/> version scores a copy of every request, and its answers are only recorded.
+/// </summary>
+public sealed record AliasRoute(int Version, CanaryRoute? Canary = null, int? Shadow = null)
+{
+    /// <summary>Every version the route needs loaded.</summary>
+    public IEnumerable<int> Versions()
+    {
+        yield return Version;
+        if (Canary is not null)
+        {
+            yield return Canary.Version;
+        }
+
+        if (Shadow is { } shadow)
+        {
+            yield return shadow;
+        }
+    }
+}
+
+/// <summary>An alias and where it sends traffic; <paramref name="PreviousVersion"/> is set when it has just moved.</summary>
+public sealed record AliasInfo(
+    string ModelName, string Alias, int Version, int? PreviousVersion, CanaryRoute? Canary = null, int? Shadow = null)
+{
+    [System.Text.Json.Serialization.JsonIgnore]
+    public AliasRoute Route => new(Version, Canary, Shadow);
+}

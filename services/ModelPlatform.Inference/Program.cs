@@ -10,5 +10,6 @@ var app = builder.Build();
 
 app.MapDefaultEndpoints();
 app.MapPredictApi();
+app.MapOpenInferenceApi();
 
 app.Run();

@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Text.Json;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.ML;
@@ -14,9 +15,10 @@ public sealed class ModelPredictor
 {
     private readonly ObjectPool<PredictionSession> _sessions;
 
-    private ModelPredictor(ITransformer model, ModelSignature signature)
+    private ModelPredictor(ITransformer model, ModelSignature signature, long sizeBytes)
     {
         Signature = signature;
+        SizeBytes = sizeBytes;
         var inputSchema = ModelSchema.ForInputs(signature.Inputs);
         if (!model.IsRowToRowMapper)
         {
@@ -34,13 +36,20 @@ public sealed class ModelPredictor
 
     public ModelSignature Signature { get; }
 
+    /// <summary>
+    /// What the model takes in memory, estimated as the uncompressed size of its artifact's contents
+    /// (its trees, weights and dictionaries), which is what ML.NET holds once loaded.
+    /// </summary>
+    public long SizeBytes { get; }
+
     /// <summary>Loads an ML.NET model zip. Throws <see cref="InvalidDataException"/> when it does not fit the signature.</summary>
     public static ModelPredictor Load(Stream artifact, ModelSignature signature)
     {
+        var sizeBytes = UncompressedSize(artifact);
         var model = new MLContext().Model.Load(artifact, out _);
         try
         {
-            return new ModelPredictor(model, signature);
+            return new ModelPredictor(model, signature, sizeBytes);
         }
         catch (Exception ex) when (ex is ArgumentOutOfRangeException or InvalidOperationException or ArgumentException)
         {
@@ -48,28 +57,62 @@ public sealed class ModelPredictor
         }
     }
 
+    private static long UncompressedSize(Stream artifact)
+    {
+        var start = artifact.Position;
+        using (var zip = new ZipArchive(artifact, ZipArchiveMode.Read, leaveOpen: true))
+        {
+            var size = zip.Entries.Sum(entry => entry.Length);
+            artifact.Position = start;
+            return size;
+        }
+    }
+
+    /// <summary>
+    /// Runs a prediction on as many sessions as the machine has cores, so the first requests do not pay for
+    /// compiling the pipeline's code or building row mappers.
+    /// </summary>
+    public void WarmUp()
+    {
+        var sessions = Enumerable.Range(0, Environment.ProcessorCount).Select(_ => _sessions.Get()).ToList();
+        var empty = ModelRecord.Empty(Signature.Inputs.Count);
+        foreach (var session in sessions)
+        {
+            session.Predict(empty);
+            _sessions.Return(session);
+        }
+    }
+
+    /// <summary>
+    /// Checks records against the signature, collecting every problem (keyed by <c>records[i].column</c>)
+    /// rather than stopping at the first.
+    /// </summary>
+    public (IReadOnlyList<ModelRecord> Records, IReadOnlyDictionary<string, string[]> Errors) Read(IReadOnlyList<JsonElement> records) =>
+        RecordReader.Read(Signature.Inputs, records);
+
     /// <summary>
     /// Predicts every record, or none: when any record does not fit the signature, the problems are returned
     /// keyed by <c>records[i].column</c> and nothing is scored.
     /// </summary>
     public PredictionOutcome Predict(IReadOnlyList<JsonElement> records)
     {
-        var (read, errors) = RecordReader.Read(Signature.Inputs, records);
-        if (errors.Count > 0)
-        {
-            return new PredictionOutcome([], errors);
-        }
+        var (read, errors) = Read(records);
+        return errors.Count > 0 ? new PredictionOutcome([], errors) : new PredictionOutcome(Predict(read), errors);
+    }
 
+    /// <summary>Predicts records already checked against the signature (see <see cref="Read"/>).</summary>
+    public Prediction[] Predict(IReadOnlyList<ModelRecord> records)
+    {
         var session = _sessions.Get();
         try
         {
-            var predictions = new Prediction[read.Count];
-            for (var i = 0; i < read.Count; i++)
+            var predictions = new Prediction[records.Count];
+            for (var i = 0; i < records.Count; i++)
             {
-                predictions[i] = session.Predict(read[i]);
+                predictions[i] = session.Predict(records[i]);
             }
 
-            return new PredictionOutcome(predictions, errors);
+            return predictions;
         }
         finally
         {

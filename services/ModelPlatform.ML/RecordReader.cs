@@ -3,11 +3,24 @@ using ModelPlatform.Contracts;
 
 namespace ModelPlatform.ML;
 
-/// <summary>A record checked against a model's inputs: its values in input order (float or string).</summary>
-internal sealed record ModelRecord(float[] Numbers, string[] Texts);
+/// <summary>
+/// A record checked against a model's inputs: its values in input order, as ML.NET sees them (a float for numeric and
+/// boolean columns, NaN when missing; text for the others, empty when missing).
+/// </summary>
+public sealed record ModelRecord(float[] Numbers, string[] Texts)
+{
+    public static ModelRecord Empty(int columns)
+    {
+        var numbers = new float[columns];
+        Array.Fill(numbers, float.NaN);
+        var texts = new string[columns];
+        Array.Fill(texts, string.Empty);
+        return new ModelRecord(numbers, texts);
+    }
+}
 
 /// <summary>Checks records against a model's signature, collecting every problem rather than stopping at the first.</summary>
-internal static class RecordReader
+public static class RecordReader
 {
     /// <summary>Reads the records; problems are keyed by <c>records[i].column</c>.</summary>
     public static (List<ModelRecord> Records, Dictionary<string, string[]> Errors) Read(
@@ -24,8 +37,7 @@ internal static class RecordReader
                 continue;
             }
 
-            var numbers = new float[inputs.Count];
-            var texts = new string[inputs.Count];
+            var (numbers, texts) = ModelRecord.Empty(inputs.Count);
             for (var c = 0; c < inputs.Count; c++)
             {
                 var input = inputs[c];
@@ -53,5 +65,34 @@ internal static class RecordReader
         }
 
         return (read, errors);
+    }
+
+    /// <summary>
+    /// Reads one CSV cell for <paramref name="input"/> into <paramref name="record"/> at <paramref name="column"/>, with
+    /// the rules of a dataset upload (<see cref="CellValues"/>). Returns null on success, else what was expected.
+    /// </summary>
+    public static string? ReadCell(ColumnSchema input, string cell, ModelRecord record, int column)
+    {
+        if (CellValues.IsMissing(cell))
+        {
+            return null;
+        }
+
+        switch (input.Type)
+        {
+            case ColumnType.Numeric when CellValues.TryParseNumber(cell, out var number) && float.IsFinite((float)number):
+                record.Numbers[column] = (float)number;
+                return null;
+            case ColumnType.Numeric:
+                return $"expected a number, got \"{cell}\"";
+            case ColumnType.Boolean when bool.TryParse(cell, out var flag):
+                record.Numbers[column] = flag ? 1f : 0f;
+                return null;
+            case ColumnType.Boolean:
+                return $"expected true or false, got \"{cell}\"";
+            default:
+                record.Texts[column] = cell;
+                return null;
+        }
     }
 }

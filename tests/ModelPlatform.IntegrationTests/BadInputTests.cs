@@ -154,7 +154,7 @@ public class BadInputTests(PlatformFixture platform) : IAsyncLifetime
     public async Task OversizedPredictBodyIsRejectedWith413()
     {
         var model = await ProductionIrisAsync();
-        var huge = new string(' ', 5 * 1024 * 1024);
+        var huge = new string(' ', PlatformFixture.MaxJsonBytes + 1);
 
         // Expect: 100-continue lets the server refuse before the body is sent, as a well-behaved client would.
         using var request = new HttpRequestMessage(HttpMethod.Post, $"/models/{model}/predict")

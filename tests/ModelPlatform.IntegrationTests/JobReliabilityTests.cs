@@ -46,7 +46,7 @@ public class JobReliabilityTests(PlatformFixture platform) : IAsyncLifetime
     public async Task AJobSubmittedWhileRabbitMQIsStoppedRunsAfterItRestarts()
     {
         var dataset = await UploadIrisAsync("outage");
-        var id = await WhileStoppedAsync("rabbitmq", async () =>
+        var id = await platform.WhileStoppedAsync("rabbitmq", async () =>
         {
             var submitted = await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass" });
             await Task.Delay(TimeSpan.FromSeconds(3));
@@ -63,7 +63,7 @@ public class JobReliabilityTests(PlatformFixture platform) : IAsyncLifetime
     public async Task RetriesEndInTheDeadLetterQueueWithTheReason()
     {
         var dataset = await UploadIrisAsync("doomed");
-        var job = await WhileStoppedAsync("registry", async () =>
+        var job = await platform.WhileStoppedAsync("registry", async () =>
         {
             var submitted = await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass", maxAttempts = 2 });
             return await platform.WaitForJobAsync(submitted["id"]!.GetValue<string>());
@@ -109,7 +109,7 @@ public class JobReliabilityTests(PlatformFixture platform) : IAsyncLifetime
     {
         var dataset = await UploadIrisAsync("queued");
         // With the broker stopped, the job stays queued.
-        var id = await WhileStoppedAsync("rabbitmq", async () =>
+        var id = await platform.WhileStoppedAsync("rabbitmq", async () =>
         {
             var submitted = await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass" });
             using var cancel = await platform.Training.PostAsync($"/training-jobs/{submitted["id"]}/cancel", null);
@@ -174,23 +174,6 @@ public class JobReliabilityTests(PlatformFixture platform) : IAsyncLifetime
             }
 
             await Task.Delay(200);
-        }
-    }
-
-    /// <summary>Stops <paramref name="resource"/>, runs <paramref name="whileStopped"/>, then starts it again and waits until it is healthy.</summary>
-    private async Task<T> WhileStoppedAsync<T>(string resource, Func<Task<T>> whileStopped)
-    {
-        await platform.App.ResourceCommands.ExecuteCommandAsync(resource, KnownResourceCommands.StopCommand);
-        await platform.App.ResourceNotifications.WaitForResourceAsync(resource, update => update.Snapshot.State?.Text is "Exited" or "Finished" or "Stopped")
-            .WaitAsync(StateTimeout);
-        try
-        {
-            return await whileStopped();
-        }
-        finally
-        {
-            await platform.App.ResourceCommands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand);
-            await platform.EnsureEverythingRunsAsync();
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
@@ -14,6 +15,9 @@ namespace ModelPlatform.IntegrationTests;
 public sealed class PlatformFixture : IAsyncLifetime
 {
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
+    public const int MaxRecordsPerRequest = 500;
+    public const int MaxJsonBytes = 1 << 20;
+    public const string CachedModel = "cached-iris";
     private static readonly string[] Services = ["feature", "training", "registry", "inference"];
     private static readonly string[] Servers = ["redis", "rabbitmq"];
 
@@ -40,6 +44,18 @@ public sealed class PlatformFixture : IAsyncLifetime
         var training = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(resource => resource.Name == "training"));
         training.WithEnvironment("EventBus__RetryDelaySeconds", "1")
             .WithEnvironment("TrainingWorkerOptions__LeaseSeconds", "4");
+        // No dashboard runs under test, so nothing listens for telemetry: without an exporter, a stopping service does not
+        // spend 10 s retrying its last export, and stops within the orchestrator's grace period.
+        foreach (var project in builder.Resources.OfType<ProjectResource>())
+        {
+            builder.CreateResourceBuilder(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
+        }
+
+        // Small limits make the limit tests cheap; one model opts in to the prediction cache.
+        var inference = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(resource => resource.Name == "inference"));
+        inference.WithEnvironment("InferenceOptions__MaxRecordsPerRequest", MaxRecordsPerRequest.ToString(CultureInfo.InvariantCulture))
+            .WithEnvironment("InferenceOptions__MaxJsonBytes", MaxJsonBytes.ToString(CultureInfo.InvariantCulture))
+            .WithEnvironment($"InferenceOptions__PredictionCacheSeconds__{CachedModel}", "600");
 
         App = await builder.BuildAsync(timeout.Token);
         _logCapture = CaptureResourceLogsAsync(_stopping.Token);
@@ -138,6 +154,23 @@ public sealed class PlatformFixture : IAsyncLifetime
             {
                 throw new TimeoutException($"{id} was not healthy within {RecoveryTimeout}. Its log ends:\n{LogTail(id)}");
             }
+        }
+    }
+
+    /// <summary>Stops <paramref name="resource"/>, runs <paramref name="whileStopped"/>, then starts it again and waits until everything is healthy.</summary>
+    public async Task<T> WhileStoppedAsync<T>(string resource, Func<Task<T>> whileStopped)
+    {
+        await App.ResourceCommands.ExecuteCommandAsync(resource, KnownResourceCommands.StopCommand);
+        await App.ResourceNotifications.WaitForResourceAsync(resource, update => update.Snapshot.State?.Text is "Exited" or "Finished" or "Stopped")
+            .WaitAsync(RecoveryTimeout);
+        try
+        {
+            return await whileStopped();
+        }
+        finally
+        {
+            await App.ResourceCommands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand);
+            await EnsureEverythingRunsAsync();
         }
     }
 

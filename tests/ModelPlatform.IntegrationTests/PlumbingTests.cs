@@ -80,7 +80,8 @@ public class PlumbingTests(PlatformFixture platform) : IAsyncLifetime
 
         await using var redis = await ConnectionMultiplexer.ConnectAsync(await platform.ConnectionStringAsync("redis"));
         var db = redis.GetDatabase();
-        Assert.Equal(version, (int)await db.StringGetAsync($"modelplatform:inference:alias:{dataset}:production"));
+        var route = JsonNode.Parse((string)(await db.StringGetAsync($"modelplatform:inference:alias:{dataset}:production"))!)!;
+        Assert.Equal(version, route["version"]!.GetValue<int>());
         var metadata = JsonNode.Parse((string)(await db.StringGetAsync($"modelplatform:inference:model:{dataset}:{version}"))!)!;
         Assert.Equal(dataset, metadata["modelName"]!.GetValue<string>());
         Assert.True(await db.KeyTimeToLiveAsync($"modelplatform:inference:alias:{dataset}:production") > TimeSpan.Zero);

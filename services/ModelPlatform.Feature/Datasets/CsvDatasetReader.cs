@@ -26,8 +26,6 @@ public sealed class CsvFormatException(string message, int? line = null) : Excep
 /// </summary>
 public static class CsvDatasetReader
 {
-    private static readonly HashSet<string> MissingMarkers = new(["", "NA", "N/A", "NaN", "null"], StringComparer.OrdinalIgnoreCase);
-
     public static async Task<ParsedDataset> ReadAsync(Stream csv, CancellationToken cancellationToken)
     {
         var (header, cells) = await ReadCellsAsync(csv, cancellationToken);
@@ -35,8 +33,6 @@ public static class CsvDatasetReader
         var rows = cells.Select(row => columns.Select((column, index) => Convert(row[index], column.Type)).ToArray()).ToList();
         return new ParsedDataset(columns, rows);
     }
-
-    public static bool IsMissing(string value) => MissingMarkers.Contains(value.Trim());
 
     private static async Task<(string[] Header, List<string[]> Rows)> ReadCellsAsync(Stream csv, CancellationToken cancellationToken)
     {
@@ -104,7 +100,7 @@ public static class CsvDatasetReader
 
     internal static ColumnType InferType(IReadOnlyList<string[]> rows, int column)
     {
-        var values = rows.Select(row => row[column]).Where(value => !IsMissing(value)).ToList();
+        var values = rows.Select(row => row[column]).Where(value => !CellValues.IsMissing(value)).ToList();
         if (values.Count == 0)
         {
             return ColumnType.Categorical;
@@ -115,7 +111,7 @@ public static class CsvDatasetReader
             return ColumnType.Boolean;
         }
 
-        if (values.All(value => TryParseNumber(value, out _)))
+        if (values.All(value => CellValues.TryParseNumber(value, out _)))
         {
             return ColumnType.Numeric;
         }
@@ -126,21 +122,18 @@ public static class CsvDatasetReader
 
     private static object? Convert(string value, ColumnType type)
     {
-        if (IsMissing(value))
+        if (CellValues.IsMissing(value))
         {
             return null;
         }
 
         return type switch
         {
-            ColumnType.Numeric => TryParseNumber(value, out var number) ? number : null,
+            ColumnType.Numeric => CellValues.TryParseNumber(value, out var number) ? number : null,
             ColumnType.Boolean => bool.Parse(value),
             _ => value,
         };
     }
-
-    private static bool TryParseNumber(string value, out double number) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out number) && double.IsFinite(number);
 
     private static string Truncate(string text) => text.Length <= 40 ? text : string.Concat(text.AsSpan(0, 40), "…");
 }

@@ -1,26 +1,27 @@
-using System.ComponentModel.DataAnnotations;
 using ModelPlatform.Contracts;
 using ModelPlatform.Inference.Serving;
 using ModelPlatform.Messaging;
+using StackExchange.Redis;
 
 namespace ModelPlatform.Inference;
-
-public sealed class InferenceOptions
-{
-    /// <summary>How long a resolved alias is trusted without an event confirming it, in seconds.</summary>
-    [Range(1, 86_400)]
-    public int AliasCacheSeconds { get; set; } = 300;
-
-    /// <summary>The most records one predict request may carry.</summary>
-    [Range(1, 1_000_000)]
-    public int MaxRecordsPerRequest { get; set; } = 10_000;
-}
 
 internal static class Extensions
 {
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddRedisClient("redis");
+        // Redis is a cache here: when it is down the service answers without it, so its health check only degrades.
+        builder.AddRedisClient("redis",
+            settings => settings.DisableHealthChecks = true,
+            options =>
+            {
+                options.AbortOnConnectFail = false;
+                // Fail at once while disconnected instead of queueing commands until they time out.
+                options.BacklogPolicy = BacklogPolicy.FailFast;
+            });
+        builder.Services.AddHealthChecks()
+            .AddCheck<RedisCacheHealthCheck>("redis-cache")
+            .AddCheck<ServingReadiness>("models");
+
         // Every replica must see every alias change, so each gets its own queue.
         builder.Services.Configure<EventBusOptions>(options => options.QueuePerInstance = true);
         builder.AddRabbitMQEventBus("rabbitmq")
@@ -32,8 +33,15 @@ internal static class Extensions
             .ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<InferenceMetrics>();
+        builder.Services.AddSingleton<RedisCache>();
         builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddSingleton<LoadedModels>();
+        builder.Services.AddSingleton<PredictionCache>();
+        builder.Services.AddSingleton<ShadowTraffic>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ShadowTraffic>());
+        builder.Services.AddSingleton<Scoring>();
+        builder.Services.AddSingleton<ServingReadiness>();
+        builder.Services.AddHostedService<ModelPreloader>();
         builder.Services.AddHttpClient<RegistryClient>(http => http.BaseAddress = new("http://registry"));
     }
 }

@@ -1,96 +1,84 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using ModelPlatform.Contracts;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
+using ModelPlatform.Contracts;
 
 namespace ModelPlatform.Inference.Serving;
 
 /// <summary>
-/// Answers "which version does this alias mean" and "what is this version" from, in order: this process's
-/// memory, Redis (shared by every replica), and the registry. Alias entries are replaced by
-/// <see cref="AliasChanged"/> events and expire after <see cref="InferenceOptions.AliasCacheSeconds"/>
-/// in case an event was missed; version metadata is immutable and cached for a day.
+/// Answers "where does this alias send traffic" and "what is this version" from, in order: this process's memory,
+/// Redis (shared by every replica), and the registry. Alias routes are replaced by <see cref="AliasChanged"/> events
+/// and expire after <see cref="InferenceOptions.AliasCacheSeconds"/> in case an event was missed; version metadata is
+/// immutable, cached in memory for good and in Redis for a day.
 /// </summary>
-public sealed partial class ModelCatalog(
-    RegistryClient registry,
-    IConnectionMultiplexer redis,
-    IOptions<InferenceOptions> options,
-    TimeProvider clock,
-    ILogger<ModelCatalog> logger)
+public sealed class ModelCatalog(RegistryClient registry, RedisCache redis, IOptions<InferenceOptions> options, TimeProvider clock)
 {
     private static readonly TimeSpan MetadataTtl = TimeSpan.FromDays(1);
-    private readonly ConcurrentDictionary<(string Model, string Alias), (int Version, DateTimeOffset Expires)> _aliases = new();
+    private readonly ConcurrentDictionary<(string Model, string Alias), (AliasRoute Route, DateTimeOffset Expires)> _aliases = new();
+    private readonly ConcurrentDictionary<(string Model, int Version), ModelVersionInfo> _versions = new();
 
     private TimeSpan AliasTtl => TimeSpan.FromSeconds(options.Value.AliasCacheSeconds);
 
-    public async Task<int?> ResolveAliasAsync(string model, string alias, CancellationToken cancellationToken)
+    public async ValueTask<AliasRoute?> ResolveAliasAsync(string model, string alias, CancellationToken cancellationToken)
     {
         if (_aliases.TryGetValue((model, alias), out var cached) && cached.Expires > clock.GetUtcNow())
         {
-            return cached.Version;
+            return cached.Route;
         }
 
         var key = AliasKey(model, alias);
-        var version = await TryRedisAsync(async db => (int?)await db.StringGetAsync(key));
-        if (version is null)
+        var json = await redis.TryAsync(async db => (string?)await db.StringGetAsync(key));
+        var route = json is null ? null : JsonSerializer.Deserialize<AliasRoute>(json, JsonSerializerOptions.Web);
+        if (route is null)
         {
-            version = await registry.ResolveAliasAsync(model, alias, cancellationToken);
-            if (version is not null)
+            route = (await registry.GetAliasAsync(model, alias, cancellationToken))?.Route;
+            if (route is not null)
             {
-                await TryRedisAsync(async db => await db.StringSetAsync(key, version.Value, AliasTtl));
+                await redis.TryAsync(db => db.StringSetAsync(key, JsonSerializer.Serialize(route, JsonSerializerOptions.Web), AliasTtl));
             }
         }
 
-        if (version is not null)
+        if (route is not null)
         {
-            _aliases[(model, alias)] = (version.Value, clock.GetUtcNow() + AliasTtl);
+            _aliases[(model, alias)] = (route, clock.GetUtcNow() + AliasTtl);
         }
 
-        return version;
+        return route;
     }
 
-    /// <summary>Records where an alias points now (after the new version is loaded), here and in Redis.</summary>
-    public async Task SetAliasAsync(string model, string alias, int version)
+    /// <summary>Records where an alias sends traffic now (after its versions are loaded), here and in Redis.</summary>
+    public async Task SetAliasAsync(string model, string alias, AliasRoute route)
     {
-        _aliases[(model, alias)] = (version, clock.GetUtcNow() + AliasTtl);
-        await TryRedisAsync(async db => await db.StringSetAsync(AliasKey(model, alias), version, AliasTtl));
+        _aliases[(model, alias)] = (route, clock.GetUtcNow() + AliasTtl);
+        await redis.TryAsync(db => db.StringSetAsync(AliasKey(model, alias), JsonSerializer.Serialize(route, JsonSerializerOptions.Web), AliasTtl));
     }
 
-    public async Task<ModelVersionInfo?> GetVersionAsync(string model, int version, CancellationToken cancellationToken)
+    public async ValueTask<ModelVersionInfo?> GetVersionAsync(string model, int version, CancellationToken cancellationToken)
     {
+        if (_versions.TryGetValue((model, version), out var known))
+        {
+            return known;
+        }
+
         var key = $"modelplatform:inference:model:{model}:{version}";
-        var json = await TryRedisAsync(async db => (string?)await db.StringGetAsync(key));
-        if (json is not null)
+        var json = await redis.TryAsync(async db => (string?)await db.StringGetAsync(key));
+        var info = json is null ? null : JsonSerializer.Deserialize<ModelVersionInfo>(json, JsonSerializerOptions.Web);
+        if (info is null)
         {
-            return JsonSerializer.Deserialize<ModelVersionInfo>(json, JsonSerializerOptions.Web);
+            info = await registry.GetVersionAsync(model, version, cancellationToken);
+            if (info is not null)
+            {
+                await redis.TryAsync(db => db.StringSetAsync(key, JsonSerializer.Serialize(info, JsonSerializerOptions.Web), MetadataTtl));
+            }
         }
 
-        var info = await registry.GetVersionAsync(model, version, cancellationToken);
         if (info is not null)
         {
-            await TryRedisAsync(async db => await db.StringSetAsync(key, JsonSerializer.Serialize(info, JsonSerializerOptions.Web), MetadataTtl));
+            _versions[(model, version)] = info;
         }
 
         return info;
     }
 
     private static string AliasKey(string model, string alias) => $"modelplatform:inference:alias:{model}:{alias}";
-
-    // Redis is a cache: when it is down, predictions go on from the registry and memory.
-    private async Task<T?> TryRedisAsync<T>(Func<IDatabase, Task<T>> action)
-    {
-        try
-        {
-            return await action(redis.GetDatabase());
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            LogRedisUnavailable(ex.Message);
-            return default;
-        }
-    }
-
-    [LoggerMessage(LogLevel.Warning, "Redis cache unavailable: {Reason}")]
-    private partial void LogRedisUnavailable(string reason);
 }

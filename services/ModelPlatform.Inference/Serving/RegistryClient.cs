@@ -8,29 +8,14 @@ namespace ModelPlatform.Inference.Serving;
 /// <summary>Reads model metadata and artifacts from the registry service (<c>http://registry</c>).</summary>
 public sealed class RegistryClient(HttpClient http)
 {
-    public async Task<int?> ResolveAliasAsync(string model, string alias, CancellationToken cancellationToken)
-    {
-        using var response = await http.GetAsync($"/models/{Uri.EscapeDataString(model)}/aliases/{Uri.EscapeDataString(alias)}", cancellationToken);
-        if (response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
+    public Task<IReadOnlyList<ModelInfo>?> ListModelsAsync(CancellationToken cancellationToken) =>
+        http.GetFromJsonAsync<IReadOnlyList<ModelInfo>>("/models", JsonSerializerOptions.Web, cancellationToken);
 
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<AliasTarget>(JsonSerializerOptions.Web, cancellationToken))!.Version;
-    }
+    public Task<AliasInfo?> GetAliasAsync(string model, string alias, CancellationToken cancellationToken) =>
+        GetOrNullAsync<AliasInfo>($"/models/{Uri.EscapeDataString(model)}/aliases/{Uri.EscapeDataString(alias)}", cancellationToken);
 
-    public async Task<ModelVersionInfo?> GetVersionAsync(string model, int version, CancellationToken cancellationToken)
-    {
-        using var response = await http.GetAsync($"/models/{Uri.EscapeDataString(model)}/versions/{version}", cancellationToken);
-        if (response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-
-        response.EnsureSuccessStatusCode();
-        return await response.Content.ReadFromJsonAsync<ModelVersionInfo>(JsonSerializerOptions.Web, cancellationToken);
-    }
+    public Task<ModelVersionInfo?> GetVersionAsync(string model, int version, CancellationToken cancellationToken) =>
+        GetOrNullAsync<ModelVersionInfo>($"/models/{Uri.EscapeDataString(model)}/versions/{version}", cancellationToken);
 
     /// <summary>Downloads an artifact and checks it against the SHA-256 the registry recorded at registration.</summary>
     public async Task<byte[]> GetArtifactAsync(ModelVersionInfo version, CancellationToken cancellationToken)
@@ -46,5 +31,15 @@ public sealed class RegistryClient(HttpClient http)
         return artifact;
     }
 
-    private sealed record AliasTarget(int Version);
+    private async Task<T?> GetOrNullAsync<T>(string path, CancellationToken cancellationToken) where T : class
+    {
+        using var response = await http.GetAsync(path, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<T>(JsonSerializerOptions.Web, cancellationToken);
+    }
 }

@@ -9,9 +9,8 @@ using ModelPlatform.Registry.Models;
 
 namespace ModelPlatform.Registry.Apis;
 
-public sealed record SetAliasRequest(int Version);
-
-public sealed record AliasInfo(string ModelName, string Alias, int Version, int? PreviousVersion);
+/// <summary>Where an alias should send traffic: <c>{"version": 3}</c>, optionally with a canary share and a shadow.</summary>
+public sealed record SetAliasRequest(int Version, CanaryRoute? Canary = null, int? Shadow = null);
 
 public static class ModelsApi
 {
@@ -29,10 +28,10 @@ public static class ModelsApi
         api.MapGet("/{name}/versions/{version:int}/artifact", GetArtifact)
             .WithName("GetModelArtifact")
             .WithSummary("Download a version's artifact; the X-Checksum-Sha256 header carries its SHA-256");
-        api.MapGet("/{name}/aliases/{alias}", GetAlias).WithName("GetModelAlias").WithSummary("Resolve an alias to its version");
+        api.MapGet("/{name}/aliases/{alias}", GetAlias).WithName("GetModelAlias").WithSummary("Resolve an alias to its version, canary and shadow");
         api.MapPut("/{name}/aliases/{alias}", SetAlias)
             .WithName("SetModelAlias")
-            .WithSummary("Point an alias (such as 'production') at a version; promotion and rollback alike");
+            .WithSummary("Point an alias (such as 'production') at a version, optionally with a canary share of traffic and a shadow version; promotion and rollback alike");
 
         return app;
     }
@@ -117,26 +116,56 @@ public static class ModelsApi
     public static async Task<Results<Ok<AliasInfo>, NotFound<ProblemDetails>>> GetAlias(
         string name, string alias, ModelStore store, CancellationToken cancellationToken)
     {
-        var version = await store.GetAliasAsync(name, alias, cancellationToken);
-        return version is null ? NotFound($"Model '{name}' has no alias '{alias}'.") : TypedResults.Ok(new AliasInfo(name, alias, version.Value, null));
+        var route = await store.GetAliasAsync(name, alias, cancellationToken);
+        return route is null
+            ? NotFound($"Model '{name}' has no alias '{alias}'.")
+            : TypedResults.Ok(new AliasInfo(name, alias, route.Version, null, route.Canary, route.Shadow));
     }
 
     public static async Task<Results<Ok<AliasInfo>, NotFound<ProblemDetails>, ValidationProblem>> SetAlias(
         string name, string alias, SetAliasRequest request, ModelStore store, IEventBus eventBus, CancellationToken cancellationToken)
     {
+        var errors = new Dictionary<string, string[]>();
         if (ResourceNames.AliasError(alias) is { } aliasError)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["alias"] = [aliasError] });
+            errors["alias"] = [aliasError];
         }
 
-        if (await store.GetVersionAsync(name, request.Version, cancellationToken) is null)
+        if (request.Canary is { } canary)
         {
-            return NotFound($"Model '{name}' has no version {request.Version}.");
+            if (canary.Percent is < 1 or > 99)
+            {
+                errors["canary.percent"] = [$"must be from 1 to 99 (the share of traffic the canary gets), got {canary.Percent}"];
+            }
+
+            if (canary.Version == request.Version)
+            {
+                errors["canary.version"] = ["must differ from version"];
+            }
         }
 
-        var previous = await store.SetAliasAsync(name, alias, request.Version, cancellationToken);
-        await eventBus.PublishAsync(new AliasChanged(name, alias, request.Version, previous), cancellationToken: cancellationToken);
-        return TypedResults.Ok(new AliasInfo(name, alias, request.Version, previous));
+        if (request.Shadow is { } shadow && (shadow == request.Version || shadow == request.Canary?.Version))
+        {
+            errors["shadow"] = ["must differ from version and canary.version: a shadow gets a copy of traffic it does not answer"];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var route = new AliasRoute(request.Version, request.Canary, request.Shadow);
+        foreach (var version in route.Versions())
+        {
+            if (await store.GetVersionAsync(name, version, cancellationToken) is null)
+            {
+                return NotFound($"Model '{name}' has no version {version}.");
+            }
+        }
+
+        var previous = await store.SetAliasAsync(name, alias, route, cancellationToken);
+        await eventBus.PublishAsync(new AliasChanged(name, alias, route.Version, previous, route.Canary, route.Shadow), cancellationToken: cancellationToken);
+        return TypedResults.Ok(new AliasInfo(name, alias, route.Version, previous, route.Canary, route.Shadow));
     }
 
     private static (RegisterModelVersionRequest? Request, Dictionary<string, string[]> Errors) ReadMetadata(string? metadata)

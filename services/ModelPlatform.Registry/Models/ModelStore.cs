@@ -37,6 +37,12 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
             PRIMARY KEY (name, alias),
             FOREIGN KEY (name, version) REFERENCES model_versions (name, version));
         """,
+        // Canary and shadow routes of an alias.
+        """
+        ALTER TABLE aliases ADD COLUMN canary_version INTEGER;
+        ALTER TABLE aliases ADD COLUMN canary_percent INTEGER;
+        ALTER TABLE aliases ADD COLUMN shadow_version INTEGER;
+        """,
     ];
 
     private const int SqliteConstraintViolation = 19;
@@ -148,8 +154,8 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
             aliases[model.Name].Select(alias => Parse(alias.UpdatedAt)).Append(Parse(model.UpdatedAt)).Max())).ToList();
     }
 
-    /// <summary>Points <paramref name="alias"/> at <paramref name="version"/>; returns the version it pointed at before.</summary>
-    public async Task<int?> SetAliasAsync(string name, string alias, int version, CancellationToken cancellationToken)
+    /// <summary>Points <paramref name="alias"/> along <paramref name="route"/>; returns the version it pointed at before.</summary>
+    public async Task<int?> SetAliasAsync(string name, string alias, AliasRoute route, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction(deferred: false);
@@ -157,19 +163,38 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
             "SELECT version FROM aliases WHERE name = @name AND alias = @alias", new { name, alias }, transaction);
         await connection.ExecuteAsync(
             """
-            INSERT INTO aliases (name, alias, version, updated_at) VALUES (@name, @alias, @version, @updatedAt)
-            ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at
+            INSERT INTO aliases (name, alias, version, canary_version, canary_percent, shadow_version, updated_at)
+            VALUES (@name, @alias, @version, @canaryVersion, @canaryPercent, @shadowVersion, @updatedAt)
+            ON CONFLICT (name, alias) DO UPDATE SET
+                version = excluded.version, canary_version = excluded.canary_version, canary_percent = excluded.canary_percent,
+                shadow_version = excluded.shadow_version, updated_at = excluded.updated_at
             """,
-            new { name, alias, version, updatedAt = clock.GetUtcNow().ToString("O") }, transaction);
+            new
+            {
+                name,
+                alias,
+                version = route.Version,
+                canaryVersion = route.Canary?.Version,
+                canaryPercent = route.Canary?.Percent,
+                shadowVersion = route.Shadow,
+                updatedAt = clock.GetUtcNow().ToString("O"),
+            },
+            transaction);
         await transaction.CommitAsync(cancellationToken);
         return previous;
     }
 
-    public async Task<int?> GetAliasAsync(string name, string alias, CancellationToken cancellationToken)
+    public async Task<AliasRoute?> GetAliasAsync(string name, string alias, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
-            "SELECT version FROM aliases WHERE name = @name AND alias = @alias", new { name, alias }, cancellationToken: cancellationToken));
+        var row = await connection.QuerySingleOrDefaultAsync<AliasRow>(new CommandDefinition(
+            """
+            SELECT version AS Version, canary_version AS CanaryVersion, canary_percent AS CanaryPercent, shadow_version AS ShadowVersion
+            FROM aliases WHERE name = @name AND alias = @alias
+            """,
+            new { name, alias },
+            cancellationToken: cancellationToken));
+        return row?.ToRoute();
     }
 
     private async Task<ModelVersionInfo?> FindByTrainingJobAsync(Guid jobId, CancellationToken cancellationToken)
@@ -181,6 +206,14 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
     }
 
     private static DateTimeOffset Parse(string timestamp) => DateTimeOffset.Parse(timestamp, CultureInfo.InvariantCulture);
+
+    private sealed record AliasRow(long Version, long? CanaryVersion, long? CanaryPercent, long? ShadowVersion)
+    {
+        public AliasRoute ToRoute() => new(
+            (int)Version,
+            CanaryVersion is { } canary ? new CanaryRoute((int)canary, (int)CanaryPercent!.Value) : null,
+            (int?)ShadowVersion);
+    }
 
     private sealed record VersionRow(
         string Name, long Version, string Sha256, long SizeBytes, string Signature, string Metrics, string Lineage, string CreatedAt, string Aliases)

@@ -1,0 +1,122 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ModelPlatform.Bench.Inference;
+
+/// <summary>
+/// The whole platform from its AppHost (real Redis, RabbitMQ and the four services), set up as it would be deployed:
+/// Release builds, the Production environment (warnings-only logs), and the inference service reached directly rather
+/// than through the local proxy Aspire puts in front of services.
+/// </summary>
+internal sealed class Platform : IAsyncDisposable
+{
+    private readonly DistributedApplication _app;
+    private readonly DirectoryInfo _data;
+
+    private Platform(DistributedApplication app, DirectoryInfo data)
+    {
+        _app = app;
+        _data = data;
+        Feature = app.CreateHttpClient("feature");
+        Training = app.CreateHttpClient("training");
+        Registry = app.CreateHttpClient("registry");
+        InferenceUrl = app.GetEndpoint("inference", "http");
+    }
+
+    public HttpClient Feature { get; }
+    public HttpClient Training { get; }
+    public HttpClient Registry { get; }
+    public Uri InferenceUrl { get; }
+
+    public static async Task<Platform> StartAsync()
+    {
+        var data = Directory.CreateTempSubdirectory("modelplatform-bench-");
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ModelPlatform_AppHost>([$"ModelPlatform:DataDirectory={data.FullName}"]);
+        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        // Telemetry is recorded (activities, metrics) as in production, but with no dashboard there is no exporter.
+        foreach (var project in builder.Resources.OfType<ProjectResource>())
+        {
+            builder.CreateResourceBuilder(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
+        }
+
+        var inference = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(resource => resource.Name == "inference"));
+        inference.WithEndpoint("http", endpoint => endpoint.IsProxied = false)
+            .WithEnvironment("ASPNETCORE_ENVIRONMENT", "Production")
+            .WithEnvironment("Logging__LogLevel__Default", "Warning");
+        var app = await builder.BuildAsync();
+        await app.StartAsync();
+        foreach (var service in new[] { "feature", "training", "registry", "inference" })
+        {
+            await app.ResourceNotifications.WaitForResourceHealthyAsync(service);
+        }
+
+        return new Platform(app, data);
+    }
+
+    /// <summary>Uploads the CSV, trains a model version with <paramref name="trainer"/>, and returns its version number.</summary>
+    public async Task<int> TrainAsync(string model, string csvPath, string label, string trainer)
+    {
+        using (var upload = await Feature.PostAsync($"/datasets/{model}/versions", new StringContent(await File.ReadAllTextAsync(csvPath), System.Text.Encoding.UTF8, "text/csv")))
+        {
+            upload.EnsureSuccessStatusCode();
+        }
+
+        using var submitted = await Training.PostAsJsonAsync("/training-jobs", new { modelName = model, dataset = model, label, task = "binary", trainer });
+        submitted.EnsureSuccessStatusCode();
+        var id = (await submitted.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        while (true)
+        {
+            await Task.Delay(500);
+            var job = (await Training.GetFromJsonAsync<JsonObject>($"/training-jobs/{id}"))!;
+            switch (job["status"]!.GetValue<string>())
+            {
+                case "succeeded":
+                    return job["modelVersion"]!.GetValue<int>();
+                case "failed" or "cancelled":
+                    throw new InvalidOperationException($"Training failed: {job}");
+            }
+        }
+    }
+
+    public async Task PromoteAsync(string model, int version)
+    {
+        using var response = await Registry.PutAsJsonAsync($"/models/{model}/aliases/production", new { version });
+        response.EnsureSuccessStatusCode();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        try
+        {
+            _data.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+internal static class Paths
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string WrkScript => Path.Combine(Root, "bench", "inference", "wrk.lua");
+
+    private static string FindRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "ModelPlatform.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("Run the benchmark from inside the repository.");
+    }
+}

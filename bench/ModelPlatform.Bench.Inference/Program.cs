@@ -1,0 +1,228 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelPlatform.Bench.Inference;
+using ModelPlatform.Contracts;
+using ModelPlatform.ML;
+
+// The inference benchmark of docs/performance.md; bench/inference/run.sh prepares its inputs and runs it.
+// Usage: ModelPlatform.Bench.Inference DATA_DIR BODIES_DIR PYTHON_URL [ROUNDS=3] [SECONDS=10] [OUT_MARKDOWN]
+//        ModelPlatform.Bench.Inference serve-trivial PORT     (baseline (b), started by the benchmark itself)
+if (args is ["serve-trivial", var trivialPort])
+{
+    await TrivialServer.RunAsync(int.Parse(trivialPort, CultureInfo.InvariantCulture));
+    return;
+}
+
+var (dataDir, bodiesDir, pythonUrl) = (args[0], args[1], args[2].TrimEnd('/'));
+var rounds = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 3;
+var seconds = TimeSpan.FromSeconds(args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 10);
+var outPath = args.Length > 5 ? args[5] : null;
+const string Model = "fair";
+const int TrivialPort = 18100;
+
+Console.WriteLine("Starting the platform (Release) and training the model...");
+await using var platform = await Platform.StartAsync();
+var train = Path.Combine(dataDir, "fair-affairs", "train.csv");
+var first = await platform.TrainAsync(Model, train, "had_affair", "LightGbm");
+var second = await platform.TrainAsync(Model, train, "had_affair", "FastTree");
+await platform.PromoteAsync(Model, first);
+using var inference = new HttpClient { BaseAddress = platform.InferenceUrl };
+while (!(await inference.GetAsync($"/v2/models/{Model}/ready")).IsSuccessStatusCode)
+{
+    await Task.Delay(200);
+}
+
+// The same rows for everyone: make_bodies.py wrote them as JSON records and CSV; the tensors for OIP are built here.
+var version = (await platform.Registry.GetFromJsonAsync<ModelVersionInfo>($"/models/{Model}/versions/{first}", JsonSerializerOptions.Web))!;
+var one = Path.Combine(bodiesDir, "one.json");
+var batch = Path.Combine(bodiesDir, "batch.json");
+var csv = Path.Combine(bodiesDir, "rows.csv");
+var batchRecords = JsonDocument.Parse(File.ReadAllBytes(batch)).RootElement.GetProperty("records").EnumerateArray().ToList();
+var oipOne = WriteOipBody(bodiesDir, "oip-one.json", version.Signature, batchRecords.Take(1).ToList());
+var oipBatch = WriteOipBody(bodiesDir, "oip-batch.json", version.Signature, batchRecords);
+
+// (a) in process, on the same artifact the service loaded.
+var artifact = await platform.Registry.GetByteArrayAsync($"/models/{Model}/versions/{first}/artifact");
+var predictor = ModelPredictor.Load(new MemoryStream(artifact), version.Signature);
+var (records, readErrors) = predictor.Read(batchRecords);
+if (readErrors.Count > 0)
+{
+    throw new InvalidOperationException("The benchmark rows do not fit the model: " + string.Join("; ", readErrors.Keys));
+}
+
+// (b) in a process of its own, like the others.
+using var trivial = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, ["serve-trivial", TrivialPort.ToString(CultureInfo.InvariantCulture)])
+{
+    RedirectStandardOutput = true,
+})!;
+using var trivialClient = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{TrivialPort}") };
+await WaitUntilAnswersAsync(trivialClient, one);
+
+var ours = platform.InferenceUrl.ToString().TrimEnd('/');
+Scenario[] scenarios =
+[
+    new("(b) trivial ASP.NET Core", "1 row", $"http://127.0.0.1:{TrivialPort}/models/{Model}/predict", one, "application/json", 32, 1),
+    new("(b) trivial ASP.NET Core", "1000 rows", $"http://127.0.0.1:{TrivialPort}/models/{Model}/predict", batch, "application/json", 4, 1000),
+    new("(c) /predict JSON", "1 row", $"{ours}/models/{Model}/predict", one, "application/json", 32, 1),
+    new("(c) /predict JSON", "1000 rows", $"{ours}/models/{Model}/predict", batch, "application/json", 4, 1000),
+    new("(c) OIP /v2/…/infer", "1 row", $"{ours}/v2/models/{Model}/infer", oipOne, "application/json", 32, 1),
+    new("(c) OIP /v2/…/infer", "1000 rows", $"{ours}/v2/models/{Model}/infer", oipBatch, "application/json", 4, 1000),
+    new("(c) /predict CSV", "1000 rows", $"{ours}/models/{Model}/predict", csv, "text/csv", 4, 1000),
+    new("(d) FastAPI + scikit-learn", "1 row", $"{pythonUrl}/models/{Model}/predict", one, "application/json", 32, 1),
+    new("(d) FastAPI + scikit-learn", "1000 rows", $"{pythonUrl}/models/{Model}/predict", batch, "application/json", 4, 1000),
+];
+
+Console.WriteLine("Warming up...");
+foreach (var scenario in scenarios)
+{
+    await Wrk.RunAsync(scenario.Url, scenario.Body, scenario.Connections, TimeSpan.FromSeconds(3), scenario.ContentType);
+}
+
+var inProcess = new List<(double One, double Two)>();
+var results = scenarios.ToDictionary(scenario => scenario, _ => new List<WrkResult>());
+for (var round = 1; round <= rounds; round++)
+{
+    Console.WriteLine($"Round {round} of {rounds}");
+    inProcess.Add((InProcess.RowsPerSecond(predictor, records, 1, seconds / 2), InProcess.RowsPerSecond(predictor, records, 2, seconds / 2)));
+    foreach (var scenario in scenarios)
+    {
+        var result = await Wrk.RunAsync(scenario.Url, scenario.Body, scenario.Connections, seconds, scenario.ContentType);
+        Console.WriteLine($"  {scenario.Name,-28} {scenario.Rows,-9} {result.Rps,10:F0} req/s  p50 {result.P50Ms,7:F2} ms  p99 {result.P99Ms,7:F2} ms  errors {result.Errors}");
+        results[scenario].Add(result);
+    }
+}
+
+// Latency at half of /predict's single-row peak: paced connections (wrk's delay hook), calibrated to the rate once.
+var single = scenarios.Single(scenario => scenario.Name == "(c) /predict JSON" && scenario.RowsPerRequest == 1);
+var halfRate = Median(results[single].Select(result => result.Rps)) / 2;
+const int PaceMs = 2;
+var connections = Math.Max(1, (int)Math.Round(halfRate * (PaceMs + 0.5) / 1000));
+var probe = await Wrk.RunAsync(single.Url, single.Body, connections, TimeSpan.FromSeconds(5), delayMs: PaceMs);
+connections = Math.Max(1, (int)Math.Round(connections * halfRate / probe.Rps));
+var halfLoad = new List<WrkResult>();
+for (var round = 1; round <= rounds; round++)
+{
+    halfLoad.Add(await Wrk.RunAsync(single.Url, single.Body, connections, seconds, delayMs: PaceMs));
+    Console.WriteLine($"  half load ({connections} connections paced at {PaceMs} ms): {halfLoad[^1].Rps:F0} req/s  p50 {halfLoad[^1].P50Ms:F2} ms  p99 {halfLoad[^1].P99Ms:F2} ms");
+}
+
+// Promotion under a steady load: v1 → v2 at 10 s, back to v1 at 20 s.
+Console.WriteLine("Promotion under load...");
+const int SwapRate = 1000;
+var answers = await SwapUnderLoad.RunAsync(platform.InferenceUrl, File.ReadAllBytes(one), SwapRate, TimeSpan.FromSeconds(30),
+[
+    (TimeSpan.FromSeconds(10), () => platform.PromoteAsync(Model, second)),
+    (TimeSpan.FromSeconds(20), () => platform.PromoteAsync(Model, first)),
+]);
+trivial.Kill();
+
+var report = new StringBuilder();
+report.AppendLine(CultureInfo.InvariantCulture, $"Median of {rounds} rounds of {seconds.TotalSeconds:F0} s each; wrk with 1 thread; model `{Model}` v{first} ({version.Lineage.Trainer}), {batchRecords.Count}-row batches.");
+report.AppendLine();
+report.AppendLine("| Target | Request | Connections | Requests/s | Rows/s | p50 ms | p99 ms | Errors |");
+report.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
+report.AppendLine(CultureInfo.InvariantCulture, $"| (a) ML.NET in process, 1 thread | {batchRecords.Count} rows | – | – | {Median(inProcess.Select(r => r.One)):N0} | – | – | – |");
+report.AppendLine(CultureInfo.InvariantCulture, $"| (a) ML.NET in process, 2 threads | {batchRecords.Count} rows | – | – | {Median(inProcess.Select(r => r.Two)):N0} | – | – | – |");
+foreach (var scenario in scenarios)
+{
+    var runs = results[scenario];
+    report.AppendLine(CultureInfo.InvariantCulture,
+        $"| {scenario.Name} | {scenario.Rows} | {scenario.Connections} | {Median(runs.Select(r => r.Rps)):N0} | {Median(runs.Select(r => r.Rps)) * scenario.RowsPerRequest:N0} | {Median(runs.Select(r => r.P50Ms)):F2} | {Median(runs.Select(r => r.P99Ms)):F2} | {runs.Sum(r => r.Errors)} |");
+}
+
+report.AppendLine(CultureInfo.InvariantCulture,
+    $"| (c) /predict JSON at half load | 1 row | {connections} paced | {Median(halfLoad.Select(r => r.Rps)):N0} | {Median(halfLoad.Select(r => r.Rps)):N0} | {Median(halfLoad.Select(r => r.P50Ms)):F2} | {Median(halfLoad.Select(r => r.P99Ms)):F2} | {halfLoad.Sum(r => r.Errors)} |");
+
+double Rows(string name, int rows) => Median(results[scenarios.Single(s => s.Name == name && s.RowsPerRequest == rows)].Select(r => r.Rps)) * rows;
+var inProcessTwo = Median(inProcess.Select(r => r.Two));
+report.AppendLine();
+report.AppendLine("| Target | Measured | Ratio | Goal |");
+report.AppendLine("|---|---|---:|---|");
+report.AppendLine(CultureInfo.InvariantCulture, $"| /predict 1 row vs (b) trivial endpoint | {Rows("(c) /predict JSON", 1):N0} vs {Rows("(b) trivial ASP.NET Core", 1):N0} req/s | {Rows("(c) /predict JSON", 1) / Rows("(b) trivial ASP.NET Core", 1):P0} | ≥ 60% |");
+report.AppendLine(CultureInfo.InvariantCulture, $"| /predict p99 at half load | {Median(halfLoad.Select(r => r.P99Ms)):F2} ms at {Median(halfLoad.Select(r => r.Rps)):N0} req/s | – | < 5 ms |");
+foreach (var name in new[] { "(c) /predict JSON", "(c) OIP /v2/…/infer", "(c) /predict CSV" })
+{
+    report.AppendLine(CultureInfo.InvariantCulture, $"| {name[4..]} 1000 rows vs (a) in process, 2 threads | {Rows(name, 1000):N0} vs {inProcessTwo:N0} rows/s | {Rows(name, 1000) / inProcessTwo:P0} | ≥ 50% |");
+}
+
+report.AppendLine(CultureInfo.InvariantCulture, $"| /predict 1 row vs (d) FastAPI | {Rows("(c) /predict JSON", 1):N0} vs {Rows("(d) FastAPI + scikit-learn", 1):N0} req/s | {Rows("(c) /predict JSON", 1) / Rows("(d) FastAPI + scikit-learn", 1):F1}× | ≥ 5× |");
+report.AppendLine(CultureInfo.InvariantCulture, $"| /predict 1000 rows vs (d) FastAPI | {Rows("(c) /predict JSON", 1000):N0} vs {Rows("(d) FastAPI + scikit-learn", 1000):N0} rows/s | {Rows("(c) /predict JSON", 1000) / Rows("(d) FastAPI + scikit-learn", 1000):F1}× | ≥ 5× |");
+
+report.AppendLine();
+report.AppendLine(CultureInfo.InvariantCulture, $"Promotion under load ({SwapRate} req/s of 1 row, 8 connections; v{first} → v{second} at 10 s, back at 20 s):");
+report.AppendLine();
+report.AppendLine("| Window | Requests | Failed | Versions answering | p50 ms | p99 ms |");
+report.AppendLine("|---|---:|---:|---|---:|---:|");
+foreach (var (label, from, to) in new[] { ("steady, before (2–10 s)", 2.0, 10.0), ("promotion (10–13 s)", 10, 13), ("after (13–20 s)", 13, 20), ("rollback (20–23 s)", 20, 23), ("after (23–30 s)", 23, 30) })
+{
+    var window = answers.Where(answer => answer.StartedS >= from && answer.StartedS < to).ToList();
+    var versions = string.Join(", ", window.GroupBy(answer => answer.Version).OrderBy(g => g.Key).Select(g => $"v{g.Key}: {g.Count()}"));
+    report.AppendLine(CultureInfo.InvariantCulture,
+        $"| {label} | {window.Count} | {window.Count(a => (int)a.Status != 200)} | {versions} | {Percentile(window.Select(a => a.LatencyMs), 50):F2} | {Percentile(window.Select(a => a.LatencyMs), 99):F2} |");
+}
+
+Console.WriteLine();
+Console.WriteLine(report);
+if (outPath is not null)
+{
+    await File.WriteAllTextAsync(outPath, report.ToString());
+}
+
+static double Median(IEnumerable<double> values) => Percentile(values, 50);
+
+static double Percentile(IEnumerable<double> values, double percentile)
+{
+    var sorted = values.Order().ToList();
+    if (sorted.Count == 0)
+    {
+        return double.NaN;
+    }
+
+    var rank = percentile / 100 * (sorted.Count - 1);
+    var (low, high) = ((int)Math.Floor(rank), (int)Math.Ceiling(rank));
+    return sorted[low] + (sorted[high] - sorted[low]) * (rank - low);
+}
+
+static string WriteOipBody(string directory, string name, ModelSignature signature, IReadOnlyList<JsonElement> records)
+{
+    var inputs = new JsonArray();
+    foreach (var input in signature.Inputs)
+    {
+        var data = new JsonArray([.. records.Select(record => JsonNode.Parse(record.GetProperty(input.Name).GetRawText()))]);
+        var datatype = input.Type switch { ColumnType.Numeric => "FP32", ColumnType.Boolean => "BOOL", _ => "BYTES" };
+        inputs.Add(new JsonObject { ["name"] = input.Name, ["datatype"] = datatype, ["shape"] = new JsonArray(records.Count), ["data"] = data });
+    }
+
+    var path = Path.Combine(directory, name);
+    File.WriteAllText(path, new JsonObject { ["inputs"] = inputs }.ToJsonString());
+    return path;
+}
+
+static async Task WaitUntilAnswersAsync(HttpClient client, string body)
+{
+    for (var attempt = 0; attempt < 100; attempt++)
+    {
+        try
+        {
+            using var response = await client.PostAsync("/models/fair/predict", new ByteArrayContent(File.ReadAllBytes(body)) { Headers = { ContentType = new("application/json") } });
+            if (response.IsSuccessStatusCode)
+            {
+                return;
+            }
+        }
+        catch (HttpRequestException)
+        {
+        }
+
+        await Task.Delay(100);
+    }
+
+    throw new InvalidOperationException("The trivial server did not start.");
+}
+
+/// <summary>One load scenario: a target, a request body and how many connections drive it.</summary>
+internal sealed record Scenario(string Name, string Rows, string Url, string Body, string ContentType, int Connections, int RowsPerRequest);

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Reruns the inference benchmark of docs/performance.md: (a) the ML.NET model in process, (b) a trivial ASP.NET Core
+# endpoint, (c) ModelPlatform's /predict, OIP /infer and CSV scoring, (d) FastAPI + uvicorn + scikit-learn, all on the
+# same model data and rows, driven by wrk on this machine; then a promotion under steady load.
+# Usage: bench/inference/run.sh [ROUNDS=3] [SECONDS=10]     (about 12 minutes with the defaults)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+rounds="${1:-3}"
+seconds="${2:-10}"
+out="${OUT:-$(mktemp -d)}"
+# Debian's interpreter, where apt installs FastAPI and scikit-learn (a pyenv or venv python3 on PATH would not see them).
+PYTHON="${PYTHON:-/usr/bin/python3}"
+PYTHON_PORT=18000
+
+packages=()
+command -v wrk >/dev/null || packages+=(wrk)
+"$PYTHON" -c 'import fastapi, uvicorn, uvloop, sklearn, pandas, statsmodels' 2>/dev/null \
+  || packages+=(python3-fastapi python3-uvicorn python3-uvloop python3-httptools python3-sklearn python3-pandas python3-statsmodels)
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "Installing ${packages[*]} (apt-get)..."
+  ${SUDO:-$( [ "$(id -u)" -ne 0 ] && echo sudo )} apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+source scripts/prerequisites.sh
+
+"$PYTHON" bench/training-quality/prepare.py "$out/data" >/dev/null
+"$PYTHON" bench/inference/make_bodies.py "$out/data/fair-affairs/test.csv" had_affair "$out/bodies"
+
+# (d) as a Python team would run it: uvicorn with uvloop (what uvicorn[standard] installs), one worker per core,
+# one OpenMP thread per worker so the two do not fight over the cores.
+OMP_NUM_THREADS=1 TRAIN_CSV="$out/data/fair-affairs/train.csv" "$PYTHON" -m uvicorn fastapi_app:app --app-dir bench/inference \
+  --host 127.0.0.1 --port "$PYTHON_PORT" --workers 2 --loop uvloop --log-level warning --no-access-log &
+python_server=$!
+trap 'kill "$python_server" 2>/dev/null || true' EXIT
+
+dotnet run -c Release --project bench/ModelPlatform.Bench.Inference -- \
+  "$out/data" "$out/bodies" "http://127.0.0.1:$PYTHON_PORT" "$rounds" "$seconds" "$out/results.md"
+echo "Results in $out/results.md"

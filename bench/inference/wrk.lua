@@ -1,0 +1,70 @@
+-- wrk script for the inference benchmark: POSTs one fixed body and prints one machine-readable result line.
+--
+-- Environment:
+--   BODY_FILE     file holding the request body (required), e.g. one.json or batch.json from make_bodies.py
+--   CONTENT_TYPE  Content-Type header (default application/json)
+--   DELAY_MS      optional; each connection waits this many milliseconds between requests, so the offered rate
+--                 is about connections * 1000 / DELAY_MS requests/s (closed loop: a slow response delays the next)
+--
+-- Usage:
+--   BODY_FILE=one.json wrk -t1 -c16 -d10s -s bench/inference/wrk.lua http://127.0.0.1:18000/models/fair/predict
+--
+-- Output (from done(), besides wrk's own report):
+--   RESULT {"requests":N,"duration_s":S,"rps":R,"errors":E,"non2xx":X,"p50_ms":..,"p90_ms":..,"p99_ms":..,"max_ms":..}
+-- errors = connect + read + write + timeout + status errors; non2xx = wrk's status errors (HTTP status > 399).
+--
+-- wrk runs this chunk in every Lua state (the main one, which calls setup/done, and one per thread), so the
+-- global scope below executes in each of them; done() only uses its arguments.
+
+-- wrk only prints errors raised while loading a script and then runs anyway (sending GETs), so exit instead.
+local function fail(message)
+  io.stderr:write("wrk.lua: ", message, "\n")
+  os.exit(2)
+end
+
+local function read_body(path)
+  if path == nil or path == "" then
+    fail("set BODY_FILE to the file holding the request body")
+  end
+  local file, err = io.open(path, "rb")
+  if file == nil then
+    fail("cannot open BODY_FILE: " .. tostring(err))
+  end
+  local body = file:read("*a")
+  file:close()
+  return body
+end
+
+wrk.method = "POST"
+wrk.body = read_body(os.getenv("BODY_FILE"))
+local content_type = os.getenv("CONTENT_TYPE")
+if content_type == nil or content_type == "" then
+  content_type = "application/json"
+end
+wrk.headers["Content-Type"] = content_type
+
+local delay_ms = tonumber(os.getenv("DELAY_MS") or "")
+if delay_ms ~= nil and delay_ms > 0 then
+  -- Defined only when DELAY_MS is set: without a delay() hook wrk sends back-to-back.
+  function delay()
+    return delay_ms
+  end
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  local errors = e.connect + e.read + e.write + e.timeout + e.status
+  local duration_s = summary.duration / 1e6
+  local rps = 0
+  if duration_s > 0 then
+    rps = summary.requests / duration_s
+  end
+  local function ms(us)
+    return string.format("%.3f", us / 1000)
+  end
+  io.write(string.format(
+    'RESULT {"requests":%d,"duration_s":%.3f,"rps":%.2f,"errors":%d,"non2xx":%d,' ..
+    '"p50_ms":%s,"p90_ms":%s,"p99_ms":%s,"max_ms":%s}\n',
+    summary.requests, duration_s, rps, errors, e.status,
+    ms(latency:percentile(50)), ms(latency:percentile(90)), ms(latency:percentile(99)), ms(latency.max)))
+end

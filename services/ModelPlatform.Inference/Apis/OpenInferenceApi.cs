@@ -1,0 +1,174 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using ModelPlatform.Inference.Serving;
+
+namespace ModelPlatform.Inference.Apis;
+
+/// <summary>
+/// The Open Inference Protocol (v2) REST API that KServe and Triton clients speak: health, server and model metadata,
+/// model readiness and inference. A model without a version in the URL means its <c>production</c> alias.
+/// </summary>
+public static class OpenInferenceApi
+{
+    public static IEndpointRouteBuilder MapOpenInferenceApi(this IEndpointRouteBuilder app)
+    {
+        var v2 = app.MapGroup("/v2").WithTags("Open Inference Protocol");
+        v2.MapGet("/", ServerMetadata).WithName("OipServerMetadata").WithSummary("Server metadata");
+        v2.MapGet("/health/live", () => TypedResults.Ok(new { live = true })).WithName("OipServerLive").WithSummary("Server live");
+        v2.MapGet("/health/ready", ServerReady).WithName("OipServerReady").WithSummary("Server ready: every production model is loaded and warm");
+        v2.MapGet("/models/{name}", ModelMetadata).WithName("OipModelMetadata").WithSummary("Metadata of the production version");
+        v2.MapGet("/models/{name}/versions/{version}", ModelMetadata).WithName("OipModelVersionMetadata").WithSummary("Metadata of a version");
+        v2.MapGet("/models/{name}/ready", ModelReady).WithName("OipModelReady").WithSummary("Whether the production version is loaded");
+        v2.MapGet("/models/{name}/versions/{version}/ready", ModelReady).WithName("OipModelVersionReady").WithSummary("Whether a version is loaded");
+        v2.MapPost("/models/{name}/infer", Infer).WithName("OipInfer").WithSummary("Inference with the production version (or its canary)")
+            .Accepts<InferenceRequest>("application/json").Produces<InferenceResponse>().Produces<InferenceError>(StatusCodes.Status400BadRequest);
+        v2.MapPost("/models/{name}/versions/{version}/infer", Infer).WithName("OipVersionInfer").WithSummary("Inference with a version")
+            .Accepts<InferenceRequest>("application/json").Produces<InferenceResponse>().Produces<InferenceError>(StatusCodes.Status400BadRequest);
+        return app;
+    }
+
+    public static IResult ServerMetadata() => Json(StatusCodes.Status200OK, new ServerMetadataResponse(
+        "modelplatform-inference",
+        typeof(OpenInferenceApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "1.0.0",
+        []));
+
+    public static IResult ServerReady(ServingReadiness readiness) => readiness.IsReady
+        ? Json(StatusCodes.Status200OK, new { ready = true })
+        : Json(StatusCodes.Status503ServiceUnavailable, new { ready = false });
+
+    public static async Task<IResult> ModelMetadata(string name, Scoring scoring, ModelCatalog catalog, CancellationToken cancellationToken, string? version = null)
+    {
+        var (versions, notFound) = await VersionsAsync(name, version, catalog, cancellationToken);
+        if (versions is null)
+        {
+            return Error(notFound!.Value.Status, notFound.Value.Message);
+        }
+
+        var info = await catalog.GetVersionAsync(name, versions[0], cancellationToken);
+        if (info is null)
+        {
+            return Error(StatusCodes.Status404NotFound, $"Model '{name}' has no version {versions[0]}.");
+        }
+
+        var signature = info.Signature;
+        var properties = new Dictionary<string, string>
+        {
+            ["task"] = signature.Task.ToString().ToLowerInvariant(),
+            ["label"] = signature.Label.Name,
+            ["sha256"] = info.Sha256,
+        };
+        if (signature.Classes is { } classes)
+        {
+            properties["classes"] = JsonSerializer.Serialize(classes);
+        }
+
+        return Json(StatusCodes.Status200OK, new ModelMetadataResponse(
+            name, [.. versions.Select(v => v.ToString(CultureInfo.InvariantCulture))], OpenInferenceTensors.Platform,
+            OpenInferenceTensors.Inputs(signature), OpenInferenceTensors.Outputs(signature), properties));
+    }
+
+    public static async Task<IResult> ModelReady(string name, ModelCatalog catalog, LoadedModels models, CancellationToken cancellationToken, string? version = null)
+    {
+        var (versions, notFound) = await VersionsAsync(name, version, catalog, cancellationToken);
+        if (versions is null)
+        {
+            return Error(notFound!.Value.Status, notFound.Value.Message);
+        }
+
+        var ready = versions.All(v => models.IsLoaded(name, v));
+        return Json(ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, new ModelReadyResponse(name, version, ready));
+    }
+
+    public static async Task<IResult> Infer(
+        string name, HttpContext context, Scoring scoring, IOptions<InferenceOptions> options, CancellationToken cancellationToken, string? version = null)
+    {
+        if (ParseVersion(version) is { Error: { } versionError })
+        {
+            return Error(StatusCodes.Status400BadRequest, versionError);
+        }
+
+        context.SetMaxRequestBodySize(options.Value.MaxJsonBytes);
+        InferenceRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync<InferenceRequest>(context.Request.Body, OpenInferenceTensors.Json, cancellationToken);
+        }
+        catch (JsonException ex)
+        {
+            return Error(StatusCodes.Status400BadRequest,
+                $"The request body is not a valid inference request: {(ex.Path is { Length: > 2 } path ? $"'{path[2..]}' " : "")}could not be read (line {ex.LineNumber + 1}). NaN and Infinity are not JSON; send null for a missing value.");
+        }
+        catch (BadHttpRequestException ex)
+        {
+            return Error(ex.StatusCode, ex.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? $"The request body is larger than the limit of {options.Value.MaxJsonBytes} bytes."
+                : ex.Message);
+        }
+
+        if (request is null)
+        {
+            return Error(StatusCodes.Status400BadRequest, "The request body is empty; send an inference request with 'inputs'.");
+        }
+
+        var routingKey = request.Parameters?.TryGetValue("routing_key", out var key) == true && key.ValueKind == JsonValueKind.String
+            ? key.GetString()
+            : context.Request.Headers[PredictApi.RoutingKeyHeader].ToString();
+        var (target, notFound) = await scoring.ResolveAsync(name, ParseVersion(version).Version, null, routingKey, cancellationToken);
+        if (target is null)
+        {
+            return Error(StatusCodes.Status404NotFound, notFound!);
+        }
+
+        var signature = target.Version.Signature;
+        var (records, inputError) = OpenInferenceTensors.ReadInputs(signature, request, options.Value.MaxRecordsPerRequest);
+        if (records is null)
+        {
+            return Error(StatusCodes.Status400BadRequest, inputError!);
+        }
+
+        var predictions = await scoring.PredictAsync(target, records, "oip");
+        var (outputs, outputError) = OpenInferenceTensors.WriteOutputs(signature, predictions, request.Outputs);
+        if (outputs is null)
+        {
+            return Error(StatusCodes.Status400BadRequest, outputError!);
+        }
+
+        context.Response.Headers[PredictApi.ModelVersionHeader] = target.Version.Version.ToString(CultureInfo.InvariantCulture);
+        return Json(StatusCodes.Status200OK, new InferenceResponse(
+            name, target.Version.Version.ToString(CultureInfo.InvariantCulture), request.Id, outputs));
+    }
+
+    /// <summary>The versions a URL means: the one it names, else those the production alias routes to (main first).</summary>
+    private static async Task<(List<int>? Versions, (int Status, string Message)? NotFound)> VersionsAsync(
+        string name, string? version, ModelCatalog catalog, CancellationToken cancellationToken)
+    {
+        var parsed = ParseVersion(version);
+        if (parsed.Error is { } error)
+        {
+            return (null, (StatusCodes.Status400BadRequest, error));
+        }
+
+        if (parsed.Version is { } number)
+        {
+            return await catalog.GetVersionAsync(name, number, cancellationToken) is null
+                ? (null, (StatusCodes.Status404NotFound, $"Model '{name}' has no version {number}."))
+                : ([number], null);
+        }
+
+        var route = await catalog.ResolveAliasAsync(name, Scoring.DefaultAlias, cancellationToken);
+        return route is null
+            ? (null, (StatusCodes.Status404NotFound, $"Model '{name}' is unknown or has no '{Scoring.DefaultAlias}' alias; name a version in the URL."))
+            : ([.. route.Versions().Take(route.Canary is null ? 1 : 2)], null);
+    }
+
+    private static (int? Version, string? Error) ParseVersion(string? version) =>
+        version is null ? (null, null)
+        : int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number > 0 ? (number, null)
+        : (null, $"Model version '{version}' is not a version number (1, 2, …).");
+
+    private static IResult Error(int status, string message) => Json(status, new InferenceError(message));
+
+    private static IResult Json<T>(int status, T body) => TypedResults.Json(body, OpenInferenceTensors.Json, statusCode: status);
+}

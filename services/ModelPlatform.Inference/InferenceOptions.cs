@@ -1,0 +1,39 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ModelPlatform.Inference;
+
+public sealed class InferenceOptions
+{
+    /// <summary>How long a resolved alias is trusted without an event confirming it, in seconds.</summary>
+    [Range(1, 86_400)]
+    public int AliasCacheSeconds { get; set; } = 300;
+
+    /// <summary>The most records (rows) one JSON or Open Inference Protocol request may carry.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxRecordsPerRequest { get; set; } = 10_000;
+
+    /// <summary>The largest JSON body a predict or infer request may send, in bytes.</summary>
+    [Range(1024, 1L << 30)]
+    public long MaxJsonBytes { get; set; } = 16 << 20;
+
+    /// <summary>The largest CSV file one bulk-scoring request may send, in bytes. It is streamed, never held in memory.</summary>
+    [Range(1024, 1L << 40)]
+    public long MaxCsvBytes { get; set; } = 1L << 30;
+
+    /// <summary>
+    /// How much memory the loaded models may take together, in megabytes (estimated from their artifacts' uncompressed
+    /// size). Past it, the least recently used models are unloaded; they load again on their next request.
+    /// </summary>
+    [Range(1, 1_048_576)]
+    public int ModelMemoryBudgetMegabytes { get; set; } = 2048;
+
+    /// <summary>
+    /// Models whose predictions are cached in Redis, each with the cache's time to live in seconds
+    /// (for example <c>"InferenceOptions:PredictionCacheSeconds:churn": 600</c>). Off for every other model.
+    /// </summary>
+    public Dictionary<string, int> PredictionCacheSeconds { get; set; } = [];
+
+    /// <summary>How many shadow requests may wait to be scored; past it, copies are dropped rather than slow the answers.</summary>
+    [Range(1, 1_000_000)]
+    public int ShadowQueueLength { get; set; } = 1000;
+}
