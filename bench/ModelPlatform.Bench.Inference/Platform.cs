@@ -37,7 +37,9 @@ internal sealed class Platform : IAsyncDisposable
     {
         var data = Directory.CreateTempSubdirectory("modelplatform-bench-");
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ModelPlatform_AppHost>([$"ModelPlatform:DataDirectory={data.FullName}"]);
-        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        // The AppHost's health probes log every refused connection while services start; only real errors matter here.
+        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None));
         // Telemetry is recorded (activities, metrics) as in production, but with no dashboard there is no exporter.
         foreach (var project in builder.Resources.OfType<ProjectResource>())
         {

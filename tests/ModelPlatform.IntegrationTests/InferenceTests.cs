@@ -411,6 +411,7 @@ public class InferenceTests(PlatformFixture platform) : IAsyncLifetime
     {
         var (actual, body) = await InferAsync(path, request);
         Assert.Equal(status, actual);
+        Assert.DoesNotContain("   at ", body.ToJsonString());
         OpenInferenceSpec.AssertMatches("inference_error_response", body);
         foreach (var mention in mentions)
         {
