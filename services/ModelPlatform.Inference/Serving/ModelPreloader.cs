@@ -14,8 +14,8 @@ public sealed partial class ModelPreloader(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var aliased = await RetryAsync(async () => (await registry.ListModelsAsync(stoppingToken))!, "the list of models", stoppingToken);
-        var production = aliased.Where(model => model.Aliases.ContainsKey(Scoring.DefaultAlias)).ToList();
+        var registered = await RetryAsync(async () => (await registry.ListModelsAsync(stoppingToken))!, "the list of models", stoppingToken);
+        var production = registered.Where(model => model.Aliases.ContainsKey(Scoring.DefaultAlias)).ToList();
         for (var i = 0; i < production.Count; i++)
         {
             readiness.WaitingFor($"production model {i + 1} of {production.Count} ({production[i].Name})");
@@ -24,7 +24,7 @@ public sealed partial class ModelPreloader(
 
         readiness.Ready();
         LogReady(production.Count);
-        foreach (var model in aliased)
+        foreach (var model in registered)
         {
             foreach (var alias in model.Aliases.Keys.Where(alias => alias != Scoring.DefaultAlias))
             {
