@@ -57,6 +57,8 @@ public static class OpenInferenceTensors
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // A JSON API, never embedded in HTML: class names such as "[\"setosa\"]" read as written, not as \u0022.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public static string InputDatatype(ColumnType type) => type switch
