@@ -79,13 +79,11 @@ public static class ColumnValues
 
     private static string Describe(JsonElement value) => value.ValueKind switch
     {
-        JsonValueKind.String => $"the string \"{Truncate(value.GetString()!)}\"",
+        JsonValueKind.String => $"the string \"{CellValues.Truncate(value.GetString()!)}\"",
         JsonValueKind.Number => $"the number {value.GetRawText()}",
         JsonValueKind.True or JsonValueKind.False => $"the boolean {value.GetRawText()}",
         JsonValueKind.Object => "an object",
         JsonValueKind.Array => "an array",
         _ => value.ValueKind.ToString().ToLowerInvariant(),
     };
-
-    private static string Truncate(string text) => text.Length <= 40 ? text : string.Concat(text.AsSpan(0, 40), "…");
 }

@@ -39,7 +39,7 @@ public static class CsvDatasetReader
         var configuration = new CsvConfiguration(CultureInfo.InvariantCulture)
         {
             BadDataFound = args => throw new CsvFormatException(
-                $"Line {args.Context.Parser!.RawRow}: malformed quoting in field \"{Truncate(args.Field)}\".", args.Context.Parser.RawRow),
+                $"Line {args.Context.Parser!.RawRow}: malformed quoting in field \"{CellValues.Truncate(args.Field)}\".", args.Context.Parser.RawRow),
             TrimOptions = TrimOptions.Trim,
         };
         using var reader = new StreamReader(csv, detectEncodingFromByteOrderMarks: true);
@@ -134,6 +134,4 @@ public static class CsvDatasetReader
             _ => value,
         };
     }
-
-    private static string Truncate(string text) => text.Length <= 40 ? text : string.Concat(text.AsSpan(0, 40), "…");
 }

@@ -45,46 +45,48 @@ internal static class CsvScoring
             WriteHeader(csvOutput, signature);
         }
 
-        await using var rows = new CsvRows(context.Request.Body, signature.Inputs);
+        using var rows = new CsvRows(context.Request.Body, signature.Inputs);
         await rows.ReadHeaderAsync();
         var chunk = new List<ModelRecord>(ChunkRows);
-        while (true)
+        while ((await rows.ReadAsync()).More)
         {
-            var (more, _) = await rows.ReadAsync();
-            if (more)
+            chunk.Add(rows.Current!);
+            if (chunk.Count == ChunkRows)
             {
-                chunk.Add(rows.Current!);
-            }
-
-            if (chunk.Count == ChunkRows || (!more && chunk.Count > 0))
-            {
-                var predictions = await scoring.PredictAsync(target, chunk, "csv");
-                foreach (var prediction in predictions)
-                {
-                    if (csvOutput is not null)
-                    {
-                        WriteRow(csvOutput, signature, prediction);
-                    }
-                    else
-                    {
-                        await output.WriteAsync(JsonSerializer.Serialize(prediction, JsonSerializerOptions.Web));
-                        await output.WriteAsync('\n');
-                    }
-                }
-
+                await AnswerAsync(chunk);
+                // A new list, not a cleared one: a shadow copy may still hold the last.
                 chunk = new List<ModelRecord>(ChunkRows);
+            }
+        }
+
+        if (chunk.Count > 0)
+        {
+            await AnswerAsync(chunk);
+        }
+
+        return Results.Empty;
+
+        async Task AnswerAsync(List<ModelRecord> records)
+        {
+            foreach (var prediction in await scoring.PredictAsync(target, records, "csv"))
+            {
                 if (csvOutput is not null)
                 {
-                    await csvOutput.FlushAsync();
+                    WriteRow(csvOutput, signature, prediction);
                 }
-
-                await output.FlushAsync(cancellationToken);
+                else
+                {
+                    await output.WriteAsync(JsonSerializer.Serialize(prediction, JsonSerializerOptions.Web));
+                    await output.WriteAsync('\n');
+                }
             }
 
-            if (!more)
+            if (csvOutput is not null)
             {
-                return Results.Empty;
+                await csvOutput.FlushAsync();
             }
+
+            await output.FlushAsync(cancellationToken);
         }
     }
 
@@ -92,7 +94,7 @@ internal static class CsvScoring
     private static async Task<Dictionary<string, string[]>> CheckAsync(Stream body, IReadOnlyList<ColumnSchema> inputs, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        await using var rows = new CsvRows(body, inputs);
+        using var rows = new CsvRows(body, inputs);
         foreach (var (key, error) in await rows.ReadHeaderAsync())
         {
             errors[key] = [error];
@@ -185,7 +187,7 @@ internal static class CsvScoring
     };
 
     /// <summary>Rows of a CSV file as model records, matched to the model's inputs by the header's column names.</summary>
-    private sealed class CsvRows(Stream body, IReadOnlyList<ColumnSchema> inputs) : IAsyncDisposable
+    private sealed class CsvRows(Stream body, IReadOnlyList<ColumnSchema> inputs) : IDisposable
     {
         private readonly StreamReader _reader = new(body, Utf8, detectEncodingFromByteOrderMarks: true, leaveOpen: true);
         private CsvParser? _parser;
@@ -200,7 +202,7 @@ internal static class CsvScoring
             _parser = new CsvParser(_reader, new CsvConfiguration(CultureInfo.InvariantCulture)
             {
                 BadDataFound = args => throw new BadHttpRequestException(
-                    $"Line {args.Context.Parser!.RawRow}: malformed quoting in field \"{args.Field}\".", StatusCodes.Status400BadRequest),
+                    $"Line {args.Context.Parser!.RawRow}: malformed quoting in field \"{CellValues.Truncate(args.Field)}\".", StatusCodes.Status400BadRequest),
                 TrimOptions = TrimOptions.Trim,
             });
             if (!await _parser.ReadAsync())
@@ -246,11 +248,10 @@ internal static class CsvScoring
             return (true, errors);
         }
 
-        public async ValueTask DisposeAsync()
+        public void Dispose()
         {
             _parser?.Dispose();
             _reader.Dispose();
-            await ValueTask.CompletedTask;
         }
     }
 }

@@ -38,7 +38,7 @@ public static class OpenInferenceApi
         ? Json(StatusCodes.Status200OK, new { ready = true })
         : Json(StatusCodes.Status503ServiceUnavailable, new { ready = false });
 
-    public static async Task<IResult> ModelMetadata(string name, Scoring scoring, ModelCatalog catalog, CancellationToken cancellationToken, string? version = null)
+    public static async Task<IResult> ModelMetadata(string name, ModelCatalog catalog, CancellationToken cancellationToken, string? version = null)
     {
         var (versions, notFound) = await VersionsAsync(name, version, catalog, cancellationToken);
         if (versions is null)
@@ -84,7 +84,8 @@ public static class OpenInferenceApi
     public static async Task<IResult> Infer(
         string name, HttpContext context, Scoring scoring, IOptions<InferenceOptions> options, CancellationToken cancellationToken, string? version = null)
     {
-        if (ParseVersion(version) is { Error: { } versionError })
+        var (versionNumber, versionError) = ParseVersion(version);
+        if (versionError is not null)
         {
             return Error(StatusCodes.Status400BadRequest, versionError);
         }
@@ -115,7 +116,7 @@ public static class OpenInferenceApi
         var routingKey = request.Parameters?.TryGetValue("routing_key", out var key) == true && key.ValueKind == JsonValueKind.String
             ? key.GetString()
             : context.Request.Headers[PredictApi.RoutingKeyHeader].ToString();
-        var (target, notFound) = await scoring.ResolveAsync(name, ParseVersion(version).Version, null, routingKey, cancellationToken);
+        var (target, notFound) = await scoring.ResolveAsync(name, versionNumber, null, routingKey, cancellationToken);
         if (target is null)
         {
             return Error(StatusCodes.Status404NotFound, notFound!);
@@ -123,17 +124,13 @@ public static class OpenInferenceApi
 
         var signature = target.Version.Signature;
         var (records, inputError) = OpenInferenceTensors.ReadInputs(signature, request, options.Value.MaxRecordsPerRequest);
-        if (records is null)
+        if ((inputError ?? OpenInferenceTensors.RequestedOutputsError(signature, request.Outputs)) is { } requestError)
         {
-            return Error(StatusCodes.Status400BadRequest, inputError!);
+            return Error(StatusCodes.Status400BadRequest, requestError);
         }
 
-        var predictions = await scoring.PredictAsync(target, records, "oip");
-        var (outputs, outputError) = OpenInferenceTensors.WriteOutputs(signature, predictions, request.Outputs);
-        if (outputs is null)
-        {
-            return Error(StatusCodes.Status400BadRequest, outputError!);
-        }
+        var predictions = await scoring.PredictAsync(target, records!, "oip");
+        var outputs = OpenInferenceTensors.WriteOutputs(signature, predictions, request.Outputs);
 
         context.Response.Headers[PredictApi.ModelVersionHeader] = target.Version.Version.ToString(CultureInfo.InvariantCulture);
         return Json(StatusCodes.Status200OK, new InferenceResponse(
@@ -160,7 +157,7 @@ public static class OpenInferenceApi
         var route = await catalog.ResolveAliasAsync(name, Scoring.DefaultAlias, cancellationToken);
         return route is null
             ? (null, (StatusCodes.Status404NotFound, $"Model '{name}' is unknown or has no '{Scoring.DefaultAlias}' alias; name a version in the URL."))
-            : ([.. route.Versions().Take(route.Canary is null ? 1 : 2)], null);
+            : (route.Canary is { } canary ? [route.Version, canary.Version] : [route.Version], null);
     }
 
     private static (int? Version, string? Error) ParseVersion(string? version) =>

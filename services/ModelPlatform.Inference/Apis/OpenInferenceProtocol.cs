@@ -228,17 +228,17 @@ public static class OpenInferenceTensors
             case ColumnType.Numeric when value.ValueKind == JsonValueKind.String && value.GetString() is "NaN" or "nan" or "Infinity" or "-Infinity" or "inf" or "-inf":
                 return $"{value.GetString()} is not a value the model can take; send null for a missing value";
             case ColumnType.Numeric:
-                return $"expected a number or null, got {value.ValueKind.ToString().ToLowerInvariant()} {Truncate(value.GetRawText())}";
+                return $"expected a number or null, got {value.ValueKind.ToString().ToLowerInvariant()} {CellValues.Truncate(value.GetRawText())}";
             case ColumnType.Boolean when value.ValueKind is JsonValueKind.True or JsonValueKind.False:
                 record.Numbers[c] = value.ValueKind == JsonValueKind.True ? 1f : 0f;
                 return null;
             case ColumnType.Boolean:
-                return $"expected true, false or null, got {Truncate(value.GetRawText())}";
+                return $"expected true, false or null, got {CellValues.Truncate(value.GetRawText())}";
             case ColumnType.Categorical or ColumnType.Text when value.ValueKind == JsonValueKind.String:
                 record.Texts[c] = value.GetString()!;
                 return null;
             default:
-                return $"expected a string (BYTES) or null, got {Truncate(value.GetRawText())}";
+                return $"expected a string (BYTES) or null, got {CellValues.Truncate(value.GetRawText())}";
         }
     }
 
@@ -267,9 +267,17 @@ public static class OpenInferenceTensors
         }
     }
 
-    /// <summary>The answers as output tensors, all of them or those the request named.</summary>
-    public static (List<ResponseOutput>? Outputs, string? Error) WriteOutputs(
-        ModelSignature signature, IReadOnlyList<Prediction> predictions, IReadOnlyList<RequestOutput>? requested)
+    /// <summary>The first output the request names that the model does not have, as an error; null when all exist.</summary>
+    public static string? RequestedOutputsError(ModelSignature signature, IReadOnlyList<RequestOutput>? requested)
+    {
+        var names = Outputs(signature).Select(output => output.Name).ToList();
+        return requested?.FirstOrDefault(output => !names.Contains(output.Name!)) is { } unknown
+            ? $"output '{unknown.Name}' is not an output of the model; it has {string.Join(", ", names)}"
+            : null;
+    }
+
+    /// <summary>The answers as output tensors, all of them or those the request named (checked by <see cref="RequestedOutputsError"/>).</summary>
+    public static List<ResponseOutput> WriteOutputs(ModelSignature signature, IReadOnlyList<Prediction> predictions, IReadOnlyList<RequestOutput>? requested)
     {
         var rows = predictions.Count;
         var all = new List<ResponseOutput>();
@@ -292,25 +300,6 @@ public static class OpenInferenceTensors
                 break;
         }
 
-        if (requested is not { Count: > 0 })
-        {
-            return (all, null);
-        }
-
-        var chosen = new List<ResponseOutput>();
-        foreach (var output in requested)
-        {
-            var match = all.Find(candidate => candidate.Name == output.Name);
-            if (match is null)
-            {
-                return (null, $"output '{output.Name}' is not an output of the model; it has {string.Join(", ", all.Select(candidate => candidate.Name))}");
-            }
-
-            chosen.Add(match);
-        }
-
-        return (chosen, null);
+        return requested is { Count: > 0 } ? [.. requested.Select(output => all.Single(candidate => candidate.Name == output.Name))] : all;
     }
-
-    private static string Truncate(string text) => text.Length <= 40 ? text : string.Concat(text.AsSpan(0, 40), "…");
 }

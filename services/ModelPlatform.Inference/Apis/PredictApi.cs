@@ -109,17 +109,10 @@ public static class PredictApi
         return TypedResults.Ok(new PredictResponse(name, target.Version.Version, predictions));
     }
 
-    public static async Task<IResult> GetShadowComparisons(string name, ShadowTraffic shadow)
-    {
-        try
-        {
-            return TypedResults.Ok(await shadow.ComparisonsAsync(name));
-        }
-        catch (InvalidOperationException ex)
-        {
-            return Problem(StatusCodes.Status503ServiceUnavailable, "Redis is unreachable", ex.Message);
-        }
-    }
+    public static async Task<IResult> GetShadowComparisons(string name, ShadowTraffic shadow) =>
+        await shadow.ComparisonsAsync(name) is { } comparisons
+            ? TypedResults.Ok(comparisons)
+            : Problem(StatusCodes.Status503ServiceUnavailable, "Redis is unreachable", "Shadow comparisons are kept in Redis, which is unreachable.");
 
     /// <summary>Parses the body into one pooled document (no copy per record); malformed JSON is a 400 naming where.</summary>
     private static async Task<JsonDocument> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)

@@ -26,18 +26,8 @@ public sealed class ModelCatalog(RegistryClient registry, RedisCache redis, IOpt
             return cached.Route;
         }
 
-        var key = AliasKey(model, alias);
-        var json = await redis.TryAsync(async db => (string?)await db.StringGetAsync(key));
-        var route = json is null ? null : JsonSerializer.Deserialize<AliasRoute>(json, JsonSerializerOptions.Web);
-        if (route is null)
-        {
-            route = (await registry.GetAliasAsync(model, alias, cancellationToken))?.Route;
-            if (route is not null)
-            {
-                await redis.TryAsync(db => db.StringSetAsync(key, JsonSerializer.Serialize(route, JsonSerializerOptions.Web), AliasTtl));
-            }
-        }
-
+        var route = await ReadThroughRedisAsync(AliasKey(model, alias), AliasTtl,
+            async () => (await registry.GetAliasAsync(model, alias, cancellationToken))?.Route);
         if (route is not null)
         {
             _aliases[(model, alias)] = (route, clock.GetUtcNow() + AliasTtl);
@@ -50,7 +40,7 @@ public sealed class ModelCatalog(RegistryClient registry, RedisCache redis, IOpt
     public async Task SetAliasAsync(string model, string alias, AliasRoute route)
     {
         _aliases[(model, alias)] = (route, clock.GetUtcNow() + AliasTtl);
-        await redis.TryAsync(db => db.StringSetAsync(AliasKey(model, alias), JsonSerializer.Serialize(route, JsonSerializerOptions.Web), AliasTtl));
+        await WriteRedisAsync(AliasKey(model, alias), route, AliasTtl);
     }
 
     public async ValueTask<ModelVersionInfo?> GetVersionAsync(string model, int version, CancellationToken cancellationToken)
@@ -60,18 +50,8 @@ public sealed class ModelCatalog(RegistryClient registry, RedisCache redis, IOpt
             return known;
         }
 
-        var key = $"modelplatform:inference:model:{model}:{version}";
-        var json = await redis.TryAsync(async db => (string?)await db.StringGetAsync(key));
-        var info = json is null ? null : JsonSerializer.Deserialize<ModelVersionInfo>(json, JsonSerializerOptions.Web);
-        if (info is null)
-        {
-            info = await registry.GetVersionAsync(model, version, cancellationToken);
-            if (info is not null)
-            {
-                await redis.TryAsync(db => db.StringSetAsync(key, JsonSerializer.Serialize(info, JsonSerializerOptions.Web), MetadataTtl));
-            }
-        }
-
+        var info = await ReadThroughRedisAsync($"modelplatform:inference:model:{model}:{version}", MetadataTtl,
+            () => registry.GetVersionAsync(model, version, cancellationToken));
         if (info is not null)
         {
             _versions[(model, version)] = info;
@@ -81,4 +61,25 @@ public sealed class ModelCatalog(RegistryClient registry, RedisCache redis, IOpt
     }
 
     private static string AliasKey(string model, string alias) => $"modelplatform:inference:alias:{model}:{alias}";
+
+    /// <summary>The value Redis holds at <paramref name="key"/>, else the registry's, which is then kept there for <paramref name="ttl"/>.</summary>
+    private async Task<T?> ReadThroughRedisAsync<T>(string key, TimeSpan ttl, Func<Task<T?>> fromRegistry) where T : class
+    {
+        var json = await redis.TryAsync(async db => (string?)await db.StringGetAsync(key));
+        if (json is not null)
+        {
+            return JsonSerializer.Deserialize<T>(json, JsonSerializerOptions.Web);
+        }
+
+        var value = await fromRegistry();
+        if (value is not null)
+        {
+            await WriteRedisAsync(key, value, ttl);
+        }
+
+        return value;
+    }
+
+    private Task WriteRedisAsync<T>(string key, T value, TimeSpan ttl) =>
+        redis.TryAsync(db => db.StringSetAsync(key, JsonSerializer.Serialize(value, JsonSerializerOptions.Web), ttl));
 }

@@ -39,8 +39,9 @@ public sealed partial class ShadowTraffic(
         }
     }
 
-    public async Task<IReadOnlyList<ShadowComparison>> ComparisonsAsync(string model) =>
-        await redis.TryAsync(async db =>
+    /// <summary>Every answered/shadow version pair of the model with its totals; null when Redis, which keeps them, is unreachable.</summary>
+    public Task<List<ShadowComparison>?> ComparisonsAsync(string model) =>
+        redis.TryAsync(async db =>
         {
             var pairs = await db.SetMembersAsync(PairsKey(model));
             var comparisons = new List<ShadowComparison>();
@@ -55,7 +56,7 @@ public sealed partial class ShadowTraffic(
             }
 
             return comparisons;
-        }) ?? throw new InvalidOperationException("Shadow comparisons are kept in Redis, which is unreachable.");
+        });
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
