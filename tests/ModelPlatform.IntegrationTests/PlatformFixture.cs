@@ -41,8 +41,7 @@ public sealed class PlatformFixture : IAsyncLifetime
             [$"ModelPlatform:DataDirectory={_data.FullName}"], timeout.Token);
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         // Short retry delays and leases keep the failure tests quick; the behaviour is the same as with the defaults.
-        var training = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(resource => resource.Name == "training"));
-        training.WithEnvironment("EventBus__RetryDelaySeconds", "1")
+        Project("training").WithEnvironment("EventBus__RetryDelaySeconds", "1")
             .WithEnvironment("TrainingWorkerOptions__LeaseSeconds", "4");
         // No dashboard runs under test, so nothing listens for telemetry: without an exporter, a stopping service does not
         // spend 10 s retrying its last export, and stops within the orchestrator's grace period.
@@ -52,8 +51,7 @@ public sealed class PlatformFixture : IAsyncLifetime
         }
 
         // Small limits make the limit tests cheap; one model opts in to the prediction cache.
-        var inference = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(resource => resource.Name == "inference"));
-        inference.WithEnvironment("InferenceOptions__MaxRecordsPerRequest", MaxRecordsPerRequest.ToString(CultureInfo.InvariantCulture))
+        Project("inference").WithEnvironment("InferenceOptions__MaxRecordsPerRequest", MaxRecordsPerRequest.ToString(CultureInfo.InvariantCulture))
             .WithEnvironment("InferenceOptions__MaxJsonBytes", MaxJsonBytes.ToString(CultureInfo.InvariantCulture))
             .WithEnvironment($"InferenceOptions__PredictionCacheSeconds__{CachedModel}", "600");
 
@@ -69,6 +67,9 @@ public sealed class PlatformFixture : IAsyncLifetime
         Training = App.CreateHttpClient("training");
         Registry = App.CreateHttpClient("registry");
         Inference = App.CreateHttpClient("inference");
+
+        IResourceBuilder<ProjectResource> Project(string name) =>
+            builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(resource => resource.Name == name));
     }
 
     /// <summary>Where every resource's console output goes (one file per replica), to read after a failed run.</summary>
