@@ -9,14 +9,17 @@ public sealed class TrainingJobStoreTests : IDisposable
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(15);
     private readonly string _directory = Directory.CreateTempSubdirectory("modelplatform-training-").FullName;
-    private readonly FakeTimeProvider _clock = new(DateTimeOffset.Parse("2026-11-26T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+    // Jobs are created at the store's clock time, as the API does; a wall-clock creation time would sort a job's
+    // "submitted" event after its later ones once the real clock passes this one.
+    private static readonly DateTimeOffset Start = DateTimeOffset.Parse("2026-11-26T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+    private readonly FakeTimeProvider _clock = new(Start);
     private readonly TrainingJobStore _store;
 
     public TrainingJobStoreTests() => _store = new TrainingJobStore(new ServiceDatabase(_directory, TrainingJobStore.Migrations), _clock);
 
     public static TrainingJob NewJob(string model = "iris") => new(
         Guid.CreateVersion7(), JobStatus.Queued, model, "iris", 1, "species", MLTask.Multiclass, "LightGbm", null,
-        new TrainingJobOptions(null, 60, null, 5, 42, null, 3), null, false, null, null, null, null, DateTimeOffset.UtcNow, null, null);
+        new TrainingJobOptions(null, 60, null, 5, 42, null, 3), null, false, null, null, null, null, Start, null, null);
 
     [Fact]
     public async Task AJobIsPublishedByOneRelayAtATime()
