@@ -17,9 +17,10 @@ public sealed class TrainingJobStoreTests : IDisposable
 
     public TrainingJobStoreTests() => _store = new TrainingJobStore(new ServiceDatabase(_directory, TrainingJobStore.Migrations), _clock);
 
-    public static TrainingJob NewJob(string model = "iris") => new(
+    /// <summary>A queued job created at <paramref name="createdAt"/> (default: this test's clock), which should be the store's clock.</summary>
+    public static TrainingJob NewJob(string model = "iris", DateTimeOffset? createdAt = null) => new(
         Guid.CreateVersion7(), JobStatus.Queued, model, "iris", 1, "species", MLTask.Multiclass, "LightGbm", null,
-        new TrainingJobOptions(null, 60, null, 5, 42, null, 3), null, false, null, null, null, null, Start, null, null);
+        new TrainingJobOptions(null, 60, null, 5, 42, null, 3), null, false, null, null, null, null, createdAt ?? Start, null, null);
 
     [Fact]
     public async Task AJobIsPublishedByOneRelayAtATime()

@@ -41,7 +41,7 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
     [InlineData(JobStatus.Cancelled)]
     public async Task RedeliveryOfAFinishedJobDoesNothing(JobStatus finished)
     {
-        var job = await _store.AddAsync(TrainingJobStoreTests.NewJob(), CancellationToken.None);
+        var job = await _store.AddAsync(TrainingJobStoreTests.NewJob(createdAt: DateTimeOffset.UtcNow), CancellationToken.None);
         if (finished == JobStatus.Succeeded)
         {
             await _store.SucceedAsync(job.Id, new Dictionary<string, double>(), 1, new TrainingReport("LightGbm", new Dictionary<string, double>(), [], null, 1), CancellationToken.None);
