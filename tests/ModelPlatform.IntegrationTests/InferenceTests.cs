@@ -217,7 +217,8 @@ public class InferenceTests(PlatformFixture platform) : IAsyncLifetime
     [Fact]
     public async Task ShadowVersionScoresACopyOfTrafficButNeverAnswers()
     {
-        var (model, versions) = await IrisVersionsAsync("shadow", 2);
+        // Two versions from the same deterministic trainer: how well two different trainers agree is not what is tested.
+        var (model, versions) = await IrisVersionsAsync("shadow", 2, "LbfgsMaximumEntropy");
         await PromoteAsync(model, new { version = versions[0], shadow = versions[1] });
         var records = PlatformSteps.IrisRows().Select(row => row.Record).ToList();
 
@@ -235,7 +236,6 @@ public class InferenceTests(PlatformFixture platform) : IAsyncLifetime
         Assert.Equal(versions[0], comparison["answeredVersion"]!.GetValue<int>());
         Assert.Equal(versions[1], comparison["shadowVersion"]!.GetValue<int>());
         Assert.True(comparison["rows"]!.GetValue<long>() >= 300, comparison.ToJsonString());
-        // Two decent iris models agree on most flowers.
         Assert.InRange(comparison["agreement"]!.GetValue<double>(), 0.8, 1.0);
     }
 
@@ -359,12 +359,15 @@ public class InferenceTests(PlatformFixture platform) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await platform.Inference.GetAsync($"/v2/models/{notLoaded}/ready")).StatusCode);
     }
 
-    /// <summary>Uploads iris once and trains <paramref name="count"/> versions of a model on it with different trainers.</summary>
-    private async Task<(string Model, List<int> Versions)> IrisVersionsAsync(string prefix, int count)
+    /// <summary>
+    /// Uploads iris once and trains <paramref name="count"/> versions of a model on it, taking turns with
+    /// <paramref name="trainers"/> (by default two different ones).
+    /// </summary>
+    private async Task<(string Model, List<int> Versions)> IrisVersionsAsync(string prefix, int count, params string[] trainers)
     {
         var model = PlatformSteps.UniqueName(prefix);
         (await platform.UploadCsvAsync(model, PlatformSteps.IrisCsv())).EnsureSuccessStatusCode();
-        string[] trainers = ["LbfgsMaximumEntropy", "SdcaMaximumEntropy"];
+        trainers = trainers is [] ? ["LbfgsMaximumEntropy", "SdcaMaximumEntropy"] : trainers;
         var versions = new List<int>();
         for (var i = 0; i < count; i++)
         {
