@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
 using ModelPlatform.Contracts;
 using ModelPlatform.Inference.Serving;
 
@@ -62,5 +63,27 @@ public class ShadowComparisonTests
     public void NoRowsMeansNothingToCompare()
     {
         Assert.Equal((0, 0.0), ShadowTraffic.Compare([], []));
+    }
+
+    [Fact]
+    public async Task EveryStateAnotherReplicaCanReadCountsWholeCopies()
+    {
+        // A copy of 150 rows on which the shadow agrees with every answer, added twice.
+        var redis = new FakeRedis();
+        var totals = new ShadowTotals(new RedisCache(redis.Connection(), TimeProvider.System, NullLogger<RedisCache>.Instance));
+
+        await totals.AddAsync("iris", answered: 1, shadow: 2, rows: 150, agreed: 150, absoluteDifference: 0);
+        await totals.AddAsync("iris", answered: 1, shadow: 2, rows: 150, agreed: 150, absoluteDifference: 0);
+
+        // A reader between two commands of one copy would see its rows without its agreements: agreement 0.5 for two copies.
+        Assert.NotEmpty(redis.ObservableStates);
+        Assert.All(redis.ObservableStates, state =>
+        {
+            var pair = state.GetValueOrDefault("modelplatform:inference:shadow:iris:1:2") ?? [];
+            Assert.True(pair.GetValueOrDefault("rows") == pair.GetValueOrDefault("agreed"),
+                $"A reader could see {pair.GetValueOrDefault("rows")} rows compared but {pair.GetValueOrDefault("agreed")} agreed.");
+        });
+        var comparison = Assert.Single((await totals.ReadAsync("iris"))!);
+        Assert.Equal(new ShadowComparison(1, 2, 300, 300, 1.0, 0), comparison);
     }
 }

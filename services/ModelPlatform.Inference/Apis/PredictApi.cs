@@ -109,8 +109,8 @@ public static class PredictApi
         return TypedResults.Ok(new PredictResponse(name, target.Version.Version, predictions));
     }
 
-    public static async Task<IResult> GetShadowComparisons(string name, ShadowTraffic shadow) =>
-        await shadow.ComparisonsAsync(name) is { } comparisons
+    public static async Task<IResult> GetShadowComparisons(string name, ShadowTotals shadowTotals) =>
+        await shadowTotals.ReadAsync(name) is { } comparisons
             ? TypedResults.Ok(comparisons)
             : Problem(StatusCodes.Status503ServiceUnavailable, "Redis is unreachable", "Shadow comparisons are kept in Redis, which is unreachable.");
 

@@ -37,6 +37,7 @@ internal static class Extensions
         builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddSingleton<LoadedModels>();
         builder.Services.AddSingleton<PredictionCache>();
+        builder.Services.AddSingleton<ShadowTotals>();
         builder.Services.AddSingleton<ShadowTraffic>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ShadowTraffic>());
         builder.Services.AddSingleton<Scoring>();

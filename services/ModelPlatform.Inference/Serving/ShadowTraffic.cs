@@ -9,21 +9,17 @@ namespace ModelPlatform.Inference.Serving;
 /// <summary>A request's records and the answers returned, to be scored again by the alias's shadow version.</summary>
 public sealed record ShadowCopy(ModelVersionInfo Answered, int ShadowVersion, IReadOnlyList<ModelRecord> Records, IReadOnlyList<Prediction> Answers);
 
-/// <summary>How a shadow version compares with the version that answered, over every copy it has scored.</summary>
-public sealed record ShadowComparison(
-    int AnsweredVersion, int ShadowVersion, long Rows, long Agreed, double Agreement, double MeanAbsoluteDifference);
-
 /// <summary>
 /// Sends copies of requests to shadow versions off the request path: a bounded queue (copies are dropped, and counted,
 /// when it is full, so a slow shadow never slows an answer) and one background scorer. Each copy is compared row by row
 /// with the answers returned: the same label (classifiers), and the absolute difference of the probability or value.
-/// Totals go to Redis, shared by every replica (<c>GET /models/{name}/shadow</c> reads them), and to the
+/// Totals go to Redis through <see cref="ShadowTotals"/> (<c>GET /models/{name}/shadow</c> reads them), and to the
 /// <c>modelplatform.inference.shadow.rows</c> metric.
 /// </summary>
 public sealed partial class ShadowTraffic(
     ModelCatalog catalog,
     LoadedModels models,
-    RedisCache redis,
+    ShadowTotals totals,
     InferenceMetrics metrics,
     IOptions<InferenceOptions> options,
     ILogger<ShadowTraffic> logger) : BackgroundService
@@ -38,25 +34,6 @@ public sealed partial class ShadowTraffic(
             metrics.ShadowDropped(copy.Answered.ModelName);
         }
     }
-
-    /// <summary>Every answered/shadow version pair of the model with its totals; null when Redis, which keeps them, is unreachable.</summary>
-    public Task<List<ShadowComparison>?> ComparisonsAsync(string model) =>
-        redis.TryAsync(async db =>
-        {
-            var pairs = await db.SetMembersAsync(PairsKey(model));
-            var comparisons = new List<ShadowComparison>();
-            foreach (var pair in pairs.Select(pair => ((string)pair!).Split(':')).OrderBy(pair => pair[0]).ThenBy(pair => pair[1]))
-            {
-                var totals = (await db.HashGetAllAsync(TotalsKey(model, int.Parse(pair[0]), int.Parse(pair[1])))).ToDictionary(
-                    entry => (string)entry.Name!, entry => (double)entry.Value);
-                var rows = (long)totals.GetValueOrDefault("rows");
-                var agreed = (long)totals.GetValueOrDefault("agreed");
-                comparisons.Add(new ShadowComparison(int.Parse(pair[0]), int.Parse(pair[1]), rows, agreed,
-                    rows == 0 ? 0 : (double)agreed / rows, rows == 0 ? 0 : totals.GetValueOrDefault("absolute_difference") / rows));
-            }
-
-            return comparisons;
-        });
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -87,14 +64,7 @@ public sealed partial class ShadowTraffic(
         var answers = predictor.Predict(copy.Records);
         var (agreed, absoluteDifference) = Compare(copy.Answers, answers);
         metrics.ShadowScored(model, copy.ShadowVersion, agreed, answers.Length - agreed);
-        await redis.TryAsync(async db =>
-        {
-            var totals = TotalsKey(model, copy.Answered.Version, copy.ShadowVersion);
-            await db.SetAddAsync(PairsKey(model), $"{copy.Answered.Version}:{copy.ShadowVersion}");
-            await db.HashIncrementAsync(totals, "rows", answers.Length);
-            await db.HashIncrementAsync(totals, "agreed", agreed);
-            return await db.HashIncrementAsync(totals, "absolute_difference", absoluteDifference);
-        });
+        await totals.AddAsync(model, copy.Answered.Version, copy.ShadowVersion, answers.Length, agreed, absoluteDifference);
     }
 
     /// <summary>
@@ -136,10 +106,6 @@ public sealed partial class ShadowTraffic(
         JsonSerializer.Serialize(a, JsonSerializerOptions.Web) == JsonSerializer.Serialize(b, JsonSerializerOptions.Web);
 
     private static bool SameInputs(ModelSignature a, ModelSignature b) => a.Inputs.SequenceEqual(b.Inputs);
-
-    private static string PairsKey(string model) => $"modelplatform:inference:shadow:{model}";
-
-    private static string TotalsKey(string model, int answered, int shadow) => $"modelplatform:inference:shadow:{model}:{answered}:{shadow}";
 
     [LoggerMessage(LogLevel.Warning, "Shadow scoring of {ModelName} v{ShadowVersion} failed")]
     private partial void LogShadowFailed(Exception exception, string modelName, int shadowVersion);
