@@ -93,4 +93,22 @@ public class SubmitValidationTests
     {
         Assert.Contains("maxAttempts", TrainingJobsApi.Validate(Valid with { MaxAttempts = maxAttempts }).Keys);
     }
+
+    [Theory]
+    [InlineData("succeeded", JobStatus.Succeeded)]
+    [InlineData("Succeeded", JobStatus.Succeeded)]
+    [InlineData("cancelled", JobStatus.Cancelled)]
+    public void ReadsAStatusAsTheApiWritesIt(string text, JobStatus expected)
+    {
+        Assert.True(JobStatuses.TryParse(text, out var status));
+        Assert.Equal(expected, status);
+        Assert.Equal(text.ToLowerInvariant(), JobStatuses.Name(status));
+    }
+
+    [Fact]
+    public void RefusesAStatusTheApiNeverWrites()
+    {
+        Assert.False(JobStatuses.TryParse("done", out _));
+        Assert.Equal(["queued", "running", "succeeded", "failed", "cancelled"], JobStatuses.Names);
+    }
 }

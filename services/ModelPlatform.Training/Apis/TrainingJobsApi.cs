@@ -102,7 +102,7 @@ public static class TrainingJobsApi
             {
                 Title = "The job has already finished",
                 Status = StatusCodes.Status409Conflict,
-                Detail = $"Training job '{id}' is {before.Status.ToString().ToLowerInvariant()}; only queued or running jobs can be cancelled.",
+                Detail = $"Training job '{id}' is {JobStatuses.Name(before.Status)}; only queued or running jobs can be cancelled.",
             });
         }
 
@@ -120,9 +120,26 @@ public static class TrainingJobsApi
         var name => Trainers.Canonical(request.Task!.Value, name)!,
     };
 
-    public static async Task<Ok<IReadOnlyList<TrainingJob>>> ListJobs(
-        TrainingJobStore jobs, CancellationToken cancellationToken, JobStatus? status = null, string? model = null, int limit = 100) =>
-        TypedResults.Ok(await jobs.ListAsync(status, model, Math.Clamp(limit, 1, 1000), cancellationToken));
+    public static async Task<Results<Ok<IReadOnlyList<TrainingJob>>, ValidationProblem>> ListJobs(
+        TrainingJobStore jobs, CancellationToken cancellationToken, string? status = null, string? model = null, int limit = 100)
+    {
+        // The status is written as the API writes it ("succeeded"), which the framework's enum binding would refuse.
+        JobStatus? wanted = null;
+        if (status is not null)
+        {
+            if (!JobStatuses.TryParse(status, out var parsed))
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+                {
+                    ["status"] = [$"'{status}' is not a job status; choose one of {string.Join(", ", JobStatuses.Names)}"],
+                });
+            }
+
+            wanted = parsed;
+        }
+
+        return TypedResults.Ok(await jobs.ListAsync(wanted, model, Math.Clamp(limit, 1, 1000), cancellationToken));
+    }
 
     internal static Dictionary<string, string[]> Validate(SubmitTrainingJobRequest request)
     {

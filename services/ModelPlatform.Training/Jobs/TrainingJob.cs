@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using ModelPlatform.Contracts;
 using ModelPlatform.ML;
@@ -12,6 +13,30 @@ public enum JobStatus
     [JsonStringEnumMemberName("succeeded")] Succeeded,
     [JsonStringEnumMemberName("failed")] Failed,
     [JsonStringEnumMemberName("cancelled")] Cancelled,
+}
+
+/// <summary>Job statuses as the API writes them: <c>queued</c>, <c>running</c>, <c>succeeded</c>, <c>failed</c>, <c>cancelled</c>.</summary>
+public static class JobStatuses
+{
+    public static IReadOnlyList<string> Names { get; } = [.. Enum.GetValues<JobStatus>().Select(Name)];
+
+    public static string Name(JobStatus status) => JsonSerializer.Serialize(status).Trim('"');
+
+    /// <summary>Reads a status as the API writes it, in any letter case.</summary>
+    public static bool TryParse(string text, out JobStatus status)
+    {
+        foreach (var candidate in Enum.GetValues<JobStatus>())
+        {
+            if (string.Equals(Name(candidate), text, StringComparison.OrdinalIgnoreCase))
+            {
+                status = candidate;
+                return true;
+            }
+        }
+
+        status = default;
+        return false;
+    }
 }
 
 public sealed record SubmitTrainingJobRequest(
