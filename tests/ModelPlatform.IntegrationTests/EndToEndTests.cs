@@ -89,7 +89,11 @@ public class EndToEndTests(PlatformFixture platform) : IAsyncLifetime
 
         using var response = await platform.Training.PostAsJsonAsync("/training-jobs", new
         {
-            modelName = dataset, dataset, label = "species", task = "multiclass", trainer = "LightGbm",
+            modelName = dataset,
+            dataset,
+            label = "species",
+            task = "multiclass",
+            trainer = "LightGbm",
             hyperparameters = new Dictionary<string, double> { ["numberOfLeaves"] = 100_000, ["depth"] = 4 },
         });
 

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using RabbitMQ.Client;
 

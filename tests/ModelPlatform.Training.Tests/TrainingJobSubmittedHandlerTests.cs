@@ -1,8 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using ModelPlatform.Messaging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using ModelPlatform.Contracts;
+using ModelPlatform.Messaging;
 using ModelPlatform.Storage;
 using ModelPlatform.Training.Jobs;
 

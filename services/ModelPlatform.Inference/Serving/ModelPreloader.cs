@@ -1,5 +1,3 @@
-using ModelPlatform.Contracts;
-
 namespace ModelPlatform.Inference.Serving;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using ModelPlatform.Contracts;
 using ModelPlatform.Messaging;
 using ModelPlatform.Registry.Models;
 using ModelPlatform.Storage;
