@@ -42,7 +42,7 @@ public sealed class PlatformFixture : IAsyncLifetime
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         // Short retry delays and leases keep the failure tests quick; the behaviour is the same as with the defaults.
         Project("training").WithEnvironment("EventBus__RetryDelaySeconds", "1")
-            .WithEnvironment("TrainingWorkerOptions__LeaseSeconds", "4");
+            .WithEnvironment("TrainingOptions__LeaseSeconds", "4");
         // No dashboard runs under test, so nothing listens for telemetry: without an exporter, a stopping service does not
         // spend 10 s retrying its last export, and stops within the orchestrator's grace period.
         foreach (var project in builder.Resources.OfType<ProjectResource>())

@@ -30,7 +30,7 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
             _store, new FeatureClient(http), new RegistryClient(http),
             new TrainingMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
             new MessageContext(),
-            Options.Create(new TrainingWorkerOptions()),
+            Options.Create(new TrainingOptions()),
             TimeProvider.System,
             NullLogger<TrainingJobSubmittedHandler>.Instance);
     }

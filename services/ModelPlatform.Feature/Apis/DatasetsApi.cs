@@ -31,7 +31,7 @@ public static class DatasetsApi
             .WithSummary("Get a version's schema and row count; the version may be a number or 'latest'");
         api.MapGet("/{name}/versions/{version}/rows", GetRows)
             .WithName("GetDatasetRows")
-            .WithSummary($"Read a page of typed rows (limit at most {nameof(MaxRowsPerPage)})");
+            .WithSummary($"Read a page of typed rows (limit at most {MaxRowsPerPage})");
 
         return app;
     }
@@ -145,10 +145,6 @@ public static class DatasetsApi
     private static ValidationProblem InvalidVersion(string version) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["version"] = [$"'{version}' is not a positive version number or 'latest'"] });
 
-    private static NotFound<ProblemDetails> DatasetNotFound(string name, string? version = null) => TypedResults.NotFound(new ProblemDetails
-    {
-        Title = "Dataset not found",
-        Status = StatusCodes.Status404NotFound,
-        Detail = version is null ? $"There is no dataset '{name}'." : $"Dataset '{name}' has no version '{version}'.",
-    });
+    private static NotFound<ProblemDetails> DatasetNotFound(string name, string? version = null) =>
+        ProblemResults.NotFound(version is null ? $"There is no dataset '{name}'." : $"Dataset '{name}' has no version '{version}'.");
 }

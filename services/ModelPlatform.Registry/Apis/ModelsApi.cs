@@ -43,7 +43,7 @@ public static class ModelsApi
     {
         var model = (await store.ListAsync(name, cancellationToken)).SingleOrDefault();
         return model is null
-            ? NotFound($"There is no model '{name}'.")
+            ? ProblemResults.NotFound($"There is no model '{name}'.")
             : TypedResults.Ok(new ModelDetails(model, await store.GetVersionsAsync(name, cancellationToken)));
     }
 
@@ -95,7 +95,7 @@ public static class ModelsApi
         string name, int version, ModelStore store, CancellationToken cancellationToken)
     {
         var info = await store.GetVersionAsync(name, version, cancellationToken);
-        return info is null ? NotFound($"Model '{name}' has no version {version}.") : TypedResults.Ok(info);
+        return info is null ? ProblemResults.NotFound($"Model '{name}' has no version {version}.") : TypedResults.Ok(info);
     }
 
     public static async Task<Results<PhysicalFileHttpResult, NotFound<ProblemDetails>>> GetArtifact(
@@ -104,7 +104,7 @@ public static class ModelsApi
         var info = await store.GetVersionAsync(name, version, cancellationToken);
         if (info is null)
         {
-            return NotFound($"Model '{name}' has no version {version}.");
+            return ProblemResults.NotFound($"Model '{name}' has no version {version}.");
         }
 
         response.Headers["X-Checksum-Sha256"] = info.Sha256;
@@ -118,7 +118,7 @@ public static class ModelsApi
     {
         var route = await store.GetAliasAsync(name, alias, cancellationToken);
         return route is null
-            ? NotFound($"Model '{name}' has no alias '{alias}'.")
+            ? ProblemResults.NotFound($"Model '{name}' has no alias '{alias}'.")
             : TypedResults.Ok(new AliasInfo(name, alias, route.Version, null, route.Canary, route.Shadow));
     }
 
@@ -159,7 +159,7 @@ public static class ModelsApi
         {
             if (await store.GetVersionAsync(name, version, cancellationToken) is null)
             {
-                return NotFound($"Model '{name}' has no version {version}.");
+                return ProblemResults.NotFound($"Model '{name}' has no version {version}.");
             }
         }
 
@@ -210,12 +210,6 @@ public static class ModelsApi
         return (request, errors);
     }
 
-    private static NotFound<ProblemDetails> NotFound(string detail) => TypedResults.NotFound(new ProblemDetails
-    {
-        Title = "Not found",
-        Status = StatusCodes.Status404NotFound,
-        Detail = detail,
-    });
 }
 
 public sealed record ModelDetails(ModelInfo Model, IReadOnlyList<ModelVersionInfo> Versions);

@@ -110,8 +110,7 @@ public static class TrainingJobsApi
         return TypedResults.Accepted($"/training-jobs/{id}", job!);
     }
 
-    private static NotFound<ProblemDetails> JobNotFound(Guid id) =>
-        TypedResults.NotFound(new ProblemDetails { Title = "Not found", Status = StatusCodes.Status404NotFound, Detail = $"There is no training job '{id}'." });
+    private static NotFound<ProblemDetails> JobNotFound(Guid id) => ProblemResults.NotFound($"There is no training job '{id}'.");
 
     private static string TrainerName(SubmitTrainingJobRequest request) => request.Trainer switch
     {

@@ -13,8 +13,8 @@ internal static class Extensions
         builder.AddRabbitMQEventBus("rabbitmq")
             .AddSubscription<TrainingJobSubmitted, TrainingJobSubmittedHandler>();
 
-        builder.Services.AddOptions<TrainingWorkerOptions>()
-            .BindConfiguration(nameof(TrainingWorkerOptions))
+        builder.Services.AddOptions<TrainingOptions>()
+            .BindConfiguration(nameof(TrainingOptions))
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);

@@ -6,17 +6,6 @@ using ModelPlatform.ML;
 
 namespace ModelPlatform.Training.Jobs;
 
-public sealed class TrainingWorkerOptions
-{
-    /// <summary>How long a worker holds a job without renewing; a worker that dies frees its jobs this long after.</summary>
-    [System.ComponentModel.DataAnnotations.Range(2, 3600)]
-    public double LeaseSeconds { get; set; } = 15;
-
-    /// <summary>How often a running job renews its lease, saves its progress and checks for a cancel request.</summary>
-    [System.ComponentModel.DataAnnotations.Range(0.1, 60)]
-    public double HeartbeatSeconds { get; set; } = 1;
-}
-
 /// <summary>
 /// Runs one training job: claims it, reads the dataset, trains (or searches) and evaluates, registers the
 /// model, and only then marks the job succeeded; the message is acked after this returns.
@@ -34,7 +23,7 @@ public sealed partial class TrainingJobSubmittedHandler(
     RegistryClient registry,
     TrainingMetrics metrics,
     MessageContext message,
-    IOptions<TrainingWorkerOptions> options,
+    IOptions<TrainingOptions> options,
     TimeProvider clock,
     ILogger<TrainingJobSubmittedHandler> logger) : IIntegrationEventHandler<TrainingJobSubmitted>
 {
