@@ -13,13 +13,5 @@ public sealed record TrainingJobSubmitted(Guid JobId) : IntegrationEvent;
 /// <summary>The registry stored a new, immutable model version.</summary>
 public sealed record ModelVersionRegistered(string ModelName, int Version, string Sha256, Guid? TrainingJobId) : IntegrationEvent;
 
-/// <summary>
-/// An alias such as <c>production</c> now points at <paramref name="Version"/>, optionally with a canary share of
-/// its traffic and a shadow version that gets a copy.
-/// </summary>
-public sealed record AliasChanged(
-    string ModelName, string Alias, int Version, int? PreviousVersion, CanaryRoute? Canary = null, int? Shadow = null) : IntegrationEvent
-{
-    [System.Text.Json.Serialization.JsonIgnore]
-    public AliasRoute Route => new(Version, Canary, Shadow);
-}
+/// <summary>An alias such as <c>production</c> moved: where it sends traffic now, and the version it pointed at before.</summary>
+public sealed record AliasChanged(AliasInfo Alias) : IntegrationEvent;

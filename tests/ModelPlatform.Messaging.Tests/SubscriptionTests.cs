@@ -25,7 +25,7 @@ public class SubscriptionTests
         new TestEventBus(services).AddSubscription<AliasChanged, RecordingHandler>();
         await using var provider = services.BuildServiceProvider();
         var subscriptions = provider.GetRequiredService<IOptions<EventBusSubscriptions>>().Value;
-        var @event = new AliasChanged("iris", "production", 2, 1);
+        var @event = new AliasChanged(new AliasInfo("iris", "production", 2, 1));
 
         Assert.Equal(typeof(AliasChanged), subscriptions.EventTypes["AliasChanged"]);
         await using var scope = provider.CreateAsyncScope();

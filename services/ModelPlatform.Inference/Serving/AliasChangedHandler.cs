@@ -13,16 +13,16 @@ public sealed partial class AliasChangedHandler(ModelCatalog catalog, LoadedMode
 {
     public async Task HandleAsync(AliasChanged @event, CancellationToken cancellationToken)
     {
-        var route = @event.Route;
-        foreach (var versionNumber in route.Versions())
+        var alias = @event.Alias;
+        foreach (var versionNumber in alias.Route.Versions())
         {
-            var version = await catalog.GetVersionAsync(@event.ModelName, versionNumber, cancellationToken)
-                ?? throw new InvalidOperationException($"The registry has no {@event.ModelName} v{versionNumber}.");
+            var version = await catalog.GetVersionAsync(alias.ModelName, versionNumber, cancellationToken)
+                ?? throw new InvalidOperationException($"The registry has no {alias.ModelName} v{versionNumber}.");
             await models.GetAsync(version, cancellationToken);
         }
 
-        await catalog.SetAliasAsync(@event.ModelName, @event.Alias, route);
-        LogSwapped(@event.ModelName, @event.Alias, @event.PreviousVersion, @event.Version, @event.Canary?.Version, @event.Canary?.Percent, @event.Shadow);
+        await catalog.SetAliasAsync(alias.ModelName, alias.Alias, alias.Route);
+        LogSwapped(alias.ModelName, alias.Alias, alias.PreviousVersion, alias.Version, alias.Canary?.Version, alias.Canary?.Percent, alias.Shadow);
     }
 
     [LoggerMessage(LogLevel.Information, "{ModelName}@{Alias} now serves v{Version} (was v{PreviousVersion}); canary v{CanaryVersion} at {CanaryPercent}%, shadow v{ShadowVersion}")]

@@ -164,8 +164,9 @@ public static class ModelsApi
         }
 
         var previous = await store.SetAliasAsync(name, alias, route, cancellationToken);
-        await eventBus.PublishAsync(new AliasChanged(name, alias, route.Version, previous, route.Canary, route.Shadow), cancellationToken: cancellationToken);
-        return TypedResults.Ok(new AliasInfo(name, alias, route.Version, previous, route.Canary, route.Shadow));
+        var changed = new AliasInfo(name, alias, route.Version, previous, route.Canary, route.Shadow);
+        await eventBus.PublishAsync(new AliasChanged(changed), cancellationToken: cancellationToken);
+        return TypedResults.Ok(changed);
     }
 
     private static (RegisterModelVersionRequest? Request, Dictionary<string, string[]> Errors) ReadMetadata(string? metadata)
