@@ -17,7 +17,8 @@ public static class EventBusExtensions
     /// </summary>
     public static IEventBusBuilder AddRabbitMQEventBus(this IHostApplicationBuilder builder, string connectionName)
     {
-        builder.AddRabbitMQClient(connectionName);
+        // The bus traces every publish and process itself (MessagingTelemetry); the client's own spans would repeat each one.
+        builder.AddRabbitMQClient(connectionName, settings => settings.DisableTracing = true);
 
         builder.Services.AddOptions<EventBusOptions>()
             .BindConfiguration("EventBus")

@@ -41,7 +41,7 @@ internal sealed partial class RabbitMQEventBus(
     private IChannel? _consumeChannel;
     private string? _consumerTag;
 
-    public Task PublishAsync(IntegrationEvent @event, PublishOptions? publishOptions = null, CancellationToken cancellationToken = default)
+    public async Task PublishAsync(IntegrationEvent @event, PublishOptions? publishOptions = null, CancellationToken cancellationToken = default)
     {
         var routingKey = EventBusSubscriptions.RoutingKeyFor(@event.GetType());
         var properties = new BasicProperties
@@ -59,8 +59,9 @@ internal sealed partial class RabbitMQEventBus(
         }
 
         var body = JsonSerializer.SerializeToUtf8Bytes(@event, @event.GetType(), SerializerOptions);
-        using var activity = MessagingTelemetry.StartPublish(_options.Exchange, routingKey, properties.Headers);
-        return ConfirmedPublishAsync(_options.Exchange, routingKey, properties, body, activity, cancellationToken);
+        // The span covers the broker's confirm, not only the hand-off.
+        using var activity = MessagingTelemetry.StartPublish(_options.Exchange, routingKey, properties.MessageId, properties.Headers);
+        await ConfirmedPublishAsync(_options.Exchange, routingKey, properties, body, activity, cancellationToken);
     }
 
     private async Task ConfirmedPublishAsync(

@@ -21,7 +21,7 @@ public sealed class TraceContextTests : IDisposable
         using var request = _source.StartActivity("POST /training-jobs")!;
         var headers = new Dictionary<string, object?>();
         string publishSpanId;
-        using (var publish = MessagingTelemetry.StartPublish("modelplatform.events", "TrainingJobSubmitted", headers)!)
+        using (var publish = MessagingTelemetry.StartPublish("modelplatform.events", "TrainingJobSubmitted", "m1", headers)!)
         {
             publishSpanId = publish.SpanId.ToString();
         }
@@ -41,6 +41,8 @@ public sealed class TraceContextTests : IDisposable
         Assert.Equal(publishSpanId, process.ParentSpanId.ToString());
         Assert.Equal(ActivityKind.Consumer, process.Kind);
         Assert.Equal("training", process.GetTagItem("messaging.destination.subscription.name"));
+        Assert.Equal("process modelplatform.events:TrainingJobSubmitted", process.DisplayName);
+        Assert.Equal("modelplatform.events:TrainingJobSubmitted:training", process.GetTagItem("messaging.destination.name"));
     }
 
     [Fact]

@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Reflection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using ModelPlatform.Contracts;
+using RabbitMQ.Client;
+
+namespace ModelPlatform.Messaging.Tests;
+
+public sealed class PublishTests : IDisposable
+{
+    private readonly List<Activity> _stopped = [];
+    private readonly ActivityListener _listener;
+
+    public PublishTests()
+    {
+        _listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == MessagingTelemetry.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                lock (_stopped)
+                {
+                    _stopped.Add(activity);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(_listener);
+    }
+
+    [Fact]
+    public async Task ThePublishSpanLastsUntilTheBrokerConfirms()
+    {
+        var confirm = new TaskCompletionSource();
+        var channel = Fake<IChannel>((method, _) => method.Name switch
+        {
+            "get_IsOpen" => true,
+            "BasicPublishAsync" => new ValueTask(confirm.Task),
+            "DisposeAsync" => ValueTask.CompletedTask,
+            _ => throw new NotSupportedException(method.Name),
+        });
+        var connection = Fake<IConnection>((method, _) => method.Name == "CreateChannelAsync"
+            ? Task.FromResult(channel)
+            : throw new NotSupportedException(method.Name));
+        await using var bus = new RabbitMQEventBus(connection, null!, Options.Create(new EventBusOptions()),
+            Options.Create(new EventBusSubscriptions()), NullLogger<RabbitMQEventBus>.Instance);
+        var submitted = new TrainingJobSubmitted(Guid.NewGuid());
+
+        var publishing = bus.PublishAsync(submitted);
+        var beforeConfirm = Spans(submitted);
+        confirm.SetResult();
+        await publishing;
+
+        Assert.Empty(beforeConfirm);
+        var span = Assert.Single(Spans(submitted));
+        Assert.Equal("publish modelplatform.events:TrainingJobSubmitted", span.DisplayName);
+        Assert.Equal(ActivityKind.Producer, span.Kind);
+        Assert.Equal("send", span.GetTagItem("messaging.operation.type"));
+        Assert.Equal("modelplatform.events:TrainingJobSubmitted", span.GetTagItem("messaging.destination.name"));
+    }
+
+    /// <summary>The publish spans of <paramref name="event"/> that have ended (other tests publish at the same time).</summary>
+    private List<Activity> Spans(IntegrationEvent @event)
+    {
+        lock (_stopped)
+        {
+            return [.. _stopped.Where(activity => activity.GetTagItem("messaging.message.id") as string == @event.Id.ToString())];
+        }
+    }
+
+    /// <summary>An implementation of <typeparamref name="T"/> whose every call <paramref name="handle"/> answers.</summary>
+    private static T Fake<T>(Func<MethodInfo, object?[], object?> handle) where T : class
+    {
+        var fake = DispatchProxy.Create<T, Proxy>();
+        ((Proxy)(object)fake).Handle = handle;
+        return fake;
+    }
+
+    public class Proxy : DispatchProxy
+    {
+        public Func<MethodInfo, object?[], object?> Handle { get; set; } = null!;
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) => Handle(targetMethod!, args ?? []);
+    }
+
+    public void Dispose() => _listener.Dispose();
+}
