@@ -18,14 +18,18 @@ public sealed class TrainingJobStoreTests : IDisposable
     public TrainingJobStoreTests() => _store = new TrainingJobStore(new ServiceDatabase(_directory, TrainingJobStore.Migrations), _clock);
 
     /// <summary>A queued job created at <paramref name="createdAt"/> (default: this test's clock), which should be the store's clock.</summary>
-    public static TrainingJob NewJob(string model = "iris", DateTimeOffset? createdAt = null) => new(
-        Guid.CreateVersion7(), JobStatus.Queued, model, "iris", 1, "species", MLTask.Multiclass, "LightGbm", null,
-        new TrainingJobOptions(null, 60, null, 5, 42, null, 3), null, false, null, null, null, null, createdAt ?? Start, null, null);
+    public static TrainingJob NewJob(string model = "iris", DateTimeOffset? createdAt = null) => TrainingJob.Queued(
+        Guid.CreateVersion7(), model, dataset: "iris", datasetVersion: 1, label: "species", MLTask.Multiclass, trainer: "LightGbm", positiveClass: null,
+        new TrainingJobOptions(null, 60, null, 5, 42, null, 3), at: createdAt ?? Start);
+
+    /// <summary>The columns of the dataset the jobs train on.</summary>
+    public static IReadOnlyList<ColumnSchema> IrisColumns { get; } =
+        [new("petal_length", ColumnType.Numeric), new("petal_width", ColumnType.Numeric), new("species", ColumnType.Categorical)];
 
     [Fact]
     public async Task AJobIsPublishedByOneRelayAtATime()
     {
-        var job = await _store.AddAsync(NewJob(), CancellationToken.None);
+        var job = await _store.AddAsync(NewJob(), IrisColumns, CancellationToken.None);
 
         var first = await _store.ClaimUnpublishedAsync(10, TimeSpan.FromSeconds(10), CancellationToken.None);
         var second = await _store.ClaimUnpublishedAsync(10, TimeSpan.FromSeconds(10), CancellationToken.None);
@@ -44,7 +48,7 @@ public sealed class TrainingJobStoreTests : IDisposable
     [Fact]
     public async Task RecordsEveryAttemptAndStatusChange()
     {
-        var job = await _store.AddAsync(NewJob(), CancellationToken.None);
+        var job = await _store.AddAsync(NewJob(), IrisColumns, CancellationToken.None);
 
         await _store.TryClaimAsync(job.Id, "w1", Lease, CancellationToken.None);
         await _store.ReleaseAsync(job.Id, "w1", "attempt 1 failed, retrying: registry down", CancellationToken.None);
@@ -66,9 +70,21 @@ public sealed class TrainingJobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task AClaimHandsTheWorkerTheJobAndTheColumnsTheSubmitFound()
+    {
+        var job = await _store.AddAsync(NewJob(), IrisColumns, CancellationToken.None);
+
+        var claim = await _store.TryClaimAsync(job.Id, "w1", Lease, CancellationToken.None);
+
+        Assert.Equal(ClaimOutcome.Claimed, claim.Outcome);
+        Assert.Equal((job.Id, JobStatus.Running, "iris", 1), (claim.Job!.Id, claim.Job.Status, claim.Job.Dataset, claim.Job.DatasetVersion));
+        Assert.Equal(IrisColumns, claim.DatasetColumns);
+    }
+
+    [Fact]
     public async Task AnotherWorkerTakesAJobOnlyAfterItsLeaseRunsOut()
     {
-        var job = await _store.AddAsync(NewJob(), CancellationToken.None);
+        var job = await _store.AddAsync(NewJob(), IrisColumns, CancellationToken.None);
         await _store.TryClaimAsync(job.Id, "w1", Lease, CancellationToken.None);
 
         var whileHeld = await _store.TryClaimAsync(job.Id, "w2", Lease, CancellationToken.None);
@@ -86,7 +102,7 @@ public sealed class TrainingJobStoreTests : IDisposable
     [Fact]
     public async Task HeartbeatSavesProgressAndReportsACancelRequest()
     {
-        var job = await _store.AddAsync(NewJob(), CancellationToken.None);
+        var job = await _store.AddAsync(NewJob(), IrisColumns, CancellationToken.None);
         await _store.TryClaimAsync(job.Id, "w1", Lease, CancellationToken.None);
 
         var before = await _store.HeartbeatAsync(job.Id, "w1", Lease, new JobProgress("searching", 40), CancellationToken.None);
@@ -102,7 +118,7 @@ public sealed class TrainingJobStoreTests : IDisposable
     [Fact]
     public async Task CancellingAQueuedJobEndsItAndNoWorkerTakesIt()
     {
-        var job = await _store.AddAsync(NewJob(), CancellationToken.None);
+        var job = await _store.AddAsync(NewJob(), IrisColumns, CancellationToken.None);
 
         var cancelled = await _store.RequestCancelAsync(job.Id, CancellationToken.None);
         var claim = await _store.TryClaimAsync(job.Id, "w1", Lease, CancellationToken.None);
@@ -114,8 +130,8 @@ public sealed class TrainingJobStoreTests : IDisposable
     [Fact]
     public async Task ListsJobsByStatusAndModel()
     {
-        var running = await _store.AddAsync(NewJob(), CancellationToken.None);
-        await _store.AddAsync(NewJob("other"), CancellationToken.None);
+        var running = await _store.AddAsync(NewJob(), IrisColumns, CancellationToken.None);
+        await _store.AddAsync(NewJob("other"), IrisColumns, CancellationToken.None);
         await _store.TryClaimAsync(running.Id, "w1", Lease, CancellationToken.None);
 
         var jobs = await _store.ListAsync(JobStatus.Running, "iris", 10, CancellationToken.None);

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -23,9 +26,46 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
             throw new InvalidOperationException($"Unexpected call to {request.RequestUri}");
     }
 
-    private TrainingJobSubmittedHandler Handler()
+    /// <summary>The feature service's rows and the registry, as the handler calls them; every call is recorded.</summary>
+    private sealed class PlatformServices : HttpMessageHandler
     {
-        var http = new HttpClient(new NoCalls()) { BaseAddress = new("http://localhost") };
+        public List<string> Calls { get; } = [];
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var path = request.RequestUri!.PathAndQuery;
+            Calls.Add($"{request.Method} {path}");
+            if (request.Method == HttpMethod.Get && path.StartsWith("/datasets/iris/versions/1/rows", StringComparison.Ordinal))
+            {
+                return new HttpResponseMessage { Content = JsonContent.Create(new { total = 60, rows = SeparableRows(60) }) };
+            }
+
+            if (request.Method == HttpMethod.Post && path == "/models/iris/versions")
+            {
+                var metadata = JsonSerializer.Deserialize<RegisterModelVersionRequest>(
+                    await ((MultipartFormDataContent)request.Content!).First().ReadAsStringAsync(cancellationToken), JsonSerializerOptions.Web)!;
+                return new HttpResponseMessage(HttpStatusCode.Created)
+                {
+                    Content = JsonContent.Create(new ModelVersionInfo("iris", 1, "00", 1, metadata.Signature, metadata.Metrics, metadata.Lineage, [], DateTimeOffset.UtcNow),
+                        options: JsonSerializerOptions.Web),
+                };
+            }
+
+            return new HttpResponseMessage(HttpStatusCode.NotFound);
+        }
+
+        private static IEnumerable<Dictionary<string, object>> SeparableRows(int count) =>
+            Enumerable.Range(0, count).Select(i => new Dictionary<string, object>
+            {
+                ["petal_length"] = i % 3 * 2 + i % 5 * 0.1,
+                ["petal_width"] = i % 3 + i % 7 * 0.05,
+                ["species"] = new[] { "setosa", "versicolor", "virginica" }[i % 3],
+            });
+    }
+
+    private TrainingJobSubmittedHandler Handler(HttpMessageHandler? services = null)
+    {
+        var http = new HttpClient(services ?? new NoCalls()) { BaseAddress = new("http://localhost") };
         return new TrainingJobSubmittedHandler(
             _store, new FeatureClient(http), new RegistryClient(http),
             new TrainingMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
@@ -41,7 +81,7 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
     [InlineData(JobStatus.Cancelled)]
     public async Task RedeliveryOfAFinishedJobDoesNothing(JobStatus finished)
     {
-        var job = await _store.AddAsync(TrainingJobStoreTests.NewJob(createdAt: DateTimeOffset.UtcNow), CancellationToken.None);
+        var job = await _store.AddAsync(TrainingJobStoreTests.NewJob(createdAt: DateTimeOffset.UtcNow), TrainingJobStoreTests.IrisColumns, CancellationToken.None);
         if (finished == JobStatus.Succeeded)
         {
             await _store.SucceedAsync(job.Id, new Dictionary<string, double>(), 1, new TrainingReport("LightGbm", new Dictionary<string, double>(), [], null, 1), CancellationToken.None);
@@ -54,6 +94,21 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
         await Handler().HandleAsync(new TrainingJobSubmitted(job.Id), CancellationToken.None);
 
         Assert.Equal(finished, (await _store.GetAsync(job.Id, CancellationToken.None))!.Status);
+    }
+
+    [Fact]
+    public async Task TheWorkerAsksTheFeatureServiceOnlyForTheRows()
+    {
+        // The submit resolved the dataset version and its columns; the worker reads the rows and registers the model.
+        var job = await _store.AddAsync(TrainingJobStoreTests.NewJob(createdAt: DateTimeOffset.UtcNow) with { Trainer = "LbfgsMaximumEntropy" },
+            TrainingJobStoreTests.IrisColumns, CancellationToken.None);
+        var services = new PlatformServices();
+
+        await Handler(services).HandleAsync(new TrainingJobSubmitted(job.Id), CancellationToken.None);
+
+        var finished = (await _store.GetAsync(job.Id, CancellationToken.None))!;
+        Assert.True(finished.Status == JobStatus.Succeeded, $"The job ended {finished.Status}: {finished.Error}");
+        Assert.Equal(["GET /datasets/iris/versions/1/rows?offset=0&limit=10000", "POST /models/iris/versions"], services.Calls);
     }
 
     [Fact]

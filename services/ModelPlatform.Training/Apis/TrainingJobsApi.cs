@@ -64,19 +64,18 @@ public static class TrainingJobsApi
             return TypedResults.ValidationProblem(errors);
         }
 
-        var task = request.Task!.Value;
-        var job = await jobs.AddAsync(new TrainingJob(
-            Guid.CreateVersion7(), JobStatus.Queued, request.ModelName!, dataset.Name, dataset.Version, request.Label!, task,
-            TrainerName(request), request.PositiveClass,
-            new TrainingJobOptions(
-                request.Hyperparameters,
-                request.BudgetSeconds ?? DefaultBudgetSeconds,
-                request.Metric,
-                request.Folds ?? DefaultFolds,
-                request.Seed ?? DefaultSeed,
-                request.MaxTrials,
-                request.MaxAttempts ?? DefaultMaxAttempts),
-            null, false, null, null, null, null, clock.GetUtcNow(), null, null), cancellationToken);
+        var options = new TrainingJobOptions(
+            request.Hyperparameters,
+            request.BudgetSeconds ?? DefaultBudgetSeconds,
+            request.Metric,
+            request.Folds ?? DefaultFolds,
+            request.Seed ?? DefaultSeed,
+            request.MaxTrials,
+            request.MaxAttempts ?? DefaultMaxAttempts);
+        var queued = TrainingJob.Queued(Guid.CreateVersion7(), model: request.ModelName!, dataset: dataset.Name, datasetVersion: dataset.Version,
+            label: request.Label!, task: request.Task!.Value, trainer: TrainerName(request), positiveClass: request.PositiveClass, options,
+            at: clock.GetUtcNow());
+        var job = await jobs.AddAsync(queued, dataset.Columns, cancellationToken);
         relay.Wake();
         return TypedResults.Accepted($"/training-jobs/{job.Id}", job);
     }

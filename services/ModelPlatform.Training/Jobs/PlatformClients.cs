@@ -22,14 +22,21 @@ public sealed class FeatureClient(HttpClient http)
         return await response.Content.ReadFromJsonAsync<DatasetVersionInfo>(cancellationToken);
     }
 
-    /// <summary>Every row of a version, read page by page.</summary>
-    public async Task<List<IReadOnlyDictionary<string, JsonElement>>> GetRowsAsync(string dataset, int version, CancellationToken cancellationToken)
+    /// <summary>Every row of a version, read page by page; null when the version does not exist.</summary>
+    public async Task<List<IReadOnlyDictionary<string, JsonElement>>?> GetRowsAsync(string dataset, int version, CancellationToken cancellationToken)
     {
         var rows = new List<IReadOnlyDictionary<string, JsonElement>>();
         while (true)
         {
-            var page = await http.GetFromJsonAsync<RowsPage>(
-                $"/datasets/{Uri.EscapeDataString(dataset)}/versions/{version}/rows?offset={rows.Count}&limit={PageSize}", cancellationToken)
+            using var response = await http.GetAsync(
+                $"/datasets/{Uri.EscapeDataString(dataset)}/versions/{version}/rows?offset={rows.Count}&limit={PageSize}", cancellationToken);
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+
+            response.EnsureSuccessStatusCode();
+            var page = await response.Content.ReadFromJsonAsync<RowsPage>(cancellationToken)
                 ?? throw new InvalidOperationException("The feature service returned an empty page.");
             rows.AddRange(page.Rows);
             if (page.Rows.Count < PageSize || rows.Count >= page.Total)

@@ -104,4 +104,13 @@ public sealed record TrainingJob(
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
     IReadOnlyList<JobAttempt>? Attempts = null,
-    IReadOnlyList<JobStatusChange>? History = null);
+    IReadOnlyList<JobStatusChange>? History = null)
+{
+    /// <summary>A job as it is accepted: queued to train <paramref name="model"/> on a dataset version, nothing run yet.</summary>
+    public static TrainingJob Queued(
+        Guid id, string model, string dataset, int datasetVersion, string label, MLTask task, string trainer, string? positiveClass,
+        TrainingJobOptions options, DateTimeOffset at) =>
+        new(id, JobStatus.Queued, model, dataset, datasetVersion, label, task, trainer, positiveClass, options,
+            Progress: null, CancelRequested: false, Metrics: null, ModelVersion: null, Error: null, Report: null,
+            CreatedAt: at, StartedAt: null, FinishedAt: null);
+}

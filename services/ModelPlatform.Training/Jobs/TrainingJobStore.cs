@@ -71,6 +71,8 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
         CREATE INDEX ix_job_events_job ON job_events (job_id, at);
         CREATE INDEX ix_training_jobs_status ON training_jobs (status, created_at);
         """,
+        // The dataset's columns as the submit resolved them, so the worker need not ask the feature service again.
+        "ALTER TABLE training_jobs ADD COLUMN dataset_columns TEXT;",
     ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
@@ -80,19 +82,24 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
                label AS Label, task AS Task, trainer AS Trainer, positive_class AS PositiveClass, options AS Options,
                phase AS Phase, percent AS Percent, cancel_requested AS CancelRequested, metrics AS Metrics,
                model_version AS ModelVersion, error AS Error, report AS Report,
-               created_at AS CreatedAt, started_at AS StartedAt, finished_at AS FinishedAt
+               created_at AS CreatedAt, started_at AS StartedAt, finished_at AS FinishedAt, dataset_columns AS DatasetColumns
         FROM training_jobs
         """;
 
-    /// <summary>Stores a queued job, remembering the caller's trace so the job's message continues it.</summary>
-    public async Task<TrainingJob> AddAsync(TrainingJob job, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores a queued job with the columns of the dataset version it trains on, remembering the caller's trace so the
+    /// job's message continues it.
+    /// </summary>
+    public async Task<TrainingJob> AddAsync(TrainingJob job, IReadOnlyList<ColumnSchema> datasetColumns, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction(deferred: false);
         await connection.ExecuteAsync(
             """
-            INSERT INTO training_jobs (id, status, model_name, dataset, dataset_version, label, task, trainer, positive_class, options, trace_parent, created_at)
-            VALUES (@id, 'queued', @modelName, @dataset, @datasetVersion, @label, @task, @trainer, @positiveClass, @options, @traceParent, @createdAt)
+            INSERT INTO training_jobs (id, status, model_name, dataset, dataset_version, dataset_columns, label, task, trainer,
+                positive_class, options, trace_parent, created_at)
+            VALUES (@id, 'queued', @modelName, @dataset, @datasetVersion, @datasetColumns, @label, @task, @trainer,
+                @positiveClass, @options, @traceParent, @createdAt)
             """,
             new
             {
@@ -100,6 +107,7 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
                 modelName = job.ModelName,
                 dataset = job.Dataset,
                 datasetVersion = job.DatasetVersion,
+                datasetColumns = JsonSerializer.Serialize(datasetColumns, Json),
                 label = job.Label,
                 task = Text(job.Task),
                 trainer = job.Trainer,
@@ -149,7 +157,7 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
 
     /// <summary>
     /// Takes the job for <paramref name="worker"/> if nobody else holds it: queued, or running under a lease
-    /// that has run out (its worker died). Starts a new attempt.
+    /// that has run out (its worker died). Starts a new attempt, and returns the job as claimed.
     /// </summary>
     public async Task<Claim> TryClaimAsync(Guid id, string worker, TimeSpan lease, CancellationToken cancellationToken)
     {
@@ -196,8 +204,10 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
         await connection.ExecuteAsync(
             "INSERT INTO job_attempts (job_id, attempt, worker, started_at) VALUES (@id, @attempt, @worker, @now)", parameters, transaction);
         await AddEventAsync(connection, transaction, id, JobStatus.Running, $"attempt {parameters.attempt} on {worker}", now);
+        var claimed = await connection.QuerySingleAsync<JobRow>(SelectJob + " WHERE id = @id", parameters, transaction);
         await transaction.CommitAsync(cancellationToken);
-        return new Claim(ClaimOutcome.Claimed, Attempt: (int)parameters.attempt);
+        return new Claim(ClaimOutcome.Claimed, claimed.ToJob(), (int)parameters.attempt,
+            claimed.DatasetColumns is null ? null : JsonSerializer.Deserialize<List<ColumnSchema>>(claimed.DatasetColumns, Json));
     }
 
     /// <summary>
@@ -355,7 +365,7 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
     private sealed record JobRow(
         string Id, string Status, string ModelName, string Dataset, long DatasetVersion, string Label, string Task, string Trainer,
         string? PositiveClass, string Options, string? Phase, double? Percent, long CancelRequested, string? Metrics, long? ModelVersion,
-        string? Error, string? Report, string CreatedAt, string? StartedAt, string? FinishedAt)
+        string? Error, string? Report, string CreatedAt, string? StartedAt, string? FinishedAt, string? DatasetColumns)
     {
         public TrainingJob ToJob() => new(
             Guid.Parse(Id),
@@ -388,7 +398,16 @@ public enum ClaimOutcome
     Missing,
 }
 
-public sealed record Claim(ClaimOutcome Outcome, int Attempt = 0, DateTimeOffset? LeaseUntil = null);
+/// <summary>
+/// What a worker's claim on a job came to. When <see cref="ClaimOutcome.Claimed"/>: the job, the attempt it starts, and
+/// the dataset's columns as the submit resolved them (null for a job stored before they were kept).
+/// </summary>
+public sealed record Claim(
+    ClaimOutcome Outcome,
+    TrainingJob? Job = null,
+    int Attempt = 0,
+    IReadOnlyList<ColumnSchema>? DatasetColumns = null,
+    DateTimeOffset? LeaseUntil = null);
 
 /// <summary>The worker no longer holds the job (its lease ran out and another worker took it).</summary>
 public sealed class LeaseLostException(Guid jobId) : Exception($"The lease on job {jobId} was lost to another worker.");

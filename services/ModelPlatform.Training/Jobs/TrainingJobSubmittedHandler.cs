@@ -41,7 +41,7 @@ public sealed partial class TrainingJobSubmittedHandler(
             return;
         }
 
-        var job = (await jobs.GetAsync(@event.JobId, stopping))!;
+        var job = claim.Job!;
         Activity.Current?.SetTag("training.job.id", job.Id);
         Activity.Current?.SetTag("training.job.attempt", claim.Attempt);
         using var cancelled = new CancellationTokenSource();
@@ -51,7 +51,7 @@ public sealed partial class TrainingJobSubmittedHandler(
         var heartbeat = HeartbeatAsync(job.Id, progress, cancelled, running.Token);
         try
         {
-            await RunAsync(job, progress, running.Token);
+            await RunAsync(job, claim.DatasetColumns, progress, running.Token);
             metrics.JobFinished(job, "succeeded", Stopwatch.GetElapsedTime(started));
         }
         catch (OperationCanceledException) when (progress.LeaseLost)
@@ -99,13 +99,13 @@ public sealed partial class TrainingJobSubmittedHandler(
         }
     }
 
-    private async Task RunAsync(TrainingJob job, ProgressHolder progress, CancellationToken cancellationToken)
+    /// <param name="datasetColumns">The columns the submit found; asked of the feature service only for a job stored without them.</param>
+    private async Task RunAsync(TrainingJob job, IReadOnlyList<ColumnSchema>? datasetColumns, ProgressHolder progress, CancellationToken cancellationToken)
     {
         progress.Report(new TrainingProgress("loading-data", 0));
-        var dataset = await features.GetVersionAsync(job.Dataset, job.DatasetVersion, cancellationToken)
-            ?? throw new TrainingDataException($"Dataset '{job.Dataset}' version {job.DatasetVersion} no longer exists.");
-        var rows = await features.GetRowsAsync(job.Dataset, job.DatasetVersion, cancellationToken);
-        var data = TrainingData.Create(dataset.Columns, job.Label, job.Task, rows, job.PositiveClass);
+        var columns = datasetColumns ?? (await features.GetVersionAsync(job.Dataset, job.DatasetVersion, cancellationToken))?.Columns ?? throw Gone();
+        var rows = await features.GetRowsAsync(job.Dataset, job.DatasetVersion, cancellationToken) ?? throw Gone();
+        var data = TrainingData.Create(columns, job.Label, job.Task, rows, job.PositiveClass);
 
         // Training is CPU-bound: off the consumer's dispatch thread, and stopped through the token.
         var trained = await Task.Run(() => ModelTrainer.Train(data, job.Options.ToSettings(job.Trainer), progress, cancellationToken), cancellationToken)
@@ -121,6 +121,8 @@ public sealed partial class TrainingJobSubmittedHandler(
         var report = new TrainingReport(trained.Trainer, trained.Hyperparameters, trained.DroppedColumns, trained.Leaderboard, data.Rows);
         await jobs.SucceedAsync(job.Id, trained.Metrics, version.Version, report, CancellationToken.None);
         LogSucceeded(job.Id, job.ModelName, version.Version);
+
+        TrainingDataException Gone() => new($"Dataset '{job.Dataset}' version {job.DatasetVersion} no longer exists.");
     }
 
     /// <summary>Claims the job, waiting out the lease of a worker that holds it (it may have died).</summary>
