@@ -37,7 +37,8 @@ internal static class PlatformServers
         }
 
         var command = LocalServer.Find("redis-server")
-            ?? throw new DistributedApplicationException($"Redis is needed but neither a container runtime nor redis-server was found. {string.Format(InstallHint, name)}");
+            ?? throw new DistributedApplicationException(
+                $"Redis is needed but neither a container runtime nor redis-server was found. {string.Format(InstallHint, name)}");
         return builder.AddLocalRedis(name, command, LocalPassword(builder, name));
     }
 
@@ -54,7 +55,8 @@ internal static class PlatformServers
         }
 
         var command = LocalServer.Find("rabbitmq-server", "/usr/lib/rabbitmq/bin")
-            ?? throw new DistributedApplicationException($"RabbitMQ is needed but neither a container runtime nor rabbitmq-server was found. {string.Format(InstallHint, name)}");
+            ?? throw new DistributedApplicationException(
+                $"RabbitMQ is needed but neither a container runtime nor rabbitmq-server was found. {string.Format(InstallHint, name)}");
         var userName = builder.AddParameter($"{name}-username", "modelplatform");
         return builder.AddLocalRabbitMQ(name, command, userName, LocalPassword(builder, name));
     }

@@ -33,7 +33,8 @@ public static class Extensions
         builder.AddDefaultHealthChecks();
 
         // Every endpoint is bounded; endpoints that take uploads raise this for their own requests.
-        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel =>
+            kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
 
         // Errors are RFC 7807 problem details; a request the server rejected while reading it
         // (such as 413 for a body over the limit) keeps its status instead of becoming a 500.

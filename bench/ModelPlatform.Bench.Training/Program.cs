@@ -44,7 +44,8 @@ foreach (var folder in Directory.GetDirectories(data).Order(StringComparer.Ordin
         trials = model.Leaderboard.Count,
         seconds = clock.Elapsed.TotalSeconds,
     });
-    Console.WriteLine($"{name,-14} auto → {best.Trainer,-22} cv {best.Mean:F4} ± {best.StandardDeviation:F4}  test {model.Metrics[metric]:F4}  ({model.Leaderboard.Count} trials)");
+    Console.WriteLine($"{name,-14} auto → {best.Trainer,-22} cv {best.Mean:F4} ± {best.StandardDeviation:F4}  "
+        + $"test {model.Metrics[metric]:F4}  ({model.Leaderboard.Count} trials)");
 }
 
 await File.WriteAllTextAsync(output, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));

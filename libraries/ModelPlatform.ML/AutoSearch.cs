@@ -104,7 +104,8 @@ internal sealed class AutoSearch(MLContext ml, TrainingData data, TrainingSettin
             return Round(parameter, Math.Clamp(moved, parameter.Min, parameter.Max));
         });
 
-    private SearchTrial Evaluate(int number, TrainerSpec trainer, IReadOnlyDictionary<string, double>? hyperparameters, List<(IDataView Train, IDataView Test)> folds)
+    private SearchTrial Evaluate(
+        int number, TrainerSpec trainer, IReadOnlyDictionary<string, double>? hyperparameters, List<(IDataView Train, IDataView Test)> folds)
     {
         var clock = Stopwatch.StartNew();
         var settingsUsed = trainer.Complete(hyperparameters);

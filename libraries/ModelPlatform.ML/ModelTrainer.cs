@@ -55,7 +55,8 @@ public static class ModelTrainer
         {
             var search = new AutoSearch(ml, data, settings, progress);
             leaderboard = search.Run(trainSet, cancellationToken);
-            var best = search.Best ?? throw new TrainingDataException($"Every trial of the search failed; the first error: {leaderboard.FirstOrDefault()?.Error}");
+            var best = search.Best
+                ?? throw new TrainingDataException($"Every trial of the search failed; the first error: {leaderboard.FirstOrDefault()?.Error}");
             (trainer, hyperparameters) = (Trainers.Find(signature.Task, best.Trainer)!, best.Hyperparameters);
         }
         else

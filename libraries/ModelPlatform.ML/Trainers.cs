@@ -12,7 +12,7 @@ public sealed record Hyperparameter(string Name, double Min, double Max, double?
 {
     public string? Error(double value) => value >= Min && value <= Max && (!IsInteger || value == Math.Floor(value))
         ? null
-        : $"must be {(IsInteger ? "a whole number" : "a number")} from {Min.ToString(CultureInfo.InvariantCulture)} to {Max.ToString(CultureInfo.InvariantCulture)}";
+        : string.Create(CultureInfo.InvariantCulture, $"must be {(IsInteger ? "a whole number" : "a number")} from {Min} to {Max}");
 }
 
 /// <summary>One ML.NET trainer: its name, the settings that may be tuned, and how to build it.</summary>
@@ -68,9 +68,11 @@ public static class Trainers
         [MLTask.Binary] =
         [
             new("FastTree", MLTask.Binary, false, FastTreeParameters, (ml, p) => ml.BinaryClassification.Trainers.FastTree(
-                Label, Features, numberOfLeaves: Int(p, Leaves), numberOfTrees: Int(p, Trees), minimumExampleCountPerLeaf: Int(p, MinLeafRows), learningRate: p(LearningRate.Name)!.Value)),
+                Label, Features, numberOfLeaves: Int(p, Leaves), numberOfTrees: Int(p, Trees), minimumExampleCountPerLeaf: Int(p, MinLeafRows),
+                learningRate: p(LearningRate.Name)!.Value)),
             new("LightGbm", MLTask.Binary, false, LightGbmParameters, (ml, p) => ml.BinaryClassification.Trainers.LightGbm(
-                Label, Features, numberOfLeaves: Int(p, Leaves), minimumExampleCountPerLeaf: Int(p, MinLeafRows), learningRate: p(LearningRate.Name), numberOfIterations: Int(p, Iterations))),
+                Label, Features, numberOfLeaves: Int(p, Leaves), minimumExampleCountPerLeaf: Int(p, MinLeafRows), learningRate: p(LearningRate.Name),
+                numberOfIterations: Int(p, Iterations))),
             new("FastForest", MLTask.Binary, false, FastForestParameters, (ml, p) => ml.BinaryClassification.Trainers.FastForest(
                 Label, Features, numberOfLeaves: Int(p, Leaves), numberOfTrees: Int(p, Trees), minimumExampleCountPerLeaf: Int(p, MinLeafRows))),
             new("SdcaLogisticRegression", MLTask.Binary, true, SdcaParameters, (ml, p) => ml.BinaryClassification.Trainers.SdcaLogisticRegression(
@@ -83,7 +85,8 @@ public static class Trainers
             new("LbfgsMaximumEntropy", MLTask.Multiclass, true, LinearParameters, (ml, p) => ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(
                 Label, Features, l1Regularization: (float)p(L1.Name)!.Value, l2Regularization: (float)p(L2.Name)!.Value)),
             new("LightGbm", MLTask.Multiclass, false, LightGbmParameters, (ml, p) => ml.MulticlassClassification.Trainers.LightGbm(
-                Label, Features, numberOfLeaves: Int(p, Leaves), minimumExampleCountPerLeaf: Int(p, MinLeafRows), learningRate: p(LearningRate.Name), numberOfIterations: Int(p, Iterations))),
+                Label, Features, numberOfLeaves: Int(p, Leaves), minimumExampleCountPerLeaf: Int(p, MinLeafRows), learningRate: p(LearningRate.Name),
+                numberOfIterations: Int(p, Iterations))),
             new("SdcaMaximumEntropy", MLTask.Multiclass, true, SdcaParameters, (ml, p) => ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(
                 Label, Features, l2Regularization: (float?)p(L2.Name), l1Regularization: (float?)p(L1.Name))),
             new("OneVersusAllFastTree", MLTask.Multiclass, false, FastTreeParameters, (ml, p) => ml.MulticlassClassification.Trainers.OneVersusAll(
@@ -93,9 +96,11 @@ public static class Trainers
         [MLTask.Regression] =
         [
             new("FastTree", MLTask.Regression, false, FastTreeParameters, (ml, p) => ml.Regression.Trainers.FastTree(
-                Label, Features, numberOfLeaves: Int(p, Leaves), numberOfTrees: Int(p, Trees), minimumExampleCountPerLeaf: Int(p, MinLeafRows), learningRate: p(LearningRate.Name)!.Value)),
+                Label, Features, numberOfLeaves: Int(p, Leaves), numberOfTrees: Int(p, Trees), minimumExampleCountPerLeaf: Int(p, MinLeafRows),
+                learningRate: p(LearningRate.Name)!.Value)),
             new("LightGbm", MLTask.Regression, false, LightGbmParameters, (ml, p) => ml.Regression.Trainers.LightGbm(
-                Label, Features, numberOfLeaves: Int(p, Leaves), minimumExampleCountPerLeaf: Int(p, MinLeafRows), learningRate: p(LearningRate.Name), numberOfIterations: Int(p, Iterations))),
+                Label, Features, numberOfLeaves: Int(p, Leaves), minimumExampleCountPerLeaf: Int(p, MinLeafRows), learningRate: p(LearningRate.Name),
+                numberOfIterations: Int(p, Iterations))),
             new("FastForest", MLTask.Regression, false, FastForestParameters, (ml, p) => ml.Regression.Trainers.FastForest(
                 Label, Features, numberOfLeaves: Int(p, Leaves), numberOfTrees: Int(p, Trees), minimumExampleCountPerLeaf: Int(p, MinLeafRows))),
             new("Sdca", MLTask.Regression, true, SdcaParameters, (ml, p) => ml.Regression.Trainers.Sdca(

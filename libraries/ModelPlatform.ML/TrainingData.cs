@@ -69,7 +69,8 @@ public sealed class TrainingData
         }
 
         var candidates = columns.Where(column => column != labelColumn).ToList();
-        var profiles = candidates.ToDictionary(column => column.Name, column => ColumnProfile.Of(column, labelled.Select(item => Value(item.row, column.Name))));
+        var profiles = candidates.ToDictionary(
+            column => column.Name, column => ColumnProfile.Of(column, labelled.Select(item => Value(item.row, column.Name))));
         var dropped = candidates
             .Select(column => (column.Name, Reason: profiles[column.Name].ReasonToDrop))
             .Where(column => column.Reason is not null)

@@ -135,7 +135,8 @@ internal sealed partial class RabbitMQEventBus(
         var queue = _options.QueueName
             ?? throw new InvalidOperationException($"{nameof(EventBusOptions)}:{nameof(EventBusOptions.QueueName)} is required to subscribe.");
         var quorum = new Dictionary<string, object?> { ["x-queue-type"] = "quorum" };
-        await channel.QueueDeclareAsync(DeadLetterQueue(queue), durable: true, exclusive: false, autoDelete: false, arguments: quorum, cancellationToken: cancellationToken);
+        await channel.QueueDeclareAsync(DeadLetterQueue(queue), durable: true, exclusive: false, autoDelete: false, arguments: quorum,
+            cancellationToken: cancellationToken);
         await channel.QueueBindAsync(DeadLetterQueue(queue), _options.DeadLetterExchange, queue, cancellationToken: cancellationToken);
         await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false,
             arguments: new Dictionary<string, object?>(quorum)

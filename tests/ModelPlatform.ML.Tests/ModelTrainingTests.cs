@@ -24,7 +24,8 @@ public class ModelTrainingTests
     public void PredictsIrisSpeciesByName()
     {
         var model = ModelTrainer.Train(
-            TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, SampleData.Iris()), new TrainingSettings(Trainers.DefaultFor(MLTask.Multiclass)));
+            TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, SampleData.Iris()),
+            new TrainingSettings(Trainers.DefaultFor(MLTask.Multiclass)));
         var predictor = ModelPredictor.Load(new MemoryStream(model.Artifact), model.Signature);
 
         var outcome = predictor.Predict(
@@ -115,7 +116,9 @@ public class ModelTrainingTests
     {
         var numbered = SampleData.Iris().Select(row => (IReadOnlyDictionary<string, System.Text.Json.JsonElement>)row.ToDictionary(
             pair => pair.Key,
-            pair => pair.Key == "species" ? System.Text.Json.JsonSerializer.SerializeToElement(Array.IndexOf(["setosa", "versicolor", "virginica"], pair.Value.GetString()) + 1) : pair.Value)).ToList();
+            pair => pair.Key == "species"
+                ? System.Text.Json.JsonSerializer.SerializeToElement(Array.IndexOf(["setosa", "versicolor", "virginica"], pair.Value.GetString()) + 1)
+                : pair.Value)).ToList();
         var columns = SampleData.IrisColumns.Select(c => c.Name == "species" ? c with { Type = ColumnType.Numeric } : c).ToList();
         var model = ModelTrainer.Train(TrainingData.Create(columns, "species", MLTask.Multiclass, numbered), new TrainingSettings("LbfgsMaximumEntropy"));
         var predictor = ModelPredictor.Load(new MemoryStream(model.Artifact), model.Signature);
@@ -145,8 +148,9 @@ public class ModelTrainingTests
     [Fact]
     public void TrainingIsReproducibleForTheSameSeed()
     {
-        var first = ModelTrainer.Train(TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(600)), new TrainingSettings("FastTree"));
-        var second = ModelTrainer.Train(TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(600)), new TrainingSettings("FastTree"));
+        var data = TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(600));
+        var first = ModelTrainer.Train(data, new TrainingSettings("FastTree"));
+        var second = ModelTrainer.Train(data, new TrainingSettings("FastTree"));
 
         Assert.Equal(first.Metrics, second.Metrics);
     }

@@ -73,7 +73,8 @@ public class SubmitValidationTests
     [Fact]
     public void RejectsSearchSettingsThatDoNotFit()
     {
-        var errors = TrainingJobsApi.Validate(Valid with { Trainer = "auto", BudgetSeconds = 1, Metric = "auc", Hyperparameters = new() { ["l2Regularization"] = 1 } });
+        var errors = TrainingJobsApi.Validate(
+            Valid with { Trainer = "auto", BudgetSeconds = 1, Metric = "auc", Hyperparameters = new() { ["l2Regularization"] = 1 } });
 
         Assert.Contains("budgetSeconds", errors.Keys);
         Assert.Contains("macroAccuracy, microAccuracy, logLoss", errors["metric"][0]);

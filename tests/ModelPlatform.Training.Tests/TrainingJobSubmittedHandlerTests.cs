@@ -17,7 +17,8 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
     private readonly TrainingJobStore _store;
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
 
-    public TrainingJobSubmittedHandlerTests() => _store = new TrainingJobStore(new ServiceDatabase(_directory, TrainingJobStore.Migrations), TimeProvider.System);
+    public TrainingJobSubmittedHandlerTests() =>
+        _store = new TrainingJobStore(new ServiceDatabase(_directory, TrainingJobStore.Migrations), TimeProvider.System);
 
     /// <summary>Fails the test if the handler calls another service.</summary>
     private sealed class NoCalls : HttpMessageHandler
@@ -46,7 +47,8 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
                     await ((MultipartFormDataContent)request.Content!).First().ReadAsStringAsync(cancellationToken), JsonSerializerOptions.Web)!;
                 return new HttpResponseMessage(HttpStatusCode.Created)
                 {
-                    Content = JsonContent.Create(new ModelVersionInfo("iris", 1, "00", 1, metadata.Signature, metadata.Metrics, metadata.Lineage, [], DateTimeOffset.UtcNow),
+                    Content = JsonContent.Create(
+                        new ModelVersionInfo("iris", 1, "00", 1, metadata.Signature, metadata.Metrics, metadata.Lineage, [], DateTimeOffset.UtcNow),
                         options: JsonSerializerOptions.Web),
                 };
             }
@@ -81,10 +83,12 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
     [InlineData(JobStatus.Cancelled)]
     public async Task RedeliveryOfAFinishedJobDoesNothing(JobStatus finished)
     {
-        var job = await _store.AddAsync(TrainingJobStoreTests.NewJob(createdAt: DateTimeOffset.UtcNow), TrainingJobStoreTests.IrisColumns, CancellationToken.None);
+        var job = await _store.AddAsync(
+            TrainingJobStoreTests.NewJob(createdAt: DateTimeOffset.UtcNow), TrainingJobStoreTests.IrisColumns, CancellationToken.None);
         if (finished == JobStatus.Succeeded)
         {
-            await _store.SucceedAsync(job.Id, new Dictionary<string, double>(), 1, new TrainingReport("LightGbm", new Dictionary<string, double>(), [], null, 1), CancellationToken.None);
+            var report = new TrainingReport("LightGbm", new Dictionary<string, double>(), [], null, 1);
+            await _store.SucceedAsync(job.Id, new Dictionary<string, double>(), 1, report, CancellationToken.None);
         }
         else
         {

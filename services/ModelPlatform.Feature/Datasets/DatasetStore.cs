@@ -46,7 +46,10 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
         var info = new DatasetVersionInfo(name, version, dataset.Rows.Count, dataset.Columns, sha256, clock.GetUtcNow());
 
         await connection.ExecuteAsync(
-            "INSERT INTO dataset_versions (name, version, row_count, columns, sha256, created_at) VALUES (@Name, @Version, @Rows, @Columns, @Sha256, @CreatedAt)",
+            """
+            INSERT INTO dataset_versions (name, version, row_count, columns, sha256, created_at)
+            VALUES (@Name, @Version, @Rows, @Columns, @Sha256, @CreatedAt)
+            """,
             new { info.Name, info.Version, info.Rows, Columns = JsonSerializer.Serialize(info.Columns, Json), info.Sha256, info.CreatedAt },
             transaction);
 
@@ -74,7 +77,8 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
         var rows = await connection.QueryAsync<(string Name, long LatestVersion, long Versions, string UpdatedAt)>(new CommandDefinition(
             "SELECT name, MAX(version), COUNT(*), MAX(created_at) FROM dataset_versions GROUP BY name ORDER BY name",
             cancellationToken: cancellationToken));
-        return rows.Select(row => new DatasetSummary(row.Name, (int)row.LatestVersion, (int)row.Versions, DateTimeOffset.Parse(row.UpdatedAt, CultureInfo.InvariantCulture))).ToList();
+        return rows.Select(row => new DatasetSummary(
+            row.Name, (int)row.LatestVersion, (int)row.Versions, DateTimeOffset.Parse(row.UpdatedAt, CultureInfo.InvariantCulture))).ToList();
     }
 
     public async Task<IReadOnlyList<DatasetVersionInfo>> GetVersionsAsync(string name, CancellationToken cancellationToken)

@@ -31,7 +31,8 @@ public static class ModelsApi
         api.MapGet("/{name}/aliases/{alias}", GetAlias).WithName("GetModelAlias").WithSummary("Resolve an alias to its version, canary and shadow");
         api.MapPut("/{name}/aliases/{alias}", SetAlias)
             .WithName("SetModelAlias")
-            .WithSummary("Point an alias (such as 'production') at a version, optionally with a canary share of traffic and a shadow version; promotion and rollback alike");
+            .WithSummary("Point an alias (such as 'production') at a version, optionally with a canary share of traffic and a shadow version; "
+                + "promotion and rollback alike");
 
         return app;
     }
@@ -59,7 +60,10 @@ public static class ModelsApi
         context.SetMaxRequestBodySize(maxBytes);
         if (!context.Request.HasFormContentType)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = ["must be multipart/form-data with 'metadata' and 'artifact' parts"] });
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["body"] = ["must be multipart/form-data with 'metadata' and 'artifact' parts"],
+            });
         }
 
         var form = await context.Request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = maxBytes }, cancellationToken);
@@ -87,7 +91,8 @@ public static class ModelsApi
             return TypedResults.Ok(version);
         }
 
-        await eventBus.PublishAsync(new ModelVersionRegistered(name, version.Version, version.Sha256, request!.Lineage.TrainingJobId), cancellationToken: cancellationToken);
+        await eventBus.PublishAsync(
+            new ModelVersionRegistered(name, version.Version, version.Sha256, request!.Lineage.TrainingJobId), cancellationToken: cancellationToken);
         return TypedResults.Created($"/models/{name}/versions/{version.Version}", version);
     }
 

@@ -144,7 +144,9 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
             WHERE @name IS NULL OR name = @name GROUP BY name ORDER BY name
             """, new { name }, cancellationToken: cancellationToken));
         var aliases = (await connection.QueryAsync<(string Name, string Alias, long Version, string UpdatedAt)>(new CommandDefinition(
-                "SELECT name, alias, version, updated_at FROM aliases WHERE @name IS NULL OR name = @name", new { name }, cancellationToken: cancellationToken)))
+                "SELECT name, alias, version, updated_at FROM aliases WHERE @name IS NULL OR name = @name",
+                new { name },
+                cancellationToken: cancellationToken)))
             .ToLookup(alias => alias.Name);
         return models.Select(model => new ModelInfo(
             model.Name,

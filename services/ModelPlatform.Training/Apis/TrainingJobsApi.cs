@@ -31,7 +31,12 @@ public static class TrainingJobsApi
     }
 
     public static async Task<Results<Accepted<TrainingJob>, ValidationProblem>> SubmitJob(
-        SubmitTrainingJobRequest request, FeatureClient features, TrainingJobStore jobs, OutboxRelay relay, TimeProvider clock, CancellationToken cancellationToken)
+        SubmitTrainingJobRequest request,
+        FeatureClient features,
+        TrainingJobStore jobs,
+        OutboxRelay relay,
+        TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         var errors = Validate(request);
         if (errors.Count > 0)
@@ -52,7 +57,8 @@ public static class TrainingJobsApi
         var label = dataset.Columns.FirstOrDefault(column => column.Name == request.Label);
         if (label is null)
         {
-            errors["label"] = [$"'{request.Label}' is not a column of {dataset.Name} v{dataset.Version}; columns: {string.Join(", ", dataset.Columns.Select(c => c.Name))}"];
+            var columns = string.Join(", ", dataset.Columns.Select(c => c.Name));
+            errors["label"] = [$"'{request.Label}' is not a column of {dataset.Name} v{dataset.Version}; columns: {columns}"];
         }
         else if (request.Task == MLTask.Regression && label.Type != ColumnType.Numeric)
         {

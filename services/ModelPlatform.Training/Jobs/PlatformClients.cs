@@ -52,7 +52,8 @@ public sealed class FeatureClient(HttpClient http)
 /// <summary>Registers trained models with the registry service (<c>http://registry</c>).</summary>
 public sealed class RegistryClient(HttpClient http)
 {
-    public async Task<ModelVersionInfo> RegisterAsync(string modelName, RegisterModelVersionRequest metadata, byte[] artifact, CancellationToken cancellationToken)
+    public async Task<ModelVersionInfo> RegisterAsync(
+        string modelName, RegisterModelVersionRequest metadata, byte[] artifact, CancellationToken cancellationToken)
     {
         using var form = new MultipartFormDataContent
         {

@@ -150,7 +150,10 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<JobRow>(new CommandDefinition(
-            SelectJob + " WHERE (@status IS NULL OR status = @status) AND (@modelName IS NULL OR model_name = @modelName) ORDER BY created_at DESC LIMIT @limit",
+            SelectJob + """
+                 WHERE (@status IS NULL OR status = @status) AND (@modelName IS NULL OR model_name = @modelName)
+                ORDER BY created_at DESC LIMIT @limit
+                """,
             new { status = status is null ? null : Text(status.Value), modelName, limit }, cancellationToken: cancellationToken));
         return rows.Select(row => row.ToJob()).ToList();
     }
@@ -185,7 +188,10 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
         var parameters = new { id = id.ToString(), worker, now = now.ToString("O"), until = (now + lease).ToString("O"), attempt = job.Attempts + 1 };
         // A running job whose lease ran out lost its worker: close that attempt.
         await connection.ExecuteAsync(
-            "UPDATE job_attempts SET finished_at = @now, error = 'the worker stopped before finishing (its lease ran out)' WHERE job_id = @id AND finished_at IS NULL",
+            """
+            UPDATE job_attempts SET finished_at = @now, error = 'the worker stopped before finishing (its lease ran out)'
+            WHERE job_id = @id AND finished_at IS NULL
+            """,
             parameters, transaction);
         if (job.CancelRequested != 0)
         {
@@ -228,7 +234,8 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
         return cancelRequested is null ? throw new LeaseLostException(id) : cancelRequested != 0;
     }
 
-    public async Task SucceedAsync(Guid id, IReadOnlyDictionary<string, double> metrics, int modelVersion, TrainingReport report, CancellationToken cancellationToken)
+    public async Task SucceedAsync(
+        Guid id, IReadOnlyDictionary<string, double> metrics, int modelVersion, TrainingReport report, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction(deferred: false);
@@ -261,7 +268,10 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
         await using var transaction = connection.BeginTransaction(deferred: false);
         var now = clock.GetUtcNow();
         var released = await connection.ExecuteAsync(
-            "UPDATE training_jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL, phase = NULL, percent = NULL WHERE id = @id AND lease_owner = @worker",
+            """
+            UPDATE training_jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL, phase = NULL, percent = NULL
+            WHERE id = @id AND lease_owner = @worker
+            """,
             new { id = id.ToString(), worker }, transaction);
         if (released > 0)
         {
@@ -308,7 +318,8 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
     /// Claims up to <paramref name="limit"/> jobs whose message the broker has not confirmed yet, for one relay
     /// for <paramref name="lease"/>, so that replicas do not publish the same job at once.
     /// </summary>
-    public async Task<IReadOnlyList<(Guid Id, string? TraceParent, int MaxAttempts)>> ClaimUnpublishedAsync(int limit, TimeSpan lease, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<(Guid Id, string? TraceParent, int MaxAttempts)>> ClaimUnpublishedAsync(
+        int limit, TimeSpan lease, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var now = clock.GetUtcNow();
@@ -322,7 +333,8 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
             RETURNING id, trace_parent, options
             """,
             new { limit, now = now.ToString("O"), until = (now + lease).ToString("O") }, cancellationToken: cancellationToken));
-        return rows.Select(row => (Guid.Parse(row.Id), row.TraceParent, JsonSerializer.Deserialize<TrainingJobOptions>(row.Options, Json)!.MaxAttempts)).ToList();
+        return rows.Select(row => (Guid.Parse(row.Id), row.TraceParent, JsonSerializer.Deserialize<TrainingJobOptions>(row.Options, Json)!.MaxAttempts))
+            .ToList();
     }
 
     public async Task MarkPublishedAsync(Guid id, CancellationToken cancellationToken)
@@ -333,7 +345,8 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
             cancellationToken: cancellationToken));
     }
 
-    private static async Task FinishAsync(SqliteConnection connection, SqliteTransaction transaction, Guid id, JobStatus status, string detail, DateTimeOffset now)
+    private static async Task FinishAsync(
+        SqliteConnection connection, SqliteTransaction transaction, Guid id, JobStatus status, string detail, DateTimeOffset now)
     {
         await connection.ExecuteAsync(
             """
@@ -351,7 +364,8 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
             "UPDATE job_attempts SET finished_at = @now, error = @error WHERE job_id = @id AND finished_at IS NULL",
             new { id = id.ToString(), error, now = now.ToString("O") }, transaction);
 
-    private static Task AddEventAsync(SqliteConnection connection, SqliteTransaction transaction, Guid id, JobStatus status, string? detail, DateTimeOffset at) =>
+    private static Task AddEventAsync(
+        SqliteConnection connection, SqliteTransaction transaction, Guid id, JobStatus status, string? detail, DateTimeOffset at) =>
         connection.ExecuteAsync(
             "INSERT INTO job_events (job_id, at, status, detail) VALUES (@id, @at, @status, @detail)",
             new { id = id.ToString(), at = at.ToString("O"), status = Text(status), detail }, transaction);

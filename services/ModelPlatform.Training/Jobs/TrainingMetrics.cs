@@ -15,7 +15,8 @@ public sealed class TrainingMetrics
     {
         var meter = meterFactory.Create(MeterName);
         _jobs = meter.CreateCounter<long>("modelplatform.training.jobs", unit: "{job}", description: "Training jobs finished, by outcome");
-        _duration = meter.CreateHistogram<double>("modelplatform.training.duration", unit: "s", description: "Time from a job starting to its model being registered");
+        _duration = meter.CreateHistogram<double>("modelplatform.training.duration", unit: "s",
+            description: "Time from a job starting to its model being registered");
     }
 
     public void JobFinished(TrainingJob job, string outcome, TimeSpan duration)
