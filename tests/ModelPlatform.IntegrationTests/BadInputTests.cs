@@ -1,73 +1,62 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json.Nodes;
 
 namespace ModelPlatform.IntegrationTests;
 
-[Collection(PlatformCollection.Name)]
-public class BadInputTests(PlatformFixture platform) : IAsyncLifetime
+/// <summary>Bad CSV, bad jobs and bad records: each refused with a problem that names it, and nothing stored.</summary>
+public class BadInputTests(PlatformFixture platform) : PlatformTest(platform)
 {
-    // An earlier test may have stopped a server or service; each test starts from a running platform.
-    public Task InitializeAsync() => platform.EnsureEverythingRunsAsync();
-
-    public Task DisposeAsync() => Task.CompletedTask;
-
     [Fact]
     public async Task RaggedCsvIsRejectedNamingTheLineAndStoresNothing()
     {
         var dataset = PlatformSteps.UniqueName("ragged");
 
-        using var response = await platform.UploadCsvAsync(dataset, "a,b,label\n1,2,x\n3,4,y\n5,6\n");
+        using var response = await Platform.UploadCsvAsync(dataset, "a,b,label\n1,2,x\n3,4,y\n5,6\n");
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.AssertJsonAsync(HttpStatusCode.BadRequest);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.Contains("Line 4", problem["errors"]!["line 4"]![0]!.GetValue<string>());
-        using var lookup = await platform.Feature.GetAsync($"/datasets/{dataset}");
-        Assert.Equal(HttpStatusCode.NotFound, lookup.StatusCode);
+        await Platform.Feature.GetAsync($"/datasets/{dataset}").AssertStatusAsync(HttpStatusCode.NotFound);
     }
 
     [Fact]
     public async Task UploadThatIsNotCsvIsRejected()
     {
-        using var response = await platform.Feature.PostAsync(
+        using var response = await Platform.Feature.PostAsync(
             $"/datasets/{PlatformSteps.UniqueName("json")}/versions", new StringContent("{}", Encoding.UTF8, "application/json"));
 
-        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        await response.AssertStatusAsync(HttpStatusCode.UnsupportedMediaType);
     }
 
     [Fact]
     public async Task DatasetNameWithPathCharactersIsRejected()
     {
-        using var response = await platform.UploadCsvAsync("bad%20name", "a,b\n1,2\n");
+        using var response = await Platform.UploadCsvAsync("bad%20name", "a,b\n1,2\n");
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.NotNull((await response.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!["name"]);
+        var problem = await response.AssertJsonAsync(HttpStatusCode.BadRequest);
+        Assert.NotNull(problem["errors"]!["name"]);
     }
 
     [Fact]
     public async Task JobForAColumnTheDatasetLacksIsRejectedAtSubmission()
     {
-        var dataset = PlatformSteps.UniqueName("iris");
-        (await platform.UploadCsvAsync(dataset, PlatformSteps.IrisCsv())).EnsureSuccessStatusCode();
+        var dataset = await Platform.UploadIrisAsync("iris");
 
-        using var response = await platform.Training.PostAsJsonAsync("/training-jobs",
+        using var response = await Platform.Training.PostAsJsonAsync("/training-jobs",
             new { modelName = dataset, dataset, label = "colour", task = "multiclass" });
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        var problem = await response.AssertJsonAsync(HttpStatusCode.BadRequest);
         Assert.Contains("'colour' is not a column", problem["errors"]!["label"]![0]!.GetValue<string>());
     }
 
     [Fact]
     public async Task JobWithAValueOfTheWrongTypeNamesTheField()
     {
-        using var response = await platform.Training.PostAsync("/training-jobs",
-            new StringContent("{\"modelName\":\"m\",\"dataset\":\"d\",\"label\":\"y\",\"task\":\"sorting\"}", Encoding.UTF8, "application/json"));
+        using var response = await Platform.Training.PostAsync("/training-jobs", new StringContent(
+            """{"modelName":"m","dataset":"d","label":"y","task":"sorting"}""", Encoding.UTF8, "application/json"));
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        var problem = await response.AssertJsonAsync(HttpStatusCode.BadRequest);
         Assert.NotNull(problem["errors"]!["task"]);
         Assert.DoesNotContain("ModelPlatform", problem.ToJsonString());
     }
@@ -75,27 +64,25 @@ public class BadInputTests(PlatformFixture platform) : IAsyncLifetime
     [Fact]
     public async Task JobForAMissingDatasetIsRejectedAtSubmission()
     {
-        using var response = await platform.Training.PostAsJsonAsync("/training-jobs",
+        using var response = await Platform.Training.PostAsJsonAsync("/training-jobs",
             new { modelName = "m", dataset = PlatformSteps.UniqueName("none"), label = "y", task = "regression" });
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.NotNull((await response.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!["dataset"]);
+        var problem = await response.AssertJsonAsync(HttpStatusCode.BadRequest);
+        Assert.NotNull(problem["errors"]!["dataset"]);
     }
 
     [Fact]
     public async Task JobThatCannotTrainFailsWithTheReasonAndRegistersNothing()
     {
-        var dataset = PlatformSteps.UniqueName("iris");
+        var dataset = await Platform.UploadIrisAsync("iris");
         var model = PlatformSteps.UniqueName("model");
-        (await platform.UploadCsvAsync(dataset, PlatformSteps.IrisCsv())).EnsureSuccessStatusCode();
 
-        var submitted = await platform.SubmitJobAsync(new { modelName = model, dataset, label = "species", task = "binary" });
-        var job = await platform.WaitForJobAsync(submitted["id"]!.GetValue<string>());
+        var submitted = await Platform.SubmitJobAsync(new { modelName = model, dataset, label = "species", task = "binary" });
+        var job = await Platform.WaitForJobAsync(submitted["id"]!.GetValue<string>());
 
-        Assert.Equal("failed", job["status"]!.GetValue<string>());
+        Platform.AssertJobStatus(job, "failed");
         Assert.Contains("exactly 2 label values, found 3", job["error"]!.GetValue<string>());
-        using var lookup = await platform.Registry.GetAsync($"/models/{model}");
-        Assert.Equal(HttpStatusCode.NotFound, lookup.StatusCode);
+        await Platform.Registry.GetAsync($"/models/{model}").AssertStatusAsync(HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -103,14 +90,13 @@ public class BadInputTests(PlatformFixture platform) : IAsyncLifetime
     {
         var model = await ProductionIrisAsync();
 
-        using var response = await platform.PredictAsync(model,
+        using var response = await Platform.PredictAsync(model,
         [
             new { sepal_length = "long", sepal_width = 3.5, petal_length = 1.4, petal_width = 0.2 },
             new { sepal_length = 5.1, sepal_width = 3.5, petal_length = 1.4 },
         ]);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var errors = (await response.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!.AsObject();
+        var errors = (await response.AssertJsonAsync(HttpStatusCode.BadRequest))["errors"]!.AsObject();
         Assert.Contains("expected a number", errors["records[0].sepal_length"]![0]!.GetValue<string>());
         Assert.Contains("is missing", errors["records[1].petal_width"]![0]!.GetValue<string>());
     }
@@ -120,9 +106,9 @@ public class BadInputTests(PlatformFixture platform) : IAsyncLifetime
     {
         var model = await ProductionIrisAsync();
 
-        using var response = await platform.PredictAsync(model, []);
+        using var response = await Platform.PredictAsync(model, []);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await response.AssertStatusAsync(HttpStatusCode.BadRequest);
     }
 
     [Fact]
@@ -131,13 +117,13 @@ public class BadInputTests(PlatformFixture platform) : IAsyncLifetime
         var model = await ProductionIrisAsync();
         var record = new[] { PlatformSteps.IrisRows()[0].Record };
 
-        using var unknownModel = await platform.PredictAsync(PlatformSteps.UniqueName("nope"), record);
-        using var unknownAlias = await platform.PredictAsync(model, record, "?alias=staging");
-        using var unknownVersion = await platform.PredictAsync(model, record, "?version=99");
+        using var unknownModel = await Platform.PredictAsync(PlatformSteps.UniqueName("nope"), record);
+        using var unknownAlias = await Platform.PredictAsync(model, record, "?alias=staging");
+        using var unknownVersion = await Platform.PredictAsync(model, record, "?version=99");
 
-        Assert.Equal(HttpStatusCode.NotFound, unknownModel.StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, unknownAlias.StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, unknownVersion.StatusCode);
+        await unknownModel.AssertStatusAsync(HttpStatusCode.NotFound);
+        await unknownAlias.AssertStatusAsync(HttpStatusCode.NotFound);
+        await unknownVersion.AssertStatusAsync(HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -145,9 +131,9 @@ public class BadInputTests(PlatformFixture platform) : IAsyncLifetime
     {
         var model = await ProductionIrisAsync();
 
-        using var response = await platform.SetAliasAsync(model, "production", 42);
+        using var response = await Platform.SetAliasAsync(model, "production", 42);
 
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        await response.AssertStatusAsync(HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -162,24 +148,17 @@ public class BadInputTests(PlatformFixture platform) : IAsyncLifetime
             Content = new StringContent("{\"records\":[]" + huge + "}", Encoding.UTF8, "application/json"),
         };
         request.Headers.ExpectContinue = true;
-        using var response = await platform.Inference.SendAsync(request);
+        using var response = await Platform.Inference.SendAsync(request);
 
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        await response.AssertStatusAsync(HttpStatusCode.RequestEntityTooLarge);
     }
 
-    private string? _irisModel;
-
+    /// <summary>A model of its own for the calling test, trained on iris and promoted to production.</summary>
     private async Task<string> ProductionIrisAsync()
     {
-        if (_irisModel is not null)
-        {
-            return _irisModel;
-        }
-
-        var dataset = PlatformSteps.UniqueName("iris");
-        (await platform.UploadCsvAsync(dataset, PlatformSteps.IrisCsv())).EnsureSuccessStatusCode();
-        var job = await platform.TrainAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass" });
-        (await platform.SetAliasAsync(dataset, "production", job["modelVersion"]!.GetValue<int>())).EnsureSuccessStatusCode();
-        return _irisModel = dataset;
+        var dataset = await Platform.UploadIrisAsync("iris");
+        var version = await Platform.TrainIrisAsync(dataset);
+        await Platform.PromoteAsync(dataset, new { version });
+        return dataset;
     }
 }

@@ -1,40 +1,29 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
-using System.Text.Json.Nodes;
 
 namespace ModelPlatform.IntegrationTests;
 
-[Collection(PlatformCollection.Name)]
-public class EndToEndTests(PlatformFixture platform) : IAsyncLifetime
+/// <summary>The whole path through the four services: upload, train, register, promote, predict, swap.</summary>
+public class EndToEndTests(PlatformFixture platform) : PlatformTest(platform)
 {
-    // An earlier test may have stopped a server or service; each test starts from a running platform.
-    public Task InitializeAsync() => platform.EnsureEverythingRunsAsync();
-
-    public Task DisposeAsync() => Task.CompletedTask;
-
     [Fact]
     public async Task IrisGoesFromCsvToAccuratePredictionsThroughAllFourServices()
     {
         // Arrange: a dataset version in the feature service.
         var dataset = PlatformSteps.UniqueName("iris");
-        using var upload = await platform.UploadCsvAsync(dataset, PlatformSteps.IrisCsv());
-        Assert.Equal(HttpStatusCode.Created, upload.StatusCode);
-        var version = (await upload.Content.ReadFromJsonAsync<JsonObject>())!;
+        var version = await Platform.UploadCsvAsync(dataset, PlatformSteps.IrisCsv()).AssertJsonAsync(HttpStatusCode.Created);
         Assert.Equal(150, version["rows"]!.GetValue<int>());
         Assert.Equal("categorical", version["columns"]![4]!["type"]!.GetValue<string>());
 
         // Act: train, register, promote, predict.
-        var job = await platform.TrainAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass" });
+        var job = await Platform.TrainAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass" });
         var modelVersion = job["modelVersion"]!.GetValue<int>();
-        using var promoted = await platform.SetAliasAsync(dataset, "production", modelVersion);
-        Assert.Equal(HttpStatusCode.OK, promoted.StatusCode);
+        await Platform.PromoteAsync(dataset, new { version = modelVersion });
         var rows = PlatformSteps.IrisRows();
-        using var predicted = await platform.PredictAsync(dataset, rows.Select(row => (object)row.Record));
+        var body = await Platform.PredictAsync(dataset, rows.Select(row => (object)row.Record)).AssertJsonAsync();
 
         // Assert: labels are the species names, and far better than the 33% of guessing.
-        Assert.Equal(HttpStatusCode.OK, predicted.StatusCode);
-        var body = (await predicted.Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.Equal(modelVersion, body["version"]!.GetValue<int>());
         var labels = body["predictions"]!.AsArray().Select(prediction => prediction!["label"]!.GetValue<string>()).ToList();
         var accuracy = labels.Zip(rows, (label, row) => label == row.Species).Average(correct => correct ? 1.0 : 0.0);
@@ -45,13 +34,12 @@ public class EndToEndTests(PlatformFixture platform) : IAsyncLifetime
     [Fact]
     public async Task RegistryKeepsChecksumSignatureMetricsAndLineage()
     {
-        var dataset = PlatformSteps.UniqueName("iris");
-        (await platform.UploadCsvAsync(dataset, PlatformSteps.IrisCsv())).EnsureSuccessStatusCode();
-        var job = await platform.TrainAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass", trainer = "LightGbm" });
+        var dataset = await Platform.UploadIrisAsync("iris");
+        var job = await Platform.TrainAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass", trainer = "LightGbm" });
         var modelVersion = job["modelVersion"]!.GetValue<int>();
 
-        var info = (await platform.Registry.GetFromJsonAsync<JsonObject>($"/models/{dataset}/versions/{modelVersion}"))!;
-        var artifact = await platform.Registry.GetByteArrayAsync($"/models/{dataset}/versions/{modelVersion}/artifact");
+        var info = await Platform.Registry.GetAsync($"/models/{dataset}/versions/{modelVersion}").AssertJsonAsync();
+        var artifact = await Platform.Registry.GetByteArrayAsync($"/models/{dataset}/versions/{modelVersion}/artifact");
 
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(artifact)), info["sha256"]!.GetValue<string>());
         Assert.Equal(4, info["signature"]!["inputs"]!.AsArray().Count);
@@ -60,34 +48,42 @@ public class EndToEndTests(PlatformFixture platform) : IAsyncLifetime
         Assert.Equal(1, info["lineage"]!["datasetVersion"]!.GetValue<int>());
         Assert.Equal(job["id"]!.GetValue<string>(), info["lineage"]!["trainingJobId"]!.GetValue<string>());
         Assert.Equal("LightGbm", info["lineage"]!["trainer"]!.GetValue<string>());
-        Assert.True(info["metrics"]!["macroAccuracy"]!.GetValue<double>() > 0.8);
+        Assert.True(info["metrics"]!["macroAccuracy"]!.GetValue<double>() > 0.8, $"metrics {info["metrics"]}");
     }
 
     [Fact]
     public async Task AutomaticSearchReportsItsLeaderboardAndRegistersTheBest()
     {
-        var dataset = PlatformSteps.UniqueName("auto");
-        (await platform.UploadCsvAsync(dataset, PlatformSteps.IrisCsv())).EnsureSuccessStatusCode();
+        var dataset = await Platform.UploadIrisAsync("auto");
 
-        var job = await platform.TrainAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass", trainer = "auto", budgetSeconds = 30, maxTrials = 6, folds = 3 });
+        var job = await Platform.TrainAsync(new
+        {
+            modelName = dataset,
+            dataset,
+            label = "species",
+            task = "multiclass",
+            trainer = "auto",
+            budgetSeconds = 30,
+            maxTrials = 6,
+            folds = 3,
+        });
 
         var report = job["report"]!;
         var leaderboard = report["leaderboard"]!.AsArray();
         Assert.Equal(6, leaderboard.Count);
         Assert.Equal(leaderboard[0]!["trainer"]!.GetValue<string>(), report["trainer"]!.GetValue<string>());
         Assert.All(leaderboard, trial => Assert.Equal("macroAccuracy", trial!["metric"]!.GetValue<string>()));
-        Assert.True(leaderboard[0]!["mean"]!.GetValue<double>() > 0.9);
-        var registered = (await platform.Registry.GetFromJsonAsync<JsonObject>($"/models/{dataset}/versions/{job["modelVersion"]}"))!;
+        Assert.True(leaderboard[0]!["mean"]!.GetValue<double>() > 0.9, $"leaderboard {leaderboard}");
+        var registered = await Platform.Registry.GetAsync($"/models/{dataset}/versions/{job["modelVersion"]}").AssertJsonAsync();
         Assert.Equal(report["trainer"]!.GetValue<string>(), registered["lineage"]!["trainer"]!.GetValue<string>());
     }
 
     [Fact]
     public async Task HyperparametersOutOfRangeAreRejectedListingTheAllowedOnes()
     {
-        var dataset = PlatformSteps.UniqueName("iris");
-        (await platform.UploadCsvAsync(dataset, PlatformSteps.IrisCsv())).EnsureSuccessStatusCode();
+        var dataset = await Platform.UploadIrisAsync("iris");
 
-        using var response = await platform.Training.PostAsJsonAsync("/training-jobs", new
+        using var response = await Platform.Training.PostAsJsonAsync("/training-jobs", new
         {
             modelName = dataset,
             dataset,
@@ -97,30 +93,29 @@ public class EndToEndTests(PlatformFixture platform) : IAsyncLifetime
             hyperparameters = new Dictionary<string, double> { ["numberOfLeaves"] = 100_000, ["depth"] = 4 },
         });
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var errors = (await response.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!;
+        var errors = (await response.AssertJsonAsync(HttpStatusCode.BadRequest))["errors"]!;
         Assert.Contains("from 2 to 512", errors["hyperparameters.numberOfLeaves"]![0]!.GetValue<string>());
-        Assert.Contains("numberOfLeaves, numberOfIterations, minimumExampleCountPerLeaf, learningRate", errors["hyperparameters.depth"]![0]!.GetValue<string>());
+        Assert.Contains("numberOfLeaves, numberOfIterations, minimumExampleCountPerLeaf, learningRate",
+            errors["hyperparameters.depth"]![0]!.GetValue<string>());
     }
 
     [Fact]
     public async Task BinaryModelOnTextAndCategoricalColumnsAnswersWithTheDataLabels()
     {
         var dataset = PlatformSteps.UniqueName("sms");
-        (await platform.UploadCsvAsync(dataset, PlatformSteps.MessagesCsv(400))).EnsureSuccessStatusCode();
-        var job = await platform.TrainAsync(new { modelName = dataset, dataset, label = "kind", task = "binary" });
-        (await platform.SetAliasAsync(dataset, "production", job["modelVersion"]!.GetValue<int>())).EnsureSuccessStatusCode();
+        await Platform.UploadCsvAsync(dataset, PlatformSteps.MessagesCsv(400)).AssertStatusAsync(HttpStatusCode.Created);
+        var job = await Platform.TrainAsync(new { modelName = dataset, dataset, label = "kind", task = "binary" });
+        await Platform.PromoteAsync(dataset, new { version = job["modelVersion"]!.GetValue<int>() });
 
-        using var response = await platform.PredictAsync(dataset,
+        var answer = await Platform.PredictAsync(dataset,
         [
             new { message = "claim your free cash prize now", sender = "unknown", links = 2 },
             new { message = "lunch at noon before the meeting", sender = "contact", links = 0 },
-        ]);
+        ]).AssertJsonAsync();
 
-        response.EnsureSuccessStatusCode();
-        var predictions = (await response.Content.ReadFromJsonAsync<JsonObject>())!["predictions"]!.AsArray();
+        var predictions = answer["predictions"]!.AsArray();
         Assert.Equal("spam", predictions[0]!["label"]!.GetValue<string>());
-        Assert.True(predictions[0]!["probability"]!.GetValue<double>() > 0.5);
+        Assert.True(predictions[0]!["probability"]!.GetValue<double>() > 0.5, $"predictions {predictions}");
         Assert.Equal("ham", predictions[1]!["label"]!.GetValue<string>());
         Assert.True(job["metrics"]!["auc"]!.GetValue<double>() > 0.9, $"hold-out metrics {job["metrics"]}");
     }
@@ -128,53 +123,36 @@ public class EndToEndTests(PlatformFixture platform) : IAsyncLifetime
     [Fact]
     public async Task MovingTheAliasSwapsTheServedVersionWithoutARestartOrAFailedRequest()
     {
-        var dataset = PlatformSteps.UniqueName("swap");
-        (await platform.UploadCsvAsync(dataset, PlatformSteps.IrisCsv())).EnsureSuccessStatusCode();
-        var first = (await platform.TrainAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass" }))["modelVersion"]!.GetValue<int>();
-        var second = (await platform.TrainAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass", trainer = "SdcaMaximumEntropy" }))["modelVersion"]!.GetValue<int>();
-        (await platform.SetAliasAsync(dataset, "production", first)).EnsureSuccessStatusCode();
+        var dataset = await Platform.UploadIrisAsync("swap");
+        var first = await Platform.TrainIrisAsync(dataset);
+        var second = await Platform.TrainIrisAsync(dataset, "SdcaMaximumEntropy");
+        await Platform.PromoteAsync(dataset, new { version = first });
         var record = new[] { PlatformSteps.IrisRows()[0].Record };
         Assert.Equal(first, await ServedVersionAsync());
 
-        (await platform.SetAliasAsync(dataset, "production", second)).EnsureSuccessStatusCode();
+        await Platform.PromoteAsync(dataset, new { version = second });
 
         // Every request succeeds while the new version loads; the switch comes from the event, not a cache expiry.
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        var served = first;
-        while (served != second && DateTime.UtcNow < deadline)
-        {
-            served = await ServedVersionAsync();
-        }
-
-        Assert.Equal(second, served);
+        await Platform.WaitUntilAsync($"{dataset} to answer with v{second} after its promotion",
+            ServedVersionAsync, served => served == second, PlatformSteps.EventTimeout, ["inference"]);
 
         // Rollback is the same call.
-        (await platform.SetAliasAsync(dataset, "production", first)).EnsureSuccessStatusCode();
-        deadline = DateTime.UtcNow.AddSeconds(30);
-        while (served != first && DateTime.UtcNow < deadline)
-        {
-            served = await ServedVersionAsync();
-        }
+        await Platform.PromoteAsync(dataset, new { version = first });
+        await Platform.WaitUntilAsync($"{dataset} to answer with v{first} after the rollback",
+            ServedVersionAsync, served => served == first, PlatformSteps.EventTimeout, ["inference"]);
 
-        Assert.Equal(first, served);
-
-        async Task<int> ServedVersionAsync()
-        {
-            using var response = await platform.PredictAsync(dataset, record);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            return (await response.Content.ReadFromJsonAsync<JsonObject>())!["version"]!.GetValue<int>();
-        }
+        async Task<int> ServedVersionAsync() =>
+            (await Platform.PredictAsync(dataset, record).AssertJsonAsync())["version"]!.GetValue<int>();
     }
 
     [Fact]
     public async Task EveryServiceReportsHealthyWithItsDependencies()
     {
-        foreach (var client in new[] { platform.Feature, platform.Training, platform.Registry, platform.Inference })
+        foreach (var client in new[] { Platform.Feature, Platform.Training, Platform.Registry, Platform.Inference })
         {
-            Assert.Equal("Healthy", await client.GetStringAsync("/health"));
-            Assert.Equal("Healthy", await client.GetStringAsync("/alive"));
-            using var openApi = await client.GetAsync("/openapi/v1.json");
-            Assert.Equal(HttpStatusCode.OK, openApi.StatusCode);
+            Assert.Equal("Healthy", await client.GetAsync("/health").AssertStatusAsync(HttpStatusCode.OK));
+            Assert.Equal("Healthy", await client.GetAsync("/alive").AssertStatusAsync(HttpStatusCode.OK));
+            await client.GetAsync("/openapi/v1.json").AssertStatusAsync(HttpStatusCode.OK);
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -7,25 +8,25 @@ using StackExchange.Redis;
 namespace ModelPlatform.IntegrationTests;
 
 /// <summary>The inference service as a product sees it: both protocols, CSV files, canaries, shadows, caching and hot swaps.</summary>
-[Collection(PlatformCollection.Name)]
-public class InferenceTests(PlatformFixture platform) : IAsyncLifetime
+public class InferenceTests(PlatformFixture platform) : PlatformTest(platform)
 {
     private static readonly string[] IrisColumns = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
-
-    public Task InitializeAsync() => platform.EnsureEverythingRunsAsync();
-
-    public Task DisposeAsync() => Task.CompletedTask;
 
     [Fact]
     public async Task OpenInferenceProtocolServesTheProductionModelAsTheSpecDescribes()
     {
         var (model, versions) = await IrisVersionsAsync("oip", 1);
-        await PromoteAsync(model, new { version = versions[0] });
+        await Platform.PromoteAsync(model, new { version = versions[0] });
 
+        // The promotion reaches the service by event, which loads and warms the version: ready (200) once it has.
+        await Platform.WaitUntilAsync($"{model} to report ready after its promotion", async () =>
+        {
+            using var ready = await Platform.Inference.GetAsync($"/v2/models/{model}/ready");
+            return $"{(int)ready.StatusCode} {await ready.Content.ReadAsStringAsync()}";
+        }, ready => ready.StartsWith("200 ", StringComparison.Ordinal), PlatformSteps.EventTimeout, ["inference"]);
         OpenInferenceSpec.AssertMatches("metadata_server_response", await GetJsonAsync("/v2"));
-        Assert.Equal(HttpStatusCode.OK, (await platform.Inference.GetAsync("/v2/health/live")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await platform.Inference.GetAsync("/v2/health/ready")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await platform.Inference.GetAsync($"/v2/models/{model}/ready")).StatusCode);
+        await Platform.Inference.GetAsync("/v2/health/live").AssertStatusAsync(HttpStatusCode.OK);
+        await Platform.Inference.GetAsync("/v2/health/ready").AssertStatusAsync(HttpStatusCode.OK);
 
         foreach (var path in new[] { $"/v2/models/{model}", $"/v2/models/{model}/versions/{versions[0]}" })
         {
@@ -40,8 +41,7 @@ public class InferenceTests(PlatformFixture platform) : IAsyncLifetime
         }
 
         var rows = PlatformSteps.IrisRows().Where((_, i) => i % 50 == 0).ToList();
-        using var friendly = await platform.PredictAsync(model, rows.Select(row => row.Record));
-        var expected = (await friendly.Content.ReadFromJsonAsync<JsonObject>())!["predictions"]!.AsArray().Select(p => p!["label"]!.GetValue<string>()).ToList();
+        var expected = Labels(await Platform.PredictAsync(model, rows.Select(row => row.Record)).AssertJsonAsync());
 
         // Columns as a KServe or Triton client sends them: flat or [rows, 1], FP32 or FP64.
         var request = new JsonObject
@@ -53,23 +53,21 @@ public class InferenceTests(PlatformFixture platform) : IAsyncLifetime
                 Tensor("petal_length", "FP32", [rows.Count, 1], rows.Select(row => (JsonNode)new JsonArray((double)row.Record["petal_length"]))),
                 Tensor("petal_width", "FP32", [rows.Count, 1], rows.Select(row => (JsonNode)(double)row.Record["petal_width"]))),
         };
-        var (status, response) = await InferAsync($"/v2/models/{model}/infer", request);
+        var response = await InferAsync($"/v2/models/{model}/infer", request);
 
-        Assert.Equal(HttpStatusCode.OK, status);
         OpenInferenceSpec.AssertMatches("inference_response", response);
         Assert.Equal(model, response["model_name"]!.GetValue<string>());
         Assert.Equal(versions[0].ToString(), response["model_version"]!.GetValue<string>());
         Assert.Equal("request-42", response["id"]!.GetValue<string>());
-        var label = response["outputs"]!.AsArray().Single(output => output!["name"]!.GetValue<string>() == "label")!;
+        var label = Output(response, "label");
         Assert.Equal("BYTES", label["datatype"]!.GetValue<string>());
         Assert.Equal(expected, label["data"]!.AsArray().Select(value => value!.GetValue<string>()));
-        var scores = response["outputs"]!.AsArray().Single(output => output!["name"]!.GetValue<string>() == "scores")!;
+        var scores = Output(response, "scores");
         Assert.Equal($"[{rows.Count},3]", scores["shape"]!.ToJsonString());
         Assert.Equal(rows.Count * 3, scores["data"]!.AsArray().Count);
 
         request["outputs"] = new JsonArray(new JsonObject { ["name"] = "label" });
-        var (versionStatus, onlyLabel) = await InferAsync($"/v2/models/{model}/versions/{versions[0]}/infer", request);
-        Assert.Equal(HttpStatusCode.OK, versionStatus);
+        var onlyLabel = await InferAsync($"/v2/models/{model}/versions/{versions[0]}/infer", request);
         Assert.Equal(["label"], onlyLabel["outputs"]!.AsArray().Select(output => output!["name"]!.GetValue<string>()));
     }
 
@@ -77,36 +75,39 @@ public class InferenceTests(PlatformFixture platform) : IAsyncLifetime
     public async Task OpenInferenceProtocolRejectsBadInputWithAnErrorNamingIt()
     {
         var (model, versions) = await IrisVersionsAsync("oipbad", 1);
-        await PromoteAsync(model, new { version = versions[0] });
+        await Platform.PromoteAsync(model, new { version = versions[0] });
         var infer = $"/v2/models/{model}/infer";
-
-        await AssertErrorAsync(infer, IrisRequest(("sepal_length", "BYTES", [1], [JsonValue.Create("long")])), HttpStatusCode.BadRequest, "'sepal_length'", "BYTES");
-        await AssertErrorAsync(infer, IrisRequest(("sepal_width", "FP32", [2], [3.5, 3.0, 3.1])), HttpStatusCode.BadRequest, "'sepal_width'");
-        await AssertErrorAsync(infer, IrisRequest(("sepal_width", "FP32", [2, 2], [3.5, 3.0, 3.1, 3.2])), HttpStatusCode.BadRequest, "'sepal_width'", "shape");
-        await AssertErrorAsync(infer, IrisRequest(("petal_width", "FP32", [1], [JsonValue.Create("NaN")])), HttpStatusCode.BadRequest, "'petal_width'", "NaN");
-        await AssertErrorAsync(infer, IrisRequest(("petal_length", null, [], [])), HttpStatusCode.BadRequest, "'petal_length'", "missing");
         var tooMany = PlatformFixture.MaxRecordsPerRequest + 1;
+
+        await AssertErrorAsync(infer, IrisRequest(("sepal_length", "BYTES", [1], [JsonValue.Create("long")])),
+            HttpStatusCode.BadRequest, "'sepal_length'", "BYTES");
+        await AssertErrorAsync(infer, IrisRequest(("sepal_width", "FP32", [2], [3.5, 3.0, 3.1])), HttpStatusCode.BadRequest, "'sepal_width'");
+        await AssertErrorAsync(infer, IrisRequest(("sepal_width", "FP32", [2, 2], [3.5, 3.0, 3.1, 3.2])),
+            HttpStatusCode.BadRequest, "'sepal_width'", "shape");
+        await AssertErrorAsync(infer, IrisRequest(("petal_width", "FP32", [1], [JsonValue.Create("NaN")])),
+            HttpStatusCode.BadRequest, "'petal_width'", "NaN");
+        await AssertErrorAsync(infer, IrisRequest(("petal_length", null, [], [])), HttpStatusCode.BadRequest, "'petal_length'", "missing");
         await AssertErrorAsync(infer, new JsonObject
         {
-            ["inputs"] = new JsonArray([.. IrisColumns.Select(column => Tensor(column, "FP32", [tooMany], Enumerable.Range(0, tooMany).Select(_ => (JsonNode)1.0)))]),
+            ["inputs"] = new JsonArray([.. IrisColumns.Select(column =>
+                Tensor(column, "FP32", [tooMany], Enumerable.Range(0, tooMany).Select(_ => (JsonNode)1.0)))]),
         }, HttpStatusCode.BadRequest, $"at most {PlatformFixture.MaxRecordsPerRequest}");
         await AssertErrorAsync($"/v2/models/{PlatformSteps.UniqueName("nope")}/infer", IrisRequest(), HttpStatusCode.NotFound, "nope");
         await AssertErrorAsync($"/v2/models/{model}/versions/99/infer", IrisRequest(), HttpStatusCode.NotFound, "99");
 
         // NaN as Python's json.dumps writes it is not JSON at all.
-        using var bareNaN = await platform.Inference.PostAsync(infer, new StringContent(
-            IrisRequest().ToJsonString().Replace("5.1", "NaN"), Encoding.UTF8, "application/json"));
-        Assert.Equal(HttpStatusCode.BadRequest, bareNaN.StatusCode);
-        Assert.Contains("NaN", (await bareNaN.Content.ReadFromJsonAsync<JsonObject>())!["error"]!.GetValue<string>());
+        var bareNaN = await Platform.Inference.PostAsync(infer, new StringContent(
+            IrisRequest().ToJsonString().Replace("5.1", "NaN"), Encoding.UTF8, "application/json")).AssertJsonAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("NaN", bareNaN["error"]!.GetValue<string>());
 
         using var oversized = new HttpRequestMessage(HttpMethod.Post, infer)
         {
-            Content = new StringContent("{\"inputs\":[]" + new string(' ', PlatformFixture.MaxJsonBytes + 1) + "}", Encoding.UTF8, "application/json"),
+            Content = new StringContent(
+                "{\"inputs\":[]" + new string(' ', PlatformFixture.MaxJsonBytes + 1) + "}", Encoding.UTF8, "application/json"),
         };
         oversized.Headers.ExpectContinue = true;
-        using var tooLarge = await platform.Inference.SendAsync(oversized);
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.StatusCode);
-        OpenInferenceSpec.AssertMatches("inference_error_response", await tooLarge.Content.ReadFromJsonAsync<JsonObject>());
+        var tooLarge = await Platform.Inference.SendAsync(oversized).AssertJsonAsync(HttpStatusCode.RequestEntityTooLarge);
+        OpenInferenceSpec.AssertMatches("inference_error_response", tooLarge);
     }
 
     [Fact]
@@ -114,21 +115,22 @@ public class InferenceTests(PlatformFixture platform) : IAsyncLifetime
     {
         var (model, versions) = await IrisVersionsAsync("limits", 1);
         var record = PlatformSteps.IrisRows()[0].Record;
+        var query = $"?version={versions[0]}";
 
-        using var nan = await platform.PredictAsync(model, [new Dictionary<string, object>(record) { ["petal_width"] = "NaN" }], $"?version={versions[0]}");
-        using var tooMany = await platform.PredictAsync(model, Enumerable.Repeat(record, PlatformFixture.MaxRecordsPerRequest + 1), $"?version={versions[0]}");
+        var nan = await Platform.PredictAsync(model, [new Dictionary<string, object>(record) { ["petal_width"] = "NaN" }], query)
+            .AssertJsonAsync(HttpStatusCode.BadRequest);
+        var tooMany = await Platform.PredictAsync(model, Enumerable.Repeat(record, PlatformFixture.MaxRecordsPerRequest + 1), query)
+            .AssertJsonAsync(HttpStatusCode.BadRequest);
 
-        Assert.Equal(HttpStatusCode.BadRequest, nan.StatusCode);
-        Assert.Contains("NaN", (await nan.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!["records[0].petal_width"]![0]!.GetValue<string>());
-        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
-        Assert.Contains($"at most {PlatformFixture.MaxRecordsPerRequest}", (await tooMany.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!["records"]![0]!.GetValue<string>());
+        Assert.Contains("NaN", nan["errors"]!["records[0].petal_width"]![0]!.GetValue<string>());
+        Assert.Contains($"at most {PlatformFixture.MaxRecordsPerRequest}", tooMany["errors"]!["records"]![0]!.GetValue<string>());
     }
 
     [Fact]
     public async Task CsvFilesAreScoredAsAStreamInCsvOrJsonLines()
     {
         var (model, versions) = await IrisVersionsAsync("csv", 1);
-        await PromoteAsync(model, new { version = versions[0] });
+        await Platform.PromoteAsync(model, new { version = versions[0] });
         var rows = PlatformSteps.IrisRows();
         // Columns in another order, plus one the model does not take: matched by the header's names.
         var csv = new StringBuilder("id,petal_width,petal_length,sepal_width,sepal_length\n");
@@ -141,19 +143,18 @@ public class InferenceTests(PlatformFixture platform) : IAsyncLifetime
         }
 
         using var asCsv = await PostCsvAsync(model, csv.ToString(), "text/csv");
-        Assert.Equal(HttpStatusCode.OK, asCsv.StatusCode);
+        var csvAnswer = await asCsv.AssertStatusAsync(HttpStatusCode.OK);
         Assert.Equal(versions[0].ToString(), asCsv.Headers.GetValues("X-Model-Version").Single());
         // RFC 4180 lines end with CRLF.
-        var lines = (await asCsv.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        var lines = csvAnswer.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("label,score_setosa,score_versicolor,score_virginica", lines[0]);
         Assert.Equal(rows.Count * 20, lines.Length - 1);
-        using var friendly = await platform.PredictAsync(model, rows.Select(row => row.Record));
-        var expected = (await friendly.Content.ReadFromJsonAsync<JsonObject>())!["predictions"]!.AsArray().Select(p => p!["label"]!.GetValue<string>()).ToList();
+        var expected = Labels(await Platform.PredictAsync(model, rows.Select(row => row.Record)).AssertJsonAsync());
         Assert.Equal(expected, lines.Skip(1).Take(rows.Count).Select(line => line.Split(',')[0]));
 
         using var asJsonLines = await PostCsvAsync(model, csv.ToString(), "application/x-ndjson");
+        var jsonLines = (await asJsonLines.AssertStatusAsync(HttpStatusCode.OK)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("application/x-ndjson", asJsonLines.Content.Headers.ContentType!.MediaType);
-        var jsonLines = (await asJsonLines.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(rows.Count * 20, jsonLines.Length);
         Assert.Equal(expected[0], JsonNode.Parse(jsonLines[0])!["label"]!.GetValue<string>());
     }
@@ -162,40 +163,39 @@ public class InferenceTests(PlatformFixture platform) : IAsyncLifetime
     public async Task BadCsvGetsA400NamingTheLineAndNothingIsScored()
     {
         var (model, versions) = await IrisVersionsAsync("csvbad", 1);
-        await PromoteAsync(model, new { version = versions[0] });
+        await Platform.PromoteAsync(model, new { version = versions[0] });
+        const string Header = "sepal_length,sepal_width,petal_length,petal_width\n";
 
-        using var badCell = await PostCsvAsync(model, "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n4.9,wide,1.4,0.2\n", "text/csv");
+        using var badCell = await PostCsvAsync(model, Header + "5.1,3.5,1.4,0.2\n4.9,wide,1.4,0.2\n", "text/csv");
         using var missingColumn = await PostCsvAsync(model, "sepal_length,sepal_width,petal_length\n5.1,3.5,1.4\n", "text/csv");
-        using var ragged = await PostCsvAsync(model, "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4\n", "text/csv");
+        using var ragged = await PostCsvAsync(model, Header + "5.1,3.5,1.4\n", "text/csv");
 
-        Assert.Equal(HttpStatusCode.BadRequest, badCell.StatusCode);
-        Assert.Contains("expected a number", (await badCell.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!["line 3.sepal_width"]![0]!.GetValue<string>());
-        Assert.Equal(HttpStatusCode.BadRequest, missingColumn.StatusCode);
-        Assert.NotNull((await missingColumn.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!["header.petal_width"]);
-        Assert.Equal(HttpStatusCode.BadRequest, ragged.StatusCode);
-        Assert.NotNull((await ragged.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!["line 2"]);
+        var badCellErrors = (await badCell.AssertJsonAsync(HttpStatusCode.BadRequest))["errors"]!;
+        Assert.Contains("expected a number", badCellErrors["line 3.sepal_width"]![0]!.GetValue<string>());
+        Assert.NotNull((await missingColumn.AssertJsonAsync(HttpStatusCode.BadRequest))["errors"]!["header.petal_width"]);
+        Assert.NotNull((await ragged.AssertJsonAsync(HttpStatusCode.BadRequest))["errors"]!["line 2"]);
     }
 
     [Fact]
     public async Task CanaryTrafficSplitsByWeightAndStaysStickyByKey()
     {
         var (model, versions) = await IrisVersionsAsync("canary", 2);
-        await PromoteAsync(model, new { version = versions[0] });
-        using var badPercent = await platform.Registry.PutAsJsonAsync($"/models/{model}/aliases/production", new { version = versions[0], canary = new { version = versions[1], percent = 0 } });
-        Assert.Equal(HttpStatusCode.BadRequest, badPercent.StatusCode);
-        Assert.NotNull((await badPercent.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!["canary.percent"]);
+        await Platform.PromoteAsync(model, new { version = versions[0] });
+        var badPercent = await Platform.Registry.PutAsJsonAsync($"/models/{model}/aliases/production",
+            new { version = versions[0], canary = new { version = versions[1], percent = 0 } }).AssertJsonAsync(HttpStatusCode.BadRequest);
+        Assert.NotNull(badPercent["errors"]!["canary.percent"]);
 
-        await PromoteAsync(model, new { version = versions[0], canary = new { version = versions[1], percent = 50 } });
-        var alias = (await platform.Registry.GetFromJsonAsync<JsonObject>($"/models/{model}/aliases/production"))!;
+        await Platform.PromoteAsync(model, new { version = versions[0], canary = new { version = versions[1], percent = 50 } });
+        var alias = await Platform.Registry.GetAsync($"/models/{model}/aliases/production").AssertJsonAsync();
         Assert.Equal(50, alias["canary"]!["percent"]!.GetValue<int>());
 
         // The split arrives by event; until then every answer is the main version.
         var seen = new HashSet<int>();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (seen.Count < 2 && DateTime.UtcNow < deadline)
+        await Platform.WaitUntilAsync($"answers from both v{versions[0]} and its canary v{versions[1]}", async () =>
         {
             seen.Add(await AnsweringVersionAsync(model, key: null));
-        }
+            return seen;
+        }, answered => answered.Count == 2, PlatformSteps.EventTimeout, ["inference"], answered => $"versions {string.Join(", ", answered)}");
 
         Assert.Equal(versions.ToHashSet(), seen);
         foreach (var key in new[] { "customer-1", "customer-2", "customer-3", "customer-4" })
@@ -209,7 +209,7 @@ public class InferenceTests(PlatformFixture platform) : IAsyncLifetime
             // The Open Inference Protocol takes the key as a request parameter and lands on the same side.
             var request = IrisRequest();
             request["parameters"] = new JsonObject { ["routing_key"] = key };
-            var (_, response) = await InferAsync($"/v2/models/{model}/infer", request);
+            var response = await InferAsync($"/v2/models/{model}/infer", request);
             Assert.Equal(first.ToString(), response["model_version"]!.GetValue<string>());
         }
     }
@@ -217,52 +217,59 @@ public class InferenceTests(PlatformFixture platform) : IAsyncLifetime
     [Fact]
     public async Task ShadowVersionScoresACopyOfTrafficButNeverAnswers()
     {
-        // Two versions from the same deterministic trainer: how well two different trainers agree is not what is tested.
+        // Two versions from the same deterministic trainer on the same data: they are the same model, so the shadow must
+        // agree on every row. How well two different trainers agree is not what is tested.
         var (model, versions) = await IrisVersionsAsync("shadow", 2, "LbfgsMaximumEntropy");
-        await PromoteAsync(model, new { version = versions[0], shadow = versions[1] });
+        await Platform.PromoteAsync(model, new { version = versions[0], shadow = versions[1] });
         var records = PlatformSteps.IrisRows().Select(row => row.Record).ToList();
 
-        // Wait for the event, then send the same traffic a few times.
-        JsonNode? comparison = null;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (comparison?["rows"]?.GetValue<long>() is not >= 300 && DateTime.UtcNow < deadline)
+        // The shadow arrives by event and scores its copies off the request path: keep sending the same traffic until
+        // at least two whole copies have been compared.
+        var comparison = await Platform.WaitUntilAsync($"the shadow v{versions[1]} to have compared 300 rows", async () =>
         {
             Assert.Equal(versions[0], await AnsweringVersionAsync(model, key: null, records));
-            var comparisons = (await platform.Inference.GetFromJsonAsync<JsonArray>($"/models/{model}/shadow"))!;
-            comparison = comparisons.SingleOrDefault();
-        }
+            var comparisons = await Platform.Inference.GetFromJsonAsync<JsonArray>($"/models/{model}/shadow");
+            return comparisons!.SingleOrDefault();
+        }, seen => seen?["rows"]?.GetValue<long>() >= 300, PlatformSteps.EventTimeout, ["inference"], seen => seen?.ToJsonString() ?? "(none)");
 
-        Assert.NotNull(comparison);
-        Assert.Equal(versions[0], comparison["answeredVersion"]!.GetValue<int>());
+        Assert.Equal(versions[0], comparison!["answeredVersion"]!.GetValue<int>());
         Assert.Equal(versions[1], comparison["shadowVersion"]!.GetValue<int>());
-        Assert.True(comparison["rows"]!.GetValue<long>() >= 300, comparison.ToJsonString());
-        Assert.InRange(comparison["agreement"]!.GetValue<double>(), 0.8, 1.0);
+        var agreement = comparison["agreement"]!.GetValue<double>();
+        if (agreement != 1.0)
+        {
+            // Tell a shadow that miscounts from two versions that really disagree: score every row with both.
+            var answered = Labels(await Platform.PredictAsync(model, records, $"?version={versions[0]}").AssertJsonAsync());
+            var shadow = Labels(await Platform.PredictAsync(model, records, $"?version={versions[1]}").AssertJsonAsync());
+            var differing = Enumerable.Range(0, records.Count).Where(i => answered[i] != shadow[i])
+                .Select(i => $"row {i}: v{versions[0]} {answered[i]}, v{versions[1]} {shadow[i]}").ToList();
+            Assert.Fail($"Expected the shadow to agree on every row, got {comparison.ToJsonString()}. Rows the two versions "
+                + $"label differently, scored directly: {(differing.Count == 0 ? "none" : string.Join("; ", differing))}");
+        }
     }
 
     [Fact]
     public async Task PredictionsAreCachedInRedisForModelsThatOptIn()
     {
         var (other, otherVersions) = await IrisVersionsAsync("uncached", 1);
-        var dataset = PlatformSteps.UniqueName("cache");
-        (await platform.UploadCsvAsync(dataset, PlatformSteps.IrisCsv())).EnsureSuccessStatusCode();
-        var version = (await platform.TrainAsync(new { modelName = PlatformFixture.CachedModel, dataset, label = "species", task = "multiclass" }))["modelVersion"]!.GetValue<int>();
+        var cached = Platform.CachedModel;
+        var dataset = await Platform.UploadIrisAsync("cache");
+        var version = (await Platform.TrainAsync(new { modelName = cached, dataset, label = "species", task = "multiclass" }))["modelVersion"]!
+            .GetValue<int>();
         var query = $"?version={version}";
 
         // The same record written two ways is one cache entry.
-        using var first = await platform.Inference.PostAsync($"/models/{PlatformFixture.CachedModel}/predict{query}", new StringContent(
-            """{"records":[{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}]}""", Encoding.UTF8, "application/json"));
-        using var second = await platform.Inference.PostAsync($"/models/{PlatformFixture.CachedModel}/predict{query}", new StringContent(
-            """{"records":[{ "petal_width": 0.20, "petal_length": 1.4, "sepal_width": 3.5, "sepal_length": 5.10 }]}""", Encoding.UTF8, "application/json"));
-        using var otherResponse = await platform.PredictAsync(other, [PlatformSteps.IrisRows()[0].Record], $"?version={otherVersions[0]}");
+        var first = await Platform.Inference.PostAsync($"/models/{cached}/predict{query}", new StringContent(
+            """{"records":[{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}]}""",
+            Encoding.UTF8, "application/json")).AssertJsonAsync();
+        var second = await Platform.Inference.PostAsync($"/models/{cached}/predict{query}", new StringContent(
+            """{"records":[{ "petal_width": 0.20, "petal_length": 1.4, "sepal_width": 3.5, "sepal_length": 5.10 }]}""",
+            Encoding.UTF8, "application/json")).AssertJsonAsync();
+        await Platform.PredictAsync(other, [PlatformSteps.IrisRows()[0].Record], $"?version={otherVersions[0]}").AssertJsonAsync();
 
-        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
-        Assert.Equal(
-            (await first.Content.ReadFromJsonAsync<JsonObject>())!["predictions"]!.ToJsonString(),
-            (await second.Content.ReadFromJsonAsync<JsonObject>())!["predictions"]!.ToJsonString());
-        Assert.Equal(HttpStatusCode.OK, otherResponse.StatusCode);
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(await platform.ConnectionStringAsync("redis"));
+        Assert.Equal(first["predictions"]!.ToJsonString(), second["predictions"]!.ToJsonString());
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(await Platform.ConnectionStringAsync("redis"));
         var server = redis.GetServers().Single();
-        var keys = server.Keys(pattern: $"modelplatform:inference:prediction:{PlatformFixture.CachedModel}:{version}:*").ToList();
+        var keys = server.Keys(pattern: $"modelplatform:inference:prediction:{cached}:{version}:*").ToList();
         Assert.Single(keys);
         Assert.True((await redis.GetDatabase().KeyTimeToLiveAsync(keys[0])) > TimeSpan.FromSeconds(500));
         Assert.Empty(server.Keys(pattern: $"modelplatform:inference:prediction:{other}:*"));
@@ -272,91 +279,138 @@ public class InferenceTests(PlatformFixture platform) : IAsyncLifetime
     public async Task WithRedisDownPredictionsContinueAndHealthIsDegraded()
     {
         var (model, versions) = await IrisVersionsAsync("noredis", 1);
-        await PromoteAsync(model, new { version = versions[0] });
+        await Platform.PromoteAsync(model, new { version = versions[0] });
         var record = PlatformSteps.IrisRows()[0].Record;
 
-        var (status, health) = await platform.WhileStoppedAsync("redis", async () =>
+        await Platform.WhileStoppedAsync("redis", async () =>
         {
-            using var predicted = await platform.PredictAsync(model, [record]);
-            using var byVersion = await platform.PredictAsync(model, [record], $"?version={versions[0]}");
-            Assert.Equal(HttpStatusCode.OK, predicted.StatusCode);
-            Assert.Equal(HttpStatusCode.OK, byVersion.StatusCode);
-            using var response = await platform.Inference.GetAsync("/health");
-            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+            // At once, before the service may have noticed, and again once its health says it has.
+            await Platform.PredictAsync(model, [record]).AssertJsonAsync();
+            await Platform.WaitUntilAsync("inference's /health to say Degraded (200) without Redis",
+                async () => await Platform.Inference.GetAsync("/health").AssertStatusAsync(HttpStatusCode.OK),
+                health => health == "Degraded", PlatformSteps.EventTimeout, ["inference"]);
+            await Platform.PredictAsync(model, [record]).AssertJsonAsync();
+            await Platform.PredictAsync(model, [record], $"?version={versions[0]}").AssertJsonAsync();
         });
-
-        Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal("Degraded", health);
     }
 
     [Fact]
     public async Task PromotionUnderSteadyLoadFailsNoRequestAndSwitchesOnce()
     {
+        const int AnswersPerSide = 10;
         var (model, versions) = await IrisVersionsAsync("hotswap", 2);
-        await PromoteAsync(model, new { version = versions[0] });
+        var (old, next) = (versions[0], versions[1]);
+        await Platform.PromoteAsync(model, new { version = old });
         var records = PlatformSteps.IrisRows().Take(5).Select(row => row.Record).ToList();
         using var stop = new CancellationTokenSource();
-        var newVersionSince = DateTime.MaxValue;
+        var answers = Enumerable.Range(0, 4).Select(_ => new ConcurrentQueue<Answer>()).ToArray();
 
         // Four callers, each sending requests back to back, through both protocols.
-        var callers = Enumerable.Range(0, 4).Select(caller => Task.Run(async () =>
+        var callers = answers.Select((mine, caller) => Task.Run(async () =>
         {
-            var answers = new List<(HttpStatusCode Status, int Version)>();
             while (!stop.IsCancellationRequested)
             {
-                if (caller % 2 == 0)
-                {
-                    using var response = await platform.PredictAsync(model, records);
-                    var body = response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<JsonObject>() : null;
-                    answers.Add((response.StatusCode, body?["version"]!.GetValue<int>() ?? 0));
-                }
-                else
-                {
-                    var (status, body) = await InferAsync($"/v2/models/{model}/infer", IrisRequest());
-                    answers.Add((status, int.Parse(body["model_version"]?.GetValue<string>() ?? "0")));
-                }
+                mine.Enqueue(caller % 2 == 0 ? await PredictAnswerAsync(model, records) : await InferAnswerAsync(model));
             }
+        })).ToArray();
 
-            return answers;
-        })).ToList();
-
-        await Task.Delay(TimeSpan.FromSeconds(2));
-        await PromoteAsync(model, new { version = versions[1] });
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline && await AnsweringVersionAsync(model, key: null) != versions[1])
-        {
-        }
-
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        // Promote once every caller is being answered by the old version, and stop once each has had a run of answers from
+        // the new one: any answer from the old version after that would show up as a second switch.
+        await WaitForEveryCallerAsync($"every caller to have {AnswersPerSide} answers from v{old}", old);
+        await Platform.PromoteAsync(model, new { version = next });
+        await WaitForEveryCallerAsync($"every caller to have {AnswersPerSide} answers from v{next} after the promotion", next);
         await stop.CancelAsync();
-        var all = await Task.WhenAll(callers);
+        await Task.WhenAll(callers);
 
-        Assert.All(all.SelectMany(answers => answers), answer => Assert.Equal(HttpStatusCode.OK, answer.Status));
-        foreach (var answers in all)
+        var failures = answers.SelectMany(mine => mine).Where(answer => answer.Status != HttpStatusCode.OK).ToList();
+        Assert.True(failures.Count == 0, $"{failures.Count} requests failed, the first: {string.Join("; ", failures.Take(3))}");
+        foreach (var mine in answers.Select(queue => queue.ToList()))
         {
             // Each caller sees the old version, then the new one, and never the old one again.
-            var switchedAt = answers.FindIndex(answer => answer.Version == versions[1]);
-            Assert.True(switchedAt > 0, $"caller never saw both versions: {string.Join(",", answers.Select(a => a.Version))}");
-            Assert.All(answers.Take(switchedAt), answer => Assert.Equal(versions[0], answer.Version));
-            Assert.All(answers.Skip(switchedAt), answer => Assert.Equal(versions[1], answer.Version));
+            var switchedAt = mine.FindIndex(answer => answer.Version == next);
+            Assert.True(switchedAt > 0 && mine.Skip(switchedAt).All(answer => answer.Version == next),
+                $"Expected answers from v{old}, then only from v{next}; a caller got {Runs(mine)}");
         }
+
+        Task WaitForEveryCallerAsync(string expected, int version) =>
+            Platform.WaitUntilAsync(expected, () =>
+            {
+                // A caller that died would never reach the count: fail with its exception instead of waiting.
+                var dead = callers.FirstOrDefault(caller => caller.IsFaulted);
+                return dead is null ? Task.FromResult(answers) : Task.FromException<ConcurrentQueue<Answer>[]>(dead.Exception!);
+            }, all => all.All(mine => mine.Count(answer => answer.Version == version) >= AnswersPerSide),
+            PlatformSteps.EventTimeout, ["inference"], all => string.Join(" | ", all.Select(mine => Runs([.. mine]))));
     }
 
     [Fact]
     public async Task AfterARestartProductionModelsAreLoadedBeforeTheServiceIsReady()
     {
         var (model, versions) = await IrisVersionsAsync("ready", 1);
-        await PromoteAsync(model, new { version = versions[0] });
+        await Platform.PromoteAsync(model, new { version = versions[0] });
 
-        await platform.WhileStoppedAsync("inference", () => Task.FromResult(0));
+        await Platform.WhileStoppedAsync("inference", () => Task.CompletedTask);
 
         // No request has asked for the model since the restart: it was loaded and warmed at start-up.
-        using var modelReady = await platform.Inference.GetAsync($"/v2/models/{model}/ready");
-        using var serverReady = await platform.Inference.GetAsync("/v2/health/ready");
-        Assert.Equal(HttpStatusCode.OK, modelReady.StatusCode);
-        Assert.Equal(HttpStatusCode.OK, serverReady.StatusCode);
+        await Platform.Inference.GetAsync($"/v2/models/{model}/ready").AssertStatusAsync(HttpStatusCode.OK);
+        await Platform.Inference.GetAsync("/v2/health/ready").AssertStatusAsync(HttpStatusCode.OK);
         var notLoaded = PlatformSteps.UniqueName("never");
-        Assert.Equal(HttpStatusCode.NotFound, (await platform.Inference.GetAsync($"/v2/models/{notLoaded}/ready")).StatusCode);
+        await Platform.Inference.GetAsync($"/v2/models/{notLoaded}/ready").AssertStatusAsync(HttpStatusCode.NotFound);
+    }
+
+    /// <summary>One caller's answer under load: its status, the version that answered (0 if none) and what went wrong.</summary>
+    private sealed record Answer(HttpStatusCode Status, int Version, string? Failure = null);
+
+    /// <summary>A caller's answers as runs of versions ("v3×57, v4×33"), failures included.</summary>
+    private static string Runs(List<Answer> answers)
+    {
+        var runs = new List<(string Label, int Count)>();
+        foreach (var answer in answers)
+        {
+            var label = answer.Status == HttpStatusCode.OK ? $"v{answer.Version}" : $"{(int)answer.Status}";
+            if (runs.Count > 0 && runs[^1].Label == label)
+            {
+                runs[^1] = (label, runs[^1].Count + 1);
+            }
+            else
+            {
+                runs.Add((label, 1));
+            }
+        }
+
+        return runs.Count == 0 ? "(no answers)" : string.Join(", ", runs.Select(run => $"{run.Label}×{run.Count}"));
+    }
+
+    private async Task<Answer> PredictAnswerAsync(string model, List<Dictionary<string, object>> records)
+    {
+        try
+        {
+            using var response = await Platform.PredictAsync(model, records);
+            var body = await response.Content.ReadAsStringAsync();
+            return response.IsSuccessStatusCode
+                ? new Answer(response.StatusCode, JsonNode.Parse(body)!["version"]!.GetValue<int>())
+                : new Answer(response.StatusCode, 0, body);
+        }
+        catch (HttpRequestException ex)
+        {
+            return new Answer(0, 0, ex.Message);
+        }
+    }
+
+    private async Task<Answer> InferAnswerAsync(string model)
+    {
+        try
+        {
+            using var response = await Platform.Inference.PostAsync($"/v2/models/{model}/infer",
+                new StringContent(IrisRequest().ToJsonString(), Encoding.UTF8, "application/json"));
+            var body = await response.Content.ReadAsStringAsync();
+            return response.IsSuccessStatusCode
+                ? new Answer(response.StatusCode, int.Parse(JsonNode.Parse(body)!["model_version"]!.GetValue<string>()))
+                : new Answer(response.StatusCode, 0, body);
+        }
+        catch (HttpRequestException ex)
+        {
+            return new Answer(0, 0, ex.Message);
+        }
     }
 
     /// <summary>
@@ -365,23 +419,15 @@ public class InferenceTests(PlatformFixture platform) : IAsyncLifetime
     /// </summary>
     private async Task<(string Model, List<int> Versions)> IrisVersionsAsync(string prefix, int count, params string[] trainers)
     {
-        var model = PlatformSteps.UniqueName(prefix);
-        (await platform.UploadCsvAsync(model, PlatformSteps.IrisCsv())).EnsureSuccessStatusCode();
+        var model = await Platform.UploadIrisAsync(prefix);
         trainers = trainers is [] ? ["LbfgsMaximumEntropy", "SdcaMaximumEntropy"] : trainers;
         var versions = new List<int>();
         for (var i = 0; i < count; i++)
         {
-            var job = await platform.TrainAsync(new { modelName = model, dataset = model, label = "species", task = "multiclass", trainer = trainers[i % trainers.Length] });
-            versions.Add(job["modelVersion"]!.GetValue<int>());
+            versions.Add(await Platform.TrainIrisAsync(model, trainers[i % trainers.Length]));
         }
 
         return (model, versions);
-    }
-
-    private async Task PromoteAsync(string model, object route)
-    {
-        using var response = await platform.Registry.PutAsJsonAsync($"/models/{model}/aliases/production", route);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
     private async Task<int> AnsweringVersionAsync(string model, string? key, IEnumerable<object>? records = null)
@@ -395,25 +441,26 @@ public class InferenceTests(PlatformFixture platform) : IAsyncLifetime
             request.Headers.Add("X-Routing-Key", key);
         }
 
-        using var response = await platform.Inference.SendAsync(request);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var version = (await response.Content.ReadFromJsonAsync<JsonObject>())!["version"]!.GetValue<int>();
+        using var response = await Platform.Inference.SendAsync(request);
+        var version = (await response.AssertJsonAsync())["version"]!.GetValue<int>();
         Assert.Equal(version.ToString(), response.Headers.GetValues("X-Model-Version").Single());
         return version;
     }
 
-    private async Task<JsonObject> GetJsonAsync(string path) => (await platform.Inference.GetFromJsonAsync<JsonObject>(path))!;
+    private static List<string> Labels(JsonObject predictions) =>
+        [.. predictions["predictions"]!.AsArray().Select(prediction => prediction!["label"]!.GetValue<string>())];
 
-    private async Task<(HttpStatusCode Status, JsonObject Body)> InferAsync(string path, JsonObject request)
-    {
-        using var response = await platform.Inference.PostAsync(path, new StringContent(request.ToJsonString(), Encoding.UTF8, "application/json"));
-        return (response.StatusCode, (await response.Content.ReadFromJsonAsync<JsonObject>())!);
-    }
+    private static JsonNode Output(JsonObject response, string name) =>
+        response["outputs"]!.AsArray().Single(output => output!["name"]!.GetValue<string>() == name)!;
+
+    private Task<JsonObject> GetJsonAsync(string path) => Platform.Inference.GetAsync(path).AssertJsonAsync();
+
+    private Task<JsonObject> InferAsync(string path, JsonObject request, HttpStatusCode expected = HttpStatusCode.OK) =>
+        Platform.Inference.PostAsync(path, new StringContent(request.ToJsonString(), Encoding.UTF8, "application/json")).AssertJsonAsync(expected);
 
     private async Task AssertErrorAsync(string path, JsonObject request, HttpStatusCode status, params string[] mentions)
     {
-        var (actual, body) = await InferAsync(path, request);
-        Assert.Equal(status, actual);
+        var body = await InferAsync(path, request, status);
         Assert.DoesNotContain("   at ", body.ToJsonString());
         OpenInferenceSpec.AssertMatches("inference_error_response", body);
         foreach (var mention in mentions)
@@ -426,7 +473,7 @@ public class InferenceTests(PlatformFixture platform) : IAsyncLifetime
     {
         var request = new HttpRequestMessage(HttpMethod.Post, $"/models/{model}/predict") { Content = new StringContent(csv, Encoding.UTF8, "text/csv") };
         request.Headers.Accept.ParseAdd(accept);
-        return platform.Inference.SendAsync(request);
+        return Platform.Inference.SendAsync(request);
     }
 
     /// <summary>One iris row as column tensors, with <paramref name="replace"/> swapping one tensor (a null datatype removes it).</summary>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Aspire.Hosting.ApplicationModel;
@@ -9,118 +8,126 @@ using RabbitMQ.Client;
 namespace ModelPlatform.IntegrationTests;
 
 /// <summary>A job accepted is a job finished: broker outages, failing dependencies, stopped and killed workers.</summary>
-[Collection(PlatformCollection.Name)]
-public class JobReliabilityTests(PlatformFixture platform) : IAsyncLifetime
+public class JobReliabilityTests(PlatformFixture platform) : PlatformTest(platform)
 {
     private static readonly TimeSpan StateTimeout = PlatformFixture.RecoveryTimeout;
 
-    // An earlier test may have stopped a server or service; each test starts from a running platform.
-    public Task InitializeAsync() => platform.EnsureEverythingRunsAsync();
-
-    public Task DisposeAsync() => Task.CompletedTask;
+    /// <summary>What the training service's outbox relay logs when the broker refuses a job (OutboxRelay.LogPublishFailed).</summary>
+    private const string PublishFailed = "Publishing queued training jobs failed";
 
     [Fact]
     public async Task JobsSpreadOverBothTrainingReplicas()
     {
-        var dataset = await UploadIrisAsync("spread");
+        var dataset = await Platform.UploadIrisAsync("spread");
 
         var submitted = new List<string>();
         for (var i = 0; i < 6; i++)
         {
-            submitted.Add((await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass" }))["id"]!.GetValue<string>());
+            submitted.Add((await Platform.SubmitJobAsync(IrisJob(dataset)))["id"]!.GetValue<string>());
         }
 
-        var workers = new HashSet<string>();
+        var jobs = new List<JsonObject>();
         foreach (var id in submitted)
         {
-            var job = await platform.WaitForJobAsync(id);
-            Assert.Equal("succeeded", job["status"]!.GetValue<string>());
-            workers.Add(job["attempts"]![0]!["worker"]!.GetValue<string>());
+            var job = await Platform.WaitForJobAsync(id);
+            Platform.AssertJobStatus(job, "succeeded");
+            jobs.Add(job);
         }
 
-        Assert.Equal(2, workers.Count);
+        var workers = jobs.Select(job => job["attempts"]![0]!["worker"]!.GetValue<string>()).ToList();
+        Assert.True(workers.Distinct().Count() == 2, $"Expected both replicas to train, got workers {string.Join(", ", workers)}\n"
+            + Platform.Describe("training"));
     }
 
     [Fact]
     public async Task AJobSubmittedWhileRabbitMQIsStoppedRunsAfterItRestarts()
     {
-        var dataset = await UploadIrisAsync("outage");
-        var id = await platform.WhileStoppedAsync("rabbitmq", async () =>
+        var dataset = await Platform.UploadIrisAsync("outage");
+        var id = await Platform.WhileStoppedAsync("rabbitmq", async () =>
         {
-            var submitted = await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass" });
-            await Task.Delay(TimeSpan.FromSeconds(3));
-            Assert.Equal("queued", (await GetJobAsync(submitted["id"]!.GetValue<string>()))["status"]!.GetValue<string>());
-            return submitted["id"]!.GetValue<string>();
+            var failedBefore = Platform.CountLogLines("training", PublishFailed);
+            var submitted = await Platform.SubmitJobAsync(IrisJob(dataset));
+
+            // The relay tries to publish the stored job, the broker is not there, and the job stays queued for later.
+            await Platform.WaitUntilAsync("a training replica to log a failed publish", () =>
+                Task.FromResult(Platform.CountLogLines("training", PublishFailed)), failed => failed > failedBefore,
+                PlatformSteps.EventTimeout, ["training"], failed => $"{failed} failed publishes, {failedBefore} before the job");
+            var id = submitted["id"]!.GetValue<string>();
+            Platform.AssertJobStatus(await GetJobAsync(id), "queued");
+            return id;
         });
 
-        var job = await platform.WaitForJobAsync(id);
+        var job = await Platform.WaitForJobAsync(id);
 
-        Assert.Equal("succeeded", job["status"]!.GetValue<string>());
+        Platform.AssertJobStatus(job, "succeeded");
     }
 
     [Fact]
     public async Task RetriesEndInTheDeadLetterQueueWithTheReason()
     {
-        var dataset = await UploadIrisAsync("doomed");
-        var job = await platform.WhileStoppedAsync("registry", async () =>
+        var dataset = await Platform.UploadIrisAsync("doomed");
+        var job = await Platform.WhileStoppedAsync("registry", async () =>
         {
-            var submitted = await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass", maxAttempts = 2 });
-            return await platform.WaitForJobAsync(submitted["id"]!.GetValue<string>());
+            var submitted = await Platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass", maxAttempts = 2 });
+            return await Platform.WaitForJobAsync(submitted["id"]!.GetValue<string>());
         });
 
         var id = job["id"]!.GetValue<string>();
-        Assert.Equal("failed", job["status"]!.GetValue<string>());
+        Platform.AssertJobStatus(job, "failed");
         Assert.StartsWith("failed after 2 attempts", job["error"]!.GetValue<string>());
         var attempts = job["attempts"]!.AsArray();
         Assert.Equal(2, attempts.Count);
-        Assert.All(attempts, attempt => Assert.False(string.IsNullOrEmpty(attempt!["error"]?.GetValue<string>())));
-        Assert.Equal(["queued", "running", "queued", "running", "failed"], job["history"]!.AsArray().Select(change => change!["status"]!.GetValue<string>()));
+        Assert.All(attempts, attempt => Assert.False(string.IsNullOrEmpty(attempt!["error"]?.GetValue<string>()), $"attempts {attempts}"));
+        Assert.Equal(["queued", "running", "queued", "running", "failed"],
+            job["history"]!.AsArray().Select(change => change!["status"]!.GetValue<string>()));
 
-        var deadLetter = await FindDeadLetterAsync(id);
-        Assert.NotNull(deadLetter);
+        // The job is marked failed before its message is moved, so the dead letter may arrive a moment later.
+        var deadLetter = await Platform.WaitUntilAsync($"job {id} in the dead-letter queue with its error",
+            () => FindDeadLetterAsync(id), error => error is not null, PlatformSteps.EventTimeout, ["training"], error => error ?? "(none)");
         Assert.False(string.IsNullOrWhiteSpace(deadLetter));
-        using var lookup = await platform.Registry.GetAsync($"/models/{dataset}");
-        Assert.Equal(HttpStatusCode.NotFound, lookup.StatusCode);
+        await Platform.Registry.GetAsync($"/models/{dataset}").AssertStatusAsync(HttpStatusCode.NotFound);
     }
 
     [Fact]
     public async Task CancelStopsARunningJobWithinSeconds()
     {
-        var dataset = await UploadIrisAsync("cancel");
-        var submitted = await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass", trainer = "auto", budgetSeconds = 120 });
+        var dataset = await Platform.UploadIrisAsync("cancel");
+        var submitted = await Platform.SubmitJobAsync(
+            new { modelName = dataset, dataset, label = "species", task = "multiclass", trainer = "auto", budgetSeconds = 120 });
         var id = submitted["id"]!.GetValue<string>();
         var running = await WaitForJobStatusAsync(id, "running");
         Assert.NotNull(running["progress"]);
 
         var clock = Stopwatch.StartNew();
-        using var cancel = await platform.Training.PostAsync($"/training-jobs/{id}/cancel", null);
-        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        await Platform.Training.PostAsync($"/training-jobs/{id}/cancel", null).AssertStatusAsync(HttpStatusCode.Accepted);
         var cancelled = await WaitForJobStatusAsync(id, "cancelled");
 
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"cancel took {clock.Elapsed}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"cancel took {clock.Elapsed}: {cancelled}");
         Assert.Null(cancelled["modelVersion"]);
-        using var again = await platform.Training.PostAsync($"/training-jobs/{id}/cancel", null);
-        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        await Platform.Training.PostAsync($"/training-jobs/{id}/cancel", null).AssertStatusAsync(HttpStatusCode.Conflict);
     }
 
     [Fact]
     public async Task CancellingAQueuedJobMeansItNeverRuns()
     {
-        var dataset = await UploadIrisAsync("queued");
-        // With the broker stopped, the job stays queued.
-        var id = await platform.WhileStoppedAsync("rabbitmq", async () =>
+        var dataset = await Platform.UploadIrisAsync("queued");
+        // With the broker stopped, the job stays queued. A second job, submitted after it, marks the point by which the
+        // first one would have run, had the cancel not held.
+        var (cancelledId, laterId) = await Platform.WhileStoppedAsync("rabbitmq", async () =>
         {
-            var submitted = await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass" });
-            using var cancel = await platform.Training.PostAsync($"/training-jobs/{submitted["id"]}/cancel", null);
-            Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
-            Assert.Equal("cancelled", (await cancel.Content.ReadFromJsonAsync<JsonObject>())!["status"]!.GetValue<string>());
-            return submitted["id"]!.GetValue<string>();
+            var submitted = await Platform.SubmitJobAsync(IrisJob(dataset));
+            var cancel = await Platform.Training.PostAsync($"/training-jobs/{submitted["id"]}/cancel", null)
+                .AssertJsonAsync(HttpStatusCode.Accepted);
+            Assert.Equal("cancelled", cancel["status"]!.GetValue<string>());
+            var later = await Platform.SubmitJobAsync(IrisJob(dataset));
+            return (submitted["id"]!.GetValue<string>(), later["id"]!.GetValue<string>());
         });
 
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        var job = await GetJobAsync(id);
-        Assert.Equal("cancelled", job["status"]!.GetValue<string>());
-        Assert.Empty(job["attempts"]!.AsArray());
+        Platform.AssertJobStatus(await Platform.WaitForJobAsync(laterId), "succeeded");
+        var job = await GetJobAsync(cancelledId);
+
+        Platform.AssertJobStatus(job, "cancelled");
+        Assert.True(job["attempts"]!.AsArray().Count == 0, $"Expected a cancelled job never to run, got: {job}");
     }
 
     [Theory]
@@ -128,53 +135,39 @@ public class JobReliabilityTests(PlatformFixture platform) : IAsyncLifetime
     [InlineData("KILL")]
     public async Task AWorkerStoppedMidTrainingLosesNoJobAndNoJobRegistersTwice(string signal)
     {
-        var dataset = await UploadIrisAsync("stopped");
-        var submitted = await platform.SubmitJobAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass", trainer = "auto", budgetSeconds = 8 });
+        var dataset = await Platform.UploadIrisAsync("stopped");
+        var submitted = await Platform.SubmitJobAsync(
+            new { modelName = dataset, dataset, label = "species", task = "multiclass", trainer = "auto", budgetSeconds = 8 });
         var id = submitted["id"]!.GetValue<string>();
         var running = await WaitForJobStatusAsync(id, "running");
         var worker = running["attempts"]![0]!["worker"]!.GetValue<string>();
 
         Signal(int.Parse(worker.Split(':')[1]), signal);
         // Bring the stopped replica back (as an orchestrator would); the job must not wait for it.
-        var stopped = await platform.App.ResourceNotifications.WaitForResourceAsync("training", update =>
-            update.Snapshot.State?.Text is "Exited" or "Finished").WaitAsync(StateTimeout);
-        await platform.App.ResourceCommands.ExecuteCommandAsync(stopped.ResourceId, KnownResourceCommands.StartCommand);
-        var job = await platform.WaitForJobAsync(id);
+        var stopped = await Platform.WaitUntilAsync($"the training replica {worker} to exit after SIG{signal}",
+            () => Task.FromResult(Platform.LatestStates().Values.FirstOrDefault(update =>
+                update.Resource.Name == "training" && update.Snapshot.State?.Text is "Exited" or "Finished")),
+            update => update is not null, StateTimeout, ["training"], update => update?.ResourceId ?? "(every replica still runs)");
+        await Platform.App.ResourceCommands.ExecuteCommandAsync(stopped!.ResourceId, KnownResourceCommands.StartCommand);
+        var job = await Platform.WaitForJobAsync(id);
 
-        Assert.Equal("succeeded", job["status"]!.GetValue<string>());
+        Platform.AssertJobStatus(job, "succeeded");
         var attempts = job["attempts"]!.AsArray();
-        Assert.True(attempts.Count >= 2, $"attempts: {attempts}");
+        Assert.True(attempts.Count >= 2, $"Expected the job to be taken again after SIG{signal}: {job}");
         Assert.Equal(worker, attempts[0]!["worker"]!.GetValue<string>());
         Assert.NotEqual(worker, attempts[^1]!["worker"]!.GetValue<string>());
-        Assert.False(string.IsNullOrEmpty(attempts[0]!["error"]?.GetValue<string>()));
-        var model = (await platform.Registry.GetFromJsonAsync<JsonObject>($"/models/{dataset}"))!;
-        Assert.Single(model["versions"]!.AsArray());
+        Assert.False(string.IsNullOrEmpty(attempts[0]!["error"]?.GetValue<string>()), $"attempts {attempts}");
+        var model = await Platform.Registry.GetAsync($"/models/{dataset}").AssertJsonAsync();
+        Assert.True(model["versions"]!.AsArray().Count == 1, $"Expected one registered version: {model}");
     }
 
-    private async Task<string> UploadIrisAsync(string prefix)
-    {
-        var dataset = PlatformSteps.UniqueName(prefix);
-        (await platform.UploadCsvAsync(dataset, PlatformSteps.IrisCsv())).EnsureSuccessStatusCode();
-        return dataset;
-    }
+    private static object IrisJob(string dataset) => new { modelName = dataset, dataset, label = "species", task = "multiclass" };
 
-    private async Task<JsonObject> GetJobAsync(string id) => (await platform.Training.GetFromJsonAsync<JsonObject>($"/training-jobs/{id}"))!;
+    private Task<JsonObject> GetJobAsync(string id) => Platform.Training.GetAsync($"/training-jobs/{id}").AssertJsonAsync();
 
-    private async Task<JsonObject> WaitForJobStatusAsync(string id, string status)
-    {
-        var deadline = DateTime.UtcNow + StateTimeout;
-        while (true)
-        {
-            var job = await GetJobAsync(id);
-            if (job["status"]!.GetValue<string>() == status || DateTime.UtcNow > deadline)
-            {
-                Assert.Equal(status, job["status"]!.GetValue<string>());
-                return job;
-            }
-
-            await Task.Delay(200);
-        }
-    }
+    private Task<JsonObject> WaitForJobStatusAsync(string id, string status) =>
+        Platform.WaitUntilAsync($"job {id} to be {status}", () => GetJobAsync(id),
+            job => job["status"]!.GetValue<string>() == status, StateTimeout, ["training"], job => job.ToJsonString());
 
     private static void Signal(int pid, string signal)
     {
@@ -186,7 +179,8 @@ public class JobReliabilityTests(PlatformFixture platform) : IAsyncLifetime
     /// <summary>The error header of the dead-lettered message for <paramref name="jobId"/>, or null if there is none.</summary>
     private async Task<string?> FindDeadLetterAsync(string jobId)
     {
-        await using var connection = await new ConnectionFactory { Uri = new(await platform.ConnectionStringAsync("rabbitmq")) }.CreateConnectionAsync();
+        var factory = new ConnectionFactory { Uri = new(await Platform.ConnectionStringAsync("rabbitmq")) };
+        await using var connection = await factory.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync();
         string? found = null;
         // Read without acking: the messages stay in the queue for whoever inspects it next.

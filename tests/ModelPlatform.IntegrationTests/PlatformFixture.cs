@@ -1,10 +1,12 @@
 using System.Globalization;
+using System.Text;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
+using RabbitMQ.Client;
 
 namespace ModelPlatform.IntegrationTests;
 
@@ -17,9 +19,14 @@ public sealed class PlatformFixture : IAsyncLifetime
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
     public const int MaxRecordsPerRequest = 500;
     public const int MaxJsonBytes = 1 << 20;
-    public const string CachedModel = "cached-iris";
     private static readonly string[] Services = ["feature", "training", "registry", "inference"];
     private static readonly string[] Servers = ["redis", "rabbitmq"];
+
+    /// <summary>
+    /// The one model whose predictions the inference service caches (an opt-in by name). The name is new for each
+    /// platform, so no other test, and no earlier run against a shared Redis, holds versions or cache entries of it.
+    /// </summary>
+    public string CachedModel { get; } = PlatformSteps.UniqueName("cached-iris");
 
     private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("modelplatform-tests-");
 
@@ -43,15 +50,16 @@ public sealed class PlatformFixture : IAsyncLifetime
         // Short retry delays and leases keep the failure tests quick; the behaviour is the same as with the defaults.
         Project("training").WithEnvironment("EventBus__RetryDelaySeconds", "1")
             .WithEnvironment("TrainingOptions__LeaseSeconds", "4");
-        // No dashboard runs under test, so nothing listens for telemetry: without an exporter, a stopping service does not
-        // spend 10 s retrying its last export, and stops within the orchestrator's grace period.
+        // No dashboard runs under test, so nothing listens for telemetry: without an exporter, a stopping service does
+        // not spend 10 s retrying its last export, and stops within the orchestrator's grace period.
         foreach (var project in builder.Resources.OfType<ProjectResource>())
         {
             builder.CreateResourceBuilder(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
         }
 
         // Small limits make the limit tests cheap; one model opts in to the prediction cache.
-        Project("inference").WithEnvironment("InferenceOptions__MaxRecordsPerRequest", MaxRecordsPerRequest.ToString(CultureInfo.InvariantCulture))
+        Project("inference")
+            .WithEnvironment("InferenceOptions__MaxRecordsPerRequest", MaxRecordsPerRequest.ToString(CultureInfo.InvariantCulture))
             .WithEnvironment("InferenceOptions__MaxJsonBytes", MaxJsonBytes.ToString(CultureInfo.InvariantCulture))
             .WithEnvironment($"InferenceOptions__PredictionCacheSeconds__{CachedModel}", "600");
 
@@ -69,7 +77,7 @@ public sealed class PlatformFixture : IAsyncLifetime
         Inference = App.CreateHttpClient("inference");
 
         IResourceBuilder<ProjectResource> Project(string name) =>
-            builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(resource => resource.Name == name));
+            builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(project => project.Name == name));
     }
 
     /// <summary>Where every resource's console output goes (one file per replica), to read after a failed run.</summary>
@@ -110,7 +118,10 @@ public sealed class PlatformFixture : IAsyncLifetime
 
     private static async Task CopyLogAsync(ResourceLoggerService loggers, string resourceId, CancellationToken cancellationToken)
     {
-        await using var file = new StreamWriter(Path.Combine(LogDirectory, resourceId + ".log"), append: false) { AutoFlush = true };
+        await using var file = new StreamWriter(Path.Combine(LogDirectory, resourceId + ".log"), append: false)
+        {
+            AutoFlush = true,
+        };
         try
         {
             await foreach (var batch in loggers.WatchAsync(resourceId).WithCancellation(cancellationToken))
@@ -153,17 +164,74 @@ public sealed class PlatformFixture : IAsyncLifetime
             }
             catch (TimeoutException)
             {
-                throw new TimeoutException($"{id} was not healthy within {RecoveryTimeout}. Its log ends:\n{LogTail(id)}");
+                throw new TimeoutException($"{id} was not healthy within {RecoveryTimeout}.\n{Describe(update.Resource.Name)}");
             }
         }
+
+        // To the orchestrator, healthy means /health answered 200, as it does while a service is still reconnecting to a
+        // restarted dependency (inference answers "Degraded" until its Redis connection is back, and skips its caches
+        // meanwhile). A test must not inherit that, so wait for each service's own "Healthy".
+        foreach (var (service, client) in new[] { ("feature", Feature), ("training", Training), ("registry", Registry), ("inference", Inference) })
+        {
+            await this.WaitUntilAsync($"{service}'s /health to say Healthy", async () =>
+            {
+                try
+                {
+                    using var response = await client.GetAsync("/health");
+                    return $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
+                }
+                catch (HttpRequestException ex)
+                {
+                    return ex.Message;
+                }
+            }, health => health == "200 Healthy", RecoveryTimeout, [service]);
+        }
+
+        await WaitForTrainingConsumersAsync();
     }
 
-    /// <summary>Stops <paramref name="resource"/>, runs <paramref name="whileStopped"/>, then starts it again and waits until everything is healthy.</summary>
+    /// <summary>
+    /// Waits until each training replica consumes the job queue. A replica's health says its RabbitMQ connection is
+    /// back after a broker restart, not that its consumer is; the job tests count on both replicas taking jobs.
+    /// </summary>
+    private async Task WaitForTrainingConsumersAsync()
+    {
+        var replicas = LatestStates().Values.Count(update => update.Resource.Name == "training");
+        var factory = new ConnectionFactory { Uri = new(await ConnectionStringAsync("rabbitmq")) };
+        await using var connection = await factory.CreateConnectionAsync();
+        await this.WaitUntilAsync($"{replicas} consumers on the training queue, one per replica", async () =>
+        {
+            await using var channel = await connection.CreateChannelAsync();
+            return (await channel.QueueDeclarePassiveAsync("training")).ConsumerCount;
+        }, consumers => consumers == replicas, RecoveryTimeout, ["training"]);
+    }
+
+    /// <summary>
+    /// Stops <paramref name="resource"/>, runs <paramref name="whileStopped"/>, then starts it again and waits until
+    /// everything is healthy.
+    /// </summary>
+    public Task WhileStoppedAsync(string resource, Func<Task> whileStopped) =>
+        WhileStoppedAsync(resource, async () =>
+        {
+            await whileStopped();
+            return true;
+        });
+
+    /// <inheritdoc cref="WhileStoppedAsync(string, Func{Task})"/>
     public async Task<T> WhileStoppedAsync<T>(string resource, Func<Task<T>> whileStopped)
     {
         await App.ResourceCommands.ExecuteCommandAsync(resource, KnownResourceCommands.StopCommand);
-        await App.ResourceNotifications.WaitForResourceAsync(resource, update => update.Snapshot.State?.Text is "Exited" or "Finished" or "Stopped")
-            .WaitAsync(RecoveryTimeout);
+        try
+        {
+            await App.ResourceNotifications.WaitForResourceAsync(resource, update =>
+                    update.Snapshot.State?.Text is "Exited" or "Finished" or "Stopped")
+                .WaitAsync(RecoveryTimeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"{resource} had not stopped {RecoveryTimeout} after its stop command.\n{Describe(resource)}");
+        }
+
         try
         {
             return await whileStopped();
@@ -181,23 +249,53 @@ public sealed class PlatformFixture : IAsyncLifetime
         lock (_latest)
         {
             return _latest.Values
-                .Where(update => (Services.Contains(update.Resource.Name) || Servers.Contains(update.Resource.Name)) && update.ResourceId != update.Resource.Name)
+                .Where(update => Services.Contains(update.Resource.Name) || Servers.Contains(update.Resource.Name))
+                .Where(update => update.ResourceId != update.Resource.Name)
                 .ToDictionary(update => update.ResourceId);
         }
     }
 
+    /// <summary>
+    /// The platform's state for a failure message: every server's and service's replica with its state and health,
+    /// then the last lines of each replica of <paramref name="logsOf"/> (resource names, such as "training").
+    /// </summary>
+    public string Describe(params string[] logsOf)
+    {
+        var states = LatestStates().OrderBy(pair => pair.Key, StringComparer.Ordinal).ToList();
+        var text = new StringBuilder("Platform: ").AppendJoin(", ", states.Select(pair =>
+            $"{pair.Key} {pair.Value.Snapshot.State?.Text ?? "(no state)"} ({pair.Value.Snapshot.HealthStatus?.ToString() ?? "no health"})"));
+        foreach (var (id, _) in states.Where(pair => logsOf.Contains(pair.Value.Resource.Name)))
+        {
+            text.Append($"\n--- the last lines of {id} ---\n{LogTail(id, 25)}");
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>How many lines of every replica of <paramref name="resource"/>'s output so far contain <paramref name="text"/>.</summary>
+    public int CountLogLines(string resource, string text) =>
+        LatestStates().Values.Where(update => update.Resource.Name == resource)
+            .Sum(update => ReadLog(update.ResourceId).Count(line => line.Contains(text, StringComparison.Ordinal)));
+
     /// <summary>The last lines a resource wrote, for failure messages (CI shows the test output, not the resource logs).</summary>
     public static string LogTail(string resourceId, int lines = 40)
+    {
+        var all = ReadLog(resourceId);
+        return all.Length == 0 ? "(no log)" : string.Join('\n', all.TakeLast(lines));
+    }
+
+    private static string[] ReadLog(string resourceId)
     {
         var path = Path.Combine(LogDirectory, resourceId + ".log");
         if (!File.Exists(path))
         {
-            return "(no log)";
+            return [];
         }
 
+        // The capture keeps writing the file while a test reads it.
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        var all = new StreamReader(stream).ReadToEnd().Split('\n');
-        return string.Join('\n', all.TakeLast(lines));
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
     }
 
     public async Task<string> ConnectionStringAsync(string resource) =>

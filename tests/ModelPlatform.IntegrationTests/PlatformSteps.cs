@@ -1,18 +1,71 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 
 namespace ModelPlatform.IntegrationTests;
 
-/// <summary>The steps a user takes with curl, as calls the tests can reuse.</summary>
+/// <summary>The steps a user takes with curl, as calls the tests can reuse, and the waits between them.</summary>
 internal static class PlatformSteps
 {
     public static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(3);
 
+    /// <summary>How long the platform gets to show a change that an event carries (an alias moved, a message delivered).</summary>
+    public static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>The pause between two looks at a condition: short, so a wait ends soon after the condition holds.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The services a training job talks to, whose logs explain a job that did not finish as expected.</summary>
+    private static readonly string[] JobServices = ["training", "registry", "feature"];
+
     public static string UniqueName(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
+
+    /// <summary>
+    /// Looks at <paramref name="probe"/> every <see cref="PollInterval"/> until <paramref name="done"/> holds and returns
+    /// what it saw. After <paramref name="timeout"/> it fails, saying what was expected, what was seen last (by
+    /// <paramref name="show"/>, else its text) and the platform's state, with the logs of <paramref name="logsOf"/>.
+    /// </summary>
+    public static async Task<T> WaitUntilAsync<T>(
+        this PlatformFixture platform,
+        string expected,
+        Func<Task<T>> probe,
+        Func<T, bool> done,
+        TimeSpan timeout,
+        string[]? logsOf = null,
+        Func<T, string>? show = null)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var seen = await probe();
+            if (done(seen))
+            {
+                return seen;
+            }
+
+            if (clock.Elapsed > timeout)
+            {
+                Assert.Fail($"Expected {expected} within {timeout.TotalSeconds:0} s. Last seen: {(show is null ? seen?.ToString() : show(seen))}\n"
+                    + platform.Describe(logsOf ?? []));
+            }
+
+            await Task.Delay(PollInterval);
+        }
+    }
 
     public static Task<HttpResponseMessage> UploadCsvAsync(this PlatformFixture platform, string dataset, string csv) =>
         platform.Feature.PostAsync($"/datasets/{dataset}/versions", new StringContent(csv, Encoding.UTF8, "text/csv"));
+
+    /// <summary>Uploads iris as the first version of a new dataset named after <paramref name="prefix"/>; returns the name.</summary>
+    public static async Task<string> UploadIrisAsync(this PlatformFixture platform, string prefix)
+    {
+        var dataset = UniqueName(prefix);
+        await platform.UploadCsvAsync(dataset, IrisCsv()).AssertStatusAsync(HttpStatusCode.Created);
+        return dataset;
+    }
 
     public static async Task<JsonObject> SubmitJobAsync(this PlatformFixture platform, object job, string? traceParent = null)
     {
@@ -22,49 +75,72 @@ internal static class PlatformSteps
             request.Headers.Add("traceparent", traceParent);
         }
 
-        using var response = await platform.Training.SendAsync(request);
-        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        return await platform.Training.SendAsync(request).AssertJsonAsync(HttpStatusCode.Accepted);
     }
 
-    /// <summary>Polls the job until it has finished, and fails with its last state if it takes too long.</summary>
+    /// <summary>
+    /// Polls the job until it has finished (succeeded or failed), and fails with its last state and the logs of the
+    /// services it talks to if it does not within <see cref="JobTimeout"/>.
+    /// </summary>
     public static async Task<JsonObject> WaitForJobAsync(this PlatformFixture platform, string jobId)
     {
-        using var timeout = new CancellationTokenSource(JobTimeout);
+        string? pollError = null;
         JsonObject? job = null;
-        do
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(250), CancellationToken.None);
-            // Polls like a patient client: a request that lands on a replica being stopped is simply tried again.
-            using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            try
+        job = await platform.WaitUntilAsync(
+            $"job {jobId} to finish",
+            async () =>
             {
-                job = await platform.Training.GetFromJsonAsync<JsonObject>($"/training-jobs/{jobId}", attempt.Token);
-            }
-            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !timeout.IsCancellationRequested)
-            {
-                continue;
-            }
-        }
-        while ((job is null || job["status"]!.GetValue<string>() is "queued" or "running") && !timeout.IsCancellationRequested);
+                // Polls like a patient client: a request that lands on a replica being stopped is simply tried again.
+                using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                try
+                {
+                    job = await platform.Training.GetFromJsonAsync<JsonObject>($"/training-jobs/{jobId}", attempt.Token);
+                    pollError = null;
+                }
+                catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+                {
+                    pollError = ex.Message;
+                }
 
-        Assert.NotNull(job);
+                return job;
+            },
+            seen => Status(seen) is not (null or "queued" or "running"),
+            JobTimeout,
+            JobServices,
+            seen => (seen?.ToJsonString() ?? "(no answer yet)") + (pollError is null ? "" : $" (the last poll failed: {pollError})"));
 
-        Assert.True(job["status"]!.GetValue<string>() is "succeeded" or "failed", $"Job still unfinished after {JobTimeout}: {job}");
-        return job;
+        Assert.True(Status(job) is "succeeded" or "failed", $"Expected job {jobId} to succeed or fail, but it ended as: {job}\n"
+            + platform.Describe(JobServices));
+        return job!;
     }
 
+    /// <summary>Fails, showing the job and the logs of the services it talks to, unless it has <paramref name="expected"/> status.</summary>
+    public static void AssertJobStatus(this PlatformFixture platform, JsonObject job, string expected) =>
+        Assert.True(Status(job) == expected, $"Expected the job to be {expected}, got: {job}\n{platform.Describe(JobServices)}");
+
+    /// <summary>Submits the job and waits until it has succeeded; fails with the job and the services' logs otherwise.</summary>
     public static async Task<JsonObject> TrainAsync(this PlatformFixture platform, object job)
     {
         var submitted = await platform.SubmitJobAsync(job);
         var finished = await platform.WaitForJobAsync(submitted["id"]!.GetValue<string>());
-        Assert.True(finished["status"]!.GetValue<string>() == "succeeded", $"Training failed: {finished}");
+        platform.AssertJobStatus(finished, "succeeded");
         return finished;
     }
 
-    public static async Task<HttpResponseMessage> SetAliasAsync(this PlatformFixture platform, string model, string alias, int version, string? traceParent = null)
+    /// <summary>Trains a model on <paramref name="dataset"/> (the model is named like it) and returns the version it registered.</summary>
+    public static async Task<int> TrainIrisAsync(this PlatformFixture platform, string dataset, string? trainer = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Put, $"/models/{model}/aliases/{alias}") { Content = JsonContent.Create(new { version }) };
+        var job = await platform.TrainAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass", trainer });
+        return job["modelVersion"]!.GetValue<int>();
+    }
+
+    public static async Task<HttpResponseMessage> SetAliasAsync(
+        this PlatformFixture platform, string model, string alias, int version, string? traceParent = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, $"/models/{model}/aliases/{alias}")
+        {
+            Content = JsonContent.Create(new { version }),
+        };
         if (traceParent is not null)
         {
             request.Headers.Add("traceparent", traceParent);
@@ -73,7 +149,12 @@ internal static class PlatformSteps
         return await platform.Registry.SendAsync(request);
     }
 
-    public static Task<HttpResponseMessage> PredictAsync(this PlatformFixture platform, string model, IEnumerable<object> records, string query = "") =>
+    /// <summary>Points <c>production</c> at <paramref name="route"/> (a version, and perhaps a canary and a shadow).</summary>
+    public static Task<JsonObject> PromoteAsync(this PlatformFixture platform, string model, object route) =>
+        platform.Registry.PutAsJsonAsync($"/models/{model}/aliases/production", route).AssertJsonAsync();
+
+    public static Task<HttpResponseMessage> PredictAsync(
+        this PlatformFixture platform, string model, IEnumerable<object> records, string query = "") =>
         platform.Inference.PostAsJsonAsync($"/models/{model}/predict{query}", new { records });
 
     public static string IrisCsv() => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "iris.csv"));
@@ -84,10 +165,10 @@ internal static class PlatformSteps
             .Select(line => line.Split(','))
             .Select(cells => (new Dictionary<string, object>
             {
-                ["sepal_length"] = double.Parse(cells[0], System.Globalization.CultureInfo.InvariantCulture),
-                ["sepal_width"] = double.Parse(cells[1], System.Globalization.CultureInfo.InvariantCulture),
-                ["petal_length"] = double.Parse(cells[2], System.Globalization.CultureInfo.InvariantCulture),
-                ["petal_width"] = double.Parse(cells[3], System.Globalization.CultureInfo.InvariantCulture),
+                ["sepal_length"] = double.Parse(cells[0], CultureInfo.InvariantCulture),
+                ["sepal_width"] = double.Parse(cells[1], CultureInfo.InvariantCulture),
+                ["petal_length"] = double.Parse(cells[2], CultureInfo.InvariantCulture),
+                ["petal_width"] = double.Parse(cells[3], CultureInfo.InvariantCulture),
             }, cells[4]))
             .ToList();
 
@@ -113,4 +194,5 @@ internal static class PlatformSteps
         return csv.ToString();
     }
 
+    private static string? Status(JsonObject? job) => job?["status"]?.GetValue<string>();
 }

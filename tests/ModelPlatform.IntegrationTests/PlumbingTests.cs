@@ -8,19 +8,14 @@ using StackExchange.Redis;
 namespace ModelPlatform.IntegrationTests;
 
 /// <summary>What flows between the services: trace context on RabbitMQ messages and the Redis cache.</summary>
-[Collection(PlatformCollection.Name)]
-public class PlumbingTests(PlatformFixture platform) : IAsyncLifetime
+public class PlumbingTests(PlatformFixture platform) : PlatformTest(platform)
 {
-    // An earlier test may have stopped a server or service; each test starts from a running platform.
-    public Task InitializeAsync() => platform.EnsureEverythingRunsAsync();
-
-    public Task DisposeAsync() => Task.CompletedTask;
-
     [Fact]
     public async Task OneTraceRunsFromJobSubmissionThroughTrainingToRegistrationAndPromotion()
     {
         // Arrange: listen to the platform's event exchange as one more subscriber.
-        await using var connection = await new ConnectionFactory { Uri = new(await platform.ConnectionStringAsync("rabbitmq")) }.CreateConnectionAsync();
+        var factory = new ConnectionFactory { Uri = new(await Platform.ConnectionStringAsync("rabbitmq")) };
+        await using var connection = await factory.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync();
         var queue = (await channel.QueueDeclareAsync(exclusive: true, autoDelete: true)).QueueName;
         foreach (var routingKey in new[] { "TrainingJobSubmitted", "ModelVersionRegistered", "AliasChanged" })
@@ -28,7 +23,7 @@ public class PlumbingTests(PlatformFixture platform) : IAsyncLifetime
             await channel.QueueBindAsync(queue, "modelplatform.events", routingKey);
         }
 
-        var traceIds = new Dictionary<string, List<string>>();
+        var traceIds = new List<(string RoutingKey, string TraceId)>();
         var consumer = new AsyncEventingBasicConsumer(channel);
         consumer.ReceivedAsync += (_, delivery) =>
         {
@@ -37,52 +32,64 @@ public class PlumbingTests(PlatformFixture platform) : IAsyncLifetime
                 : "none";
             lock (traceIds)
             {
-                traceIds.TryAdd(delivery.RoutingKey, []);
-                traceIds[delivery.RoutingKey].Add(traceParent.Split('-')[1]);
+                traceIds.Add((delivery.RoutingKey, traceParent.Split('-') is [_, var traceId, ..] ? traceId : traceParent));
             }
 
             return Task.CompletedTask;
         };
         await channel.BasicConsumeAsync(queue, autoAck: true, consumer);
 
-        var dataset = PlatformSteps.UniqueName("traced");
-        (await platform.UploadCsvAsync(dataset, PlatformSteps.IrisCsv())).EnsureSuccessStatusCode();
+        var dataset = await Platform.UploadIrisAsync("traced");
         var submitTrace = ActivityTraceId.CreateRandom().ToString();
         var promoteTrace = ActivityTraceId.CreateRandom().ToString();
 
         // Act
-        var submitted = await platform.SubmitJobAsync(
+        var submitted = await Platform.SubmitJobAsync(
             new { modelName = dataset, dataset, label = "species", task = "multiclass" }, $"00-{submitTrace}-{ActivitySpanId.CreateRandom()}-01");
-        var job = await platform.WaitForJobAsync(submitted["id"]!.GetValue<string>());
-        (await platform.SetAliasAsync(dataset, "production", job["modelVersion"]!.GetValue<int>(), $"00-{promoteTrace}-{ActivitySpanId.CreateRandom()}-01"))
-            .EnsureSuccessStatusCode();
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        var job = await Platform.WaitForJobAsync(submitted["id"]!.GetValue<string>());
+        Platform.AssertJobStatus(job, "succeeded");
+        using var promoted = await Platform.SetAliasAsync(
+            dataset, "production", job["modelVersion"]!.GetValue<int>(), $"00-{promoteTrace}-{ActivitySpanId.CreateRandom()}-01");
+        await promoted.AssertSuccessAsync();
 
-        // Assert: the job's message and the registration it caused carry the submitter's trace.
-        lock (traceIds)
+        // Assert: the job's message and the registration it caused carry the submitter's trace, the promotion its own.
+        (string, string)[] expected =
+        [
+            ("TrainingJobSubmitted", submitTrace), ("ModelVersionRegistered", submitTrace), ("AliasChanged", promoteTrace),
+        ];
+        await Platform.WaitUntilAsync("the job's, the registration's and the promotion's events, each with its trace", () =>
         {
-            Assert.Contains(submitTrace, traceIds["TrainingJobSubmitted"]);
-            Assert.Contains(submitTrace, traceIds["ModelVersionRegistered"]);
-            Assert.Contains(promoteTrace, traceIds["AliasChanged"]);
-        }
+            lock (traceIds)
+            {
+                return Task.FromResult(traceIds.ToList());
+            }
+        }, received => expected.All(received.Contains), PlatformSteps.EventTimeout, ["training", "registry"],
+        received => string.Join(", ", received.Select(message => $"{message.RoutingKey} {message.TraceId}")));
     }
 
     [Fact]
     public async Task InferenceCachesResolvedAliasesAndModelMetadataInRedis()
     {
-        var dataset = PlatformSteps.UniqueName("cached");
-        (await platform.UploadCsvAsync(dataset, PlatformSteps.IrisCsv())).EnsureSuccessStatusCode();
-        var version = (await platform.TrainAsync(new { modelName = dataset, dataset, label = "species", task = "multiclass" }))["modelVersion"]!.GetValue<int>();
-        (await platform.SetAliasAsync(dataset, "production", version)).EnsureSuccessStatusCode();
+        var dataset = await Platform.UploadIrisAsync("cached");
+        var version = await Platform.TrainIrisAsync(dataset);
+        await Platform.PromoteAsync(dataset, new { version });
 
-        (await platform.PredictAsync(dataset, [PlatformSteps.IrisRows()[0].Record])).EnsureSuccessStatusCode();
+        await Platform.PredictAsync(dataset, [PlatformSteps.IrisRows()[0].Record]).AssertJsonAsync();
 
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(await platform.ConnectionStringAsync("redis"));
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(await Platform.ConnectionStringAsync("redis"));
         var db = redis.GetDatabase();
-        var route = JsonNode.Parse((string)(await db.StringGetAsync($"modelplatform:inference:alias:{dataset}:production"))!)!;
+        var aliasKey = $"modelplatform:inference:alias:{dataset}:production";
+        var route = await ReadJsonAsync(aliasKey);
         Assert.Equal(version, route["version"]!.GetValue<int>());
-        var metadata = JsonNode.Parse((string)(await db.StringGetAsync($"modelplatform:inference:model:{dataset}:{version}"))!)!;
+        var metadata = await ReadJsonAsync($"modelplatform:inference:model:{dataset}:{version}");
         Assert.Equal(dataset, metadata["modelName"]!.GetValue<string>());
-        Assert.True(await db.KeyTimeToLiveAsync($"modelplatform:inference:alias:{dataset}:production") > TimeSpan.Zero);
+        Assert.True(await db.KeyTimeToLiveAsync(aliasKey) > TimeSpan.Zero);
+
+        async Task<JsonNode> ReadJsonAsync(string key)
+        {
+            var value = await db.StringGetAsync(key);
+            Assert.True(value.HasValue, $"Expected Redis to hold {key} once a prediction has been answered.\n{Platform.Describe("inference")}");
+            return JsonNode.Parse((string)value!)!;
+        }
     }
 }

@@ -1,0 +1,224 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Aspire.Hosting.Testing;
+using Xunit.Abstractions;
+
+namespace ModelPlatform.IntegrationTests;
+
+/// <summary>
+/// The README's curl commands, read from README.md at test time and run with the real curl against the platform, in
+/// order: each must answer as the README says (see <see cref="Readme"/> for how it is read).
+/// </summary>
+public partial class ReadmeTests(PlatformFixture platform, ITestOutputHelper output) : PlatformTest(platform)
+{
+    /// <summary>The dataset and model the README uses; no other test may use this name.</summary>
+    private const string ReadmeModel = "iris";
+
+    /// <summary>
+    /// Blocks that cannot run as written, found by a piece of their text, and why. (Step 5 of the walkthrough, promoting a
+    /// second version, has no command of its own to run; EndToEndTests and InferenceTests cover the hot swap.)
+    /// </summary>
+    private static readonly (string Text, string Reason)[] Skipped =
+    [
+        ("\"canary\":{\"version\":4", "it routes to versions 3, 4 and 5 of iris, and the commands before it register only 3"),
+    ];
+
+    [Fact]
+    public async Task TheCurlCommandsOfTheReadmeWorkAsWritten()
+    {
+        // Arrange: the README's commands, a folder holding samples/iris.csv as they expect, and the real address of
+        // each service's fixed local port. The README counts versions from 1: the name must be new to this platform.
+        var blocks = Readme.CurlBlocks();
+        Assert.Contains(blocks, block => block.Heading == "A walk through the whole path with curl");
+        foreach (var (text, _) in Skipped)
+        {
+            Assert.True(blocks.Count(block => block.Commands.Any(command => command.Shell.Contains(text))) == 1,
+                $"Expected one README block with {text} to skip; update {nameof(Skipped)}.");
+        }
+
+        await Platform.Feature.GetAsync($"/datasets/{ReadmeModel}").AssertStatusAsync(HttpStatusCode.NotFound);
+        await Platform.Registry.GetAsync($"/models/{ReadmeModel}").AssertStatusAsync(HttpStatusCode.NotFound);
+        var addresses = Readme.ServicePorts().ToDictionary(
+            port => port.Key, port => (Service: port.Value, Real: Platform.App.GetEndpoint(port.Value, "http").Authority));
+        Assert.Equal(["feature", "inference", "registry", "training"], addresses.Values.Select(address => address.Service).Order());
+        var folder = Directory.CreateTempSubdirectory("modelplatform-readme-");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(folder.FullName, "samples"));
+            File.Copy(Path.Combine(AppContext.BaseDirectory, "iris.csv"), Path.Combine(folder.FullName, "samples", "iris.csv"));
+            var placeholders = new Dictionary<string, string>();
+
+            // Act and assert, command by command.
+            foreach (var block in blocks)
+            {
+                if (Skipped.FirstOrDefault(skip => block.Commands.Any(command => command.Shell.Contains(skip.Text))) is { Text: not null } skip)
+                {
+                    output.WriteLine($"README.md line {block.Line} ({block.Heading}): skipped, {skip.Reason}");
+                    continue;
+                }
+
+                foreach (var command in block.Commands)
+                {
+                    output.WriteLine($"README.md line {command.Line} ({block.Heading}): {command.Shell}");
+                    var shell = placeholders.Aggregate(command.Shell, (text, placeholder) => text.Replace(placeholder.Key, placeholder.Value));
+                    Assert.False(shell.Contains(Readme.Elision), $"README.md line {command.Line} has a placeholder no earlier answer shows: {shell}");
+                    var services = addresses.Where(address => shell.Contains(address.Key)).Select(address => address.Value.Service).ToList();
+                    Assert.True(shell.StartsWith("curl ", StringComparison.Ordinal) && services.Count == 1,
+                        $"README.md line {command.Line}: expected a curl command to one service of the README's table, got {shell}");
+                    shell = addresses.Aggregate(shell, (text, address) => text.Replace(address.Key, address.Value.Real));
+
+                    var answer = await CurlAsync(shell, folder.FullName, command.Line);
+
+                    foreach (var (placeholder, value) in CheckAnswer(command, answer, folder.FullName))
+                    {
+                        placeholders[placeholder] = value;
+                    }
+
+                    // Jobs run in the background; the README's next commands look at what the job trained.
+                    if (services[0] == "training" && answer.Status == HttpStatusCode.Accepted)
+                    {
+                        var job = await Platform.WaitForJobAsync(JsonNode.Parse(answer.Body)!["id"]!.GetValue<string>());
+                        Platform.AssertJobStatus(job, "succeeded");
+                    }
+                }
+            }
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>What curl wrote and the status and content type it saw.</summary>
+    private sealed record CurlAnswer(string Shell, HttpStatusCode Status, string ContentType, string Body)
+    {
+        public override string ToString() =>
+            $"`{Shell}` answered {(int)Status} {Status} ({ContentType}): {(Body.Length > 4000 ? Body[..4000] + "…" : Body)}";
+    }
+
+    /// <summary>
+    /// Runs the command with bash and the real curl, told to write the status and content type after the body. The
+    /// machine's proxy settings are left out: the platform is on this machine.
+    /// </summary>
+    private static async Task<CurlAnswer> CurlAsync(string shell, string folder, int line)
+    {
+        const string Curl = "curl() { command curl -S --noproxy '*' --max-time 120 -w '\\n%{http_code} %{content_type}' \"$@\"; }\n";
+        var start = new ProcessStartInfo("bash")
+        {
+            ArgumentList = { "-c", Curl + shell },
+            WorkingDirectory = folder,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var proxy in new[] { "http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY" })
+        {
+            start.Environment.Remove(proxy);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"README.md line {line}: `{shell}` did not finish within 3 minutes.");
+        }
+
+        var (written, errors) = (await stdout, await stderr);
+        Assert.True(process.ExitCode == 0, $"README.md line {line}: `{shell}` exited with {process.ExitCode}: {errors}{written}");
+        var cut = written.LastIndexOf('\n');
+        var writeOut = written[(cut + 1)..].Split(' ', 2);
+        return new CurlAnswer(shell, (HttpStatusCode)int.Parse(writeOut[0]), writeOut.ElementAtOrDefault(1) ?? "", written[..cut]);
+    }
+
+    /// <summary>
+    /// Checks the answer's status (the one a README problem shows, else a success) and its shape against the README's;
+    /// returns the placeholders the README's answer defines, with their real values.
+    /// </summary>
+    private static List<(string Placeholder, string Value)> CheckAnswer(ReadmeCommand command, CurlAnswer answer, string folder)
+    {
+        var where = $"README.md line {command.Line}";
+        var documented = command.Answer is { } text && text.TrimStart() is ['{' or '[', ..] ? Readme.ParseAnswer(text) : null;
+        if (documented?["status"] is JsonValue status && status.TryGetValue<int>(out var expected))
+        {
+            Assert.True((int)answer.Status == expected, $"{where}: expected {expected} as the README shows, got {answer}");
+        }
+        else
+        {
+            Assert.True((int)answer.Status is >= 200 and < 300, $"{where}: expected a success, got {answer}");
+        }
+
+        // A download goes to its file, not to the output.
+        if (OutputFile().Match(answer.Shell) is { Success: true } file)
+        {
+            var path = Path.Combine(folder, file.Groups["file"].Value);
+            Assert.True(File.Exists(path) && new FileInfo(path).Length > 0, $"{where}: expected {path} to be written, got {answer}");
+        }
+
+        if (command.Answer is null)
+        {
+            // Nothing to compare, but a JSON answer must still be JSON.
+            if (answer.ContentType.Contains("json", StringComparison.Ordinal))
+            {
+                AssertParses(answer, where);
+            }
+
+            return [];
+        }
+
+        if (documented is null)
+        {
+            AssertCsvShape(command.Answer, answer, where);
+            return [];
+        }
+
+        var real = AssertParses(answer, where);
+        // A problem (RFC 9457) may carry members the README leaves out, such as type and traceId.
+        var differences = Readme.ShapeDifferences(documented, real, openTop: answer.ContentType.StartsWith("application/problem+json"));
+        Assert.True(differences.Count == 0, $"{where}: the answer does not have the shape the README shows:\n"
+            + $"{string.Join("\n", differences)}\nREADME: {command.Answer}\nanswer: {answer}");
+        return [.. Readme.Placeholders(documented, real)];
+    }
+
+    /// <summary>A CSV answer: the header the README shows, and rows like its rows (the same text, numbers where it has numbers).</summary>
+    private static void AssertCsvShape(string documented, CurlAnswer answer, string where)
+    {
+        Assert.True(answer.ContentType.StartsWith("text/csv"), $"{where}: the README shows CSV, got {answer}");
+        var expected = documented.Split('\n');
+        var real = answer.Body.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(real.Length >= expected.Length, $"{where}: expected at least {expected.Length} lines, got {answer}");
+        for (var i = 0; i < expected.Length; i++)
+        {
+            var (expectedCells, realCells) = (expected[i].Split(','), real[i].Split(','));
+            var same = expectedCells.Length == realCells.Length && expectedCells.Zip(realCells).All(cells =>
+                double.TryParse(cells.First, System.Globalization.CultureInfo.InvariantCulture, out _)
+                    ? double.TryParse(cells.Second, System.Globalization.CultureInfo.InvariantCulture, out _)
+                    : cells.First == cells.Second);
+            Assert.True(same, $"{where}: line {i + 1} of the answer is {real[i]}, the README shows {expected[i]}");
+        }
+    }
+
+    private static JsonNode? AssertParses(CurlAnswer answer, string where)
+    {
+        try
+        {
+            return JsonNode.Parse(answer.Body);
+        }
+        catch (JsonException ex)
+        {
+            Assert.Fail($"{where}: expected JSON ({ex.Message}), got {answer}");
+            throw;
+        }
+    }
+
+    [GeneratedRegex(@"\s-o\s+(?<file>[^\s]+)")]
+    private static partial Regex OutputFile();
+}
