@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Aspire.Hosting;
@@ -10,8 +11,9 @@ namespace ModelPlatform.Bench.Inference;
 
 /// <summary>
 /// The whole platform from its AppHost (real Redis, RabbitMQ and the four services), set up as it would be deployed:
-/// Release builds, the Production environment (warnings-only logs), and the inference service reached directly rather
-/// than through the local proxy Aspire puts in front of services.
+/// Release builds, the Production environment (its appsettings.json logging) for the inference service, telemetry exported over
+/// OTLP as a deployment configures it, and the inference service reached directly rather than through the local proxy
+/// Aspire puts in front of services.
 /// </summary>
 internal sealed class Platform : IAsyncDisposable
 {
@@ -33,37 +35,75 @@ internal sealed class Platform : IAsyncDisposable
     public HttpClient Registry { get; }
     public Uri InferenceUrl { get; }
 
-    public static async Task<Platform> StartAsync()
+    /// <summary>The inference service's process, for dotnet-trace and dotnet-counters (when Aspire reports it).</summary>
+    public int? InferenceProcessId { get; private init; }
+
+    /// <summary>
+    /// The OpenTelemetry variables a deployment gives each service: the manifest that azd deploys sets only
+    /// <c>OTEL_DOTNET_EXPERIMENTAL_OTLP_RETRY</c>, and the hosting platform adds the collector's endpoint and protocol
+    /// and the service name. Everything else (sampler, batch and export intervals) is the services' own default.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> DeploymentTelemetry(Uri otlpEndpoint, string service) => new Dictionary<string, string>
+    {
+        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlpEndpoint.ToString().TrimEnd('/'),
+        ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+        ["OTEL_SERVICE_NAME"] = service,
+        ["OTEL_DOTNET_EXPERIMENTAL_OTLP_RETRY"] = "in_memory",
+    };
+
+    /// <param name="otlpEndpoint">Where every service exports its telemetry.</param>
+    /// <param name="inferenceEnvironment">More variables for the inference service (profiling: <c>DOTNET_PerfMapEnabled=1</c>).</param>
+    public static async Task<Platform> StartAsync(Uri otlpEndpoint, IReadOnlyDictionary<string, string>? inferenceEnvironment = null)
     {
         var data = Directory.CreateTempSubdirectory("modelplatform-bench-");
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ModelPlatform_AppHost>([$"ModelPlatform:DataDirectory={data.FullName}"]);
         // The AppHost's health probes log every refused connection while services start; only real errors matter here.
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None));
-        // Telemetry is recorded (activities, metrics) as in production, but with no dashboard there is no exporter.
+        // Telemetry as deployed: every service exports traces, metrics and logs over OTLP (to the benchmark's sink).
+        // Aspire's run-mode settings for its dashboard (1-s export intervals, always_on sampling) are taken out first.
         foreach (var project in builder.Resources.OfType<ProjectResource>())
         {
-            builder.CreateResourceBuilder(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
+            builder.CreateResourceBuilder(project).WithEnvironment(context =>
+            {
+                foreach (var key in context.EnvironmentVariables.Keys.Where(key => key.StartsWith("OTEL_", StringComparison.Ordinal)).ToList())
+                {
+                    context.EnvironmentVariables.Remove(key);
+                }
+
+                foreach (var (key, value) in DeploymentTelemetry(otlpEndpoint, project.Name))
+                {
+                    context.EnvironmentVariables[key] = value;
+                }
+            });
         }
 
         var inference = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(resource => resource.Name == "inference"));
         inference.WithEndpoint("http", endpoint => endpoint.IsProxied = false)
-            .WithEnvironment("ASPNETCORE_ENVIRONMENT", "Production")
-            .WithEnvironment("Logging__LogLevel__Default", "Warning");
+            .WithEnvironment("ASPNETCORE_ENVIRONMENT", "Production");
+        foreach (var (key, value) in inferenceEnvironment ?? new Dictionary<string, string>())
+        {
+            inference.WithEnvironment(key, value);
+        }
+
         var app = await builder.BuildAsync();
         await app.StartAsync();
-        foreach (var service in new[] { "feature", "training", "registry", "inference" })
+        foreach (var service in new[] { "feature", "training", "registry" })
         {
             await app.ResourceNotifications.WaitForResourceHealthyAsync(service);
         }
 
-        return new Platform(app, data);
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("inference");
+        // Aspire reports the `dotnet run` that started the service; the service is the process of its own name.
+        var processes = Process.GetProcessesByName("ModelPlatform.Inference");
+        return new Platform(app, data) { InferenceProcessId = processes is [var process] ? process.Id : null };
     }
 
     /// <summary>Uploads the CSV, trains a model version with <paramref name="trainer"/>, and returns its version number.</summary>
     public async Task<int> TrainAsync(string model, string csvPath, string label, string trainer)
     {
-        using (var upload = await Feature.PostAsync($"/datasets/{model}/versions", new StringContent(await File.ReadAllTextAsync(csvPath), System.Text.Encoding.UTF8, "text/csv")))
+        var csv = new StringContent(await File.ReadAllTextAsync(csvPath), System.Text.Encoding.UTF8, "text/csv");
+        using (var upload = await Feature.PostAsync($"/datasets/{model}/versions", csv))
         {
             upload.EnsureSuccessStatusCode();
         }

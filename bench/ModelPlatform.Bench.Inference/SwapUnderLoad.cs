@@ -3,7 +3,10 @@ using System.Net;
 
 namespace ModelPlatform.Bench.Inference;
 
-/// <summary>One request of the promotion measurement: when it started (seconds into the run), how long it took, its status and the version that answered.</summary>
+/// <summary>
+/// One request of the promotion measurement: when it started (seconds into the run), how long it took, its status and
+/// the version that answered.
+/// </summary>
 internal sealed record Answer(double StartedS, double LatencyMs, HttpStatusCode Status, int Version);
 
 /// <summary>

@@ -3,8 +3,12 @@
 # endpoint, (c) ModelPlatform's /predict, OIP /infer and CSV scoring, (d) FastAPI + uvicorn + scikit-learn, all on the
 # same model data and rows, driven by wrk on this machine; then a promotion under steady load.
 # Usage: bench/inference/run.sh [ROUNDS=3] [SECONDS=10]     (about 12 minutes with the defaults)
+#        bench/inference/run.sh serve      (the platform as benchmarked, left running for wrk, dotnet-trace, dotnet-counters)
+# Run it alone on the machine: flock /tmp/modelplatform-heavy.lock bench/inference/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+mode=bench
+if [ "${1:-}" = serve ]; then mode=serve; shift; fi
 rounds="${1:-3}"
 seconds="${2:-10}"
 out="${OUT:-$(mktemp -d)}"
@@ -24,6 +28,9 @@ source scripts/prerequisites.sh
 
 "$PYTHON" bench/training-quality/prepare.py "$out/data" >/dev/null
 "$PYTHON" bench/inference/make_bodies.py "$out/data/fair-affairs/test.csv" had_affair "$out/bodies"
+if [ "$mode" = serve ]; then
+  exec dotnet run -c Release --project bench/ModelPlatform.Bench.Inference -- serve "$out/data" "$out/bodies"
+fi
 
 # (d) as a Python team would run it: uvicorn with uvloop (what uvicorn[standard] installs), one worker per core,
 # one OpenMP thread per worker so the two do not fight over the cores.

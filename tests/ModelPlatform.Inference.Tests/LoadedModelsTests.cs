@@ -67,6 +67,25 @@ public sealed class LoadedModelsTests : IDisposable
     }
 
     [Fact]
+    public async Task OnlyALoadedVersionIsAnsweredAtOnce()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var models = Models(before: _ => release.Task);
+
+        var unknown = models.TryGetLoaded(V(1), out _);
+        var loading = models.GetAsync(V(1), CancellationToken.None);
+        var whileLoading = models.TryGetLoaded(V(1), out _);
+        release.SetResult();
+        var loaded = await loading.WaitAsync(Timeout);
+
+        Assert.False(unknown);
+        Assert.False(whileLoading);
+        Assert.True(models.TryGetLoaded(V(1), out var predictor));
+        Assert.Same(loaded, predictor);
+        Assert.Equal([1], _loads);
+    }
+
+    [Fact]
     public async Task SimultaneousFirstRequestsLoadTheVersionOnce()
     {
         var predictor = TestModels.LoadTrained();
@@ -118,7 +137,8 @@ public sealed class LoadedModelsTests : IDisposable
     {
         var attempts = 0;
         var models = Models(before: _ => Interlocked.Increment(ref attempts) == 1
-            ? throw new TaskCanceledException("The request was canceled due to the configured HttpClient.Timeout of 100 seconds elapsing.", new TimeoutException())
+            ? throw new TaskCanceledException(
+                "The request was canceled due to the configured HttpClient.Timeout of 100 seconds elapsing.", new TimeoutException())
             : Task.CompletedTask);
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => models.GetAsync(V(1), CancellationToken.None));

@@ -1,6 +1,7 @@
+using System.Text;
 using System.Text.Json;
 using ModelPlatform.Contracts;
-using ModelPlatform.Inference.Apis;
+using ModelPlatform.Inference.Protocols;
 using ModelPlatform.ML;
 
 namespace ModelPlatform.Inference.Tests;
@@ -9,10 +10,10 @@ public class OpenInferenceTensorsTests
 {
     private const int MaxRows = 100;
 
-    /// <summary>A request as the API reads it: deserialized from its JSON with the protocol's options.</summary>
+    /// <summary>A request as the API reads it: parsed once, its tensors' data left in the body's document.</summary>
     private static InferenceRequest Request(string inputs, string? outputs = null) =>
-        JsonSerializer.Deserialize<InferenceRequest>(
-            $$"""{"id": "r1", "inputs": {{inputs}}{{(outputs is null ? "" : $", \"outputs\": {outputs}")}}}""", OpenInferenceTensors.Json)!;
+        InferenceRequestReader.Read(Encoding.UTF8.GetBytes(
+            $$"""{"id": "r1", "inputs": {{inputs}}{{(outputs is null ? "" : $", \"outputs\": {outputs}")}}}"""), out _)!;
 
     private static List<ModelRecord> Read(string inputs)
     {
@@ -93,49 +94,137 @@ public class OpenInferenceTensorsTests
 
     [Theory]
     // Which input is wrong, then what the message says about it.
-    [InlineData("""[{"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]}, {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]""",
+    [InlineData("""
+        [{"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]},
+        {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]
+        """,
         "input 'age' is missing", "FP32 tensor")]
-    [InlineData("""[{"name": "age", "shape": [1], "datatype": "FP32", "data": [1]}, {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]}, {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}, {"name": "tenure", "shape": [1], "datatype": "FP32", "data": [1]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [1], "datatype": "FP32", "data": [1]},
+        {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]},
+        {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]},
+        {"name": "tenure", "shape": [1], "datatype": "FP32", "data": [1]}]
+        """,
         "input 'tenure' (inputs[3])", "is not an input of the model")]
-    [InlineData("""[{"name": "age", "shape": [1], "datatype": "FP32", "data": [1]}, {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]}, {"name": "age", "shape": [1], "datatype": "FP32", "data": [2]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [1], "datatype": "FP32", "data": [1]},
+        {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]},
+        {"name": "age", "shape": [1], "datatype": "FP32", "data": [2]}]
+        """,
         "input 'age'", "appears more than once")]
-    [InlineData("""[{"name": "age", "shape": [1], "datatype": "BYTES", "data": ["1"]}, {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]}, {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [1], "datatype": "BYTES", "data": ["1"]},
+        {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]},
+        {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]
+        """,
         "input 'age' (inputs[0])", "has datatype BYTES")]
-    [InlineData("""[{"name": "age", "shape": [1], "datatype": "FP32", "data": [1]}, {"name": "plan", "shape": [1], "datatype": "FP32", "data": [1]}, {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [1], "datatype": "FP32", "data": [1]},
+        {"name": "plan", "shape": [1], "datatype": "FP32", "data": [1]},
+        {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]
+        """,
         "input 'plan' (inputs[1])", "has datatype FP32")]
-    [InlineData("""[{"name": "age", "shape": [1], "datatype": "FP32", "data": [1]}, {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]}, {"name": "active", "shape": [1], "datatype": "INT8", "data": [1]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [1], "datatype": "FP32", "data": [1]},
+        {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]},
+        {"name": "active", "shape": [1], "datatype": "INT8", "data": [1]}]
+        """,
         "input 'active' (inputs[2])", "has datatype INT8")]
-    [InlineData("""[{"name": "age", "shape": [1], "data": [1]}, {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]}, {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [1], "data": [1]},
+        {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]},
+        {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]
+        """,
         "input 'age' (inputs[0])", "has datatype (none)")]
-    [InlineData("""[{"name": "age", "shape": [2], "datatype": "FP32", "data": [1, 2, 3]}, {"name": "plan", "shape": [2], "datatype": "BYTES", "data": ["pro", "pro"]}, {"name": "active", "shape": [2], "datatype": "BOOL", "data": [true, true]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [2], "datatype": "FP32", "data": [1, 2, 3]},
+        {"name": "plan", "shape": [2], "datatype": "BYTES", "data": ["pro", "pro"]},
+        {"name": "active", "shape": [2], "datatype": "BOOL", "data": [true, true]}]
+        """,
         "input 'age' (inputs[0])", "more than the 2 values")]
-    [InlineData("""[{"name": "age", "shape": [3], "datatype": "FP32", "data": [1, 2, 3]}, {"name": "plan", "shape": [3], "datatype": "BYTES", "data": ["pro", "pro"]}, {"name": "active", "shape": [3], "datatype": "BOOL", "data": [true, true, true]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [3], "datatype": "FP32", "data": [1, 2, 3]},
+        {"name": "plan", "shape": [3], "datatype": "BYTES", "data": ["pro", "pro"]},
+        {"name": "active", "shape": [3], "datatype": "BOOL", "data": [true, true, true]}]
+        """,
         "input 'plan' (inputs[1])", "has 2 values; its shape says 3")]
-    [InlineData("""[{"name": "age", "shape": [2], "datatype": "FP32", "data": [1, 2]}, {"name": "plan", "shape": [3], "datatype": "BYTES", "data": ["pro", "pro", "pro"]}, {"name": "active", "shape": [2], "datatype": "BOOL", "data": [true, true]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [2], "datatype": "FP32", "data": [1, 2]},
+        {"name": "plan", "shape": [3], "datatype": "BYTES", "data": ["pro", "pro", "pro"]},
+        {"name": "active", "shape": [2], "datatype": "BOOL", "data": [true, true]}]
+        """,
         "input 'plan' (inputs[1])", "has 3 rows, but the inputs before it have 2")]
-    [InlineData("""[{"name": "age", "shape": [0], "datatype": "FP32", "data": []}, {"name": "plan", "shape": [0], "datatype": "BYTES", "data": []}, {"name": "active", "shape": [0], "datatype": "BOOL", "data": []}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [0], "datatype": "FP32", "data": []},
+        {"name": "plan", "shape": [0], "datatype": "BYTES", "data": []},
+        {"name": "active", "shape": [0], "datatype": "BOOL", "data": []}]
+        """,
         "input 'age' (inputs[0])", "has shape [0]")]
-    [InlineData("""[{"name": "age", "shape": [1, 2], "datatype": "FP32", "data": [[1, 2]]}, {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]}, {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [1, 2], "datatype": "FP32", "data": [[1, 2]]},
+        {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]},
+        {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]
+        """,
         "input 'age' (inputs[0])", "has shape [1, 2]")]
-    [InlineData("""[{"name": "age", "datatype": "FP32", "data": [1]}, {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]}, {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]""",
+    [InlineData("""
+        [{"name": "age", "datatype": "FP32", "data": [1]},
+        {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]},
+        {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]
+        """,
         "input 'age' (inputs[0])", "has shape []")]
-    [InlineData("""[{"name": "age", "shape": [2], "datatype": "FP32", "data": [1, "NaN"]}, {"name": "plan", "shape": [2], "datatype": "BYTES", "data": ["pro", "pro"]}, {"name": "active", "shape": [2], "datatype": "BOOL", "data": [true, true]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [2], "datatype": "FP32", "data": [1, "NaN"]},
+        {"name": "plan", "shape": [2], "datatype": "BYTES", "data": ["pro", "pro"]},
+        {"name": "active", "shape": [2], "datatype": "BOOL", "data": [true, true]}]
+        """,
         "input 'age' (inputs[0]) row 1", "NaN is not a value the model can take; send null")]
-    [InlineData("""[{"name": "age", "shape": [1], "datatype": "FP32", "data": ["Infinity"]}, {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]}, {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [1], "datatype": "FP32", "data": ["Infinity"]},
+        {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]},
+        {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]
+        """,
         "input 'age' (inputs[0]) row 0", "Infinity is not a value the model can take")]
-    [InlineData("""[{"name": "age", "shape": [1], "datatype": "FP64", "data": ["-inf"]}, {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]}, {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [1], "datatype": "FP64", "data": ["-inf"]},
+        {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]},
+        {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]
+        """,
         "input 'age' (inputs[0]) row 0", "-inf is not a value the model can take")]
-    [InlineData("""[{"name": "age", "shape": [1], "datatype": "FP64", "data": [1e39]}, {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]}, {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [1], "datatype": "FP64", "data": [1e39]},
+        {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]},
+        {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]
+        """,
         "input 'age' (inputs[0]) row 0", "outside the range of a 32-bit float")]
-    [InlineData("""[{"name": "age", "shape": [1], "datatype": "INT64", "data": [1e400]}, {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]}, {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [1], "datatype": "INT64", "data": [1e400]},
+        {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]},
+        {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]
+        """,
         "input 'age' (inputs[0]) row 0", "outside the range of a 32-bit float")]
-    [InlineData("""[{"name": "age", "shape": [2], "datatype": "INT32", "data": [3, 2.5]}, {"name": "plan", "shape": [2], "datatype": "BYTES", "data": ["pro", "pro"]}, {"name": "active", "shape": [2], "datatype": "BOOL", "data": [true, true]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [2], "datatype": "INT32", "data": [3, 2.5]},
+        {"name": "plan", "shape": [2], "datatype": "BYTES", "data": ["pro", "pro"]},
+        {"name": "active", "shape": [2], "datatype": "BOOL", "data": [true, true]}]
+        """,
         "input 'age' (inputs[0]) row 1", "2.5 is not an integer, as INT32 requires")]
-    [InlineData("""[{"name": "age", "shape": [1], "datatype": "FP32", "data": ["12"]}, {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]}, {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [1], "datatype": "FP32", "data": ["12"]},
+        {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]},
+        {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]
+        """,
         "input 'age' (inputs[0]) row 0", "expected a number or null, got string \"12\"")]
-    [InlineData("""[{"name": "age", "shape": [1], "datatype": "FP32", "data": [1]}, {"name": "plan", "shape": [1], "datatype": "BYTES", "data": [3]}, {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [1], "datatype": "FP32", "data": [1]},
+        {"name": "plan", "shape": [1], "datatype": "BYTES", "data": [3]},
+        {"name": "active", "shape": [1], "datatype": "BOOL", "data": [true]}]
+        """,
         "input 'plan' (inputs[1]) row 0", "expected a string (BYTES) or null, got 3")]
-    [InlineData("""[{"name": "age", "shape": [1], "datatype": "FP32", "data": [1]}, {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]}, {"name": "active", "shape": [1], "datatype": "BOOL", "data": ["yes"]}]""",
+    [InlineData("""
+        [{"name": "age", "shape": [1], "datatype": "FP32", "data": [1]},
+        {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["pro"]},
+        {"name": "active", "shape": [1], "datatype": "BOOL", "data": ["yes"]}]
+        """,
         "input 'active' (inputs[2]) row 0", "expected true, false or null, got \"yes\"")]
     [InlineData("""[{"shape": [1], "datatype": "FP32", "data": [1]}]""",
         "inputs[0]", "has no 'name'")]
@@ -147,6 +236,9 @@ public class OpenInferenceTensorsTests
 
         Assert.Contains(names, error);
         Assert.Contains(says, error);
+        // Word for word what the request deserialized as a whole (each tensor copied into a document of its own) gives.
+        var deserialized = JsonSerializer.Deserialize<InferenceRequest>($$"""{"inputs": {{inputs}}}""", OpenInferenceTensors.Json)!;
+        Assert.Equal(OpenInferenceTensors.ReadInputs(TestModels.Churn, deserialized, MaxRows).Error, error);
     }
 
     [Fact]

@@ -24,7 +24,8 @@ public class ShadowComparisonTests
     {
         // The prediction cache stores answers as JSON: their labels come back as JsonElements.
         Prediction[] cached = [.. new Prediction[] { new("yes", 0.9f), new(1L, 0.7f), new(true, 0.6f), new("no", 0.1f) }
-            .Select(prediction => JsonSerializer.Deserialize<Prediction>(JsonSerializer.Serialize(prediction, JsonSerializerOptions.Web), JsonSerializerOptions.Web)!)];
+            .Select(prediction =>
+                JsonSerializer.Deserialize<Prediction>(JsonSerializer.Serialize(prediction, JsonSerializerOptions.Web), JsonSerializerOptions.Web)!)];
         Prediction[] shadow = [new("yes", 0.9f), new(1L, 0.7f), new(true, 0.6f), new("yes", 0.1f)];
 
         var (agreed, difference) = ShadowTraffic.Compare(cached, shadow);

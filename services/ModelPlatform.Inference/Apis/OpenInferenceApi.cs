@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using ModelPlatform.Inference.Protocols;
 using ModelPlatform.Inference.Serving;
 
 namespace ModelPlatform.Inference.Apis;
@@ -9,36 +11,46 @@ namespace ModelPlatform.Inference.Apis;
 /// <summary>
 /// The Open Inference Protocol (v2) REST API that KServe and Triton clients speak: health, server and model metadata,
 /// model readiness and inference. A model without a version in the URL means its <c>production</c> alias.
+/// Every answer, errors included (<c>{"error": "…"}</c>), is written with the protocol's JSON options.
 /// </summary>
 public static class OpenInferenceApi
 {
     public static IEndpointRouteBuilder MapOpenInferenceApi(this IEndpointRouteBuilder app)
     {
         var v2 = app.MapGroup("/v2").WithTags("Open Inference Protocol");
-        v2.MapGet("/", ServerMetadata).WithName("OipServerMetadata").WithSummary("Server metadata");
-        v2.MapGet("/health/live", () => TypedResults.Ok(new { live = true })).WithName("OipServerLive").WithSummary("Server live");
-        v2.MapGet("/health/ready", ServerReady).WithName("OipServerReady").WithSummary("Server ready: every production model is loaded and warm");
-        v2.MapGet("/models/{name}", ModelMetadata).WithName("OipModelMetadata").WithSummary("Metadata of the production version");
-        v2.MapGet("/models/{name}/versions/{version}", ModelMetadata).WithName("OipModelVersionMetadata").WithSummary("Metadata of a version");
-        v2.MapGet("/models/{name}/ready", ModelReady).WithName("OipModelReady").WithSummary("Whether the production version is loaded");
-        v2.MapGet("/models/{name}/versions/{version}/ready", ModelReady).WithName("OipModelVersionReady").WithSummary("Whether a version is loaded");
+        v2.MapGet("/", ServerMetadata).WithName("OipServerMetadata").WithSummary("Server metadata")
+            .Produces<ServerMetadataResponse>();
+        v2.MapGet("/health/live", ServerLive).WithName("OipServerLive").WithSummary("Server live")
+            .Produces<ServerLiveResponse>();
+        v2.MapGet("/health/ready", ServerReady).WithName("OipServerReady").WithSummary("Server ready: every production model is loaded and warm")
+            .Produces<ServerReadyResponse>().Produces<ServerReadyResponse>(StatusCodes.Status503ServiceUnavailable);
+        v2.MapGet("/models/{name}", ModelMetadata).WithName("OipModelMetadata").WithSummary("Metadata of the production version")
+            .Produces<ModelMetadataResponse>().ProducesErrors(StatusCodes.Status404NotFound);
+        v2.MapGet("/models/{name}/versions/{version}", ModelMetadata).WithName("OipModelVersionMetadata").WithSummary("Metadata of a version")
+            .Produces<ModelMetadataResponse>().ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
+        v2.MapGet("/models/{name}/ready", ModelReady).WithName("OipModelReady").WithSummary("Whether the production version is loaded")
+            .ProducesReadiness().ProducesErrors(StatusCodes.Status404NotFound);
+        v2.MapGet("/models/{name}/versions/{version}/ready", ModelReady).WithName("OipModelVersionReady").WithSummary("Whether a version is loaded")
+            .ProducesReadiness().ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
         v2.MapPost("/models/{name}/infer", Infer).WithName("OipInfer").WithSummary("Inference with the production version (or its canary)")
-            .Accepts<InferenceRequest>("application/json").Produces<InferenceResponse>().Produces<InferenceError>(StatusCodes.Status400BadRequest);
+            .ProducesInference();
         v2.MapPost("/models/{name}/versions/{version}/infer", Infer).WithName("OipVersionInfer").WithSummary("Inference with a version")
-            .Accepts<InferenceRequest>("application/json").Produces<InferenceResponse>().Produces<InferenceError>(StatusCodes.Status400BadRequest);
+            .ProducesInference();
         return app;
     }
 
-    public static IResult ServerMetadata() => Json(StatusCodes.Status200OK, new ServerMetadataResponse(
+    public static JsonHttpResult<ServerMetadataResponse> ServerMetadata() => Json(StatusCodes.Status200OK, new ServerMetadataResponse(
         "modelplatform-inference",
         typeof(OpenInferenceApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "1.0.0",
         []));
 
-    public static IResult ServerReady(ServingReadiness readiness) => readiness.IsReady
-        ? Json(StatusCodes.Status200OK, new { ready = true })
-        : Json(StatusCodes.Status503ServiceUnavailable, new { ready = false });
+    public static JsonHttpResult<ServerLiveResponse> ServerLive() => Json(StatusCodes.Status200OK, new ServerLiveResponse(true));
 
-    public static async Task<IResult> ModelMetadata(string name, ModelCatalog catalog, CancellationToken cancellationToken, string? version = null)
+    public static JsonHttpResult<ServerReadyResponse> ServerReady(ServingReadiness readiness) =>
+        Json(readiness.IsReady ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, new ServerReadyResponse(readiness.IsReady));
+
+    public static async Task<Results<JsonHttpResult<ModelMetadataResponse>, JsonHttpResult<InferenceError>>> ModelMetadata(
+        string name, ModelCatalog catalog, CancellationToken cancellationToken, string? version = null)
     {
         var (versions, notFound) = await VersionsAsync(name, version, catalog, cancellationToken);
         if (versions is null)
@@ -69,7 +81,8 @@ public static class OpenInferenceApi
             OpenInferenceTensors.Inputs(signature), OpenInferenceTensors.Outputs(signature), properties));
     }
 
-    public static async Task<IResult> ModelReady(string name, ModelCatalog catalog, LoadedModels models, CancellationToken cancellationToken, string? version = null)
+    public static async Task<Results<JsonHttpResult<ModelReadyResponse>, JsonHttpResult<InferenceError>>> ModelReady(
+        string name, ModelCatalog catalog, LoadedModels models, CancellationToken cancellationToken, string? version = null)
     {
         var (versions, notFound) = await VersionsAsync(name, version, catalog, cancellationToken);
         if (versions is null)
@@ -81,7 +94,7 @@ public static class OpenInferenceApi
         return Json(ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, new ModelReadyResponse(name, version, ready));
     }
 
-    public static async Task<IResult> Infer(
+    public static async Task<Results<JsonHttpResult<InferenceResponse>, JsonHttpResult<InferenceError>>> Infer(
         string name, HttpContext context, Scoring scoring, IOptions<InferenceOptions> options, CancellationToken cancellationToken, string? version = null)
     {
         var (versionNumber, versionError) = ParseVersion(version);
@@ -91,15 +104,10 @@ public static class OpenInferenceApi
         }
 
         context.SetMaxRequestBodySize(options.Value.MaxJsonBytes);
-        InferenceRequest? request;
+        RequestBody body;
         try
         {
-            request = await JsonSerializer.DeserializeAsync<InferenceRequest>(context.Request.Body, OpenInferenceTensors.Json, cancellationToken);
-        }
-        catch (JsonException ex)
-        {
-            return Error(StatusCodes.Status400BadRequest,
-                $"The request body is not a valid inference request: {(ex.Path is { Length: > 2 } path ? $"'{path[2..]}' " : "")}could not be read (line {ex.LineNumber + 1}). NaN and Infinity are not JSON; send null for a missing value.");
+            body = await RequestBody.ReadAsync(context.Request, cancellationToken);
         }
         catch (BadHttpRequestException ex)
         {
@@ -108,22 +116,51 @@ public static class OpenInferenceApi
                 : ex.Message);
         }
 
-        if (request is null)
+        using (body)
         {
-            return Error(StatusCodes.Status400BadRequest, "The request body is empty; send an inference request with 'inputs'.");
-        }
+            InferenceRequest? request;
+            JsonDocument? document;
+            try
+            {
+                request = InferenceRequestReader.Read(body.Memory, out document);
+            }
+            catch (JsonException ex)
+            {
+                return Error(StatusCodes.Status400BadRequest,
+                    $"The request body is not a valid inference request: {(ex.Path is { Length: > 2 } path ? $"'{path[2..]}' " : "")}could not be read "
+                    + $"(line {ex.LineNumber + 1}). NaN and Infinity are not JSON; send null for a missing value.");
+            }
 
+            // The request's tensors are elements of the document: it lives until the answer is written.
+            using (document)
+            {
+                return request is null
+                    ? Error(StatusCodes.Status400BadRequest, "The request body is empty; send an inference request with 'inputs'.")
+                    : await InferAsync(name, versionNumber, request, context, scoring, options.Value, cancellationToken);
+            }
+        }
+    }
+
+    private static async Task<Results<JsonHttpResult<InferenceResponse>, JsonHttpResult<InferenceError>>> InferAsync(
+        string name,
+        int? version,
+        InferenceRequest request,
+        HttpContext context,
+        Scoring scoring,
+        InferenceOptions options,
+        CancellationToken cancellationToken)
+    {
         var routingKey = request.Parameters?.TryGetValue("routing_key", out var key) == true && key.ValueKind == JsonValueKind.String
             ? key.GetString()
             : context.Request.Headers[PredictApi.RoutingKeyHeader].ToString();
-        var (target, notFound) = await scoring.ResolveAsync(name, versionNumber, null, routingKey, cancellationToken);
+        var (target, notFound) = await scoring.ResolveAsync(name, version, null, routingKey, cancellationToken);
         if (target is null)
         {
             return Error(StatusCodes.Status404NotFound, notFound!);
         }
 
         var signature = target.Version.Signature;
-        var (records, inputError) = OpenInferenceTensors.ReadInputs(signature, request, options.Value.MaxRecordsPerRequest);
+        var (records, inputError) = OpenInferenceTensors.ReadInputs(signature, request, options.MaxRecordsPerRequest);
         if ((inputError ?? OpenInferenceTensors.RequestedOutputsError(signature, request.Outputs)) is { } requestError)
         {
             return Error(StatusCodes.Status400BadRequest, requestError);
@@ -132,9 +169,9 @@ public static class OpenInferenceApi
         var predictions = await scoring.PredictAsync(target, records!, "oip");
         var outputs = OpenInferenceTensors.WriteOutputs(signature, predictions, request.Outputs);
 
-        context.Response.Headers[PredictApi.ModelVersionHeader] = target.Version.Version.ToString(CultureInfo.InvariantCulture);
-        return Json(StatusCodes.Status200OK, new InferenceResponse(
-            name, target.Version.Version.ToString(CultureInfo.InvariantCulture), request.Id, outputs));
+        var answered = target.Version.Version.ToString(CultureInfo.InvariantCulture);
+        context.Response.Headers[PredictApi.ModelVersionHeader] = answered;
+        return Json(StatusCodes.Status200OK, new InferenceResponse(name, answered, request.Id, outputs));
     }
 
     /// <summary>The versions a URL means: the one it names, else those the production alias routes to (main first).</summary>
@@ -165,7 +202,25 @@ public static class OpenInferenceApi
         : int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number > 0 ? (number, null)
         : (null, $"Model version '{version}' is not a version number (1, 2, …).");
 
-    private static IResult Error(int status, string message) => Json(status, new InferenceError(message));
+    private static JsonHttpResult<InferenceError> Error(int status, string message) => Json(status, new InferenceError(message));
 
-    private static IResult Json<T>(int status, T body) => TypedResults.Json(body, OpenInferenceTensors.Json, statusCode: status);
+    private static JsonHttpResult<T> Json<T>(int status, T body) => TypedResults.Json(body, OpenInferenceTensors.Json, statusCode: status);
+
+    private static RouteHandlerBuilder ProducesErrors(this RouteHandlerBuilder route, params int[] statuses)
+    {
+        foreach (var status in statuses)
+        {
+            route.Produces<InferenceError>(status);
+        }
+
+        return route;
+    }
+
+    private static RouteHandlerBuilder ProducesReadiness(this RouteHandlerBuilder route) =>
+        route.Produces<ModelReadyResponse>().Produces<ModelReadyResponse>(StatusCodes.Status503ServiceUnavailable);
+
+    private static RouteHandlerBuilder ProducesInference(this RouteHandlerBuilder route) =>
+        route.Accepts<InferenceRequest>("application/json")
+            .Produces<InferenceResponse>()
+            .ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status413PayloadTooLarge);
 }

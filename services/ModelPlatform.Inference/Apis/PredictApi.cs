@@ -1,14 +1,11 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
-using ModelPlatform.Contracts;
+using ModelPlatform.Inference.Protocols;
 using ModelPlatform.Inference.Serving;
 
 namespace ModelPlatform.Inference.Apis;
-
-public sealed record PredictRequest(IReadOnlyList<JsonElement>? Records);
-
-public sealed record PredictResponse(string Model, int Version, IReadOnlyList<Prediction> Predictions);
 
 /// <summary>The friendly API: JSON records in and out, or a CSV file scored as a stream.</summary>
 public static class PredictApi
@@ -32,21 +29,20 @@ public static class PredictApi
                 which version answered; {RoutingKeyHeader} keeps a caller on one side of a canary split.
                 """)
             .Accepts<PredictRequest>("application/json", "text/csv")
-            .Produces<PredictResponse>(contentType: "application/json")
+            // The JSON answer, the 400 and the 404 come from the handler's result types; the CSV answers and these problems do not.
             .Produces(StatusCodes.Status200OK, contentType: "text/csv")
             .Produces(StatusCodes.Status200OK, contentType: CsvScoring.JsonLinesContentType)
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         app.MapGet("/models/{name}/shadow", GetShadowComparisons)
             .WithTags("Predictions")
             .WithName("GetShadowComparisons")
-            .WithSummary("How the shadow versions of a model's aliases compare with the versions that answered");
+            .WithSummary("How the shadow versions of a model's aliases compare with the versions that answered")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
-    public static async Task<IResult> Predict(
+    public static async Task<Results<Ok<PredictResponse>, EmptyHttpResult, ValidationProblem, NotFound<ProblemDetails>, ProblemHttpResult>> Predict(
         string name,
         HttpContext context,
         Scoring scoring,
@@ -61,7 +57,7 @@ public static class PredictApi
         }
 
         var isCsv = CsvScoring.IsCsv(context.Request);
-        if (!isCsv && !context.Request.HasJsonContentType())
+        if (!isCsv && !IsJson(context.Request))
         {
             return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
                 "Send JSON (Content-Type: application/json) or a CSV file (Content-Type: text/csv).");
@@ -70,20 +66,23 @@ public static class PredictApi
         var (target, notFound) = await scoring.ResolveAsync(name, version, alias, context.Request.Headers[RoutingKeyHeader], cancellationToken);
         if (target is null)
         {
-            return Problem(StatusCodes.Status404NotFound, "Not found", notFound!);
+            return ProblemResults.NotFound(notFound!);
         }
 
         context.Response.Headers[ModelVersionHeader] = target.Version.Version.ToString();
         if (isCsv)
         {
             context.SetMaxRequestBodySize(options.Value.MaxCsvBytes);
-            return await CsvScoring.ScoreAsync(context, target, scoring, options.Value.MaxCsvBytes, cancellationToken);
+            return await CsvScoring.ScoreAsync(context, target, scoring, options.Value.MaxCsvBytes, cancellationToken) is { } csvProblem
+                ? csvProblem
+                : TypedResults.Empty;
         }
 
         context.SetMaxRequestBodySize(options.Value.MaxJsonBytes);
-        using var body = await ReadJsonAsync(context.Request, cancellationToken);
+        using var body = await RequestBody.ReadAsync(context.Request, cancellationToken);
+        using var document = ParseJson(body);
         var maxRecords = options.Value.MaxRecordsPerRequest;
-        if (!body.RootElement.TryGetProperty("records", out var records) || records.ValueKind != JsonValueKind.Array || records.GetArrayLength() == 0)
+        if (!document.RootElement.TryGetProperty("records", out var records) || records.ValueKind != JsonValueKind.Array || records.GetArrayLength() == 0)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>
             {
@@ -99,8 +98,8 @@ public static class PredictApi
             });
         }
 
-        var (read, errors) = target.Predictor.Read([.. records.EnumerateArray()]);
-        if (errors.Count > 0)
+        var (read, errors) = JsonRecords.Read(target.Version.Signature, records);
+        if (errors is not null)
         {
             return TypedResults.ValidationProblem(errors, title: $"The records do not match the signature of {name} v{target.Version.Version}.");
         }
@@ -109,17 +108,17 @@ public static class PredictApi
         return TypedResults.Ok(new PredictResponse(name, target.Version.Version, predictions));
     }
 
-    public static async Task<IResult> GetShadowComparisons(string name, ShadowTotals shadowTotals) =>
+    public static async Task<Results<Ok<List<ShadowComparison>>, ProblemHttpResult>> GetShadowComparisons(string name, ShadowTotals shadowTotals) =>
         await shadowTotals.ReadAsync(name) is { } comparisons
             ? TypedResults.Ok(comparisons)
             : Problem(StatusCodes.Status503ServiceUnavailable, "Redis is unreachable", "Shadow comparisons are kept in Redis, which is unreachable.");
 
-    /// <summary>Parses the body into one pooled document (no copy per record); malformed JSON is a 400 naming where.</summary>
-    private static async Task<JsonDocument> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>Parses the body once, in place (no copy per record); malformed JSON is a 400 naming where.</summary>
+    private static JsonDocument ParseJson(RequestBody body)
     {
         try
         {
-            return await JsonDocument.ParseAsync(request.Body, default, cancellationToken);
+            return JsonDocument.Parse(body.Memory);
         }
         catch (JsonException ex)
         {
@@ -127,6 +126,10 @@ public static class PredictApi
         }
     }
 
-    private static IResult Problem(int status, string title, string detail) =>
+    /// <summary>The usual <c>application/json</c> is recognised without parsing the header; anything else as ASP.NET Core reads it.</summary>
+    private static bool IsJson(HttpRequest request) =>
+        string.Equals(request.ContentType, "application/json", StringComparison.OrdinalIgnoreCase) || request.HasJsonContentType();
+
+    private static ProblemHttpResult Problem(int status, string title, string detail) =>
         TypedResults.Problem(new ProblemDetails { Status = status, Title = title, Detail = detail });
 }

@@ -25,6 +25,8 @@ public sealed partial class AliasChangedHandler(ModelCatalog catalog, LoadedMode
         LogSwapped(alias.ModelName, alias.Alias, alias.PreviousVersion, alias.Version, alias.Canary?.Version, alias.Canary?.Percent, alias.Shadow);
     }
 
-    [LoggerMessage(LogLevel.Information, "{ModelName}@{Alias} now serves v{Version} (was v{PreviousVersion}); canary v{CanaryVersion} at {CanaryPercent}%, shadow v{ShadowVersion}")]
-    private partial void LogSwapped(string modelName, string alias, int? previousVersion, int version, int? canaryVersion, int? canaryPercent, int? shadowVersion);
+    [LoggerMessage(LogLevel.Information,
+        "{ModelName}@{Alias} now serves v{Version} (was v{PreviousVersion}); canary v{CanaryVersion} at {CanaryPercent}%, shadow v{ShadowVersion}")]
+    private partial void LogSwapped(
+        string modelName, string alias, int? previousVersion, int version, int? canaryVersion, int? canaryPercent, int? shadowVersion);
 }

@@ -26,11 +26,13 @@ public sealed class InferenceMetrics
     private readonly Counter<long> _shadowRows;
     private readonly Counter<long> _shadowDropped;
     private readonly ConcurrentDictionary<string, CacheTally> _cacheTallies = new();
+    private readonly ConcurrentDictionary<(string Model, int Version, string Protocol), KeyValuePair<string, object?>[]> _scoredTags = new();
 
     public InferenceMetrics(IMeterFactory meterFactory)
     {
         _meter = meterFactory.Create(MeterName);
-        _requests = _meter.CreateCounter<long>("modelplatform.inference.requests", unit: "{request}", description: "Scoring requests answered, by model, version and protocol");
+        _requests = _meter.CreateCounter<long>("modelplatform.inference.requests", unit: "{request}",
+            description: "Scoring requests answered, by model, version and protocol");
         _rows = _meter.CreateCounter<long>("modelplatform.inference.rows", unit: "{row}", description: "Records scored, by model, version and protocol");
         _duration = _meter.CreateHistogram("modelplatform.inference.duration", unit: "s",
             description: "Time to score one request's records, cache lookups included", advice: SecondsAdvice);
@@ -50,7 +52,13 @@ public sealed class InferenceMetrics
 
     public void Scored(string model, int version, string protocol, int rows, TimeSpan elapsed)
     {
-        var tags = new TagList { { "model", model }, { "version", version }, { "protocol", protocol } };
+        // One tag array per model version and protocol, made once: nothing is built or boxed per request.
+        if (!_scoredTags.TryGetValue((model, version, protocol), out var tags))
+        {
+            tags = _scoredTags.GetOrAdd((model, version, protocol), static key =>
+                [new("model", key.Model), new("version", key.Version), new("protocol", key.Protocol)]);
+        }
+
         _requests.Add(1, tags);
         _rows.Add(rows, tags);
         _duration.Record(elapsed.TotalSeconds, tags);

@@ -19,13 +19,14 @@ public sealed class ModelCatalog(RegistryClient registry, RedisCache redis, IOpt
 
     private TimeSpan AliasTtl => TimeSpan.FromSeconds(options.Value.AliasCacheSeconds);
 
-    public async ValueTask<AliasRoute?> ResolveAliasAsync(string model, string alias, CancellationToken cancellationToken)
-    {
-        if (_aliases.TryGetValue((model, alias), out var cached) && cached.Expires > clock.GetUtcNow())
-        {
-            return cached.Route;
-        }
+    public ValueTask<AliasRoute?> ResolveAliasAsync(string model, string alias, CancellationToken cancellationToken) =>
+        // Answered from memory on the request path: no state machine, no closure.
+        _aliases.TryGetValue((model, alias), out var cached) && cached.Expires > clock.GetUtcNow()
+            ? ValueTask.FromResult<AliasRoute?>(cached.Route)
+            : ResolveAliasSlowAsync(model, alias, cancellationToken);
 
+    private async ValueTask<AliasRoute?> ResolveAliasSlowAsync(string model, string alias, CancellationToken cancellationToken)
+    {
         var route = await ReadThroughRedisAsync(AliasKey(model, alias), AliasTtl,
             async () => (await registry.GetAliasAsync(model, alias, cancellationToken))?.Route);
         if (route is not null)
@@ -43,13 +44,13 @@ public sealed class ModelCatalog(RegistryClient registry, RedisCache redis, IOpt
         await WriteRedisAsync(AliasKey(model, alias), route, AliasTtl);
     }
 
-    public async ValueTask<ModelVersionInfo?> GetVersionAsync(string model, int version, CancellationToken cancellationToken)
-    {
-        if (_versions.TryGetValue((model, version), out var known))
-        {
-            return known;
-        }
+    public ValueTask<ModelVersionInfo?> GetVersionAsync(string model, int version, CancellationToken cancellationToken) =>
+        _versions.TryGetValue((model, version), out var known)
+            ? ValueTask.FromResult<ModelVersionInfo?>(known)
+            : GetVersionSlowAsync(model, version, cancellationToken);
 
+    private async ValueTask<ModelVersionInfo?> GetVersionSlowAsync(string model, int version, CancellationToken cancellationToken)
+    {
         var info = await ReadThroughRedisAsync($"modelplatform:inference:model:{model}:{version}", MetadataTtl,
             () => registry.GetVersionAsync(model, version, cancellationToken));
         if (info is not null)

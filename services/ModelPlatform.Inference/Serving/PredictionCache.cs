@@ -16,12 +16,15 @@ namespace ModelPlatform.Inference.Serving;
 /// </summary>
 public sealed class PredictionCache(RedisCache redis, IOptions<InferenceOptions> options, InferenceMetrics metrics)
 {
-    public async Task<Prediction[]> PredictAsync(ModelVersionInfo version, ModelPredictor predictor, IReadOnlyList<ModelRecord> records)
+    public ValueTask<Prediction[]> PredictAsync(ModelVersionInfo version, ModelPredictor predictor, IReadOnlyList<ModelRecord> records) =>
+        // Most models do not cache: they are scored at once, with no state machine or closure on the request path.
+        options.Value.PredictionCacheSeconds.TryGetValue(version.ModelName, out var ttlSeconds) && redis.IsAvailable
+            ? PredictCachedAsync(version, predictor, records, ttlSeconds)
+            : ValueTask.FromResult(predictor.Predict(records));
+
+    private async ValueTask<Prediction[]> PredictCachedAsync(
+        ModelVersionInfo version, ModelPredictor predictor, IReadOnlyList<ModelRecord> records, int ttlSeconds)
     {
-        if (!options.Value.PredictionCacheSeconds.TryGetValue(version.ModelName, out var ttlSeconds) || !redis.IsAvailable)
-        {
-            return predictor.Predict(records);
-        }
 
         var keys = new RedisKey[records.Count];
         for (var i = 0; i < records.Count; i++)

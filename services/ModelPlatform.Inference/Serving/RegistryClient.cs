@@ -20,7 +20,8 @@ public sealed class RegistryClient(HttpClient http)
     /// <summary>Downloads an artifact and checks it against the SHA-256 the registry recorded at registration.</summary>
     public async Task<byte[]> GetArtifactAsync(ModelVersionInfo version, CancellationToken cancellationToken)
     {
-        var artifact = await http.GetByteArrayAsync($"/models/{Uri.EscapeDataString(version.ModelName)}/versions/{version.Version}/artifact", cancellationToken);
+        var artifact = await http.GetByteArrayAsync(
+            $"/models/{Uri.EscapeDataString(version.ModelName)}/versions/{version.Version}/artifact", cancellationToken);
         var actual = Convert.ToHexStringLower(SHA256.HashData(artifact));
         if (!string.Equals(actual, version.Sha256, StringComparison.OrdinalIgnoreCase))
         {

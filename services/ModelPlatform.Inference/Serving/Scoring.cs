@@ -18,25 +18,47 @@ public sealed class Scoring(ModelCatalog catalog, LoadedModels models, Predictio
     /// <summary>
     /// The version that answers for <paramref name="model"/>: <paramref name="version"/> if given, else the one
     /// <paramref name="alias"/> (default <c>production</c>) routes <paramref name="routingKey"/> to. Null with the reason
-    /// when there is no such model, alias or version.
+    /// when there is no such model, alias or version. When the route, the version and its model are in memory (every
+    /// request but the first), it is answered at once: no task, no state machine.
     /// </summary>
-    public async Task<(ServingTarget? Target, string? NotFound)> ResolveAsync(
+    public ValueTask<(ServingTarget? Target, string? NotFound)> ResolveAsync(
         string model, int? version, string? alias, string? routingKey, CancellationToken cancellationToken)
     {
-        int? shadowVersion = null;
-        if (version is null)
+        if (version is { } number)
         {
-            var route = await catalog.ResolveAliasAsync(model, alias ?? DefaultAlias, cancellationToken);
-            if (route is null)
-            {
-                return (null, $"Model '{model}' has no alias '{alias ?? DefaultAlias}'. Point one at a version with PUT /models/{model}/aliases/{alias ?? DefaultAlias} on the registry, or ask for a version.");
-            }
-
-            version = TrafficSplit.Choose(route, routingKey);
-            shadowVersion = route.Shadow;
+            return ResolveVersionAsync(model, number, null, cancellationToken);
         }
 
-        var info = await catalog.GetVersionAsync(model, version.Value, cancellationToken);
+        var route = catalog.ResolveAliasAsync(model, alias ?? DefaultAlias, cancellationToken);
+        return route.IsCompletedSuccessfully
+            ? FromRoute(model, alias, route.Result, routingKey, cancellationToken)
+            : ResolveRouteAsync(model, alias, route, routingKey, cancellationToken);
+    }
+
+    private async ValueTask<(ServingTarget? Target, string? NotFound)> ResolveRouteAsync(
+        string model, string? alias, ValueTask<AliasRoute?> route, string? routingKey, CancellationToken cancellationToken) =>
+        await FromRoute(model, alias, await route, routingKey, cancellationToken);
+
+    private ValueTask<(ServingTarget? Target, string? NotFound)> FromRoute(
+        string model, string? alias, AliasRoute? route, string? routingKey, CancellationToken cancellationToken) =>
+        route is null
+            ? ValueTask.FromResult<(ServingTarget?, string?)>((null, $"Model '{model}' has no alias '{alias ?? DefaultAlias}'. Point one at a version "
+                + $"with PUT /models/{model}/aliases/{alias ?? DefaultAlias} on the registry, or ask for a version."))
+            : ResolveVersionAsync(model, TrafficSplit.Choose(route, routingKey), route.Shadow, cancellationToken);
+
+    private ValueTask<(ServingTarget? Target, string? NotFound)> ResolveVersionAsync(
+        string model, int version, int? shadowVersion, CancellationToken cancellationToken)
+    {
+        var info = catalog.GetVersionAsync(model, version, cancellationToken);
+        return info.IsCompletedSuccessfully && info.Result is { } known && models.TryGetLoaded(known, out var predictor)
+            ? ValueTask.FromResult<(ServingTarget?, string?)>((new ServingTarget(known, predictor, shadowVersion), null))
+            : LoadVersionAsync(model, version, info, shadowVersion, cancellationToken);
+    }
+
+    private async ValueTask<(ServingTarget? Target, string? NotFound)> LoadVersionAsync(
+        string model, int version, ValueTask<ModelVersionInfo?> pending, int? shadowVersion, CancellationToken cancellationToken)
+    {
+        var info = await pending;
         if (info is null)
         {
             return (null, $"Model '{model}' has no version {version}.");
@@ -45,11 +67,22 @@ public sealed class Scoring(ModelCatalog catalog, LoadedModels models, Predictio
         return (new ServingTarget(info, await models.GetAsync(info, cancellationToken), shadowVersion), null);
     }
 
-    /// <summary>Scores records already read against the target's signature.</summary>
-    public async Task<Prediction[]> PredictAsync(ServingTarget target, IReadOnlyList<ModelRecord> records, string protocol)
+    /// <summary>Scores records already read against the target's signature (at once, unless the prediction cache is asked).</summary>
+    public ValueTask<Prediction[]> PredictAsync(ServingTarget target, IReadOnlyList<ModelRecord> records, string protocol)
     {
         var started = Stopwatch.GetTimestamp();
-        var predictions = await cache.PredictAsync(target.Version, target.Predictor, records);
+        var predictions = cache.PredictAsync(target.Version, target.Predictor, records);
+        return predictions.IsCompletedSuccessfully
+            ? ValueTask.FromResult(Scored(target, records, protocol, started, predictions.Result))
+            : PredictCachedAsync(target, records, protocol, started, predictions);
+    }
+
+    private async ValueTask<Prediction[]> PredictCachedAsync(
+        ServingTarget target, IReadOnlyList<ModelRecord> records, string protocol, long started, ValueTask<Prediction[]> predictions) =>
+        Scored(target, records, protocol, started, await predictions);
+
+    private Prediction[] Scored(ServingTarget target, IReadOnlyList<ModelRecord> records, string protocol, long started, Prediction[] predictions)
+    {
         metrics.Scored(target.Version.ModelName, target.Version.Version, protocol, records.Count, Stopwatch.GetElapsedTime(started));
         if (target.Shadow is { } shadowVersion)
         {

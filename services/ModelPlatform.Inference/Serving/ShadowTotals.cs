@@ -38,7 +38,8 @@ public sealed class ShadowTotals(RedisCache redis)
             foreach (var (answered, shadow) in pairs)
             {
                 // One HGETALL: the pair's fields as of one moment.
-                var totals = (await db.HashGetAllAsync(TotalsKey(model, answered, shadow))).ToDictionary(entry => (string)entry.Name!, entry => (double)entry.Value);
+                var totals = (await db.HashGetAllAsync(TotalsKey(model, answered, shadow)))
+                    .ToDictionary(entry => (string)entry.Name!, entry => (double)entry.Value);
                 var rows = (long)totals.GetValueOrDefault("rows");
                 var agreed = (long)totals.GetValueOrDefault("agreed");
                 comparisons.Add(new ShadowComparison(answered, shadow, rows, agreed,

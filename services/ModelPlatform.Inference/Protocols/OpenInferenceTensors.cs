@@ -1,46 +1,10 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ModelPlatform.Contracts;
 using ModelPlatform.ML;
 
-namespace ModelPlatform.Inference.Apis;
-
-// The Open Inference Protocol (v2) REST messages, as docs/specs/open-inference-protocol-rest.yaml defines them.
-
-public sealed record InferenceRequest(
-    string? Id,
-    Dictionary<string, JsonElement>? Parameters,
-    IReadOnlyList<RequestInput>? Inputs,
-    IReadOnlyList<RequestOutput>? Outputs);
-
-public sealed record RequestInput(string? Name, long[]? Shape, string? Datatype, JsonElement Data, Dictionary<string, JsonElement>? Parameters);
-
-public sealed record RequestOutput(string? Name, Dictionary<string, JsonElement>? Parameters);
-
-public sealed record InferenceResponse(
-    [property: JsonPropertyName("model_name")] string ModelName,
-    [property: JsonPropertyName("model_version")] string ModelVersion,
-    string? Id,
-    IReadOnlyList<ResponseOutput> Outputs);
-
-public sealed record ResponseOutput(string Name, long[] Shape, string Datatype, object Data, Dictionary<string, string>? Parameters = null);
-
-public sealed record MetadataTensor(string Name, string Datatype, long[] Shape);
-
-public sealed record ModelMetadataResponse(
-    string Name,
-    IReadOnlyList<string> Versions,
-    string Platform,
-    IReadOnlyList<MetadataTensor> Inputs,
-    IReadOnlyList<MetadataTensor> Outputs,
-    IReadOnlyDictionary<string, string> Properties);
-
-public sealed record ServerMetadataResponse(string Name, string Version, IReadOnlyList<string> Extensions);
-
-public sealed record ModelReadyResponse(string Name, string? Version, bool Ready);
-
-/// <summary>Every error the protocol returns: <c>{"error": "…"}</c>.</summary>
-public sealed record InferenceError(string Error);
+namespace ModelPlatform.Inference.Protocols;
 
 /// <summary>
 /// Maps a model's signature to the protocol's tensors: one input tensor per column, shape <c>[rows]</c> (or
@@ -53,6 +17,9 @@ public static class OpenInferenceTensors
     public const string Platform = "mlnet";
     private static readonly HashSet<string> IntegerTypes = ["INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"];
     private static readonly HashSet<string> FloatTypes = ["FP16", "FP32", "FP64"];
+
+    // The classes parameter of a multiclass model's scores, written once per signature rather than once per request.
+    private static readonly ConditionalWeakTable<ModelSignature, Dictionary<string, string>> ClassesParameters = [];
 
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
     {
@@ -91,81 +58,90 @@ public static class OpenInferenceTensors
     /// </summary>
     public static (List<ModelRecord>? Records, string? Error) ReadInputs(ModelSignature signature, InferenceRequest request, int maxRows)
     {
+        var columns = SignatureColumns.For(signature);
         if (request.Inputs is not { Count: > 0 } inputs)
         {
-            return (null, $"'inputs' is required: one tensor per model input ({string.Join(", ", signature.Inputs.Select(input => input.Name))})");
+            return (null, $"'inputs' is required: one tensor per model input ({columns.NameList})");
         }
 
-        var byName = new Dictionary<string, (RequestInput Tensor, int Index)>(StringComparer.Ordinal);
+        // The tensor that feeds each column, by its index in the request (-1 until one does).
+        var tensorOf = new int[columns.Count];
+        Array.Fill(tensorOf, -1);
         for (var i = 0; i < inputs.Count; i++)
         {
-            var name = inputs[i].Name;
+            var name = inputs[i]?.Name;
             if (string.IsNullOrEmpty(name))
             {
                 return (null, $"inputs[{i}] has no 'name'");
             }
 
-            if (signature.Inputs.All(input => input.Name != name))
+            if (!columns.TryGetIndex(name, out var c))
             {
-                return (null, $"input '{name}' (inputs[{i}]) is not an input of the model; it takes {string.Join(", ", signature.Inputs.Select(input => input.Name))}");
+                return (null, $"input '{name}' (inputs[{i}]) is not an input of the model; it takes {columns.NameList}");
             }
 
-            if (!byName.TryAdd(name, (inputs[i], i)))
+            if (tensorOf[c] >= 0)
             {
                 return (null, $"input '{name}' appears more than once");
             }
+
+            tensorOf[c] = i;
         }
 
         long? rows = null;
-        foreach (var column in signature.Inputs)
+        for (var c = 0; c < columns.Count; c++)
         {
-            if (!byName.TryGetValue(column.Name, out var found))
+            var column = columns.Inputs[c];
+            var index = tensorOf[c];
+            if (index < 0)
             {
                 return (null, $"input '{column.Name}' is missing: the model needs it as a {InputDatatype(column.Type)} tensor of shape [rows]");
             }
 
-            var (tensor, index) = found;
-            var where = $"input '{column.Name}' (inputs[{index}])";
+            var tensor = inputs[index];
             if (tensor.Shape is not ({ Length: 1 } or [_, 1]) || tensor.Shape[0] < 1)
             {
-                return (null, $"{where} has shape [{string.Join(", ", tensor.Shape ?? [])}]; a column must have shape [rows] or [rows, 1] with at least one row");
+                return (null, $"{Where(column, index)} has shape [{string.Join(", ", tensor.Shape ?? [])}]; "
+                    + "a column must have shape [rows] or [rows, 1] with at least one row");
             }
 
             if (rows is not null && tensor.Shape[0] != rows)
             {
-                return (null, $"{where} has {tensor.Shape[0]} rows, but the inputs before it have {rows}; every column needs one value per row");
+                return (null, $"{Where(column, index)} has {tensor.Shape[0]} rows, but the inputs before it have {rows}; every column needs one value per row");
             }
 
             rows = tensor.Shape[0];
             if (rows > maxRows)
             {
-                return (null, $"{where} has {rows} rows; at most {maxRows} are allowed per request");
+                return (null, $"{Where(column, index)} has {rows} rows; at most {maxRows} are allowed per request");
             }
 
             if (DatatypeError(column, tensor.Datatype) is { } datatypeError)
             {
-                return (null, $"{where} {datatypeError}");
+                return (null, $"{Where(column, index)} {datatypeError}");
             }
         }
 
         var records = new List<ModelRecord>((int)rows!.Value);
         for (var r = 0; r < rows; r++)
         {
-            records.Add(ModelRecord.Empty(signature.Inputs.Count));
+            records.Add(ModelRecord.Empty(columns.Count));
         }
 
-        for (var c = 0; c < signature.Inputs.Count; c++)
+        for (var c = 0; c < columns.Count; c++)
         {
-            var column = signature.Inputs[c];
-            var (tensor, index) = byName[column.Name];
+            var column = columns.Inputs[c];
+            var tensor = inputs[tensorOf[c]];
             if (ReadColumn(column, tensor, records, c) is { } error)
             {
-                return (null, $"input '{column.Name}' (inputs[{index}]) {error}");
+                return (null, $"{Where(column, tensorOf[c])} {error}");
             }
         }
 
         return (records, null);
     }
+
+    private static string Where(ColumnSchema column, int index) => $"input '{column.Name}' (inputs[{index}])";
 
     private static string? DatatypeError(ColumnSchema column, string? datatype)
     {
@@ -181,6 +157,7 @@ public static class OpenInferenceTensors
                 + (column.Type == ColumnType.Numeric ? "FP32, FP64, FP16 or an INT/UINT type" : InputDatatype(column.Type));
     }
 
+    /// <summary>Reads a tensor's values, flat or nested (row-major), into the records' column <paramref name="c"/>.</summary>
     private static string? ReadColumn(ColumnSchema column, RequestInput tensor, List<ModelRecord> records, int c)
     {
         if (tensor.Data.ValueKind == JsonValueKind.Undefined)
@@ -188,26 +165,53 @@ public static class OpenInferenceTensors
             return "has no 'data'";
         }
 
-        var row = 0;
-        foreach (var value in Flatten(tensor.Data))
+        var reader = new ColumnReader(column, tensor.Datatype!, records, c);
+        return reader.Read(tensor.Data) ?? (reader.Row == records.Count ? null : $"has {reader.Row} values; its shape says {records.Count}");
+    }
+
+    /// <summary>Walks a tensor's data in row-major order (no iterator or copy per value), reading each into the next row.</summary>
+    private struct ColumnReader(ColumnSchema column, string datatype, List<ModelRecord> records, int c)
+    {
+        private readonly bool _integer = IntegerTypes.Contains(datatype);
+
+        public int Row { get; private set; }
+
+        public string? Read(JsonElement data)
         {
-            if (row == records.Count)
+            if (data.ValueKind != JsonValueKind.Array)
+            {
+                return ReadOne(data);
+            }
+
+            foreach (var item in data.EnumerateArray())
+            {
+                if ((item.ValueKind == JsonValueKind.Array ? Read(item) : ReadOne(item)) is { } error)
+                {
+                    return error;
+                }
+            }
+
+            return null;
+        }
+
+        private string? ReadOne(JsonElement value)
+        {
+            if (Row == records.Count)
             {
                 return $"has more than the {records.Count} values its shape says";
             }
 
-            if (ReadValue(column, tensor.Datatype!, value, records[row], c) is { } error)
+            if (ReadValue(column, datatype, _integer, value, records[Row], c) is { } error)
             {
-                return $"row {row}: {error}";
+                return $"row {Row}: {error}";
             }
 
-            row++;
+            Row++;
+            return null;
         }
-
-        return row == records.Count ? null : $"has {row} values; its shape says {records.Count}";
     }
 
-    private static string? ReadValue(ColumnSchema column, string datatype, JsonElement value, ModelRecord record, int c)
+    private static string? ReadValue(ColumnSchema column, string datatype, bool integer, JsonElement value, ModelRecord record, int c)
     {
         if (value.ValueKind == JsonValueKind.Null)
         {
@@ -218,14 +222,15 @@ public static class OpenInferenceTensors
         {
             case ColumnType.Numeric when value.ValueKind == JsonValueKind.Number:
                 var number = value.GetDouble();
-                if (IntegerTypes.Contains(datatype) && number != Math.Floor(number))
+                if (integer && number != Math.Floor(number))
                 {
                     return $"{value.GetRawText()} is not an integer, as {datatype} requires";
                 }
 
                 record.Numbers[c] = (float)number;
                 return float.IsFinite(record.Numbers[c]) ? null : $"{value.GetRawText()} is outside the range of a 32-bit float";
-            case ColumnType.Numeric when value.ValueKind == JsonValueKind.String && value.GetString() is "NaN" or "nan" or "Infinity" or "-Infinity" or "inf" or "-inf":
+            case ColumnType.Numeric when value.ValueKind == JsonValueKind.String
+                && value.GetString() is "NaN" or "nan" or "Infinity" or "-Infinity" or "inf" or "-inf":
                 return $"{value.GetString()} is not a value the model can take; send null for a missing value";
             case ColumnType.Numeric:
                 return $"expected a number or null, got {value.ValueKind.ToString().ToLowerInvariant()} {CellValues.Truncate(value.GetRawText())}";
@@ -242,36 +247,16 @@ public static class OpenInferenceTensors
         }
     }
 
-    /// <summary>Tensor data in row-major order, whether sent flat or nested.</summary>
-    private static IEnumerable<JsonElement> Flatten(JsonElement data)
-    {
-        if (data.ValueKind != JsonValueKind.Array)
-        {
-            yield return data;
-            yield break;
-        }
-
-        foreach (var item in data.EnumerateArray())
-        {
-            if (item.ValueKind == JsonValueKind.Array)
-            {
-                foreach (var inner in Flatten(item))
-                {
-                    yield return inner;
-                }
-            }
-            else
-            {
-                yield return item;
-            }
-        }
-    }
-
     /// <summary>The first output the request names that the model does not have, as an error; null when all exist.</summary>
     public static string? RequestedOutputsError(ModelSignature signature, IReadOnlyList<RequestOutput>? requested)
     {
+        if (requested is not { Count: > 0 })
+        {
+            return null;
+        }
+
         var names = Outputs(signature).Select(output => output.Name).ToList();
-        return requested?.FirstOrDefault(output => !names.Contains(output.Name!)) is { } unknown
+        return requested.FirstOrDefault(output => !names.Contains(output.Name!)) is { } unknown
             ? $"output '{unknown.Name}' is not an output of the model; it has {string.Join(", ", names)}"
             : null;
     }
@@ -280,26 +265,53 @@ public static class OpenInferenceTensors
     public static List<ResponseOutput> WriteOutputs(ModelSignature signature, IReadOnlyList<Prediction> predictions, IReadOnlyList<RequestOutput>? requested)
     {
         var rows = predictions.Count;
-        var all = new List<ResponseOutput>();
+        var all = new List<ResponseOutput>(2);
         var labelType = LabelDatatype(signature.Label.Type);
         switch (signature.Task)
         {
             case MLTask.Binary:
-                all.Add(new ResponseOutput("label", [rows], labelType, predictions.Select(prediction => prediction.Label).ToArray()));
-                all.Add(new ResponseOutput("probability", [rows], "FP32", predictions.Select(prediction => prediction.Probability!.Value).ToArray()));
+                var binaryLabels = new object?[rows];
+                var probabilities = new float[rows];
+                for (var r = 0; r < rows; r++)
+                {
+                    binaryLabels[r] = predictions[r].Label;
+                    probabilities[r] = predictions[r].Probability!.Value;
+                }
+
+                all.Add(new ResponseOutput("label", [rows], labelType, binaryLabels));
+                all.Add(new ResponseOutput("probability", [rows], "FP32", probabilities));
                 break;
             case MLTask.Multiclass:
                 var classes = signature.Classes!;
-                all.Add(new ResponseOutput("label", [rows], labelType, predictions.Select(prediction => prediction.Label).ToArray()));
-                all.Add(new ResponseOutput("scores", [rows, classes.Count], "FP32",
-                    predictions.SelectMany(prediction => classes.Select(label => prediction.Scores!.GetValueOrDefault(label))).ToArray(),
-                    new Dictionary<string, string> { ["classes"] = JsonSerializer.Serialize(classes) }));
+                var labels = new object?[rows];
+                var scores = new float[rows * classes.Count];
+                for (var r = 0; r < rows; r++)
+                {
+                    labels[r] = predictions[r].Label;
+                    for (var k = 0; k < classes.Count; k++)
+                    {
+                        scores[r * classes.Count + k] = predictions[r].Scores!.GetValueOrDefault(classes[k]);
+                    }
+                }
+
+                all.Add(new ResponseOutput("label", [rows], labelType, labels));
+                all.Add(new ResponseOutput("scores", [rows, classes.Count], "FP32", scores, ClassesParameter(signature)));
                 break;
             default:
-                all.Add(new ResponseOutput("value", [rows], "FP32", predictions.Select(prediction => prediction.Value!.Value).ToArray()));
+                var values = new float[rows];
+                for (var r = 0; r < rows; r++)
+                {
+                    values[r] = predictions[r].Value!.Value;
+                }
+
+                all.Add(new ResponseOutput("value", [rows], "FP32", values));
                 break;
         }
 
         return requested is { Count: > 0 } ? [.. requested.Select(output => all.Single(candidate => candidate.Name == output.Name))] : all;
     }
+
+    // Shared by every response of the signature and never changed after it is made.
+    private static Dictionary<string, string> ClassesParameter(ModelSignature signature) =>
+        ClassesParameters.GetValue(signature, static signature => new() { ["classes"] = JsonSerializer.Serialize(signature.Classes) });
 }
