@@ -25,6 +25,9 @@ builder.AddProject<Projects.ModelPlatform_Training>("training")
     .WithHttpHealthCheck("/health");
 
 builder.AddProject<Projects.ModelPlatform_Inference>("inference")
+    // The data plane allocates a few KB per request; a 64 MiB young generation per GC heap (the default is a few MiB on
+    // small machines) cuts its pauses about ninefold under load (docs/performance.md). Only the environment sets it.
+    .WithEnvironment("DOTNET_GCgen0size", "0x4000000")
     .WithReference(redis).WaitFor(redis)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReference(registry).WaitFor(registry)

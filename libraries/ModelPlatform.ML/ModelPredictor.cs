@@ -182,9 +182,9 @@ internal sealed class PredictionSession
 
     private static Func<Prediction> BinaryReader(DataViewRow output, ModelSignature signature)
     {
-        var classes = signature.Classes!;
-        var labelType = output.Schema["PredictedLabel"];
-        var predicted = output.GetGetter<bool>(labelType);
+        // The two labels as the data wrote them, made once rather than parsed and boxed for every prediction.
+        object[] labels = [.. signature.Classes!.Select(name => ColumnValues.LabelValue(name, signature.Label.Type))];
+        var predicted = output.GetGetter<bool>(output.Schema["PredictedLabel"]);
         // Uncalibrated trainers have no probability column; fall back to the logistic of the score.
         var probability = output.Schema.GetColumnOrNull("Probability") is { } probabilityColumn
             ? output.GetGetter<float>(probabilityColumn)
@@ -195,7 +195,7 @@ internal sealed class PredictionSession
             float p = 0;
             predicted(ref label);
             probability(ref p);
-            return new Prediction(Label: ColumnValues.LabelValue(classes[label ? 1 : 0], signature.Label.Type), Probability: p);
+            return new Prediction(Label: labels[label ? 1 : 0], Probability: p);
         };
     }
 
@@ -210,20 +210,30 @@ internal sealed class PredictionSession
         var predicted = output.GetGetter<ReadOnlyMemory<char>>(output.Schema[ModelSchema.PredictedClassColumn]);
         var scores = output.GetGetter<VBuffer<float>>(output.Schema["Score"]);
         var classes = signature.Classes!;
+        // Each class's label as the data wrote it, made once; found by the predicted class's characters, not a copy of them.
+        var labels = classes.ToDictionary(name => name, name => ColumnValues.LabelValue(name, signature.Label.Type), StringComparer.Ordinal)
+            .GetAlternateLookup<ReadOnlySpan<char>>();
+        // Reused by the getter from one prediction to the next (a session predicts on one thread at a time).
+        VBuffer<float> buffer = default;
         return () =>
         {
             ReadOnlyMemory<char> label = default;
-            VBuffer<float> buffer = default;
             predicted(ref label);
             scores(ref buffer);
-            var values = buffer.DenseValues().ToArray();
             var byClass = new Dictionary<string, float>(classes.Count, StringComparer.Ordinal);
-            for (var i = 0; i < classes.Count && i < values.Length; i++)
+            var i = 0;
+            foreach (var score in buffer.DenseValues())
             {
-                byClass[classes[i]] = values[i];
+                if (i == classes.Count)
+                {
+                    break;
+                }
+
+                byClass[classes[i++]] = score;
             }
 
-            return new Prediction(Label: ColumnValues.LabelValue(label.ToString(), signature.Label.Type), Scores: byClass);
+            var value = labels.TryGetValue(label.Span, out var known) ? known : ColumnValues.LabelValue(label.ToString(), signature.Label.Type);
+            return new Prediction(Label: value, Scores: byClass);
         };
     }
 

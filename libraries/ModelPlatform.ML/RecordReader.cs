@@ -22,22 +22,26 @@ public sealed record ModelRecord(float[] Numbers, string[] Texts)
 /// <summary>Checks records against a model's signature, collecting every problem rather than stopping at the first.</summary>
 public static class RecordReader
 {
-    /// <summary>Reads the records; problems are keyed by <c>records[i].column</c>.</summary>
-    public static (List<ModelRecord> Records, Dictionary<string, string[]> Errors) Read(
+    private static readonly IReadOnlyDictionary<string, string[]> NoErrors = new Dictionary<string, string[]>();
+
+    /// <summary>Reads the records; problems are keyed by <c>records[i].column</c> (none: an empty dictionary).</summary>
+    public static (List<ModelRecord> Records, IReadOnlyDictionary<string, string[]> Errors) Read(
         IReadOnlyList<ColumnSchema> inputs, IReadOnlyList<JsonElement> records)
     {
         var read = new List<ModelRecord>(records.Count);
-        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        // Made at the first problem: valid records, the usual case, allocate nothing for errors.
+        Dictionary<string, string[]>? errors = null;
         for (var r = 0; r < records.Count; r++)
         {
             var record = records[r];
             if (record.ValueKind != JsonValueKind.Object)
             {
-                errors[$"records[{r}]"] = [$"must be an object of column values, got {record.ValueKind.ToString().ToLowerInvariant()}"];
+                (errors ??= new(StringComparer.Ordinal))[$"records[{r}]"] =
+                    [$"must be an object of column values, got {record.ValueKind.ToString().ToLowerInvariant()}"];
                 continue;
             }
 
-            var (numbers, texts) = ModelRecord.Empty(inputs.Count);
+            var values = ModelRecord.Empty(inputs.Count);
             for (var c = 0; c < inputs.Count; c++)
             {
                 var input = inputs[c];
@@ -48,23 +52,23 @@ public static class RecordReader
                 }
                 else if (ColumnValues.IsNumeric(input.Type))
                 {
-                    error = ColumnValues.TryReadNumber(value, input.Type, out numbers[c]);
+                    error = ColumnValues.TryReadNumber(value, input.Type, out values.Numbers[c]);
                 }
                 else
                 {
-                    error = ColumnValues.TryReadText(value, out texts[c]);
+                    error = ColumnValues.TryReadText(value, out values.Texts[c]);
                 }
 
                 if (error is not null)
                 {
-                    errors[$"records[{r}].{input.Name}"] = [error];
+                    (errors ??= new(StringComparer.Ordinal))[$"records[{r}].{input.Name}"] = [error];
                 }
             }
 
-            read.Add(new ModelRecord(numbers, texts));
+            read.Add(values);
         }
 
-        return (read, errors);
+        return (read, errors ?? NoErrors);
     }
 
     /// <summary>

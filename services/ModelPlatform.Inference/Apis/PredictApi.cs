@@ -98,8 +98,8 @@ public static class PredictApi
             });
         }
 
-        var (read, errors) = JsonRecords.Read(target.Version.Signature, records);
-        if (errors is not null)
+        var (read, errors) = target.Predictor.Read([.. records.EnumerateArray()]);
+        if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, title: $"The records do not match the signature of {name} v{target.Version.Version}.");
         }

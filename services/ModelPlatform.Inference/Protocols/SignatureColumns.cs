@@ -1,6 +1,5 @@
 using System.Collections.Frozen;
 using System.Runtime.CompilerServices;
-using System.Text;
 using ModelPlatform.Contracts;
 
 namespace ModelPlatform.Inference.Protocols;
@@ -24,16 +23,12 @@ internal sealed class SignatureColumns
         }
 
         _indexByName = byName.ToFrozenDictionary(StringComparer.Ordinal);
-        Utf8Names = [.. Inputs.Select(input => Encoding.UTF8.GetBytes(input.Name))];
         NameList = string.Join(", ", Inputs.Select(input => input.Name));
     }
 
     public IReadOnlyList<ColumnSchema> Inputs { get; }
 
     public int Count => Inputs.Count;
-
-    /// <summary>The inputs' names in UTF-8, to find them in a parsed body without transcoding on every lookup.</summary>
-    public byte[][] Utf8Names { get; }
 
     /// <summary>The inputs' names, comma separated, in signature order.</summary>
     public string NameList { get; }
