@@ -4,12 +4,13 @@ using StackExchange.Redis;
 namespace ModelPlatform.Inference.Tests;
 
 /// <summary>
-/// An in-memory Redis for the few set and hash commands the shadow totals use, with Redis's transaction semantics:
+/// An in-memory Redis for the few string, set and hash commands the inference caches use, with Redis's transaction semantics:
 /// commands queued on a transaction take effect together when it executes. Every state another client could read
 /// between two commands is kept in <see cref="ObservableStates"/>.
 /// </summary>
 internal sealed class FakeRedis
 {
+    private readonly Dictionary<string, string> _strings = [];
     private readonly Dictionary<string, HashSet<string>> _sets = [];
     private readonly Dictionary<string, Dictionary<string, double>> _hashes = [];
 
@@ -45,6 +46,17 @@ internal sealed class FakeRedis
                     }
 
                     return Task.FromResult(true);
+                case "StringGetAsync":
+                    lock (this)
+                    {
+                        return Task.FromResult(_strings.TryGetValue(Key(args[0]), out var text) ? (RedisValue)text : RedisValue.Null);
+                    }
+
+                case "StringSetAsync":
+                    // The expiry is not kept: no test here outlives it.
+                    return Run(transaction, () => args.OfType<When>().SingleOrDefault() == When.NotExists
+                        ? _strings.TryAdd(Key(args[0]), Text((RedisValue)args[1]!))
+                        : (_strings[Key(args[0])] = Text((RedisValue)args[1]!)) is not null);
                 case "SetMembersAsync":
                     lock (this)
                     {

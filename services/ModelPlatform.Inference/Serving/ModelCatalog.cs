@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using ModelPlatform.Contracts;
+using StackExchange.Redis;
 
 namespace ModelPlatform.Inference.Serving;
 
@@ -27,11 +28,16 @@ public sealed class ModelCatalog(RegistryClient registry, RedisCache redis, IOpt
 
     private async ValueTask<AliasRoute?> ResolveAliasSlowAsync(string model, string alias, CancellationToken cancellationToken)
     {
+        // An AliasChanged event can land while Redis or the registry answers; the route it writes is newer than this
+        // answer, which then must not replace it (else this replica would serve the old version until the entry expires).
+        var key = (model, alias);
+        var hadEntry = _aliases.TryGetValue(key, out var before);
         var route = await ReadThroughRedisAsync(AliasKey(model, alias), AliasTtl,
             async () => (await registry.GetAliasAsync(model, alias, cancellationToken))?.Route);
         if (route is not null)
         {
-            _aliases[(model, alias)] = (route, clock.GetUtcNow() + AliasTtl);
+            var entry = (route, clock.GetUtcNow() + AliasTtl);
+            _ = hadEntry ? _aliases.TryUpdate(key, entry, before) : _aliases.TryAdd(key, entry);
         }
 
         return route;
@@ -63,7 +69,10 @@ public sealed class ModelCatalog(RegistryClient registry, RedisCache redis, IOpt
 
     private static string AliasKey(string model, string alias) => $"modelplatform:inference:alias:{model}:{alias}";
 
-    /// <summary>The value Redis holds at <paramref name="key"/>, else the registry's, which is then kept there for <paramref name="ttl"/>.</summary>
+    /// <summary>
+    /// The value Redis holds at <paramref name="key"/>, else the registry's, which is then kept there for
+    /// <paramref name="ttl"/> unless a newer one was written meanwhile (events write unconditionally, reads only into a gap).
+    /// </summary>
     private async Task<T?> ReadThroughRedisAsync<T>(string key, TimeSpan ttl, Func<Task<T?>> fromRegistry) where T : class
     {
         var json = await redis.TryAsync(async db => (string?)await db.StringGetAsync(key));
@@ -75,12 +84,12 @@ public sealed class ModelCatalog(RegistryClient registry, RedisCache redis, IOpt
         var value = await fromRegistry();
         if (value is not null)
         {
-            await WriteRedisAsync(key, value, ttl);
+            await WriteRedisAsync(key, value, ttl, When.NotExists);
         }
 
         return value;
     }
 
-    private Task WriteRedisAsync<T>(string key, T value, TimeSpan ttl) =>
-        redis.TryAsync(db => db.StringSetAsync(key, JsonSerializer.Serialize(value, JsonSerializerOptions.Web), ttl));
+    private Task WriteRedisAsync<T>(string key, T value, TimeSpan ttl, When when = When.Always) =>
+        redis.TryAsync(db => db.StringSetAsync(key, JsonSerializer.Serialize(value, JsonSerializerOptions.Web), ttl, when));
 }
