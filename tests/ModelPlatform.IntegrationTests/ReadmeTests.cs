@@ -10,21 +10,13 @@ namespace ModelPlatform.IntegrationTests;
 
 /// <summary>
 /// The README's curl commands, read from README.md at test time and run with the real curl against the platform, in
-/// order: each must answer as the README says (see <see cref="Readme"/> for how it is read).
+/// order: each must answer as the README says (see <see cref="Readme"/> for how it is read). Step 5 of the walkthrough,
+/// promoting a second version, has no command of its own; EndToEndTests and InferenceTests cover the hot swap.
 /// </summary>
 public partial class ReadmeTests(PlatformFixture platform, ITestOutputHelper output) : PlatformTest(platform)
 {
     /// <summary>The dataset and model the README uses; no other test may use this name.</summary>
     private const string ReadmeModel = "iris";
-
-    /// <summary>
-    /// Blocks that cannot run as written, found by a piece of their text, and why. (Step 5 of the walkthrough, promoting a
-    /// second version, has no command of its own to run; EndToEndTests and InferenceTests cover the hot swap.)
-    /// </summary>
-    private static readonly (string Text, string Reason)[] Skipped =
-    [
-        ("\"canary\":{\"version\":4", "it routes to versions 3, 4 and 5 of iris, and the commands before it register only 3"),
-    ];
 
     [Fact]
     public async Task TheCurlCommandsOfTheReadmeWorkAsWritten()
@@ -33,12 +25,6 @@ public partial class ReadmeTests(PlatformFixture platform, ITestOutputHelper out
         // each service's fixed local port. The README counts versions from 1: the name must be new to this platform.
         var blocks = Readme.CurlBlocks();
         Assert.Contains(blocks, block => block.Heading == "A walk through the whole path with curl");
-        foreach (var (text, _) in Skipped)
-        {
-            Assert.True(blocks.Count(block => block.Commands.Any(command => command.Shell.Contains(text))) == 1,
-                $"Expected one README block with {text} to skip; update {nameof(Skipped)}.");
-        }
-
         await Platform.Feature.GetAsync($"/datasets/{ReadmeModel}").AssertStatusAsync(HttpStatusCode.NotFound);
         await Platform.Registry.GetAsync($"/models/{ReadmeModel}").AssertStatusAsync(HttpStatusCode.NotFound);
         var addresses = Readme.ServicePorts().ToDictionary(
@@ -54,12 +40,6 @@ public partial class ReadmeTests(PlatformFixture platform, ITestOutputHelper out
             // Act and assert, command by command.
             foreach (var block in blocks)
             {
-                if (Skipped.FirstOrDefault(skip => block.Commands.Any(command => command.Shell.Contains(skip.Text))) is { Text: not null } skip)
-                {
-                    output.WriteLine($"README.md line {block.Line} ({block.Heading}): skipped, {skip.Reason}");
-                    continue;
-                }
-
                 foreach (var command in block.Commands)
                 {
                     output.WriteLine($"README.md line {command.Line} ({block.Heading}): {command.Shell}");
