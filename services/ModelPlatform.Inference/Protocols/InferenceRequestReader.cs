@@ -49,99 +49,68 @@ internal static class InferenceRequestReader
     /// <summary>The request, or null when reading it takes the serializer's rules (see the class summary).</summary>
     internal static InferenceRequest? TryRead(JsonElement root)
     {
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            return null;
-        }
-
-        string? id = null;
-        Dictionary<string, JsonElement>? parameters = null;
-        List<RequestInput>? inputs = null;
-        List<RequestOutput>? outputs = null;
-        var seen = 0;
-        foreach (var property in root.EnumerateObject())
-        {
-            var known = Match(property, RequestProperties, ref seen);
-            var ok = known switch
+        var fields = new RequestFields();
+        return TryReadObject(root, RequestProperties, ref fields, static (int property, JsonElement value, ref RequestFields fields) => property switch
             {
-                -1 => false,
-                0 => TryReadString(property.Value, out id),
-                1 => TryReadParameters(property.Value, out parameters),
-                2 => TryReadList(property.Value, TryReadInput, out inputs),
-                3 => TryReadList(property.Value, TryReadOutput, out outputs),
-                _ => true,
-            };
-            if (!ok)
-            {
-                return null;
-            }
-        }
-
-        return new InferenceRequest(id, parameters, inputs, outputs);
+                0 => TryReadString(value, out fields.Id),
+                1 => TryReadParameters(value, out fields.Parameters),
+                2 => TryReadList(value, TryReadInput, out fields.Inputs),
+                _ => TryReadList(value, TryReadOutput, out fields.Outputs),
+            })
+            ? new InferenceRequest(fields.Id, fields.Parameters, fields.Inputs, fields.Outputs)
+            : null;
     }
 
     private static bool TryReadInput(JsonElement element, out RequestInput? input)
     {
-        input = null;
-        if (element.ValueKind != JsonValueKind.Object)
-        {
-            return false;
-        }
-
-        string? name = null, datatype = null;
-        long[]? shape = null;
-        JsonElement data = default;
-        Dictionary<string, JsonElement>? parameters = null;
-        var seen = 0;
-        foreach (var property in element.EnumerateObject())
-        {
-            var ok = Match(property, InputProperties, ref seen) switch
+        var fields = new InputFields();
+        input = TryReadObject(element, InputProperties, ref fields, static (int property, JsonElement value, ref InputFields fields) => property switch
             {
-                -1 => false,
-                0 => TryReadString(property.Value, out name),
-                1 => TryReadShape(property.Value, out shape),
-                2 => TryReadDatatype(property.Value, out datatype),
-                3 => Take(property.Value, out data),
-                4 => TryReadParameters(property.Value, out parameters),
-                _ => true,
-            };
-            if (!ok)
-            {
-                return false;
-            }
-        }
-
-        input = new RequestInput(name, shape, datatype, data, parameters);
-        return true;
+                0 => TryReadString(value, out fields.Name),
+                1 => TryReadShape(value, out fields.Shape),
+                2 => TryReadDatatype(value, out fields.Datatype),
+                3 => Take(value, out fields.Data),
+                _ => TryReadParameters(value, out fields.Parameters),
+            })
+            ? new RequestInput(fields.Name, fields.Shape, fields.Datatype, fields.Data, fields.Parameters)
+            : null;
+        return input is not null;
     }
 
     private static bool TryReadOutput(JsonElement element, out RequestOutput? output)
     {
-        output = null;
+        var fields = new OutputFields();
+        output = TryReadObject(element, OutputProperties, ref fields, static (int property, JsonElement value, ref OutputFields fields) => property switch
+            {
+                0 => TryReadString(value, out fields.Name),
+                _ => TryReadParameters(value, out fields.Parameters),
+            })
+            ? new RequestOutput(fields.Name, fields.Parameters)
+            : null;
+        return output is not null;
+    }
+
+    /// <summary>
+    /// Reads each property of an object that <paramref name="names"/> knows with <paramref name="read"/>, given its index
+    /// there, skipping those the serializer ignores; false when only the serializer can read the object.
+    /// </summary>
+    private static bool TryReadObject<TFields>(JsonElement element, PropertyNames names, ref TFields fields, PropertyReader<TFields> read)
+    {
         if (element.ValueKind != JsonValueKind.Object)
         {
             return false;
         }
 
-        string? name = null;
-        Dictionary<string, JsonElement>? parameters = null;
         var seen = 0;
         foreach (var property in element.EnumerateObject())
         {
-            var ok = Match(property, OutputProperties, ref seen) switch
-            {
-                -1 => false,
-                0 => TryReadString(property.Value, out name),
-                1 => TryReadParameters(property.Value, out parameters),
-                _ => true,
-            };
-            if (!ok)
+            var known = Match(property, names, ref seen);
+            if (known == -1 || (known != int.MaxValue && !read(known, property.Value, ref fields)))
             {
                 return false;
             }
         }
 
-        output = new RequestOutput(name, parameters);
         return true;
     }
 
@@ -252,6 +221,32 @@ internal static class InferenceRequestReader
     }
 
     private delegate bool ItemReader<T>(JsonElement element, out T? item);
+
+    private delegate bool PropertyReader<TFields>(int property, JsonElement value, ref TFields fields);
+
+    // The fields of each object as read so far (structs: reading a request allocates only what it returns).
+    private struct RequestFields
+    {
+        public string? Id;
+        public Dictionary<string, JsonElement>? Parameters;
+        public List<RequestInput>? Inputs;
+        public List<RequestOutput>? Outputs;
+    }
+
+    private struct InputFields
+    {
+        public string? Name;
+        public long[]? Shape;
+        public string? Datatype;
+        public JsonElement Data;
+        public Dictionary<string, JsonElement>? Parameters;
+    }
+
+    private struct OutputFields
+    {
+        public string? Name;
+        public Dictionary<string, JsonElement>? Parameters;
+    }
 
     /// <summary>Property names as the serializer binds them, in UTF-8 to compare without transcoding.</summary>
     private sealed class PropertyNames(params string[] names)
