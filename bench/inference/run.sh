@@ -2,7 +2,7 @@
 # Reruns the inference benchmark of docs/performance.md: (a) the ML.NET model in process, (b) a trivial ASP.NET Core
 # endpoint, (c) ModelPlatform's /predict, OIP /infer and CSV scoring, (d) FastAPI + uvicorn + scikit-learn, all on the
 # same model data and rows, driven by wrk on this machine; then a promotion under steady load.
-# Usage: bench/inference/run.sh [ROUNDS=3] [SECONDS=10]     (about 12 minutes with the defaults)
+# Usage: bench/inference/run.sh [ROUNDS=3] [SECONDS=10]     (about 17 minutes with the defaults)
 #        bench/inference/run.sh serve      (the platform as benchmarked, left running for wrk, dotnet-trace, dotnet-counters)
 # Run it alone on the machine: flock /tmp/modelplatform-heavy.lock bench/inference/run.sh
 set -euo pipefail
