@@ -111,10 +111,13 @@ internal sealed class AutoSearch(MLContext ml, TrainingData data, TrainingSettin
         var settingsUsed = trainer.Complete(hyperparameters);
         try
         {
-            var scores = folds.Select(fold =>
+            var scores = folds.Select((fold, index) =>
             {
                 var model = PipelineFactory.Create(ml, data.Signature, trainer, hyperparameters, data.HashedColumns).Fit(fold.Train);
-                return ModelMetrics.Evaluate(ml, data.Signature, model.Transform(fold.Test))[_metric];
+                // Evaluate leaves out what is not finite (or, for an uncalibrated trainer, a log-loss it cannot have).
+                return ModelMetrics.Evaluate(ml, data.Signature, model.Transform(fold.Test)).TryGetValue(_metric, out var score)
+                    ? score
+                    : throw new InvalidOperationException($"{trainer.Name} has no finite {_metric} on fold {index + 1} of {folds.Count}.");
             }).ToList();
             var mean = scores.Average();
             var std = Math.Sqrt(scores.Sum(score => (score - mean) * (score - mean)) / scores.Count);

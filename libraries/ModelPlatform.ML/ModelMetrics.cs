@@ -23,7 +23,23 @@ public static class ModelMetrics
     public static bool? HigherIsBetter(MLTask task, string metric) =>
         Optimisable[task].Where(candidate => candidate.Name == metric).Select(candidate => (bool?)candidate.HigherIsBetter).FirstOrDefault();
 
+    /// <summary>
+    /// The task's metrics of the scored rows, every one a finite number (JSON has no NaN or infinity): log-loss clips
+    /// probabilities, R² of a constant label is 1 or 0, per-class precision and recall of a class never predicted or never
+    /// seen are 0 (each as scikit-learn defines them); anything else that is not finite is left out.
+    /// </summary>
     public static Dictionary<string, double> Evaluate(MLContext ml, ModelSignature signature, IDataView scored)
+    {
+        var metrics = EvaluateAll(ml, signature, scored);
+        foreach (var (name, value) in metrics.Where(metric => !double.IsFinite(metric.Value)).ToList())
+        {
+            metrics.Remove(name);
+        }
+
+        return metrics;
+    }
+
+    private static Dictionary<string, double> EvaluateAll(MLContext ml, ModelSignature signature, IDataView scored)
     {
         const string label = ModelSchema.LabelColumn;
         switch (signature.Task)
@@ -35,7 +51,7 @@ public static class ModelMetrics
                     ["accuracy"] = calibrated.Accuracy,
                     ["auc"] = calibrated.AreaUnderRocCurve,
                     ["f1"] = calibrated.F1Score,
-                    ["logLoss"] = calibrated.LogLoss,
+                    ["logLoss"] = ClippedLogLoss(scored, label),
                 };
             case MLTask.Binary:
                 var uncalibrated = ml.BinaryClassification.EvaluateNonCalibrated(scored, label);
@@ -59,7 +75,7 @@ public static class ModelMetrics
                 var regression = ml.Regression.Evaluate(scored, label);
                 return new()
                 {
-                    ["r2"] = regression.RSquared,
+                    ["r2"] = double.IsFinite(regression.RSquared) ? regression.RSquared : ConstantLabelR2(regression),
                     ["rmse"] = regression.RootMeanSquaredError,
                     ["mae"] = regression.MeanAbsoluteError,
                 };
@@ -83,6 +99,36 @@ public static class ModelMetrics
         }
     }
 
-    // A class absent from a small hold-out has no precision; JSON cannot carry NaN.
+    /// <summary>
+    /// Binary log-loss in bits, as ML.NET's, but with each probability clipped to [1e-15, 1 - 1e-15] as scikit-learn's
+    /// log_loss clips it: ML.NET's is infinite when a trainer gives a wrong answer a probability of exactly 0 or 1, which
+    /// a float reaches at 1 - 6e-8. Wherever ML.NET's is finite, the two agree.
+    /// </summary>
+    private static double ClippedLogLoss(IDataView scored, string label)
+    {
+        const double Epsilon = 1e-15;
+        using var cursor = scored.GetRowCursor([scored.Schema[label], scored.Schema["Probability"]]);
+        var getLabel = cursor.GetGetter<bool>(scored.Schema[label]);
+        var getProbability = cursor.GetGetter<float>(scored.Schema["Probability"]);
+        var isPositive = false;
+        var probability = 0f;
+        double sum = 0;
+        long rows = 0;
+        while (cursor.MoveNext())
+        {
+            getLabel(ref isPositive);
+            getProbability(ref probability);
+            var ofTruth = Math.Clamp(isPositive ? probability : 1 - (double)probability, Epsilon, 1 - Epsilon);
+            sum -= Math.Log2(ofTruth);
+            rows++;
+        }
+
+        return rows == 0 ? double.NaN : sum / rows;
+    }
+
+    // R² of a label that never varies has no scale; scikit-learn's force_finite: 1 for a perfect fit, else 0.
+    private static double ConstantLabelR2(RegressionMetrics regression) => regression.MeanSquaredError == 0 ? 1 : 0;
+
+    // A class absent from a small hold-out has no precision; scikit-learn's zero_division default makes it 0.
     private static double Finite(double value) => double.IsFinite(value) ? value : 0;
 }
