@@ -27,8 +27,11 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
             throw new InvalidOperationException($"Unexpected call to {request.RequestUri}");
     }
 
-    /// <summary>The feature service's rows and the registry, as the handler calls them; every call is recorded.</summary>
-    private sealed class PlatformServices : HttpMessageHandler
+    /// <summary>
+    /// The feature service's rows and the registry, as the handler calls them, the registry answering
+    /// <paramref name="registryRefusal"/> when given; every call is recorded.
+    /// </summary>
+    private sealed class PlatformServices(HttpStatusCode? registryRefusal = null) : HttpMessageHandler
     {
         public List<string> Calls { get; } = [];
 
@@ -39,6 +42,11 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
             if (request.Method == HttpMethod.Get && path.StartsWith("/datasets/iris/versions/1/rows", StringComparison.Ordinal))
             {
                 return new HttpResponseMessage { Content = JsonContent.Create(new { total = 60, rows = SeparableRows(60) }) };
+            }
+
+            if (request.Method == HttpMethod.Post && path == "/models/iris/versions" && registryRefusal is { } refusal)
+            {
+                return new HttpResponseMessage(refusal) { Content = JsonContent.Create(new { title = "refused", status = (int)refusal }) };
             }
 
             if (request.Method == HttpMethod.Post && path == "/models/iris/versions")
@@ -113,6 +121,43 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
         var finished = (await _store.GetAsync(job.Id, CancellationToken.None))!;
         Assert.True(finished.Status == JobStatus.Succeeded, $"The job ended {finished.Status}: {finished.Error}");
         Assert.Equal(["GET /datasets/iris/versions/1/rows?offset=0&limit=10000", "POST /models/iris/versions"], services.Calls);
+    }
+
+    [Fact]
+    public async Task ARequestTheRegistryRefusesFailsTheJobAtOnce()
+    {
+        var job = await _store.AddAsync(TrainingJobStoreTests.NewJob(createdAt: DateTimeOffset.UtcNow) with { Trainer = "LbfgsMaximumEntropy" },
+            TrainingJobStoreTests.IrisColumns, CancellationToken.None);
+
+        // Returning (not throwing) acks the message: no retry, no dead letter.
+        await Handler(new PlatformServices(registryRefusal: HttpStatusCode.BadRequest)).HandleAsync(new TrainingJobSubmitted(job.Id), CancellationToken.None);
+
+        var failed = (await _store.GetAsync(job.Id, CancellationToken.None))!;
+        Assert.Equal(JobStatus.Failed, failed.Status);
+        Assert.StartsWith("The registry refused the model (400)", failed.Error);
+    }
+
+    [Theory]
+    [InlineData(HttpStatusCode.BadRequest, true)]
+    [InlineData(HttpStatusCode.Conflict, true)]
+    [InlineData(HttpStatusCode.RequestEntityTooLarge, true)]
+    [InlineData(HttpStatusCode.RequestTimeout, false)]
+    [InlineData(HttpStatusCode.TooManyRequests, false)]
+    [InlineData(HttpStatusCode.InternalServerError, false)]
+    [InlineData(HttpStatusCode.ServiceUnavailable, false)]
+    public void OnlyARefusalIsPermanentAmongAnswers(HttpStatusCode status, bool permanent)
+    {
+        Assert.Equal(permanent, JobFailures.IsPermanent(new HttpRequestException("answered", null, status)));
+    }
+
+    [Fact]
+    public void TrainingAndDataFailuresArePermanentAndInfrastructureFailuresAreNot()
+    {
+        Assert.True(JobFailures.IsPermanent(new TrainingFailedException(new InvalidOperationException("no convergence"))));
+        Assert.True(JobFailures.IsPermanent(new ML.TrainingDataException("the label has one value")));
+        Assert.False(JobFailures.IsPermanent(new HttpRequestException("connection refused")));
+        Assert.False(JobFailures.IsPermanent(new TimeoutException()));
+        Assert.False(JobFailures.IsPermanent(new Microsoft.Data.Sqlite.SqliteException("database is locked", 5)));
     }
 
     [Fact]

@@ -12,7 +12,8 @@ namespace ModelPlatform.Training.Jobs;
 /// <list type="bullet">
 /// <item>A message for a finished or cancelled job does nothing; one for a job another live worker holds waits
 /// for that worker's lease, so a job never trains twice at once, and the registry refuses a second version for it.</item>
-/// <item>Bad data fails the job at once. Any other error gives the job back to the queue to retry after a growing
+/// <item>What would fail again fails the job at once: bad data, training that throws, a service refusing the request
+/// (<see cref="JobFailures.IsPermanent"/>). Any other error gives the job back to the queue to retry after a growing
 /// delay; on its last attempt the job is marked failed and the message goes to the dead-letter queue.</item>
 /// <item>When the worker stops, the job goes back to the queue for another worker; a cancel request stops it.</item>
 /// </list>
@@ -70,9 +71,9 @@ public sealed partial class TrainingJobSubmittedHandler(
             await jobs.ReleaseAsync(job.Id, Worker, "the worker stopped; the job went back to the queue", CancellationToken.None);
             throw;
         }
-        catch (TrainingDataException ex)
+        catch (Exception ex) when (JobFailures.IsPermanent(ex))
         {
-            // Bad data fails the same way every time: no retry.
+            // It would fail the same way every time: no retry.
             await jobs.EndAsync(job.Id, JobStatus.Failed, ex.Message, CancellationToken.None);
             metrics.JobFinished(job, "failed", Stopwatch.GetElapsedTime(started));
             LogFailed(ex, job.Id, claim.Attempt);
@@ -108,8 +109,7 @@ public sealed partial class TrainingJobSubmittedHandler(
         var data = TrainingData.Create(columns, job.Label, job.Task, rows, job.PositiveClass);
 
         // Training is CPU-bound: off the consumer's dispatch thread, and stopped through the token.
-        var trained = await Task.Run(() => ModelTrainer.Train(data, job.Options.ToSettings(job.Trainer), progress, cancellationToken), cancellationToken)
-            .WaitAsync(cancellationToken);
+        var trained = await Task.Run(() => Train(data, job, progress, cancellationToken), cancellationToken).WaitAsync(cancellationToken);
 
         progress.Report(new TrainingProgress("registering", 0));
         var version = await registry.RegisterAsync(
@@ -123,6 +123,20 @@ public sealed partial class TrainingJobSubmittedHandler(
         LogSucceeded(job.Id, job.ModelName, version.Version);
 
         TrainingDataException Gone() => new($"Dataset '{job.Dataset}' version {job.DatasetVersion} no longer exists.");
+    }
+
+    /// <summary>Trains; a failure of the training itself is a <see cref="TrainingFailedException"/>, not retried.</summary>
+    private static TrainedModel Train(TrainingData data, TrainingJob job, ProgressHolder progress, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return ModelTrainer.Train(data, job.Options.ToSettings(job.Trainer), progress, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or TrainingDataException or OutOfMemoryException))
+        {
+            // Memory may be there on another attempt or worker; nothing else about the run would change.
+            throw new TrainingFailedException(ex);
+        }
     }
 
     /// <summary>Claims the job, waiting out the lease of a worker that holds it (it may have died).</summary>
