@@ -51,7 +51,8 @@ public static class ModelMetrics
                     ["accuracy"] = calibrated.Accuracy,
                     ["auc"] = calibrated.AreaUnderRocCurve,
                     ["f1"] = calibrated.F1Score,
-                    ["logLoss"] = ClippedLogLoss(scored, label),
+                    // The two agree wherever ML.NET's is finite: the rows are scored a second time only when it is not.
+                    ["logLoss"] = double.IsFinite(calibrated.LogLoss) ? calibrated.LogLoss : ClippedLogLoss(scored, label),
                 };
             case MLTask.Binary:
                 var uncalibrated = ml.BinaryClassification.EvaluateNonCalibrated(scored, label);

@@ -53,11 +53,8 @@ public sealed class InferenceMetrics
     public void Scored(string model, int version, string protocol, int rows, TimeSpan elapsed)
     {
         // One tag array per model version and protocol, made once: nothing is built or boxed per request.
-        if (!_scoredTags.TryGetValue((model, version, protocol), out var tags))
-        {
-            tags = _scoredTags.GetOrAdd((model, version, protocol), static key =>
-                [new("model", key.Model), new("version", key.Version), new("protocol", key.Protocol)]);
-        }
+        var tags = _scoredTags.GetOrAdd((model, version, protocol), static key =>
+            [new("model", key.Model), new("version", key.Version), new("protocol", key.Protocol)]);
 
         _requests.Add(1, tags);
         _rows.Add(rows, tags);

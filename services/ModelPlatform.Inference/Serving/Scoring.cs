@@ -50,9 +50,16 @@ public sealed class Scoring(ModelCatalog catalog, LoadedModels models, Predictio
         string model, int version, int? shadowVersion, CancellationToken cancellationToken)
     {
         var info = catalog.GetVersionAsync(model, version, cancellationToken);
-        return info.IsCompletedSuccessfully && info.Result is { } known && models.TryGetLoaded(known, out var predictor)
+        if (!info.IsCompletedSuccessfully)
+        {
+            return LoadVersionAsync(model, version, info, shadowVersion, cancellationToken);
+        }
+
+        // A ValueTask is consumed once: its result is read here and handed on, never awaited again.
+        var known = info.Result;
+        return known is not null && models.TryGetLoaded(known, out var predictor)
             ? ValueTask.FromResult<(ServingTarget?, string?)>((new ServingTarget(known, predictor, shadowVersion), null))
-            : LoadVersionAsync(model, version, info, shadowVersion, cancellationToken);
+            : LoadVersionAsync(model, version, ValueTask.FromResult(known), shadowVersion, cancellationToken);
     }
 
     private async ValueTask<(ServingTarget? Target, string? NotFound)> LoadVersionAsync(
