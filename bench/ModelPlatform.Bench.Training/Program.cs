@@ -42,10 +42,12 @@ foreach (var folder in Directory.GetDirectories(data).Order(StringComparer.Ordin
         cvStd = best.StandardDeviation,
         test = model.Metrics[metric],
         trials = model.Leaderboard.Count,
+        searchSeconds = model.SearchSeconds,
+        budgetSeconds = budget,
         seconds = clock.Elapsed.TotalSeconds,
     });
     Console.WriteLine($"{name,-14} auto → {best.Trainer,-22} cv {best.Mean:F4} ± {best.StandardDeviation:F4}  "
-        + $"test {model.Metrics[metric]:F4}  ({model.Leaderboard.Count} trials)");
+        + $"test {model.Metrics[metric]:F4}  ({model.Leaderboard.Count} trials, search {model.SearchSeconds:F1} s of {budget} s)");
 }
 
 await File.WriteAllTextAsync(output, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));

@@ -1,10 +1,14 @@
 using System.Diagnostics;
+using System.Globalization;
 using Microsoft.ML;
 using ModelPlatform.Contracts;
 
 namespace ModelPlatform.ML;
 
 /// <summary>One candidate of an automatic search, scored by k-fold cross-validation on the training split.</summary>
+/// <param name="Mean">The mean over the folds scored; only a trial scored on every fold, without error, ranks.</param>
+/// <param name="FoldsScored">How many of the folds the trial was scored on before it ended.</param>
+/// <param name="Stopped">Why the trial ended before its last fold: pruned as hopeless, or over its time limit.</param>
 public sealed record SearchTrial(
     int Trial,
     string Trainer,
@@ -13,25 +17,59 @@ public sealed record SearchTrial(
     double? Mean,
     double? StandardDeviation,
     double Seconds,
-    string? Error = null);
+    string? Error = null,
+    int FoldsScored = 0,
+    string? Stopped = null);
 
 /// <summary>
-/// A seeded search over every trainer of the task and their hyperparameters, within a time budget.
-/// It first tries each trainer with ML.NET's defaults, then spends the rest of the budget on the two best
-/// trainers: half the trials perturb the best settings found so far (log-normal steps), half sample the
-/// whole range. The sequence of candidates depends only on the seed; the budget (or <c>MaxTrials</c>)
-/// decides how far along it the search gets.
+/// A seeded, cost-aware search over every trainer of the task and their settings, within a time budget.
+/// <list type="bullet">
+/// <item>It tries each trainer with its defaults, cheap linear ones first, then spends most of the budget on the two
+/// best trainers and a fifth of it on any trainer: half the candidates of a leader step from its best settings so far
+/// (log-normal steps, which may grow the cost where it pays), the others are drawn from the whole range with costly settings (trees, iterations, leaves)
+/// held to a few times their defaults, as FLAML's CFO starts cheap and grows.</item>
+/// <item>Candidates run in rounds of <see cref="RoundSize"/>, one per core, each trainer on one thread. A round's
+/// candidates depend only on the seed and the rounds before it, so a run is reproducible whatever the core count.</item>
+/// <item>A candidate is scored fold by fold and dropped as soon as its folds so far trail the best finished candidate
+/// by more than twice that one's spread (successive halving over folds).</item>
+/// <item>Each candidate has its own time limit, a quarter of the budget, and none runs past the budget: at its limit
+/// its ML.NET context is cancelled, and it is kept in the leaderboard with the folds it finished.</item>
+/// </list>
 /// </summary>
-internal sealed class AutoSearch(MLContext ml, TrainingData data, TrainingSettings settings, IProgress<TrainingProgress>? progress)
+/// <param name="trainers">The trainers to search; the task's own (<see cref="Trainers.For"/>) unless a test gives others.</param>
+internal sealed class AutoSearch(
+    TrainingData data, TrainingSettings settings, IProgress<TrainingProgress>? progress, IReadOnlyList<TrainerSpec>? trainers = null)
 {
+    /// <summary>Candidates proposed at once; fixed, so the sequence does not depend on the machine's core count.</summary>
+    public const int RoundSize = 4;
+
+    /// <summary>The share of the budget one candidate may take.</summary>
+    public const double TrialShareOfBudget = 0.25;
+
+    // Sampled settings that make a trainer slower stay within this many times their default (local steps may go further).
+    private const double CostCap = 4;
+
     private readonly MLTask _task = data.Signature.Task;
     private readonly string _metric = settings.Metric ?? ModelMetrics.DefaultFor(data.Signature.Task);
     private readonly List<SearchTrial> _trials = [];
     private readonly Random _random = new(settings.Seed);
+    private readonly IReadOnlyList<TrainerSpec> _trainers = trainers ?? Trainers.For(data.Signature.Task);
 
-    public SearchTrial? Best => _trials.Where(trial => trial.Mean is not null).OrderByDescending(Score).FirstOrDefault();
+    /// <summary>
+    /// The best candidate scored on every fold; failing that (a budget too small for the data), the one scored on the
+    /// most folds, best first; null when no candidate finished a fold.
+    /// </summary>
+    public SearchTrial? Best => _trials.Where(Ranks).OrderByDescending(Score).FirstOrDefault()
+        ?? _trials.Where(trial => trial.Mean is not null && trial.Error is null)
+            .OrderByDescending(trial => trial.FoldsScored)
+            .ThenByDescending(Score)
+            .FirstOrDefault();
 
-    public IReadOnlyList<SearchTrial> Run(IDataView trainSet, CancellationToken cancellationToken)
+    /// <summary>The candidate tried first: the cheapest trainer of the task with its defaults.</summary>
+    public TrainerSpec FirstCandidate => _trainers.OrderByDescending(trainer => trainer.NeedsNormalizedFeatures).First();
+
+    /// <summary>Searches on <paramref name="trainSet"/>; returns every candidate, ranked ones first, best first.</summary>
+    public IReadOnlyList<SearchTrial> Run(MLContext ml, IDataView trainSet, CancellationToken cancellationToken)
     {
         if (ModelMetrics.HigherIsBetter(_task, _metric) is null)
         {
@@ -41,54 +79,80 @@ internal sealed class AutoSearch(MLContext ml, TrainingData data, TrainingSettin
         var budget = TimeSpan.FromSeconds(settings.BudgetSeconds);
         var clock = Stopwatch.StartNew();
         var folds = ml.Data.CrossValidationSplit(trainSet, settings.Folds, seed: settings.Seed)
-            .Select(fold => (Train: ml.Data.Cache(fold.TrainSet), fold.TestSet))
+            .Select(fold => (Train: ml.Data.Cache(fold.TrainSet), Test: fold.TestSet))
             .ToList();
-
-        foreach (var (trainer, hyperparameters) in Candidates())
+        var maxTrials = settings.MaxTrials ?? int.MaxValue;
+        using var candidates = Candidates().GetEnumerator();
+        while (clock.Elapsed < budget && _trials.Count < maxTrials)
         {
-            if (clock.Elapsed >= budget || _trials.Count >= (settings.MaxTrials ?? int.MaxValue))
+            progress?.Report(new TrainingProgress("searching", Math.Min(1, clock.Elapsed / budget)));
+            var round = new List<(TrainerSpec Trainer, IReadOnlyDictionary<string, double>? Hyperparameters)>();
+            while (round.Count < Math.Min(RoundSize, maxTrials - _trials.Count) && candidates.MoveNext())
             {
-                break;
+                round.Add(candidates.Current);
             }
 
+            var best = Best;
+            var results = new SearchTrial?[round.Count];
+            Parallel.For(
+                0,
+                round.Count,
+                new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken },
+                i =>
+                {
+                    // A candidate whose turn comes after the budget is spent is not started.
+                    var left = budget - clock.Elapsed;
+                    var limit = Min(left, budget * TrialShareOfBudget);
+                    results[i] = left <= TimeSpan.Zero
+                        ? null
+                        : Evaluate(_trials.Count + i + 1, round[i].Trainer, round[i].Hyperparameters, folds, best, limit, cancellationToken);
+                });
             cancellationToken.ThrowIfCancellationRequested();
-            progress?.Report(new TrainingProgress("searching", Math.Min(1, clock.Elapsed / budget)));
-            _trials.Add(Evaluate(_trials.Count + 1, trainer, hyperparameters, folds));
+            _trials.AddRange(results.OfType<SearchTrial>());
         }
 
-        return [.. _trials.OrderByDescending(trial => trial.Mean is null ? double.NegativeInfinity : Score(trial))];
+        return [.. _trials.OrderByDescending(trial => Ranks(trial) ? Score(trial) : double.NegativeInfinity)];
     }
 
+    private bool Ranks(SearchTrial trial) => trial.Mean is not null && trial.Error is null && trial.Stopped is null;
+
     // Larger is better after this, whichever way the metric points.
-    private double Score(SearchTrial trial) => ModelMetrics.HigherIsBetter(_task, _metric)!.Value ? trial.Mean!.Value : -trial.Mean!.Value;
+    private double Score(SearchTrial trial) => Score(trial.Mean!.Value);
+
+    private double Score(double value) => ModelMetrics.HigherIsBetter(_task, _metric)!.Value ? value : -value;
 
     private IEnumerable<(TrainerSpec Trainer, IReadOnlyDictionary<string, double>? Hyperparameters)> Candidates()
     {
-        var trainers = Trainers.For(_task);
-        foreach (var trainer in trainers)
+        foreach (var trainer in _trainers.OrderByDescending(trainer => trainer.NeedsNormalizedFeatures))
         {
+            // Linear trainers first: the cheapest, and the first finished candidate sets the bar for pruning.
             yield return (trainer, null);
         }
 
         while (true)
         {
-            var leaders = _trials.Where(trial => trial.Mean is not null)
+            var leaders = _trials.Where(Ranks)
                 .GroupBy(trial => trial.Trainer)
                 .Select(group => group.OrderByDescending(Score).First())
                 .OrderByDescending(Score)
                 .Take(2)
                 .ToList();
-            var leader = leaders.Count == 0 ? null : leaders[_random.Next(leaders.Count)];
-            var trainer = leader is null ? trainers[_random.Next(trainers.Count)] : Trainers.Find(_task, leader.Trainer)!;
+            // One candidate in five goes to any trainer, so one whose defaults suit the data badly still gets tuned.
+            var explore = _random.NextDouble() < 0.2;
+            var leader = leaders.Count == 0 || explore ? null : leaders[_random.Next(leaders.Count)];
+            var trainer = leader is null ? _trainers[_random.Next(_trainers.Count)] : _trainers.First(spec => spec.Name == leader.Trainer);
             yield return (trainer, leader is not null && _random.NextDouble() < 0.5 ? Perturb(trainer, leader.Hyperparameters) : Sample(trainer));
         }
     }
 
     private Dictionary<string, double> Sample(TrainerSpec trainer) =>
         trainer.Hyperparameters.ToDictionary(parameter => parameter.Name, parameter =>
-            Round(parameter, parameter.LogScale
-                ? Math.Exp(Lerp(Math.Log(Math.Max(parameter.Min, 1e-9)), Math.Log(parameter.Max), _random.NextDouble()))
-                : Lerp(parameter.Min, parameter.Max, _random.NextDouble())));
+        {
+            var max = parameter.GrowsCost && parameter.Default is { } cheap ? Math.Min(parameter.Max, cheap * CostCap) : parameter.Max;
+            return Round(parameter, parameter.LogScale
+                ? Math.Exp(Lerp(Math.Log(Math.Max(parameter.Min, 1e-9)), Math.Log(max), _random.NextDouble()))
+                : Lerp(parameter.Min, max, _random.NextDouble()));
+        });
 
     private Dictionary<string, double> Perturb(TrainerSpec trainer, IReadOnlyDictionary<string, double> best) =>
         trainer.Hyperparameters.ToDictionary(parameter => parameter.Name, parameter =>
@@ -104,31 +168,65 @@ internal sealed class AutoSearch(MLContext ml, TrainingData data, TrainingSettin
             return Round(parameter, Math.Clamp(moved, parameter.Min, parameter.Max));
         });
 
+    /// <summary>Scores one candidate fold by fold, on its own ML.NET context so that its time limit stops it alone.</summary>
     private SearchTrial Evaluate(
-        int number, TrainerSpec trainer, IReadOnlyDictionary<string, double>? hyperparameters, List<(IDataView Train, IDataView Test)> folds)
+        int number,
+        TrainerSpec trainer,
+        IReadOnlyDictionary<string, double>? hyperparameters,
+        List<(IDataView Train, IDataView Test)> folds,
+        SearchTrial? best,
+        TimeSpan limit,
+        CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        var settingsUsed = trainer.Complete(hyperparameters);
+        var ml = new MLContext(settings.Seed);
+        using var timeLimit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeLimit.CancelAfter(limit);
+        using var stop = timeLimit.Token.Register(() => Cancellation.Cancel(ml));
+        var scores = new List<double>();
+        SearchTrial Trial(string? error = null, string? stopped = null)
+        {
+            var mean = scores.Count == 0 ? (double?)null : scores.Average();
+            double? std = mean is { } m ? Math.Sqrt(scores.Sum(score => (score - m) * (score - m)) / scores.Count) : null;
+            return new SearchTrial(
+                number, trainer.Name, trainer.Complete(hyperparameters), _metric, mean, std, clock.Elapsed.TotalSeconds, error, scores.Count, stopped);
+        }
+
         try
         {
-            var scores = folds.Select((fold, index) =>
+            foreach (var (train, test) in folds)
             {
-                var model = PipelineFactory.Create(ml, data.Signature, trainer, hyperparameters, data.HashedColumns).Fit(fold.Train);
+                var model = PipelineFactory.Create(ml, data.Signature, trainer, hyperparameters, data.HashedColumns, threads: 1).Fit(train);
+                timeLimit.Token.ThrowIfCancellationRequested();
+
                 // Evaluate leaves out what is not finite (or, for an uncalibrated trainer, a log-loss it cannot have).
-                return ModelMetrics.Evaluate(ml, data.Signature, model.Transform(fold.Test)).TryGetValue(_metric, out var score)
+                scores.Add(ModelMetrics.Evaluate(ml, data.Signature, model.Transform(test)).TryGetValue(_metric, out var score)
                     ? score
-                    : throw new InvalidOperationException($"{trainer.Name} has no finite {_metric} on fold {index + 1} of {folds.Count}.");
-            }).ToList();
-            var mean = scores.Average();
-            var std = Math.Sqrt(scores.Sum(score => (score - mean) * (score - mean)) / scores.Count);
-            return new SearchTrial(number, trainer.Name, settingsUsed, _metric, mean, std, clock.Elapsed.TotalSeconds);
+                    : throw new InvalidOperationException($"{trainer.Name} has no finite {_metric} on fold {scores.Count + 1} of {folds.Count}."));
+                if (scores.Count < folds.Count && best is not null && Score(scores.Average()) < Score(best) - 2 * best.StandardDeviation!.Value)
+                {
+                    return Trial(stopped: string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"pruned after {scores.Count} of {folds.Count} folds: {scores.Average():0.####} "
+                        + $"against trial {best.Trial}'s {best.Mean:0.####} ± {best.StandardDeviation:0.####}"));
+                }
+            }
+
+            return Trial();
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception) when (timeLimit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return Trial(stopped: string.Create(
+                CultureInfo.InvariantCulture, $"stopped at its time limit of {limit.TotalSeconds:0.#} s, after {scores.Count} of {folds.Count} folds"));
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             // One failing candidate (say, settings a trainer rejects on this data) must not end the search.
-            return new SearchTrial(number, trainer.Name, settingsUsed, _metric, null, null, clock.Elapsed.TotalSeconds, ex.Message);
+            return Trial(error: ex.Message);
         }
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private static double Round(Hyperparameter parameter, double value) => parameter.IsInteger ? Math.Round(value) : Math.Round(value, 6);
 

@@ -4,16 +4,16 @@ using Microsoft.ML;
 namespace ModelPlatform.ML;
 
 /// <summary>
-/// Stops an ML.NET training run. MLContext can cancel a running fit (trainers check between iterations),
-/// but the interface that does it (Microsoft.ML.Runtime.ICancelable) is internal, so it is reached by
-/// reflection. Where it cannot be found, callers still stop waiting; the fit just runs to its end unseen.
+/// Stops an ML.NET training run. MLContext can cancel a running fit (trainers check between iterations), but the
+/// method that does it, <c>MLContext.CancelExecution</c>, is internal, so it is reached by reflection. A unit test
+/// (BoundedSearchTests) fails if an ML.NET upgrade moves it, since a search could then no longer keep its budget.
 /// </summary>
 internal static class Cancellation
 {
-    private static readonly MethodInfo? CancelExecution = typeof(MLContext)
-        .GetInterfaces()
-        .FirstOrDefault(type => type.FullName == "Microsoft.ML.Runtime.ICancelable")
-        ?.GetMethod("CancelExecution");
+    private static readonly MethodInfo? CancelExecution = typeof(MLContext).GetMethod(
+        "CancelExecution", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic, Type.EmptyTypes);
+
+    public static bool IsAvailable => CancelExecution is not null;
 
     public static void Cancel(MLContext ml) => CancelExecution?.Invoke(ml, null);
 }

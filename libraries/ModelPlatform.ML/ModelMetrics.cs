@@ -45,7 +45,11 @@ public static class ModelMetrics
         switch (signature.Task)
         {
             case MLTask.Binary when scored.Schema.GetColumnOrNull("Probability") is not null:
-                var calibrated = ml.BinaryClassification.Evaluate(scored, label);
+                if (EvaluatedOrNull(() => ml.BinaryClassification.Evaluate(scored, label)) is not { } calibrated)
+                {
+                    return CountedMetrics(scored, label);
+                }
+
                 return new()
                 {
                     ["accuracy"] = calibrated.Accuracy,
@@ -55,7 +59,11 @@ public static class ModelMetrics
                     ["logLoss"] = double.IsFinite(calibrated.LogLoss) ? calibrated.LogLoss : ClippedLogLoss(scored, label),
                 };
             case MLTask.Binary:
-                var uncalibrated = ml.BinaryClassification.EvaluateNonCalibrated(scored, label);
+                if (EvaluatedOrNull(() => ml.BinaryClassification.EvaluateNonCalibrated(scored, label)) is not { } uncalibrated)
+                {
+                    return CountedMetrics(scored, label);
+                }
+
                 return new()
                 {
                     ["accuracy"] = uncalibrated.Accuracy,
@@ -125,6 +133,46 @@ public static class ModelMetrics
         }
 
         return rows == 0 ? double.NaN : sum / rows;
+    }
+
+    /// <summary>
+    /// Accuracy and F1 counted from the rows, for a set ML.NET refuses to evaluate because AUC is undefined there (a small
+    /// fold with one class, or whose scores of one class are all NaN). AUC is left out; F1 with no positive is 0.
+    /// </summary>
+    private static Dictionary<string, double> CountedMetrics(IDataView scored, string label)
+    {
+        using var cursor = scored.GetRowCursor([scored.Schema[label], scored.Schema["PredictedLabel"]]);
+        var getLabel = cursor.GetGetter<bool>(scored.Schema[label]);
+        var getPredicted = cursor.GetGetter<bool>(scored.Schema["PredictedLabel"]);
+        bool isPositive = false, predicted = false;
+        long rows = 0, right = 0, truePositives = 0, positives = 0, predictedPositives = 0;
+        while (cursor.MoveNext())
+        {
+            getLabel(ref isPositive);
+            getPredicted(ref predicted);
+            rows++;
+            right += isPositive == predicted ? 1 : 0;
+            truePositives += isPositive && predicted ? 1 : 0;
+            positives += isPositive ? 1 : 0;
+            predictedPositives += predicted ? 1 : 0;
+        }
+
+        var f1 = truePositives == 0 ? 0 : 2.0 * truePositives / (positives + predictedPositives);
+        return new() { ["accuracy"] = rows == 0 ? double.NaN : (double)right / rows, ["f1"] = f1 };
+    }
+
+    /// <summary>ML.NET's binary metrics, or null where it refuses them (it throws when AUC is undefined).</summary>
+    private static T? EvaluatedOrNull<T>(Func<T> evaluate)
+        where T : class
+    {
+        try
+        {
+            return evaluate();
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return null;
+        }
     }
 
     // R² of a label that never varies has no scale; scikit-learn's force_finite: 1 for a perfect fit, else 0.

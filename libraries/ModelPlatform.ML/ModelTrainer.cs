@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using ModelPlatform.Contracts;
@@ -23,7 +24,18 @@ public sealed record TrainingSettings(
 /// <summary>Where a training run is, for a job's progress.</summary>
 public sealed record TrainingProgress(string Phase, double Fraction);
 
-/// <summary>A fitted model, saved as an ML.NET zip, with the metrics it scored on the hold-out rows.</summary>
+/// <summary>How a model's metrics were measured.</summary>
+/// <param name="Method"><c>hold-out</c> (rows the model never saw) or <c>cross-validation</c> (the mean over k folds of all rows).</param>
+/// <param name="Rows">The rows scored: the hold-out's, or all of them.</param>
+public sealed record ModelEvaluation(string Method, int Rows, int? Folds = null)
+{
+    public const string HoldOut = "hold-out";
+    public const string CrossValidation = "cross-validation";
+}
+
+/// <summary>A fitted model, saved as an ML.NET zip, with its metrics and how they were measured.</summary>
+/// <param name="SearchSeconds">How long the automatic search took, when there was one (the final fit comes after).</param>
+/// <param name="Warnings">What the user should know about this model before trusting it: small data, a budget too small.</param>
 public sealed record TrainedModel(
     byte[] Artifact,
     ModelSignature Signature,
@@ -31,33 +43,79 @@ public sealed record TrainedModel(
     string Trainer,
     IReadOnlyDictionary<string, double> Hyperparameters,
     IReadOnlyList<SearchTrial>? Leaderboard,
-    IReadOnlyList<DroppedColumn> DroppedColumns);
+    IReadOnlyList<DroppedColumn> DroppedColumns,
+    ModelEvaluation Evaluation,
+    double? SearchSeconds,
+    IReadOnlyList<string> Warnings);
 
-/// <summary>Fits a pipeline on a seeded training split (searching for it first when asked) and evaluates it on the rest.</summary>
+/// <summary>
+/// Fits a pipeline on a seeded training split (searching for it first when asked) and evaluates it on the rest.
+/// Data too small for a hold-out that means anything is not split: the model is fit on every row and its metrics
+/// are cross-validated, and the evaluation says so.
+/// </summary>
 public static class ModelTrainer
 {
+    /// <summary>A hold-out smaller than this is too small to measure a model (one row moves accuracy by 2% or more).</summary>
+    public const int MinHoldOutRows = 50;
+
     public static TrainedModel Train(
         TrainingData data, TrainingSettings settings, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return TrainCancellably(data, settings, progress, cancellationToken);
+        }
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is not OperationCanceledException)
+        {
+            // A cancelled fit may surface as another exception (FastTree's parallel binning throws an AggregateException).
+            throw new OperationCanceledException("Training was cancelled.", ex, cancellationToken);
+        }
+    }
+
+    private static TrainedModel TrainCancellably(
+        TrainingData data, TrainingSettings settings, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         var ml = new MLContext(settings.Seed);
         using var cancellation = cancellationToken.Register(() => Cancellation.Cancel(ml));
         var signature = data.Signature;
         var prepared = PipelineFactory.PrepareLabel(ml, data.View, signature.Task);
-        var (trainRows, testSet) = settings.HoldOutFromRow is { } firstHeldOut
-            ? (ml.Data.TakeRows(prepared, firstHeldOut), ml.Data.SkipRows(prepared, firstHeldOut))
+        var holdOutRows = settings.HoldOutFromRow is { } firstHeldOut ? data.Rows - firstHeldOut : (int)Math.Round(data.Rows * settings.TestFraction);
+        var crossValidate = settings.HoldOutFromRow is null && holdOutRows < MinHoldOutRows;
+        var (trainRows, testSet) = crossValidate ? (prepared, null)
+            : settings.HoldOutFromRow is { } first ? (ml.Data.TakeRows(prepared, first), ml.Data.SkipRows(prepared, first))
             : ml.Data.TrainTestSplit(prepared, settings.TestFraction, seed: settings.Seed) switch { var split => (split.TrainSet, split.TestSet) };
         var trainSet = ml.Data.Cache(trainRows);
 
         TrainerSpec trainer;
         IReadOnlyDictionary<string, double>? hyperparameters;
         IReadOnlyList<SearchTrial>? leaderboard = null;
+        double? searchSeconds = null;
+        var warnings = new List<string>();
         if (string.Equals(settings.Trainer, Trainers.Auto, StringComparison.OrdinalIgnoreCase))
         {
-            var search = new AutoSearch(ml, data, settings, progress);
-            leaderboard = search.Run(trainSet, cancellationToken);
-            var best = search.Best
-                ?? throw new TrainingDataException($"Every trial of the search failed; the first error: {leaderboard.FirstOrDefault()?.Error}");
-            (trainer, hyperparameters) = (Trainers.Find(signature.Task, best.Trainer)!, best.Hyperparameters);
+            var clock = Stopwatch.StartNew();
+            var search = new AutoSearch(data, settings, progress);
+            leaderboard = search.Run(ml, trainSet, cancellationToken);
+            searchSeconds = clock.Elapsed.TotalSeconds;
+            if (search.Best is { } best)
+            {
+                (trainer, hyperparameters) = (Trainers.Find(signature.Task, best.Trainer)!, best.Hyperparameters);
+                if (best.Stopped is not null)
+                {
+                    warnings.Add($"No candidate was scored on every fold within the budget of {settings.BudgetSeconds} s; trial {best.Trial} "
+                        + $"was chosen on {best.FoldsScored} of {settings.Folds} folds. A larger budgetSeconds searches properly.");
+                }
+            }
+            else if (leaderboard.All(trial => trial.Error is not null))
+            {
+                throw new TrainingDataException($"Every trial of the search failed; the first error: {leaderboard.FirstOrDefault()?.Error}");
+            }
+            else
+            {
+                (trainer, hyperparameters) = (search.FirstCandidate, null);
+                warnings.Add($"No candidate finished one fold within its time limit (a quarter of the budget of {settings.BudgetSeconds} s), "
+                    + $"so {trainer.Name} was trained with its defaults, unsearched. A larger budgetSeconds searches properly.");
+            }
         }
         else
         {
@@ -67,7 +125,8 @@ public static class ModelTrainer
         }
 
         progress?.Report(new TrainingProgress("training", 0));
-        var model = PipelineFactory.Create(ml, signature, trainer, hyperparameters, data.HashedColumns).Fit(trainSet);
+        var pipeline = PipelineFactory.Create(ml, signature, trainer, hyperparameters, data.HashedColumns);
+        var model = pipeline.Fit(trainSet);
         cancellationToken.ThrowIfCancellationRequested();
 
         progress?.Report(new TrainingProgress("evaluating", 0));
@@ -78,10 +137,33 @@ public static class ModelTrainer
             signature = signature with { Classes = ScoreSlotNames(model.GetOutputSchema(inputSchema)) };
         }
 
-        var metrics = ModelMetrics.Evaluate(ml, signature, model.Transform(testSet));
+        var (metrics, evaluation) = testSet is null
+            ? CrossValidate(ml, signature, pipeline, trainSet, Math.Min(settings.Folds, data.Rows), settings.Seed)
+            : (ModelMetrics.Evaluate(ml, signature, model.Transform(testSet)), new ModelEvaluation(ModelEvaluation.HoldOut, holdOutRows));
+        if (testSet is null)
+        {
+            warnings.Add($"Only {data.Rows} rows: a hold-out would have {holdOutRows} (fewer than {MinHoldOutRows}), too few to measure the model, "
+                + $"so it is trained on every row and its metrics are the mean of {evaluation.Folds}-fold cross-validation.");
+        }
+
         using var artifact = new MemoryStream();
         ml.Model.Save(model, inputSchema, artifact);
-        return new TrainedModel(artifact.ToArray(), signature, metrics, trainer.Name, trainer.Complete(hyperparameters), leaderboard, data.DroppedColumns);
+        return new TrainedModel(
+            artifact.ToArray(), signature, metrics, trainer.Name, trainer.Complete(hyperparameters), leaderboard, data.DroppedColumns, evaluation,
+            searchSeconds, warnings);
+    }
+
+    /// <summary>Each metric's mean over the folds; a metric some fold cannot have (say, AUC of a one-class fold) is left out.</summary>
+    private static (IReadOnlyDictionary<string, double>, ModelEvaluation) CrossValidate(
+        MLContext ml, ModelSignature signature, IEstimator<ITransformer> pipeline, IDataView rows, int folds, int seed)
+    {
+        var scored = ml.Data.CrossValidationSplit(rows, folds, seed: seed)
+            .Select(fold => ModelMetrics.Evaluate(ml, signature, pipeline.Fit(fold.TrainSet).Transform(fold.TestSet)))
+            .ToList();
+        var metrics = scored[0].Keys
+            .Where(name => scored.All(fold => fold.ContainsKey(name)))
+            .ToDictionary(name => name, name => scored.Average(fold => fold[name]));
+        return (metrics, new ModelEvaluation(ModelEvaluation.CrossValidation, (int)rows.GetRowCount()!.Value, folds));
     }
 
     private static List<string> ScoreSlotNames(DataViewSchema schema)

@@ -9,18 +9,26 @@ namespace ModelPlatform.ML;
 /// Builds the ML.NET pipeline for a signature. Every preprocessing step lives inside the saved model, so the
 /// served model takes raw records: missing numbers are imputed with the mean, categoricals are one-hot
 /// encoded (unseen values become all zeros; columns with very many values are hashed into a fixed number
-/// of slots instead), free text is featurised, and features are normalised for linear trainers.
+/// of slots instead), free text is featurised, and features are scaled for linear trainers
+/// (to [0, 1], or to unit variance when <c>standardize</c> is 1).
 /// </summary>
 public static class PipelineFactory
 {
     private const int HashBits = 10;
 
+    /// <summary>The whole pipeline: raw columns in, prediction out.</summary>
+    /// <param name="threads">Threads the trainer may use; null lets it choose.</param>
     public static IEstimator<ITransformer> Create(
         MLContext ml,
         ModelSignature signature,
         TrainerSpec trainer,
         IReadOnlyDictionary<string, double>? hyperparameters = null,
-        IReadOnlySet<string>? hashedColumns = null)
+        IReadOnlySet<string>? hashedColumns = null,
+        int? threads = null) =>
+        AppendLearner(ml, Featurizer(ml, signature, hashedColumns), signature, trainer, hyperparameters, threads);
+
+    /// <summary>Turns the raw columns into the one feature vector trainers take.</summary>
+    private static IEstimator<ITransformer> Featurizer(MLContext ml, ModelSignature signature, IReadOnlySet<string>? hashedColumns)
     {
         IEstimator<ITransformer> pipeline = new EstimatorChain<ITransformer>();
         var featureColumns = new List<string>();
@@ -57,14 +65,25 @@ public static class PipelineFactory
             featureColumns.Add(output);
         }
 
-        pipeline = pipeline.Append(ml.Transforms.Concatenate(ModelSchema.FeaturesColumn, [.. featureColumns]));
+        return pipeline.Append(ml.Transforms.Concatenate(ModelSchema.FeaturesColumn, [.. featureColumns]));
+    }
 
+    private static IEstimator<ITransformer> AppendLearner(
+        MLContext ml,
+        IEstimator<ITransformer> pipeline,
+        ModelSignature signature,
+        TrainerSpec trainer,
+        IReadOnlyDictionary<string, double>? hyperparameters,
+        int? threads)
+    {
         if (trainer.NeedsNormalizedFeatures)
         {
-            pipeline = pipeline.Append(ml.Transforms.NormalizeMinMax(ModelSchema.FeaturesColumn));
+            pipeline = pipeline.Append(trainer.Value(hyperparameters, Trainers.Standardize.Name) == 1
+                ? ml.Transforms.NormalizeMeanVariance(ModelSchema.FeaturesColumn)
+                : ml.Transforms.NormalizeMinMax(ModelSchema.FeaturesColumn));
         }
 
-        pipeline = pipeline.Append(trainer.Create(ml, hyperparameters));
+        pipeline = pipeline.Append(trainer.Create(ml, hyperparameters, threads));
 
         if (signature.Task == MLTask.Multiclass)
         {

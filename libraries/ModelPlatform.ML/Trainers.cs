@@ -1,14 +1,18 @@
 using System.Globalization;
 using Microsoft.ML;
+using Microsoft.ML.Trainers;
+using Microsoft.ML.Trainers.FastTree;
+using Microsoft.ML.Trainers.LightGbm;
 using ModelPlatform.Contracts;
 
 namespace ModelPlatform.ML;
 
 /// <summary>
 /// A tunable setting of a trainer, with its valid range; searched on a log scale where <see cref="LogScale"/>.
-/// A null <see cref="Default"/> means ML.NET chooses the value from the data.
+/// A null <see cref="Default"/> means ML.NET chooses the value from the data. <see cref="GrowsCost"/> marks a setting
+/// that makes training slower as it grows (trees, iterations, leaves), which the search starts small.
 /// </summary>
-public sealed record Hyperparameter(string Name, double Min, double Max, double? Default, bool IsInteger, bool LogScale)
+public sealed record Hyperparameter(string Name, double Min, double Max, double? Default, bool IsInteger, bool LogScale, bool GrowsCost = false)
 {
     public string? Error(double value) => value >= Min && value <= Max && (!IsInteger || value == Math.Floor(value))
         ? null
@@ -16,23 +20,27 @@ public sealed record Hyperparameter(string Name, double Min, double Max, double?
 }
 
 /// <summary>One ML.NET trainer: its name, the settings that may be tuned, and how to build it.</summary>
+/// <param name="Build">Builds the trainer from the settings and a thread count (null: the trainer's own choice).</param>
 public sealed record TrainerSpec(
     string Name,
     MLTask Task,
     bool NeedsNormalizedFeatures,
     IReadOnlyList<Hyperparameter> Hyperparameters,
-    Func<MLContext, Func<string, double?>, IEstimator<ITransformer>> Build)
+    Func<MLContext, Func<string, double?>, int?, IEstimator<ITransformer>> Build)
 {
     /// <summary>Builds the trainer with <paramref name="values"/>, the defaults filling in what is not given.</summary>
-    public IEstimator<ITransformer> Create(MLContext ml, IReadOnlyDictionary<string, double>? values) =>
-        Build(ml, name => values is not null && values.TryGetValue(name, out var value)
-            ? value
-            : Hyperparameters.Single(parameter => parameter.Name == name).Default);
+    /// <param name="threads">Threads the trainer may use; the search runs one trial per core, each on one thread.</param>
+    public IEstimator<ITransformer> Create(MLContext ml, IReadOnlyDictionary<string, double>? values, int? threads = null) =>
+        Build(ml, name => Value(values, name), threads);
+
+    /// <summary>The value of a setting: the given one, else its default (null where ML.NET picks it from the data).</summary>
+    public double? Value(IReadOnlyDictionary<string, double>? values, string name) =>
+        values is not null && values.TryGetValue(name, out var value) ? value : Hyperparameters.SingleOrDefault(parameter => parameter.Name == name)?.Default;
 
     /// <summary>The settings a trial used: the given ones over the defaults (those ML.NET picks from the data are left out).</summary>
     public IReadOnlyDictionary<string, double> Complete(IReadOnlyDictionary<string, double>? values) =>
         Hyperparameters
-            .Select(parameter => (parameter.Name, Value: values is not null && values.TryGetValue(parameter.Name, out var value) ? value : parameter.Default))
+            .Select(parameter => (parameter.Name, Value: Value(values, parameter.Name)))
             .Where(pair => pair.Value is not null)
             .ToDictionary(pair => pair.Name, pair => pair.Value!.Value);
 }
@@ -43,68 +51,106 @@ public static class Trainers
     private const string Label = ModelSchema.LabelColumn;
     private const string Features = ModelSchema.FeaturesColumn;
 
-    // Defaults are ML.NET's own, so naming a trainer without settings trains what ML.NET would.
-    private static readonly Hyperparameter Leaves = new("numberOfLeaves", 2, 512, 20, IsInteger: true, LogScale: true);
-    private static readonly Hyperparameter Trees = new("numberOfTrees", 5, 2000, 100, IsInteger: true, LogScale: true);
+    // Defaults are ML.NET's own, so naming a trainer without settings trains what ML.NET would; SDCA's are the exception.
+    private static readonly Hyperparameter Leaves = new("numberOfLeaves", 2, 512, 20, IsInteger: true, LogScale: true, GrowsCost: true);
+    private static readonly Hyperparameter Trees = new("numberOfTrees", 5, 2000, 100, IsInteger: true, LogScale: true, GrowsCost: true);
     private static readonly Hyperparameter MinLeafRows = new("minimumExampleCountPerLeaf", 1, 200, 10, IsInteger: true, LogScale: true);
     private static readonly Hyperparameter LearningRate = new("learningRate", 0.001, 1, 0.2, IsInteger: false, LogScale: true);
     private static readonly Hyperparameter LightGbmLeaves = Leaves with { Default = 31 };
     private static readonly Hyperparameter LightGbmMinLeafRows = MinLeafRows with { Default = 20 };
     private static readonly Hyperparameter LightGbmLearningRate = LearningRate with { Default = 0.1 };
-    private static readonly Hyperparameter Iterations = new("numberOfIterations", 5, 2000, 100, IsInteger: true, LogScale: true);
+    private static readonly Hyperparameter Iterations = new("numberOfIterations", 5, 2000, 100, IsInteger: true, LogScale: true, GrowsCost: true);
     private static readonly Hyperparameter L1 = new("l1Regularization", 0, 10, 1, IsInteger: false, LogScale: false);
     private static readonly Hyperparameter L2 = new("l2Regularization", 1e-6, 10, 1, IsInteger: false, LogScale: true);
+
+    // ML.NET's SDCA tunes L2 to about 2.7e-5 whatever the data (the figure follows its iteration cap of 1.5 million
+    // rows' worth of epochs), so on small, non-separable data it runs thousands of epochs that do not converge:
+    // 15-130 s on 800 rows, for an AUC no better than 100 epochs give in 1 s (docs/training-quality.md). SDCA needs
+    // about (rows + 1/L2) steps per digit of precision; L2 = 1e-3 converges within these 100 epochs on small data.
     private static readonly Hyperparameter SdcaL1 = L1 with { Default = null };
-    private static readonly Hyperparameter SdcaL2 = L2 with { Default = null };
+    private static readonly Hyperparameter SdcaL2 = L2 with { Default = 1e-3 };
+    private static readonly Hyperparameter SdcaEpochs = new("maximumNumberOfIterations", 5, 1000, 100, IsInteger: true, LogScale: true, GrowsCost: true);
+
+    /// <summary>
+    /// Linear trainers' feature scaling: 0 scales each feature to [0, 1] (min-max); 1 divides it by its standard
+    /// deviation (ML.NET keeps zero at zero, so one-hot and text slots stay sparse), which suits dense data such as pixels.
+    /// </summary>
+    public static readonly Hyperparameter Standardize = new("standardize", 0, 1, 0, IsInteger: true, LogScale: false);
 
     private static readonly Hyperparameter[] FastTreeParameters = [Leaves, Trees, MinLeafRows, LearningRate];
     private static readonly Hyperparameter[] FastForestParameters = [Leaves, Trees, MinLeafRows];
     private static readonly Hyperparameter[] LightGbmParameters = [LightGbmLeaves, Iterations, LightGbmMinLeafRows, LightGbmLearningRate];
-    private static readonly Hyperparameter[] LinearParameters = [L1, L2];
-    private static readonly Hyperparameter[] SdcaParameters = [SdcaL1, SdcaL2];
+    private static readonly Hyperparameter[] LinearParameters = [L1, L2, Standardize];
+    private static readonly Hyperparameter[] SdcaParameters = [SdcaL1, SdcaL2, SdcaEpochs, Standardize];
 
     private static readonly IReadOnlyDictionary<MLTask, IReadOnlyList<TrainerSpec>> ByTask = new Dictionary<MLTask, IReadOnlyList<TrainerSpec>>
     {
         [MLTask.Binary] =
         [
-            new("FastTree", MLTask.Binary, false, FastTreeParameters, (ml, p) => ml.BinaryClassification.Trainers.FastTree(
-                Label, Features, numberOfLeaves: Int(p, Leaves), numberOfTrees: Int(p, Trees), minimumExampleCountPerLeaf: Int(p, MinLeafRows),
-                learningRate: p(LearningRate.Name)!.Value)),
-            new("LightGbm", MLTask.Binary, false, LightGbmParameters, (ml, p) => ml.BinaryClassification.Trainers.LightGbm(
-                Label, Features, numberOfLeaves: Int(p, Leaves), minimumExampleCountPerLeaf: Int(p, MinLeafRows), learningRate: p(LearningRate.Name),
-                numberOfIterations: Int(p, Iterations))),
-            new("FastForest", MLTask.Binary, false, FastForestParameters, (ml, p) => ml.BinaryClassification.Trainers.FastForest(
-                Label, Features, numberOfLeaves: Int(p, Leaves), numberOfTrees: Int(p, Trees), minimumExampleCountPerLeaf: Int(p, MinLeafRows))),
-            new("SdcaLogisticRegression", MLTask.Binary, true, SdcaParameters, (ml, p) => ml.BinaryClassification.Trainers.SdcaLogisticRegression(
-                Label, Features, l2Regularization: (float?)p(L2.Name), l1Regularization: (float?)p(L1.Name))),
-            new("LbfgsLogisticRegression", MLTask.Binary, true, LinearParameters, (ml, p) => ml.BinaryClassification.Trainers.LbfgsLogisticRegression(
-                Label, Features, l1Regularization: (float)p(L1.Name)!.Value, l2Regularization: (float)p(L2.Name)!.Value)),
+            new("FastTree", MLTask.Binary, false, FastTreeParameters,
+                (ml, p, threads) => ml.BinaryClassification.Trainers.FastTree(Boosted(new FastTreeBinaryTrainer.Options(), p, threads))),
+            new("LightGbm", MLTask.Binary, false, LightGbmParameters, (ml, p, threads) => ml.BinaryClassification.Trainers.LightGbm(
+                new LightGbmBinaryTrainer.Options
+                {
+                    LabelColumnName = Label, FeatureColumnName = Features, NumberOfLeaves = Int(p, Leaves), MinimumExampleCountPerLeaf = Int(p, MinLeafRows),
+                    LearningRate = p(LearningRate.Name), NumberOfIterations = Int(p, Iterations), NumberOfThreads = threads,
+                })),
+            new("FastForest", MLTask.Binary, false, FastForestParameters,
+                (ml, p, threads) => ml.BinaryClassification.Trainers.FastForest(Tree(new FastForestBinaryTrainer.Options(), p, threads))),
+            new("SdcaLogisticRegression", MLTask.Binary, true, SdcaParameters, (ml, p, threads) => ml.BinaryClassification.Trainers.SdcaLogisticRegression(
+                new SdcaLogisticRegressionBinaryTrainer.Options
+                {
+                    LabelColumnName = Label, FeatureColumnName = Features, L1Regularization = (float?)p(L1.Name), L2Regularization = (float?)p(L2.Name),
+                    MaximumNumberOfIterations = Int(p, SdcaEpochs), NumberOfThreads = threads,
+                })),
+            new("LbfgsLogisticRegression", MLTask.Binary, true, LinearParameters, (ml, p, threads) => ml.BinaryClassification.Trainers.LbfgsLogisticRegression(
+                new LbfgsLogisticRegressionBinaryTrainer.Options
+                {
+                    LabelColumnName = Label, FeatureColumnName = Features, L1Regularization = (float)p(L1.Name)!.Value,
+                    L2Regularization = (float)p(L2.Name)!.Value, NumberOfThreads = threads,
+                })),
         ],
         [MLTask.Multiclass] =
         [
-            new("LbfgsMaximumEntropy", MLTask.Multiclass, true, LinearParameters, (ml, p) => ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(
-                Label, Features, l1Regularization: (float)p(L1.Name)!.Value, l2Regularization: (float)p(L2.Name)!.Value)),
-            new("LightGbm", MLTask.Multiclass, false, LightGbmParameters, (ml, p) => ml.MulticlassClassification.Trainers.LightGbm(
-                Label, Features, numberOfLeaves: Int(p, Leaves), minimumExampleCountPerLeaf: Int(p, MinLeafRows), learningRate: p(LearningRate.Name),
-                numberOfIterations: Int(p, Iterations))),
-            new("SdcaMaximumEntropy", MLTask.Multiclass, true, SdcaParameters, (ml, p) => ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(
-                Label, Features, l2Regularization: (float?)p(L2.Name), l1Regularization: (float?)p(L1.Name))),
-            new("OneVersusAllFastTree", MLTask.Multiclass, false, FastTreeParameters, (ml, p) => ml.MulticlassClassification.Trainers.OneVersusAll(
-                ml.BinaryClassification.Trainers.FastTree(labelColumnName: Label, featureColumnName: Features, numberOfLeaves: Int(p, Leaves),
-                    numberOfTrees: Int(p, Trees), minimumExampleCountPerLeaf: Int(p, MinLeafRows), learningRate: p(LearningRate.Name)!.Value), Label)),
+            new("LbfgsMaximumEntropy", MLTask.Multiclass, true, LinearParameters, (ml, p, threads) => ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(
+                new LbfgsMaximumEntropyMulticlassTrainer.Options
+                {
+                    LabelColumnName = Label, FeatureColumnName = Features, L1Regularization = (float)p(L1.Name)!.Value,
+                    L2Regularization = (float)p(L2.Name)!.Value, NumberOfThreads = threads,
+                })),
+            new("LightGbm", MLTask.Multiclass, false, LightGbmParameters, (ml, p, threads) => ml.MulticlassClassification.Trainers.LightGbm(
+                new LightGbmMulticlassTrainer.Options
+                {
+                    LabelColumnName = Label, FeatureColumnName = Features, NumberOfLeaves = Int(p, Leaves), MinimumExampleCountPerLeaf = Int(p, MinLeafRows),
+                    LearningRate = p(LearningRate.Name), NumberOfIterations = Int(p, Iterations), NumberOfThreads = threads,
+                })),
+            new("SdcaMaximumEntropy", MLTask.Multiclass, true, SdcaParameters, (ml, p, threads) => ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(
+                new SdcaMaximumEntropyMulticlassTrainer.Options
+                {
+                    LabelColumnName = Label, FeatureColumnName = Features, L1Regularization = (float?)p(L1.Name), L2Regularization = (float?)p(L2.Name),
+                    MaximumNumberOfIterations = Int(p, SdcaEpochs), NumberOfThreads = threads,
+                })),
+            new("OneVersusAllFastTree", MLTask.Multiclass, false, FastTreeParameters, (ml, p, threads) => ml.MulticlassClassification.Trainers.OneVersusAll(
+                ml.BinaryClassification.Trainers.FastTree(Boosted(new FastTreeBinaryTrainer.Options(), p, threads)), Label)),
         ],
         [MLTask.Regression] =
         [
-            new("FastTree", MLTask.Regression, false, FastTreeParameters, (ml, p) => ml.Regression.Trainers.FastTree(
-                Label, Features, numberOfLeaves: Int(p, Leaves), numberOfTrees: Int(p, Trees), minimumExampleCountPerLeaf: Int(p, MinLeafRows),
-                learningRate: p(LearningRate.Name)!.Value)),
-            new("LightGbm", MLTask.Regression, false, LightGbmParameters, (ml, p) => ml.Regression.Trainers.LightGbm(
-                Label, Features, numberOfLeaves: Int(p, Leaves), minimumExampleCountPerLeaf: Int(p, MinLeafRows), learningRate: p(LearningRate.Name),
-                numberOfIterations: Int(p, Iterations))),
-            new("FastForest", MLTask.Regression, false, FastForestParameters, (ml, p) => ml.Regression.Trainers.FastForest(
-                Label, Features, numberOfLeaves: Int(p, Leaves), numberOfTrees: Int(p, Trees), minimumExampleCountPerLeaf: Int(p, MinLeafRows))),
-            new("Sdca", MLTask.Regression, true, SdcaParameters, (ml, p) => ml.Regression.Trainers.Sdca(
-                Label, Features, l2Regularization: (float?)p(L2.Name), l1Regularization: (float?)p(L1.Name))),
+            new("FastTree", MLTask.Regression, false, FastTreeParameters,
+                (ml, p, threads) => ml.Regression.Trainers.FastTree(Boosted(new FastTreeRegressionTrainer.Options(), p, threads))),
+            new("LightGbm", MLTask.Regression, false, LightGbmParameters, (ml, p, threads) => ml.Regression.Trainers.LightGbm(
+                new LightGbmRegressionTrainer.Options
+                {
+                    LabelColumnName = Label, FeatureColumnName = Features, NumberOfLeaves = Int(p, Leaves), MinimumExampleCountPerLeaf = Int(p, MinLeafRows),
+                    LearningRate = p(LearningRate.Name), NumberOfIterations = Int(p, Iterations), NumberOfThreads = threads,
+                })),
+            new("FastForest", MLTask.Regression, false, FastForestParameters,
+                (ml, p, threads) => ml.Regression.Trainers.FastForest(Tree(new FastForestRegressionTrainer.Options(), p, threads))),
+            new("Sdca", MLTask.Regression, true, SdcaParameters, (ml, p, threads) => ml.Regression.Trainers.Sdca(
+                new SdcaRegressionTrainer.Options
+                {
+                    LabelColumnName = Label, FeatureColumnName = Features, L1Regularization = (float?)p(L1.Name), L2Regularization = (float?)p(L2.Name),
+                    MaximumNumberOfIterations = Int(p, SdcaEpochs), NumberOfThreads = threads,
+                })),
         ],
     };
 
@@ -147,4 +193,23 @@ public static class Trainers
     }
 
     private static int Int(Func<string, double?> values, Hyperparameter parameter) => (int)Math.Round(values(parameter.Name)!.Value);
+
+    private static T Tree<T>(T options, Func<string, double?> p, int? threads)
+        where T : TreeOptions
+    {
+        options.LabelColumnName = Label;
+        options.FeatureColumnName = Features;
+        options.NumberOfLeaves = Int(p, Leaves);
+        options.NumberOfTrees = Int(p, Trees);
+        options.MinimumExampleCountPerLeaf = Int(p, MinLeafRows);
+        options.NumberOfThreads = threads;
+        return options;
+    }
+
+    private static T Boosted<T>(T options, Func<string, double?> p, int? threads)
+        where T : BoostedTreeOptions
+    {
+        options.LearningRate = p(LearningRate.Name)!.Value;
+        return Tree(options, p, threads);
+    }
 }

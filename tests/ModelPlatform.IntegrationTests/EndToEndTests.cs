@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
+using System.Text;
 
 namespace ModelPlatform.IntegrationTests;
 
@@ -79,6 +81,22 @@ public class EndToEndTests(PlatformFixture platform) : PlatformTest(platform)
     }
 
     [Fact]
+    public async Task SearchWithASmallBudgetEndsOnTimeWhenTheDataMakesTrainersSlow()
+    {
+        // 20,000 rows of noise: no trainer converges early, and a default tree ensemble needs more than its 2.5 s share.
+        var dataset = PlatformSteps.UniqueName("slow");
+        await Platform.UploadCsvAsync(dataset, NoiseCsv(rows: 20_000, columns: 20)).AssertStatusAsync(HttpStatusCode.Created);
+
+        var job = await Platform.TrainAsync(new { modelName = dataset, dataset, label = "y", task = "binary", trainer = "auto", budgetSeconds = 10 });
+
+        var report = job["report"]!;
+        var leaderboard = report["leaderboard"]!.AsArray();
+        Assert.True(report["searchSeconds"]!.GetValue<double>() <= 10 + 2, $"the search took {report["searchSeconds"]} s of its 10: {leaderboard}");
+        Assert.Contains(leaderboard, trial => trial!["stopped"]?.GetValue<string>().StartsWith("stopped at its time limit", StringComparison.Ordinal) == true);
+        Assert.All(leaderboard, trial => Assert.True(trial!["seconds"]!.GetValue<double>() <= 2.5 + 2, $"trial {trial}"));
+    }
+
+    [Fact]
     public async Task HyperparametersOutOfRangeAreRejectedListingTheAllowedOnes()
     {
         var dataset = await Platform.UploadIrisAsync("iris");
@@ -154,5 +172,22 @@ public class EndToEndTests(PlatformFixture platform) : PlatformTest(platform)
             Assert.Equal("Healthy", await client.GetAsync("/alive").AssertStatusAsync(HttpStatusCode.OK));
             await client.GetAsync("/openapi/v1.json").AssertStatusAsync(HttpStatusCode.OK);
         }
+    }
+
+    private static string NoiseCsv(int rows, int columns)
+    {
+        var random = new Random(11);
+        var csv = new StringBuilder(string.Join(',', Enumerable.Range(0, columns).Select(i => $"x{i}").Append("y"))).Append('\n');
+        for (var row = 0; row < rows; row++)
+        {
+            for (var column = 0; column < columns; column++)
+            {
+                csv.Append(CultureInfo.InvariantCulture, $"{random.NextDouble():F4},");
+            }
+
+            csv.Append(random.Next(2) == 0 ? "no" : "yes").Append('\n');
+        }
+
+        return csv.ToString();
     }
 }

@@ -71,7 +71,7 @@ public class SearchAndPreprocessingTests
         var leaderboard = model.Leaderboard!;
         Assert.Equal(8, leaderboard.Count);
         Assert.Equal(Trainers.NamesFor(MLTask.Multiclass).Order(), leaderboard.Select(trial => trial.Trainer).Distinct().Order());
-        Assert.Equal(leaderboard.Select(trial => trial.Mean).OrderDescending(), leaderboard.Select(trial => trial.Mean));
+        AssertRankedFirstBestFirst(leaderboard, higherIsBetter: true);
         Assert.Equal(leaderboard[0].Trainer, model.Trainer);
         Assert.All(leaderboard, trial => Assert.Equal("macroAccuracy", trial.Metric));
         Assert.True(leaderboard[0].Mean > 0.9, $"best cross-validated macro accuracy {leaderboard[0].Mean:F3}");
@@ -99,7 +99,53 @@ public class SearchAndPreprocessingTests
 
         var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, Metric: "rmse", MaxTrials: 6, Folds: 3));
 
-        Assert.Equal(model.Leaderboard!.Select(trial => trial.Mean).Order(), model.Leaderboard!.Select(trial => trial.Mean));
+        AssertRankedFirstBestFirst(model.Leaderboard!, higherIsBetter: false);
+    }
+
+    /// <summary>Trials scored on every fold come first, best first; pruned or stopped ones follow.</summary>
+    private static void AssertRankedFirstBestFirst(IReadOnlyList<SearchTrial> leaderboard, bool higherIsBetter)
+    {
+        var ranked = leaderboard.TakeWhile(trial => trial.Error is null && trial.Stopped is null).ToList();
+        Assert.All(leaderboard.Skip(ranked.Count), trial => Assert.True(trial.Error is not null || trial.Stopped is not null));
+        var means = ranked.Select(trial => trial.Mean!.Value).ToList();
+        Assert.Equal(higherIsBetter ? means.OrderDescending() : means.Order(), means);
+    }
+
+    [Fact]
+    public void SmallDataIsCrossValidatedOnEveryRowAndSaysSo()
+    {
+        // 40 rows leave a hold-out of 8: one row would move its accuracy by 12%.
+        var rows = SampleData.Iris().Where((_, i) => i % 15 < 4).ToList();
+        var data = TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, rows);
+
+        var model = ModelTrainer.Train(data, new TrainingSettings("LbfgsMaximumEntropy"));
+
+        Assert.Equal(new ModelEvaluation(ModelEvaluation.CrossValidation, 40, 5), model.Evaluation);
+        Assert.Contains(model.Warnings, warning => warning.Contains("5-fold cross-validation", StringComparison.Ordinal));
+        Assert.InRange(model.Metrics["macroAccuracy"], 0.7, 1);
+    }
+
+    [Fact]
+    public void NineRowsTrainWithFiniteCrossValidatedMetrics()
+    {
+        var data = TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(9));
+
+        var model = ModelTrainer.Train(data, new TrainingSettings("LbfgsLogisticRegression"));
+
+        Assert.Equal(ModelEvaluation.CrossValidation, model.Evaluation.Method);
+        Assert.NotEmpty(model.Metrics);
+        Assert.All(model.Metrics.Values, value => Assert.True(double.IsFinite(value)));
+    }
+
+    [Fact]
+    public void LargerDataIsMeasuredOnItsHoldOut()
+    {
+        var data = TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(400));
+
+        var model = ModelTrainer.Train(data, new TrainingSettings("LbfgsLogisticRegression"));
+
+        Assert.Equal(new ModelEvaluation(ModelEvaluation.HoldOut, 80), model.Evaluation);
+        Assert.Empty(model.Warnings);
     }
 
     [Fact]

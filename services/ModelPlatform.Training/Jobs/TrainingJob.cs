@@ -72,12 +72,18 @@ public sealed record TrainingJobOptions(
 public sealed record JobProgress(string Phase, double Percent);
 
 /// <summary>What a finished job learned beyond its metrics.</summary>
+/// <param name="Evaluation">How the metrics were measured (a hold-out, or cross-validation when the data is small).</param>
+/// <param name="SearchSeconds">How long the automatic search took, against the job's <c>budgetSeconds</c>.</param>
+/// <param name="Warnings">What to know before trusting the model (small data, a budget too small for it), also logged.</param>
 public sealed record TrainingReport(
     string Trainer,
     IReadOnlyDictionary<string, double> Hyperparameters,
     IReadOnlyList<DroppedColumn> DroppedColumns,
     IReadOnlyList<SearchTrial>? Leaderboard,
-    int TrainingRows);
+    int TrainingRows,
+    ModelEvaluation? Evaluation = null,
+    double? SearchSeconds = null,
+    IReadOnlyList<string>? Warnings = null);
 
 public sealed record JobAttempt(int Attempt, string Worker, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, string? Error);
 

@@ -118,7 +118,14 @@ public sealed partial class TrainingJobSubmittedHandler(
             trained.Artifact,
             cancellationToken);
 
-        var report = new TrainingReport(trained.Trainer, trained.Hyperparameters, trained.DroppedColumns, trained.Leaderboard, data.Rows);
+        foreach (var warning in trained.Warnings)
+        {
+            LogTrainingWarning(job.Id, warning);
+        }
+
+        var report = new TrainingReport(
+            trained.Trainer, trained.Hyperparameters, trained.DroppedColumns, trained.Leaderboard, data.Rows, trained.Evaluation, trained.SearchSeconds,
+            trained.Warnings);
         await jobs.SucceedAsync(job.Id, trained.Metrics, version.Version, report, CancellationToken.None);
         LogSucceeded(job.Id, job.ModelName, version.Version);
 
@@ -195,6 +202,9 @@ public sealed partial class TrainingJobSubmittedHandler(
 
     [LoggerMessage(LogLevel.Information, "Job {JobId} registered {ModelName} version {Version}")]
     private partial void LogSucceeded(Guid jobId, string modelName, int version);
+
+    [LoggerMessage(LogLevel.Warning, "Job {JobId}: {Warning}")]
+    private partial void LogTrainingWarning(Guid jobId, string warning);
 
     [LoggerMessage(LogLevel.Warning, "Job {JobId} attempt {Attempt}: the lease passed to another worker, which finishes the job")]
     private partial void LogLeaseLost(Guid jobId, int attempt);
