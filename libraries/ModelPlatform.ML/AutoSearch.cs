@@ -182,7 +182,7 @@ internal sealed class AutoSearch(
         var ml = new MLContext(settings.Seed);
         using var timeLimit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeLimit.CancelAfter(limit);
-        using var stop = timeLimit.Token.Register(() => Cancellation.Cancel(ml));
+        using var stop = Cancellation.When(timeLimit.Token, ml);
         var scores = new List<double>();
         SearchTrial Trial(string? error = null, string? stopped = null)
         {

@@ -16,4 +16,25 @@ internal static class Cancellation
     public static bool IsAvailable => CancelExecution is not null;
 
     public static void Cancel(MLContext ml) => CancelExecution?.Invoke(ml, null);
+
+    /// <summary>
+    /// Cancels <paramref name="ml"/> once <paramref name="token"/> is cancelled, and again every 100 ms until disposed: ML.NET
+    /// cancels only the components that exist at the time, so a trainer that starts after one call (on a loaded machine,
+    /// the featurizer can still be running) would otherwise run to its end.
+    /// </summary>
+    public static IDisposable When(CancellationToken token, MLContext ml)
+    {
+        var repeat = new Timer(_ => Cancel(ml));
+        var registration = token.Register(() => repeat.Change(TimeSpan.Zero, TimeSpan.FromMilliseconds(100)));
+        return new Stop(registration, repeat);
+    }
+
+    private sealed class Stop(CancellationTokenRegistration registration, Timer repeat) : IDisposable
+    {
+        public void Dispose()
+        {
+            registration.Dispose();
+            repeat.Dispose();
+        }
+    }
 }
