@@ -180,9 +180,7 @@ internal sealed class AutoSearch(
     {
         var clock = Stopwatch.StartNew();
         var ml = new MLContext(settings.Seed);
-        using var timeLimit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeLimit.CancelAfter(limit);
-        using var stop = Cancellation.When(timeLimit.Token, ml);
+        using var watchdog = new FitWatchdog(ml, limit, cancellationToken);
         var scores = new List<double>();
         SearchTrial Trial(string? error = null, string? stopped = null)
         {
@@ -197,7 +195,10 @@ internal sealed class AutoSearch(
             foreach (var (train, test) in folds)
             {
                 var model = PipelineFactory.Create(ml, data.Signature, trainer, hyperparameters, data.HashedColumns, threads: 1).Fit(train);
-                timeLimit.Token.ThrowIfCancellationRequested();
+                if (watchdog.TimedOut)
+                {
+                    throw new OperationCanceledException();
+                }
 
                 // Evaluate leaves out what is not finite (or, for an uncalibrated trainer, a log-loss it cannot have).
                 scores.Add(ModelMetrics.Evaluate(ml, data.Signature, model.Transform(test)).TryGetValue(_metric, out var score)
@@ -214,7 +215,7 @@ internal sealed class AutoSearch(
 
             return Trial();
         }
-        catch (Exception) when (timeLimit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (Exception) when (watchdog.TimedOut)
         {
             return Trial(stopped: string.Create(
                 CultureInfo.InvariantCulture, $"stopped at its time limit of {limit.TotalSeconds:0.#} s, after {scores.Count} of {folds.Count} folds"));

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Reflection;
 using Microsoft.ML;
 
@@ -16,25 +17,46 @@ internal static class Cancellation
     public static bool IsAvailable => CancelExecution is not null;
 
     public static void Cancel(MLContext ml) => CancelExecution?.Invoke(ml, null);
+}
 
-    /// <summary>
-    /// Cancels <paramref name="ml"/> once <paramref name="token"/> is cancelled, and again every 100 ms until disposed: ML.NET
-    /// cancels only the components that exist at the time, so a trainer that starts after one call (on a loaded machine,
-    /// the featurizer can still be running) would otherwise run to its end.
-    /// </summary>
-    public static IDisposable When(CancellationToken token, MLContext ml)
+/// <summary>
+/// Cancels an MLContext when its time limit passes or a token is cancelled, and again every tick until disposed: ML.NET
+/// cancels only the components that exist at the time, so a trainer that starts after one call would run to its end.
+/// It watches from a thread of its own because timers run on the thread pool, which parallel trainers on a loaded
+/// machine can starve for minutes (a one-second time limit once fired after more than three).
+/// </summary>
+internal sealed class FitWatchdog : IDisposable
+{
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(100);
+    private readonly ManualResetEventSlim _finished = new();
+    private readonly Thread _thread;
+    private volatile bool _timedOut;
+
+    public FitWatchdog(MLContext ml, TimeSpan limit, CancellationToken cancellationToken)
     {
-        var repeat = new Timer(_ => Cancel(ml));
-        var registration = token.Register(() => repeat.Change(TimeSpan.Zero, TimeSpan.FromMilliseconds(100)));
-        return new Stop(registration, repeat);
+        var clock = Stopwatch.StartNew();
+        _thread = new Thread(() =>
+        {
+            while (!_finished.Wait(Tick))
+            {
+                if (cancellationToken.IsCancellationRequested || clock.Elapsed >= limit)
+                {
+                    _timedOut = !cancellationToken.IsCancellationRequested;
+                    Cancellation.Cancel(ml);
+                }
+            }
+        })
+        { IsBackground = true, Name = "ML.NET fit watchdog" };
+        _thread.Start();
     }
 
-    private sealed class Stop(CancellationTokenRegistration registration, Timer repeat) : IDisposable
+    /// <summary>Whether the time limit, not the token, stopped the fit.</summary>
+    public bool TimedOut => _timedOut;
+
+    public void Dispose()
     {
-        public void Dispose()
-        {
-            registration.Dispose();
-            repeat.Dispose();
-        }
+        _finished.Set();
+        _thread.Join();
+        _finished.Dispose();
     }
 }

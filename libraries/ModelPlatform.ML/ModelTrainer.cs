@@ -76,7 +76,7 @@ public static class ModelTrainer
         TrainingData data, TrainingSettings settings, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         var ml = new MLContext(settings.Seed);
-        using var cancellation = Cancellation.When(cancellationToken, ml);
+        using var cancellation = new FitWatchdog(ml, TimeSpan.MaxValue, cancellationToken);
         var signature = data.Signature;
         var prepared = PipelineFactory.PrepareLabel(ml, data.View, signature.Task);
         var holdOutRows = settings.HoldOutFromRow is { } firstHeldOut ? data.Rows - firstHeldOut : (int)Math.Round(data.Rows * settings.TestFraction);

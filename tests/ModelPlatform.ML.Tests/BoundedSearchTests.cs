@@ -50,8 +50,7 @@ public class BoundedSearchTests
         var ml = new MLContext(1);
         var pipeline = PipelineFactory.Create(ml, data.Signature, trainer, settings, threads: 1);
         var prepared = PipelineFactory.PrepareLabel(ml, data.View, task);
-        using var timeLimit = new CancellationTokenSource(StopAfter);
-        using var stop = Cancellation.When(timeLimit.Token, ml);
+        using var watchdog = new FitWatchdog(ml, StopAfter, CancellationToken.None);
 
         var clock = Stopwatch.StartNew();
         var error = Record.Exception(() => pipeline.Fit(prepared));
@@ -79,7 +78,6 @@ public class BoundedSearchTests
         Assert.All(stopped, trial => Assert.StartsWith("stopped at its time limit of", trial.Stopped));
         Assert.All(stopped, trial => Assert.True(trial.Seconds <= 20 * AutoSearch.TrialShareOfBudget + 1.5, $"trial {trial.Trial} took {trial.Seconds:F1} s"));
         Assert.Equal("LbfgsLogisticRegression", search.Best!.Trainer);
-        Assert.Equal(5, search.Best.FoldsScored);
     }
 
     [Fact]
