@@ -56,8 +56,14 @@ for dataset in sorted({r["dataset"] for r in sklearn}):
         verdicts.append("**below**")
         print("| | | **ModelPlatform**: no result | | | | | **below** |")
         continue
-    verdicts.append(verdict(mine, best))
     trials = " ({} trials)".format(mine["trials"]) if "trials" in mine else ""
+    if mine["cvMean"] is None:
+        # No candidate was scored on every fold within the budget: there is no cross-validated score to compare.
+        verdicts.append("**below**")
+        print("| | | **ModelPlatform {}**{} | no trial finished | **{:.4f}** | hold-out {:+.4f} | {} | **below** |".format(
+            mine["model"], trials, mine["test"], mine["test"] - best["test"], wall_time(mine)))
+        continue
+    verdicts.append(verdict(mine, best))
     print("| | | **ModelPlatform {}**{} | **{:.4f} ± {:.4f}** | **{:.4f}** | {} | {} | {} |".format(
         mine["model"], trials, mine["cvMean"], mine["cvStd"], mine["test"], differences(mine, best), wall_time(mine),
         verdicts[-1]))
