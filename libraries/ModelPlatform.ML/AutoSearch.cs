@@ -26,8 +26,8 @@ public sealed record SearchTrial(
 /// <list type="bullet">
 /// <item>It tries each trainer with its defaults, cheap linear ones first, then spends most of the budget on the two
 /// best trainers and a fifth of it on any trainer: half the candidates of a leader step from its best settings so far
-/// (log-normal steps, which may grow the cost where it pays), the others are drawn from the whole range with costly settings (trees, iterations, leaves)
-/// held to a few times their defaults, as FLAML's CFO starts cheap and grows.</item>
+/// (log-normal steps, which may grow the cost where it pays), the others are drawn from the whole range with costly
+/// settings (trees, iterations, leaves) held to a few times their defaults, as FLAML's CFO starts cheap and grows.</item>
 /// <item>Candidates run in rounds of <see cref="RoundSize"/>, one per core, each trainer on one thread. A round's
 /// candidates depend only on the seed and the rounds before it, so a run is reproducible whatever the core count.</item>
 /// <item>A candidate is scored fold by fold and dropped as soon as its folds so far trail the best finished candidate
