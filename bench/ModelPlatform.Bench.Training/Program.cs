@@ -45,6 +45,7 @@ foreach (var folder in Directory.GetDirectories(data).Order(StringComparer.Ordin
         searchSeconds = model.SearchSeconds,
         budgetSeconds = budget,
         seconds = clock.Elapsed.TotalSeconds,
+        leaderboard = model.Leaderboard,
     });
     Console.WriteLine($"{name,-14} auto → {best.Trainer,-22} cv {best.Mean:F4} ± {best.StandardDeviation:F4}  "
         + $"test {model.Metrics[metric]:F4}  ({model.Leaderboard.Count} trials, search {model.SearchSeconds:F1} s of {budget} s)");

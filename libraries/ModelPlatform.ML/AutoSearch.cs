@@ -78,9 +78,7 @@ internal sealed class AutoSearch(
 
         var budget = TimeSpan.FromSeconds(settings.BudgetSeconds);
         var clock = Stopwatch.StartNew();
-        var folds = ml.Data.CrossValidationSplit(trainSet, settings.Folds, seed: settings.Seed)
-            .Select(fold => (Train: ml.Data.Cache(fold.TrainSet), Test: fold.TestSet))
-            .ToList();
+        var folds = ml.Data.CrossValidationSplit(trainSet, settings.Folds, seed: settings.Seed).Select(fold => Featurize(ml, fold)).ToList();
         var maxTrials = settings.MaxTrials ?? int.MaxValue;
         using var candidates = Candidates().GetEnumerator();
         while (clock.Elapsed < budget && _trials.Count < maxTrials)
@@ -114,6 +112,16 @@ internal sealed class AutoSearch(
         return [.. _trials.OrderByDescending(trial => Ranks(trial) ? Score(trial) : double.NegativeInfinity)];
     }
 
+    /// <summary>
+    /// Featurizes a fold once, fit on its training rows as the whole pipeline would be: candidates differ only in
+    /// scaling and trainer, and text or one-hot encoding would otherwise be redone by every candidate, on every pass.
+    /// </summary>
+    private (IDataView Train, IDataView Test) Featurize(MLContext ml, DataOperationsCatalog.TrainTestData fold)
+    {
+        var featurizer = PipelineFactory.Featurizer(ml, data.Signature, data.HashedColumns).Fit(fold.TrainSet);
+        return (ml.Data.Cache(featurizer.Transform(fold.TrainSet)), ml.Data.Cache(featurizer.Transform(fold.TestSet)));
+    }
+
     private bool Ranks(SearchTrial trial) => trial.Mean is not null && trial.Error is null && trial.Stopped is null;
 
     // Larger is better after this, whichever way the metric points.
@@ -126,7 +134,7 @@ internal sealed class AutoSearch(
         foreach (var trainer in _trainers.OrderByDescending(trainer => trainer.NeedsNormalizedFeatures))
         {
             // Linear trainers first: the cheapest, and the first finished candidate sets the bar for pruning.
-            yield return (trainer, null);
+            yield return (trainer, trainer.SearchStart);
         }
 
         while (true)
@@ -149,8 +157,15 @@ internal sealed class AutoSearch(
         trainer.Hyperparameters.ToDictionary(parameter => parameter.Name, parameter =>
         {
             var max = parameter.GrowsCost && parameter.Default is { } cheap ? Math.Min(parameter.Max, cheap * CostCap) : parameter.Max;
+            if (parameter.LogScale && parameter.Min == 0 && _random.NextDouble() < 0.5)
+            {
+                return 0;
+            }
+
+            // A range from 0 is sampled on a log scale over its top four decades.
+            var min = parameter.LogScale && parameter.Min == 0 ? max * 1e-4 : parameter.Min;
             return Round(parameter, parameter.LogScale
-                ? Math.Exp(Lerp(Math.Log(Math.Max(parameter.Min, 1e-9)), Math.Log(max), _random.NextDouble()))
+                ? Math.Exp(Lerp(Math.Log(min), Math.Log(max), _random.NextDouble()))
                 : Lerp(parameter.Min, max, _random.NextDouble()));
         });
 
@@ -194,7 +209,7 @@ internal sealed class AutoSearch(
         {
             foreach (var (train, test) in folds)
             {
-                var model = PipelineFactory.Create(ml, data.Signature, trainer, hyperparameters, data.HashedColumns, threads: 1).Fit(train);
+                var model = PipelineFactory.Learner(ml, data.Signature, trainer, hyperparameters, threads: 1).Fit(train);
                 if (watchdog.TimedOut)
                 {
                     throw new OperationCanceledException();

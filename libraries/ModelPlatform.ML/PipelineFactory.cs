@@ -9,12 +9,17 @@ namespace ModelPlatform.ML;
 /// Builds the ML.NET pipeline for a signature. Every preprocessing step lives inside the saved model, so the
 /// served model takes raw records: missing numbers are imputed with the mean, categoricals are one-hot
 /// encoded (unseen values become all zeros; columns with very many values are hashed into a fixed number
-/// of slots instead), free text is featurised, and features are scaled for linear trainers
-/// (to [0, 1], or to unit variance when <c>standardize</c> is 1).
+/// of slots instead), free text is featurised, and features are scaled for linear trainers: numbers to [0, 1], or
+/// to unit variance when <c>standardize</c> is 1; encoded slots always to [0, 1], since scaling 100,000 sparse text
+/// slots to unit variance takes ML.NET minutes.
 /// </summary>
 public static class PipelineFactory
 {
     private const int HashBits = 10;
+
+    // The featurizer's two outputs, which the learner scales (numbers only) and joins into the feature vector.
+    private const string NumericColumn = "__numeric";
+    private const string EncodedColumn = "__encoded";
 
     /// <summary>The whole pipeline: raw columns in, prediction out.</summary>
     /// <param name="threads">Threads the trainer may use; null lets it choose.</param>
@@ -27,19 +32,19 @@ public static class PipelineFactory
         int? threads = null) =>
         AppendLearner(ml, Featurizer(ml, signature, hashedColumns), signature, trainer, hyperparameters, threads);
 
-    /// <summary>Turns the raw columns into the one feature vector trainers take.</summary>
-    private static IEstimator<ITransformer> Featurizer(MLContext ml, ModelSignature signature, IReadOnlySet<string>? hashedColumns)
+    /// <summary>Turns the raw columns into two vectors, numbers and encoded (categorical and text) slots, for <see cref="Learner"/>.</summary>
+    public static IEstimator<ITransformer> Featurizer(MLContext ml, ModelSignature signature, IReadOnlySet<string>? hashedColumns)
     {
         IEstimator<ITransformer> pipeline = new EstimatorChain<ITransformer>();
-        var featureColumns = new List<string>();
+        var encodedColumns = new List<string>();
 
         var numeric = signature.Inputs.Where(input => ColumnValues.IsNumeric(input.Type)).Select(input => input.Name).ToArray();
         if (numeric.Length > 0)
         {
-            pipeline = pipeline.Append(ml.Transforms.ReplaceMissingValues(
-                numeric.Select(name => new InputOutputColumnPair(name)).ToArray(),
-                MissingValueReplacingEstimator.ReplacementMode.Mean));
-            featureColumns.AddRange(numeric);
+            pipeline = pipeline
+                .Append(ml.Transforms.ReplaceMissingValues(
+                    numeric.Select(name => new InputOutputColumnPair(name)).ToArray(), MissingValueReplacingEstimator.ReplacementMode.Mean))
+                .Append(ml.Transforms.Concatenate(NumericColumn, numeric));
         }
 
         var categorical = signature.Inputs.Where(input => input.Type == ColumnType.Categorical).Select(input => input.Name).ToLookup(
@@ -48,25 +53,30 @@ public static class PipelineFactory
         {
             var encoded = categorical[false].Select(name => new InputOutputColumnPair("__onehot_" + name, name)).ToArray();
             pipeline = pipeline.Append(ml.Transforms.Categorical.OneHotEncoding(encoded));
-            featureColumns.AddRange(encoded.Select(pair => pair.OutputColumnName));
+            encodedColumns.AddRange(encoded.Select(pair => pair.OutputColumnName));
         }
 
         if (categorical[true].Any())
         {
             var hashed = categorical[true].Select(name => new InputOutputColumnPair("__hash_" + name, name)).ToArray();
             pipeline = pipeline.Append(ml.Transforms.Categorical.OneHotHashEncoding(hashed, numberOfBits: HashBits));
-            featureColumns.AddRange(hashed.Select(pair => pair.OutputColumnName));
+            encodedColumns.AddRange(hashed.Select(pair => pair.OutputColumnName));
         }
 
         foreach (var text in signature.Inputs.Where(input => input.Type == ColumnType.Text))
         {
             var output = "__text_" + text.Name;
             pipeline = pipeline.Append(ml.Transforms.Text.FeaturizeText(output, text.Name));
-            featureColumns.Add(output);
+            encodedColumns.Add(output);
         }
 
-        return pipeline.Append(ml.Transforms.Concatenate(ModelSchema.FeaturesColumn, [.. featureColumns]));
+        return encodedColumns.Count == 0 ? pipeline : pipeline.Append(ml.Transforms.Concatenate(EncodedColumn, [.. encodedColumns]));
     }
+
+    /// <summary>What follows the featurizer: scaling where the trainer needs it, the trainer, and the class name.</summary>
+    public static IEstimator<ITransformer> Learner(
+        MLContext ml, ModelSignature signature, TrainerSpec trainer, IReadOnlyDictionary<string, double>? hyperparameters, int? threads) =>
+        AppendLearner(ml, new EstimatorChain<ITransformer>(), signature, trainer, hyperparameters, threads);
 
     private static IEstimator<ITransformer> AppendLearner(
         MLContext ml,
@@ -76,14 +86,34 @@ public static class PipelineFactory
         IReadOnlyDictionary<string, double>? hyperparameters,
         int? threads)
     {
-        if (trainer.NeedsNormalizedFeatures)
+        var blocks = new List<string>();
+        if (signature.Inputs.Any(input => ColumnValues.IsNumeric(input.Type)))
         {
-            pipeline = pipeline.Append(trainer.Value(hyperparameters, Trainers.Standardize.Name) == 1
-                ? ml.Transforms.NormalizeMeanVariance(ModelSchema.FeaturesColumn)
-                : ml.Transforms.NormalizeMinMax(ModelSchema.FeaturesColumn));
+            if (trainer.NeedsNormalizedFeatures)
+            {
+                pipeline = pipeline.Append(trainer.Value(hyperparameters, Trainers.Standardize.Name) == 1
+                    ? ml.Transforms.NormalizeMeanVariance(NumericColumn)
+                    : ml.Transforms.NormalizeMinMax(NumericColumn));
+            }
+
+            blocks.Add(NumericColumn);
         }
 
-        pipeline = pipeline.Append(trainer.Create(ml, hyperparameters, threads));
+        if (signature.Inputs.Any(input => !ColumnValues.IsNumeric(input.Type)))
+        {
+            if (trainer.NeedsNormalizedFeatures)
+            {
+                // Min-max keeps sparse slots sparse and is cheap; it leaves one-hot slots as they are, and it lifts rare
+                // words in text vectors much as TF-IDF does (macro accuracy 0.84 against 0.71 unscaled on austen-novels).
+                pipeline = pipeline.Append(ml.Transforms.NormalizeMinMax(EncodedColumn));
+            }
+
+            blocks.Add(EncodedColumn);
+        }
+
+        pipeline = pipeline
+            .Append(ml.Transforms.Concatenate(ModelSchema.FeaturesColumn, [.. blocks]))
+            .Append(trainer.Create(ml, hyperparameters, threads));
 
         if (signature.Task == MLTask.Multiclass)
         {

@@ -1,3 +1,5 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using ModelPlatform.Contracts;
 
 namespace ModelPlatform.ML.Tests;
@@ -77,6 +79,35 @@ public class SearchAndPreprocessingTests
         Assert.True(leaderboard[0].Mean > 0.9, $"best cross-validated macro accuracy {leaderboard[0].Mean:F3}");
         Assert.True(model.Metrics["macroAccuracy"] > 0.85);
         Assert.Contains("perClass.setosa.recall", model.Metrics.Keys);
+    }
+
+    [Fact]
+    public void StandardizingScalesNumbersAndLeavesEncodedSlotsWithinZeroAndOne()
+    {
+        // Unit variance on 100,000 sparse text slots takes ML.NET minutes, and one-hot slots lose their 0/1 meaning.
+        var data = TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(400));
+        var ml = new MLContext(seed: 1);
+        var rows = PipelineFactory.PrepareLabel(ml, data.View, MLTask.Binary);
+        var sdca = Trainers.Find(MLTask.Binary, "SdcaLogisticRegression")!;
+
+        var scored = PipelineFactory.Create(ml, data.Signature, sdca, new Dictionary<string, double> { ["standardize"] = 1 }).Fit(rows).Transform(rows);
+
+        var features = scored.GetColumn<VBuffer<float>>(ModelSchema.FeaturesColumn).Select(vector => vector.DenseValues().ToArray()).ToList();
+        // The numbers (tenure, autopay) come first; tenure runs to 59 months, so min-max would keep it within [0, 1].
+        Assert.True(features.Max(row => row[0]) > 1.5, $"tenure's largest scaled value {features.Max(row => row[0]):F2}");
+        Assert.All(features, row => Assert.All(row.Skip(2), slot => Assert.InRange(slot, 0f, 1f)));
+    }
+
+    [Fact]
+    public void AutoSearchStartsLinearTrainersWithoutL1()
+    {
+        var data = TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, SampleData.Iris());
+
+        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, BudgetSeconds: 60, MaxTrials: 4, Folds: 3));
+
+        var linear = model.Leaderboard!.Where(trial => trial.Trainer.Contains("MaximumEntropy", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, linear.Count);
+        Assert.All(linear, trial => Assert.Equal(0, trial.Hyperparameters["l1Regularization"]));
     }
 
     [Fact]
