@@ -33,7 +33,9 @@ public sealed record SearchTrial(
 /// <item>A candidate is scored fold by fold and dropped as soon as its folds so far trail the best finished candidate
 /// by more than twice that one's spread (successive halving over folds).</item>
 /// <item>Each candidate has its own time limit, a quarter of the budget, and none runs past the budget: at its limit
-/// its ML.NET context is cancelled, and it is kept in the leaderboard with the folds it finished.</item>
+/// its ML.NET context is cancelled, and it is kept in the leaderboard with the folds it finished. A candidate whose
+/// folds so far beat every finished one may use the rest of the budget to finish.</item>
+/// <item>A candidate proposed before is not tried again.</item>
 /// </list>
 /// </summary>
 /// <param name="trainers">The trainers to search; the task's own (<see cref="Trainers.For"/>) unless a test gives others.</param>
@@ -46,6 +48,9 @@ internal sealed class AutoSearch(
     /// <summary>The share of the budget one candidate may take.</summary>
     public const double TrialShareOfBudget = 0.25;
 
+    /// <summary>Below this many training rows, cross-validation is repeated three times, with different shuffles.</summary>
+    public const int RepeatBelowRows = 1000;
+
     // Sampled settings that make a trainer slower stay within this many times their default (local steps may go further).
     private const double CostCap = 4;
 
@@ -54,6 +59,8 @@ internal sealed class AutoSearch(
     private readonly List<SearchTrial> _trials = [];
     private readonly Random _random = new(settings.Seed);
     private readonly IReadOnlyList<TrainerSpec> _trainers = trainers ?? Trainers.For(data.Signature.Task);
+    private readonly Lock _leaderLock = new();
+    private double _leaderScore = double.NegativeInfinity;
 
     /// <summary>
     /// The best candidate scored on every fold; failing that (a budget too small for the data), the one scored on the
@@ -66,7 +73,7 @@ internal sealed class AutoSearch(
             .FirstOrDefault();
 
     /// <summary>The candidate tried first: the cheapest trainer of the task with its defaults.</summary>
-    public TrainerSpec FirstCandidate => _trainers.OrderByDescending(trainer => trainer.NeedsNormalizedFeatures).First();
+    public TrainerSpec FirstCandidate => _trainers.OrderByDescending(trainer => trainer.IsLinear).First();
 
     /// <summary>Searches on <paramref name="trainSet"/>; returns every candidate, ranked ones first, best first.</summary>
     public IReadOnlyList<SearchTrial> Run(MLContext ml, IDataView trainSet, CancellationToken cancellationToken)
@@ -78,7 +85,18 @@ internal sealed class AutoSearch(
 
         var budget = TimeSpan.FromSeconds(settings.BudgetSeconds);
         var clock = Stopwatch.StartNew();
-        var folds = ml.Data.CrossValidationSplit(trainSet, settings.Folds, seed: settings.Seed).Select(fold => Featurize(ml, fold)).ToList();
+        // On small data one k-fold split is noisy enough that the best of hundreds of candidates is partly luck; repeating
+        // it with other shuffles steadies the estimates, and small data trains fast.
+        var repeats = trainSet.GetRowCount() < RepeatBelowRows ? 3 : 1;
+        var splits = Enumerable.Range(0, repeats)
+            .SelectMany(repeat => ml.Data.CrossValidationSplit(trainSet, settings.Folds, seed: settings.Seed + repeat))
+            .ToList();
+        Lazy<List<(IDataView Train, IDataView Test)>> Folds(bool isLinear) =>
+            new(() => [.. splits.Select(fold => Featurize(ml, fold, PipelineFactory.HashedFor(isLinear, data.HashedColumns)))]);
+
+        // Linear and tree trainers encode many-valued categoricals differently; where there are none, they share folds.
+        var treeFolds = Folds(isLinear: false);
+        var linearFolds = data.HashedColumns.Count == 0 ? treeFolds : Folds(isLinear: true);
         var maxTrials = settings.MaxTrials ?? int.MaxValue;
         using var candidates = Candidates().GetEnumerator();
         while (clock.Elapsed < budget && _trials.Count < maxTrials)
@@ -101,9 +119,11 @@ internal sealed class AutoSearch(
                     // A candidate whose turn comes after the budget is spent is not started.
                     var left = budget - clock.Elapsed;
                     var limit = Min(left, budget * TrialShareOfBudget);
+                    var (trainer, hyperparameters) = round[i];
+                    var trainerFolds = trainer.IsLinear ? linearFolds : treeFolds;
                     results[i] = left <= TimeSpan.Zero
                         ? null
-                        : Evaluate(_trials.Count + i + 1, round[i].Trainer, round[i].Hyperparameters, folds, best, limit, cancellationToken);
+                        : Evaluate(_trials.Count + i + 1, trainer, hyperparameters, trainerFolds.Value, best, limit, left, cancellationToken);
                 });
             cancellationToken.ThrowIfCancellationRequested();
             _trials.AddRange(results.OfType<SearchTrial>());
@@ -116,10 +136,27 @@ internal sealed class AutoSearch(
     /// Featurizes a fold once, fit on its training rows as the whole pipeline would be: candidates differ only in
     /// scaling and trainer, and text or one-hot encoding would otherwise be redone by every candidate, on every pass.
     /// </summary>
-    private (IDataView Train, IDataView Test) Featurize(MLContext ml, DataOperationsCatalog.TrainTestData fold)
+    private (IDataView Train, IDataView Test) Featurize(MLContext ml, DataOperationsCatalog.TrainTestData fold, IReadOnlySet<string>? hashedColumns)
     {
-        var featurizer = PipelineFactory.Featurizer(ml, data.Signature, data.HashedColumns).Fit(fold.TrainSet);
+        var featurizer = PipelineFactory.Featurizer(ml, data.Signature, hashedColumns).Fit(fold.TrainSet);
         return (ml.Data.Cache(featurizer.Transform(fold.TrainSet)), ml.Data.Cache(featurizer.Transform(fold.TestSet)));
+    }
+
+    // The best candidate scored on every fold so far, this round's included (a round's candidates run at once).
+    private bool LeadsSoFar(double mean)
+    {
+        lock (_leaderLock)
+        {
+            return _leaderScore > double.NegativeInfinity && Score(mean) > _leaderScore;
+        }
+    }
+
+    private void Finished(double mean)
+    {
+        lock (_leaderLock)
+        {
+            _leaderScore = Math.Max(_leaderScore, Score(mean));
+        }
     }
 
     private bool Ranks(SearchTrial trial) => trial.Mean is not null && trial.Error is null && trial.Stopped is null;
@@ -131,26 +168,44 @@ internal sealed class AutoSearch(
 
     private IEnumerable<(TrainerSpec Trainer, IReadOnlyDictionary<string, double>? Hyperparameters)> Candidates()
     {
-        foreach (var trainer in _trainers.OrderByDescending(trainer => trainer.NeedsNormalizedFeatures))
+        var proposed = new HashSet<string>(StringComparer.Ordinal);
+        string Key((TrainerSpec Trainer, IReadOnlyDictionary<string, double>? Hyperparameters) candidate) =>
+            candidate.Trainer.Name + string.Concat(candidate.Trainer.Complete(candidate.Hyperparameters)
+                .Select(pair => string.Create(CultureInfo.InvariantCulture, $";{pair.Key}={pair.Value:R}")));
+
+        foreach (var trainer in _trainers.OrderByDescending(trainer => trainer.IsLinear))
         {
             // Linear trainers first: the cheapest, and the first finished candidate sets the bar for pruning.
+            proposed.Add(Key((trainer, trainer.SearchStart)));
             yield return (trainer, trainer.SearchStart);
         }
 
         while (true)
         {
-            var leaders = _trials.Where(Ranks)
-                .GroupBy(trial => trial.Trainer)
-                .Select(group => group.OrderByDescending(Score).First())
-                .OrderByDescending(Score)
-                .Take(2)
-                .ToList();
-            // One candidate in five goes to any trainer, so one whose defaults suit the data badly still gets tuned.
-            var explore = _random.NextDouble() < 0.2;
-            var leader = leaders.Count == 0 || explore ? null : leaders[_random.Next(leaders.Count)];
-            var trainer = leader is null ? _trainers[_random.Next(_trainers.Count)] : _trainers.First(spec => spec.Name == leader.Trainer);
-            yield return (trainer, leader is not null && _random.NextDouble() < 0.5 ? Perturb(trainer, leader.Hyperparameters) : Sample(trainer));
+            // A candidate proposed before would score the same; draw again, a few times (a small space may be spent).
+            var candidate = Next();
+            for (var draw = 1; draw < 20 && !proposed.Add(Key(candidate)); draw++)
+            {
+                candidate = Next();
+            }
+
+            yield return candidate;
         }
+    }
+
+    private (TrainerSpec Trainer, IReadOnlyDictionary<string, double>? Hyperparameters) Next()
+    {
+        var leaders = _trials.Where(Ranks)
+            .GroupBy(trial => trial.Trainer)
+            .Select(group => group.OrderByDescending(Score).First())
+            .OrderByDescending(Score)
+            .Take(2)
+            .ToList();
+        // One candidate in five goes to any trainer, so one whose defaults suit the data badly still gets tuned.
+        var explore = _random.NextDouble() < 0.2;
+        var leader = leaders.Count == 0 || explore ? null : leaders[_random.Next(leaders.Count)];
+        var trainer = leader is null ? _trainers[_random.Next(_trainers.Count)] : _trainers.First(spec => spec.Name == leader.Trainer);
+        return (trainer, leader is not null && _random.NextDouble() < 0.5 ? Perturb(trainer, leader.Hyperparameters) : Sample(trainer));
     }
 
     private Dictionary<string, double> Sample(TrainerSpec trainer) =>
@@ -191,6 +246,7 @@ internal sealed class AutoSearch(
         List<(IDataView Train, IDataView Test)> folds,
         SearchTrial? best,
         TimeSpan limit,
+        TimeSpan budgetLeft,
         CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
@@ -226,14 +282,22 @@ internal sealed class AutoSearch(
                         $"pruned after {scores.Count} of {folds.Count} folds: {scores.Average():0.####} "
                         + $"against trial {best.Trial}'s {best.Mean:0.####} ± {best.StandardDeviation:0.####}"));
                 }
+
+                if (scores.Count < folds.Count && LeadsSoFar(scores.Average()))
+                {
+                    // The limit keeps slow candidates from eating the budget; one that leads may use what is left to finish.
+                    watchdog.ExtendTo(budgetLeft);
+                }
             }
 
+            Finished(scores.Average());
             return Trial();
         }
         catch (Exception) when (watchdog.TimedOut)
         {
             return Trial(stopped: string.Create(
-                CultureInfo.InvariantCulture, $"stopped at its time limit of {limit.TotalSeconds:0.#} s, after {scores.Count} of {folds.Count} folds"));
+                CultureInfo.InvariantCulture,
+                $"stopped at its time limit of {watchdog.Limit.TotalSeconds:0.#} s, after {scores.Count} of {folds.Count} folds"));
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {

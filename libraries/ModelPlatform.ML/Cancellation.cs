@@ -31,15 +31,17 @@ internal sealed class FitWatchdog : IDisposable
     private readonly ManualResetEventSlim _finished = new();
     private readonly Thread _thread;
     private volatile bool _timedOut;
+    private long _limitTicks;
 
     public FitWatchdog(MLContext ml, TimeSpan limit, CancellationToken cancellationToken)
     {
+        _limitTicks = limit.Ticks;
         var clock = Stopwatch.StartNew();
         _thread = new Thread(() =>
         {
             while (!_finished.Wait(Tick))
             {
-                if (cancellationToken.IsCancellationRequested || clock.Elapsed >= limit)
+                if (cancellationToken.IsCancellationRequested || clock.Elapsed.Ticks >= Interlocked.Read(ref _limitTicks))
                 {
                     _timedOut = !cancellationToken.IsCancellationRequested;
                     Cancellation.Cancel(ml);
@@ -49,6 +51,18 @@ internal sealed class FitWatchdog : IDisposable
         { IsBackground = true, Name = "ML.NET fit watchdog" };
         _thread.Start();
     }
+
+    /// <summary>Moves the time limit (measured from the start) further out, unless it has passed already.</summary>
+    public void ExtendTo(TimeSpan limit)
+    {
+        if (!_timedOut)
+        {
+            Interlocked.Exchange(ref _limitTicks, Math.Max(Interlocked.Read(ref _limitTicks), limit.Ticks));
+        }
+    }
+
+    /// <summary>The time limit, measured from the start.</summary>
+    public TimeSpan Limit => TimeSpan.FromTicks(Interlocked.Read(ref _limitTicks));
 
     /// <summary>Whether the time limit, not the token, stopped the fit.</summary>
     public bool TimedOut => _timedOut;

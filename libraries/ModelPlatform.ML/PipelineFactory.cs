@@ -8,10 +8,11 @@ namespace ModelPlatform.ML;
 /// <summary>
 /// Builds the ML.NET pipeline for a signature. Every preprocessing step lives inside the saved model, so the
 /// served model takes raw records: missing numbers are imputed with the mean, categoricals are one-hot
-/// encoded (unseen values become all zeros; columns with very many values are hashed into a fixed number
-/// of slots instead), free text is featurised, and features are scaled for linear trainers: numbers to [0, 1], or
-/// to unit variance when <c>standardize</c> is 1; encoded slots always to [0, 1], since scaling 100,000 sparse text
-/// slots to unit variance takes ML.NET minutes.
+/// encoded (unseen values become all zeros; for tree trainers, columns with very many values are hashed into
+/// a fixed number of slots instead, since a tree considers every slot at every split), free text is featurised,
+/// and features are scaled for linear trainers: numbers to [0, 1], or centred to unit variance when
+/// <c>standardize</c> is 1; encoded slots always to [0, 1], since they are sparse (and scaling 100,000 text slots
+/// to unit variance takes ML.NET minutes).
 /// </summary>
 public static class PipelineFactory
 {
@@ -30,7 +31,10 @@ public static class PipelineFactory
         IReadOnlyDictionary<string, double>? hyperparameters = null,
         IReadOnlySet<string>? hashedColumns = null,
         int? threads = null) =>
-        AppendLearner(ml, Featurizer(ml, signature, hashedColumns), signature, trainer, hyperparameters, threads);
+        AppendLearner(ml, Featurizer(ml, signature, HashedFor(trainer.IsLinear, hashedColumns)), signature, trainer, hyperparameters, threads);
+
+    /// <summary>The columns a trainer takes hashed: none for a linear trainer, which one-hot encodes every value.</summary>
+    public static IReadOnlySet<string>? HashedFor(bool isLinear, IReadOnlySet<string>? hashedColumns) => isLinear ? null : hashedColumns;
 
     /// <summary>Turns the raw columns into two vectors, numbers and encoded (categorical and text) slots, for <see cref="Learner"/>.</summary>
     public static IEstimator<ITransformer> Featurizer(MLContext ml, ModelSignature signature, IReadOnlySet<string>? hashedColumns)
@@ -89,11 +93,11 @@ public static class PipelineFactory
         var blocks = new List<string>();
         if (signature.Inputs.Any(input => ColumnValues.IsNumeric(input.Type)))
         {
-            if (trainer.NeedsNormalizedFeatures)
+            if (trainer.IsLinear)
             {
                 pipeline = pipeline.Append(trainer.Value(hyperparameters, Trainers.Standardize.Name) == 1
-                    ? ml.Transforms.NormalizeMeanVariance(NumericColumn)
-                    : ml.Transforms.NormalizeMinMax(NumericColumn));
+                    ? ml.Transforms.NormalizeMeanVariance(NumericColumn, fixZero: false)
+                    : ml.Transforms.NormalizeMinMax(NumericColumn, fixZero: false));
             }
 
             blocks.Add(NumericColumn);
@@ -101,7 +105,7 @@ public static class PipelineFactory
 
         if (signature.Inputs.Any(input => !ColumnValues.IsNumeric(input.Type)))
         {
-            if (trainer.NeedsNormalizedFeatures)
+            if (trainer.IsLinear)
             {
                 // Min-max keeps sparse slots sparse and is cheap; it leaves one-hot slots as they are, and it lifts rare
                 // words in text vectors much as TF-IDF does (macro accuracy 0.84 against 0.71 unscaled on austen-novels).

@@ -33,11 +33,21 @@ public class SearchAndPreprocessingTests
         ColumnSchema[] columns = [new("zip", ColumnType.Categorical), new("x", ColumnType.Numeric), new("y", ColumnType.Categorical)];
 
         var data = TrainingData.Create(columns, "y", MLTask.Binary, rows);
-        // A linear model learns one weight per hashed slot, so it can tell the zip codes apart.
+        // Trees see the zip codes hashed into 1,024 slots; a linear model one-hot encodes all 150 and learns a weight for each.
         var model = ModelTrainer.Train(data, new TrainingSettings("LbfgsLogisticRegression"));
 
         Assert.Equal(["zip"], data.HashedColumns);
+        Assert.Equal(1 + 1024, FeatureCount(data, "FastTree"));
+        Assert.Equal(1 + 150, FeatureCount(data, "LbfgsLogisticRegression"));
         Assert.True(model.Metrics["accuracy"] > 0.85, $"accuracy {model.Metrics["accuracy"]:F3}");
+    }
+
+    private static int FeatureCount(TrainingData data, string trainer)
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = PipelineFactory.PrepareLabel(ml, data.View, data.Signature.Task);
+        var model = PipelineFactory.Create(ml, data.Signature, Trainers.Find(data.Signature.Task, trainer)!, hashedColumns: data.HashedColumns).Fit(rows);
+        return model.GetOutputSchema(rows.Schema)[ModelSchema.FeaturesColumn].Type is VectorDataViewType vector ? vector.Size : 1;
     }
 
     [Fact]
@@ -94,7 +104,7 @@ public class SearchAndPreprocessingTests
 
         var features = scored.GetColumn<VBuffer<float>>(ModelSchema.FeaturesColumn).Select(vector => vector.DenseValues().ToArray()).ToList();
         // The numbers (tenure, autopay) come first; tenure runs to 59 months, so min-max would keep it within [0, 1].
-        Assert.True(features.Max(row => row[0]) > 1.5, $"tenure's largest scaled value {features.Max(row => row[0]):F2}");
+        Assert.True(features.Max(row => row[0]) > 1.2, $"tenure's largest scaled value {features.Max(row => row[0]):F2}");
         Assert.All(features, row => Assert.All(row.Skip(2), slot => Assert.InRange(slot, 0f, 1f)));
     }
 
@@ -108,6 +118,26 @@ public class SearchAndPreprocessingTests
         var linear = model.Leaderboard!.Where(trial => trial.Trainer.Contains("MaximumEntropy", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, linear.Count);
         Assert.All(linear, trial => Assert.Equal(0, trial.Hyperparameters["l1Regularization"]));
+    }
+
+    [Fact]
+    public void AutoSearchNeverTriesACandidateTwice()
+    {
+        // Five possible candidates in all: the search must find each once rather than repeat one.
+        var lightGbm = Trainers.Find(MLTask.Multiclass, "LightGbm")!;
+        var small = lightGbm with
+        {
+            Hyperparameters = [.. lightGbm.Hyperparameters.Select(parameter => parameter.Name == "numberOfLeaves"
+                ? parameter with { Min = 2, Max = 6, Default = 4, LogScale = false }
+                : parameter with { Min = parameter.Default!.Value, Max = parameter.Default!.Value })],
+        };
+        var data = TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, SampleData.Iris());
+        var search = new AutoSearch(data, new TrainingSettings(Trainers.Auto, MaxTrials: 5, Folds: 3), null, [small]);
+        var ml = new MLContext(seed: 1);
+
+        var leaderboard = search.Run(ml, ml.Data.Cache(PipelineFactory.PrepareLabel(ml, data.View, MLTask.Multiclass)), CancellationToken.None);
+
+        Assert.Equal([2.0, 3, 4, 5, 6], leaderboard.Select(trial => trial.Hyperparameters["numberOfLeaves"]).Order());
     }
 
     [Fact]
