@@ -72,6 +72,9 @@ internal sealed class AutoSearch(
             .ThenByDescending(Score)
             .FirstOrDefault();
 
+    /// <summary>The folds each candidate is scored on: <c>Folds</c>, three times over on small data; known once <see cref="Run"/> starts.</summary>
+    public int FoldCount { get; private set; }
+
     /// <summary>The candidate tried first: the cheapest trainer of the task with its defaults.</summary>
     public TrainerSpec FirstCandidate => _trainers.OrderByDescending(trainer => trainer.IsLinear).First();
 
@@ -87,10 +90,11 @@ internal sealed class AutoSearch(
         var clock = Stopwatch.StartNew();
         // On small data one k-fold split is noisy enough that the best of hundreds of candidates is partly luck; repeating
         // it with other shuffles steadies the estimates, and small data trains fast.
-        var repeats = trainSet.GetRowCount() < RepeatBelowRows ? 3 : 1;
+        var repeats = RowCount(trainSet) < RepeatBelowRows ? 3 : 1;
         var splits = Enumerable.Range(0, repeats)
             .SelectMany(repeat => ml.Data.CrossValidationSplit(trainSet, settings.Folds, seed: settings.Seed + repeat))
             .ToList();
+        FoldCount = splits.Count;
         Lazy<List<(IDataView Train, IDataView Test)>> Folds(bool isLinear) =>
             new(() => [.. splits.Select(fold => Featurize(ml, fold, PipelineFactory.HashedFor(isLinear, data.HashedColumns)))]);
 
@@ -304,6 +308,24 @@ internal sealed class AutoSearch(
             // One failing candidate (say, settings a trainer rejects on this data) must not end the search.
             return Trial(error: ex.Message);
         }
+    }
+
+    // A seeded train/test split is a filter, which cannot tell its row count without reading the rows.
+    private static long RowCount(IDataView view)
+    {
+        if (view.GetRowCount() is { } known)
+        {
+            return known;
+        }
+
+        var rows = 0L;
+        using var cursor = view.GetRowCursor([]);
+        while (cursor.MoveNext())
+        {
+            rows++;
+        }
+
+        return rows;
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;

@@ -103,7 +103,7 @@ public static class ModelTrainer
                 if (best.Stopped is not null)
                 {
                     warnings.Add($"No candidate was scored on every fold within the budget of {settings.BudgetSeconds} s; trial {best.Trial} "
-                        + $"was chosen on {best.FoldsScored} of {settings.Folds} folds. A larger budgetSeconds searches properly.");
+                        + $"was chosen on {best.FoldsScored} of {search.FoldCount} folds. A larger budgetSeconds searches properly.");
                 }
             }
             else if (leaderboard.All(trial => trial.Error is not null))

@@ -120,6 +120,18 @@ public class SearchAndPreprocessingTests
         Assert.All(linear, trial => Assert.Equal(0, trial.Hyperparameters["l1Regularization"]));
     }
 
+    [Theory]
+    [InlineData(400, 15)] // about 320 training rows after the seeded 80/20 split: five folds, three times over
+    [InlineData(1500, 5)]
+    public void AutoSearchRepeatsItsFoldsOnSmallData(int rows, int folds)
+    {
+        var data = TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(rows));
+
+        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, MaxTrials: 1));
+
+        Assert.Equal(folds, model.Leaderboard!.Single().FoldsScored);
+    }
+
     [Fact]
     public void AutoSearchNeverTriesACandidateTwice()
     {
