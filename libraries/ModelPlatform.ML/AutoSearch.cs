@@ -180,8 +180,9 @@ internal sealed class AutoSearch(
         foreach (var trainer in _trainers.OrderByDescending(trainer => trainer.IsLinear))
         {
             // Linear trainers first: the cheapest, and the first finished candidate sets the bar for pruning.
-            proposed.Add(Key((trainer, trainer.SearchStart)));
-            yield return (trainer, trainer.SearchStart);
+            var start = (trainer, trainer.SearchStart);
+            proposed.Add(Key(start));
+            yield return start;
         }
 
         while (true)
