@@ -7,7 +7,8 @@ using ModelPlatform.ML;
 
 // Usage: dotnet run -c Release --project bench/ModelPlatform.Bench.Training -- DATA_DIR OUT_JSON [BUDGET_SECONDS]
 // For each data set (train.csv, test.csv, meta.json from prepare.py): the automatic search within the budget on
-// train.csv, scored by 5-fold cross-validation, then the best refit on train.csv and scored on test.csv.
+// train.csv, scored by 5-fold cross-validation, then the best candidate (or the ensemble the search chose) refit on
+// train.csv and scored on test.csv.
 var (data, output) = (args[0], args[1]);
 var budget = args.Length > 2 ? int.Parse(args[2]) : 60;
 var results = new List<object>();
@@ -32,22 +33,28 @@ foreach (var folder in Directory.GetDirectories(data).Order(StringComparer.Ordin
     var model = ModelTrainer.Train(trainingData, new TrainingSettings(Trainers.Auto, BudgetSeconds: budget, HoldOutFromRow: trainLines.Length - 1));
     var best = model.Leaderboard![0];
     var metric = ModelMetrics.DefaultFor(task);
+    var (chosen, cvMean, cvStd) = model.Ensemble is { } ensemble
+        ? ("ensemble of " + string.Join(" + ", ensemble.Members.Select(member => $"{member.Trainer} {member.Weight:0.##}")),
+            ensemble.Mean,
+            ensemble.StandardDeviation)
+        : (best.Trainer, best.Mean, best.StandardDeviation);
     results.Add(new
     {
         dataset = name,
         task = task.ToString().ToLowerInvariant(),
         metric,
-        model = $"auto → {best.Trainer}",
-        cvMean = best.Mean,
-        cvStd = best.StandardDeviation,
+        model = $"auto → {chosen}",
+        cvMean,
+        cvStd,
         test = model.Metrics[metric],
         trials = model.Leaderboard.Count,
         searchSeconds = model.SearchSeconds,
         budgetSeconds = budget,
         seconds = clock.Elapsed.TotalSeconds,
         leaderboard = model.Leaderboard,
+        ensemble = model.Ensemble,
     });
-    Console.WriteLine($"{name,-14} auto → {best.Trainer,-22} cv {best.Mean:F4} ± {best.StandardDeviation:F4}  "
+    Console.WriteLine($"{name,-14} auto → {chosen,-22} cv {cvMean:F4} ± {cvStd:F4}  "
         + $"test {model.Metrics[metric]:F4}  ({model.Leaderboard.Count} trials, search {model.SearchSeconds:F1} s of {budget} s)");
 }
 

@@ -36,6 +36,8 @@ public sealed record SearchTrial(
 /// its ML.NET context is cancelled, and it is kept in the leaderboard with the folds it finished. A candidate whose
 /// folds so far beat every finished one may use the rest of the budget to finish.</item>
 /// <item>A candidate proposed before is not tried again.</item>
+/// <item>The last <see cref="EnsembleShareOfBudget"/> of the budget chooses an ensemble of the best candidates from their
+/// out-of-fold predictions (<see cref="EnsembleSelection"/>), kept when it beats the best candidate in cross-validation.</item>
 /// </list>
 /// </summary>
 /// <param name="trainers">The trainers to search; the task's own (<see cref="Trainers.For"/>) unless a test gives others.</param>
@@ -48,6 +50,9 @@ internal sealed class AutoSearch(
     /// <summary>The share of the budget one candidate may take.</summary>
     public const double TrialShareOfBudget = 0.25;
 
+    /// <summary>The share of the budget kept for choosing an ensemble, after the last round of candidates.</summary>
+    public const double EnsembleShareOfBudget = 0.05;
+
     /// <summary>Below this many training rows, cross-validation is repeated three times, with different shuffles.</summary>
     public const int RepeatBelowRows = 1000;
 
@@ -57,6 +62,9 @@ internal sealed class AutoSearch(
     private readonly MLTask _task = data.Signature.Task;
     private readonly string _metric = settings.Metric ?? ModelMetrics.DefaultFor(data.Signature.Task);
     private readonly List<SearchTrial> _trials = [];
+
+    // Out-of-fold predictions of the best finished candidates, by trial number: what an ensemble is chosen from.
+    private readonly Dictionary<int, float[][]> _predictions = [];
     private readonly Random _random = new(settings.Seed);
     private readonly IReadOnlyList<TrainerSpec> _trainers = trainers ?? Trainers.For(data.Signature.Task);
     private readonly Lock _leaderLock = new();
@@ -71,6 +79,9 @@ internal sealed class AutoSearch(
             .OrderByDescending(trial => trial.FoldsScored)
             .ThenByDescending(Score)
             .FirstOrDefault();
+
+    /// <summary>The ensemble of the best candidates, when one beat the best alone in cross-validation; known after <see cref="Run"/>.</summary>
+    public SearchEnsemble? Ensemble { get; private set; }
 
     /// <summary>The folds each candidate is scored on: <c>Folds</c>, three times over on small data; known once <see cref="Run"/> starts.</summary>
     public int FoldCount { get; private set; }
@@ -87,6 +98,7 @@ internal sealed class AutoSearch(
         }
 
         var budget = TimeSpan.FromSeconds(settings.BudgetSeconds);
+        var searchTime = budget * (1 - EnsembleShareOfBudget);
         var clock = Stopwatch.StartNew();
         // On small data one k-fold split is noisy enough that the best of hundreds of candidates is partly luck; repeating
         // it with other shuffles steadies the estimates, and small data trains fast.
@@ -103,7 +115,7 @@ internal sealed class AutoSearch(
         var linearFolds = data.HashedColumns.Count == 0 ? treeFolds : Folds(isLinear: true);
         var maxTrials = settings.MaxTrials ?? int.MaxValue;
         using var candidates = Candidates().GetEnumerator();
-        while (clock.Elapsed < budget && _trials.Count < maxTrials)
+        while (clock.Elapsed < searchTime && _trials.Count < maxTrials)
         {
             progress?.Report(new TrainingProgress("searching", Math.Min(1, clock.Elapsed / budget)));
             var round = new List<(TrainerSpec Trainer, IReadOnlyDictionary<string, double>? Hyperparameters)>();
@@ -113,7 +125,7 @@ internal sealed class AutoSearch(
             }
 
             var best = Best;
-            var results = new SearchTrial?[round.Count];
+            var results = new (SearchTrial Trial, float[][]? Predictions)?[round.Count];
             Parallel.For(
                 0,
                 round.Count,
@@ -121,7 +133,7 @@ internal sealed class AutoSearch(
                 i =>
                 {
                     // A candidate whose turn comes after the budget is spent is not started.
-                    var left = budget - clock.Elapsed;
+                    var left = searchTime - clock.Elapsed;
                     var limit = Min(left, budget * TrialShareOfBudget);
                     var (trainer, hyperparameters) = round[i];
                     var trainerFolds = trainer.IsLinear ? linearFolds : treeFolds;
@@ -130,9 +142,21 @@ internal sealed class AutoSearch(
                         : Evaluate(_trials.Count + i + 1, trainer, hyperparameters, trainerFolds.Value, best, limit, left, cancellationToken);
                 });
             cancellationToken.ThrowIfCancellationRequested();
-            _trials.AddRange(results.OfType<SearchTrial>());
+            foreach (var (trial, predictions) in results.OfType<(SearchTrial, float[][]?)>())
+            {
+                _trials.Add(trial);
+                if (predictions is not null)
+                {
+                    _predictions[trial.Trial] = predictions;
+                }
+            }
+
+            KeepLibraryPredictions();
         }
 
+        var foldLabels = splits.Select(fold => ScoredRows.Labels(fold.TestSet, _task)).ToList();
+        var selection = new EnsembleSelection(ml, data.Signature, _metric, ScoredRows.Classes(trainSet, _task), foldLabels);
+        Ensemble = selection.Select([.. Library().Select(trial => (trial, _predictions[trial.Trial]))], budget - clock.Elapsed, cancellationToken);
         return [.. _trials.OrderByDescending(trial => Ranks(trial) ? Score(trial) : double.NegativeInfinity)];
     }
 
@@ -144,6 +168,23 @@ internal sealed class AutoSearch(
     {
         var featurizer = PipelineFactory.Featurizer(ml, data.Signature, hashedColumns).Fit(fold.TrainSet);
         return (ml.Data.Cache(featurizer.Transform(fold.TrainSet)), ml.Data.Cache(featurizer.Transform(fold.TestSet)));
+    }
+
+    // The best few candidates, and the best of each trainer: an ensemble gains most from models that err differently.
+    private List<SearchTrial> Library()
+    {
+        var finished = _trials.Where(trial => Ranks(trial) && _predictions.ContainsKey(trial.Trial)).OrderByDescending(Score).ToList();
+        return [.. finished.Take(EnsembleSelection.LibrarySize).Union(finished.DistinctBy(trial => trial.Trainer)).OrderByDescending(Score)];
+    }
+
+    // Only the best few candidates' predictions can join an ensemble; the rest would only hold memory.
+    private void KeepLibraryPredictions()
+    {
+        var library = Library().Select(trial => trial.Trial).ToHashSet();
+        foreach (var trial in _predictions.Keys.Where(trial => !library.Contains(trial)).ToList())
+        {
+            _predictions.Remove(trial);
+        }
     }
 
     // The best candidate scored on every fold so far, this round's included (a round's candidates run at once).
@@ -244,7 +285,7 @@ internal sealed class AutoSearch(
         });
 
     /// <summary>Scores one candidate fold by fold, on its own ML.NET context so that its time limit stops it alone.</summary>
-    private SearchTrial Evaluate(
+    private (SearchTrial Trial, float[][]? Predictions) Evaluate(
         int number,
         TrainerSpec trainer,
         IReadOnlyDictionary<string, double>? hyperparameters,
@@ -258,6 +299,7 @@ internal sealed class AutoSearch(
         var ml = new MLContext(settings.Seed);
         using var watchdog = new FitWatchdog(ml, limit, cancellationToken);
         var scores = new List<double>();
+        var predictions = new List<float[]>();
         SearchTrial Trial(string? error = null, string? stopped = null)
         {
             var mean = scores.Count == 0 ? (double?)null : scores.Average();
@@ -277,15 +319,17 @@ internal sealed class AutoSearch(
                 }
 
                 // Evaluate leaves out what is not finite (or, for an uncalibrated trainer, a log-loss it cannot have).
-                scores.Add(ModelMetrics.Evaluate(ml, data.Signature, model.Transform(test)).TryGetValue(_metric, out var score)
+                var scored = model.Transform(test);
+                scores.Add(ModelMetrics.Evaluate(ml, data.Signature, scored).TryGetValue(_metric, out var score)
                     ? score
                     : throw new InvalidOperationException($"{trainer.Name} has no finite {_metric} on fold {scores.Count + 1} of {folds.Count}."));
+                predictions.Add(ScoredRows.Predictions(scored, _task));
                 if (scores.Count < folds.Count && best is not null && Score(scores.Average()) < Score(best) - 2 * best.StandardDeviation!.Value)
                 {
-                    return Trial(stopped: string.Create(
+                    return (Trial(stopped: string.Create(
                         CultureInfo.InvariantCulture,
                         $"pruned after {scores.Count} of {folds.Count} folds: {scores.Average():0.####} "
-                        + $"against trial {best.Trial}'s {best.Mean:0.####} ± {best.StandardDeviation:0.####}"));
+                        + $"against trial {best.Trial}'s {best.Mean:0.####} ± {best.StandardDeviation:0.####}")), null);
                 }
 
                 if (scores.Count < folds.Count && LeadsSoFar(scores.Average()))
@@ -296,18 +340,18 @@ internal sealed class AutoSearch(
             }
 
             Finished(scores.Average());
-            return Trial();
+            return (Trial(), [.. predictions]);
         }
         catch (Exception) when (watchdog.TimedOut)
         {
-            return Trial(stopped: string.Create(
+            return (Trial(stopped: string.Create(
                 CultureInfo.InvariantCulture,
-                $"stopped at its time limit of {watchdog.Limit.TotalSeconds:0.#} s, after {scores.Count} of {folds.Count} folds"));
+                $"stopped at its time limit of {watchdog.Limit.TotalSeconds:0.#} s, after {scores.Count} of {folds.Count} folds")), null);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             // One failing candidate (say, settings a trainer rejects on this data) must not end the search.
-            return Trial(error: ex.Message);
+            return (Trial(error: ex.Message), null);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Text.Json;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.ML;
@@ -9,62 +8,52 @@ namespace ModelPlatform.ML;
 
 /// <summary>
 /// A loaded model that predicts from many threads at once. ML.NET's prediction state is not thread safe,
-/// so each call rents a <see cref="PredictionSession"/> from a pool instead of sharing one.
+/// so each call rents a <see cref="PredictionSession"/> from a pool instead of sharing one. An ensemble's members each
+/// predict, and their answers are averaged with their weights.
 /// </summary>
 public sealed class ModelPredictor
 {
     private readonly ObjectPool<PredictionSession> _sessions;
 
-    private ModelPredictor(ITransformer model, ModelSignature signature, long sizeBytes)
+    private ModelPredictor(IReadOnlyList<(ITransformer Model, double Weight)> members, ModelSignature signature, long sizeBytes)
     {
         Signature = signature;
         SizeBytes = sizeBytes;
         var inputSchema = ModelSchema.ForInputs(signature.Inputs);
-        if (!model.IsRowToRowMapper)
+        if (members.Any(member => !member.Model.IsRowToRowMapper))
         {
             throw new InvalidDataException("The model cannot score single rows.");
         }
 
         _sessions = new DefaultObjectPool<PredictionSession>(
-            new SessionPolicy(() => new PredictionSession(model, signature)),
+            new SessionPolicy(() => new PredictionSession(members, signature)),
             maximumRetained: Environment.ProcessorCount * 4);
 
         // Fail at load, not at the first request, when the artifact does not fit its signature.
-        model.GetOutputSchema(inputSchema);
+        foreach (var (model, _) in members)
+        {
+            model.GetOutputSchema(inputSchema);
+        }
+
         _sessions.Return(_sessions.Get());
     }
 
     public ModelSignature Signature { get; }
 
-    /// <summary>
-    /// What the model takes in memory, estimated as the uncompressed size of its artifact's contents
-    /// (its trees, weights and dictionaries), which is what ML.NET holds once loaded.
-    /// </summary>
+    /// <summary>What the model takes in memory, estimated from its artifact (<see cref="ModelArtifact.Load"/>).</summary>
     public long SizeBytes { get; }
 
-    /// <summary>Loads an ML.NET model zip. Throws <see cref="InvalidDataException"/> when it does not fit the signature.</summary>
+    /// <summary>Loads a model's artifact. Throws <see cref="InvalidDataException"/> when it does not fit the signature.</summary>
     public static ModelPredictor Load(Stream artifact, ModelSignature signature)
     {
-        var sizeBytes = UncompressedSize(artifact);
-        var model = new MLContext().Model.Load(artifact, out _);
+        var (members, sizeBytes) = ModelArtifact.Load(new MLContext(), artifact);
         try
         {
-            return new ModelPredictor(model, signature, sizeBytes);
+            return new ModelPredictor(members, signature, sizeBytes);
         }
         catch (Exception ex) when (ex is ArgumentOutOfRangeException or InvalidOperationException or ArgumentException)
         {
             throw new InvalidDataException($"The model does not fit its signature: {ex.Message}", ex);
-        }
-    }
-
-    private static long UncompressedSize(Stream artifact)
-    {
-        var start = artifact.Position;
-        using (var zip = new ZipArchive(artifact, ZipArchiveMode.Read, leaveOpen: true))
-        {
-            var size = zip.Entries.Sum(entry => entry.Length);
-            artifact.Position = start;
-            return size;
         }
     }
 
@@ -133,18 +122,26 @@ public sealed record PredictionOutcome(IReadOnlyList<Prediction> Predictions, IR
     public bool IsValid => Errors.Count == 0;
 }
 
-/// <summary>One model's row mapper with its input row and output getters. Not thread safe: pooled.</summary>
+/// <summary>A model's row mappers (one per ensemble member) with their input row and output getters. Not thread safe: pooled.</summary>
 internal sealed class PredictionSession
 {
     private readonly ModelSignature _signature;
     private readonly InputRow _input;
-    private readonly Func<Prediction> _read;
+    private readonly Func<Prediction>[] _reads;
+    private readonly double[] _weights;
 
-    public PredictionSession(ITransformer model, ModelSignature signature)
+    public PredictionSession(IReadOnlyList<(ITransformer Model, double Weight)> members, ModelSignature signature)
     {
         _signature = signature;
         _input = new InputRow(signature.Inputs);
-        var mapper = model.GetRowToRowMapper(_input.Schema);
+        // Every member reads the same input row.
+        _reads = [.. members.Select(member => Reader(member.Model, signature, _input))];
+        _weights = [.. members.Select(member => member.Weight)];
+    }
+
+    private static Func<Prediction> Reader(ITransformer model, ModelSignature signature, InputRow input)
+    {
+        var mapper = model.GetRowToRowMapper(input.Schema);
         var outputSchema = mapper.OutputSchema;
         var needed = signature.Task switch
         {
@@ -153,8 +150,8 @@ internal sealed class PredictionSession
             _ => ["Score"],
         };
         var active = needed.Select(name => outputSchema.GetColumnOrNull(name)).OfType<DataViewSchema.Column>().ToArray();
-        var output = mapper.GetRow(_input, active);
-        _read = signature.Task switch
+        var output = mapper.GetRow(input, active);
+        return signature.Task switch
         {
             MLTask.Binary => BinaryReader(output, signature),
             MLTask.Multiclass => MulticlassReader(output, signature),
@@ -177,7 +174,29 @@ internal sealed class PredictionSession
         }
 
         _input.Advance();
-        return _read();
+        return _reads.Length == 1 ? _reads[0]() : Average([.. _reads.Select(read => read())]);
+    }
+
+    /// <summary>
+    /// An ensemble's answer, as <see cref="ScoredRows"/> measured it in training: the weighted average of the members'
+    /// probabilities (the positive class above 0.5), class scores (the highest wins) or values.
+    /// </summary>
+    private Prediction Average(Prediction[] answers)
+    {
+        float Weighted(Func<Prediction, float> value) => (float)answers.Select((answer, i) => _weights[i] * value(answer)).Sum();
+        switch (_signature.Task)
+        {
+            case MLTask.Binary:
+                var probability = Weighted(answer => answer.Probability!.Value);
+                var label = _signature.Classes![probability > 0.5f ? 1 : 0];
+                return new Prediction(Label: ColumnValues.LabelValue(label, _signature.Label.Type), Probability: probability);
+            case MLTask.Multiclass:
+                var scores = _signature.Classes!.ToDictionary(name => name, name => Weighted(answer => answer.Scores![name]), StringComparer.Ordinal);
+                var top = scores.MaxBy(score => score.Value).Key;
+                return new Prediction(Label: ColumnValues.LabelValue(top, _signature.Label.Type), Scores: scores);
+            default:
+                return new Prediction(Value: Weighted(answer => answer.Value!.Value));
+        }
     }
 
     private static Func<Prediction> BinaryReader(DataViewRow output, ModelSignature signature)

@@ -33,9 +33,11 @@ public sealed record ModelEvaluation(string Method, int Rows, int? Folds = null)
     public const string CrossValidation = "cross-validation";
 }
 
-/// <summary>A fitted model, saved as an ML.NET zip, with its metrics and how they were measured.</summary>
+/// <summary>A fitted model, saved as its artifact (<see cref="ModelArtifact"/>), with its metrics and how they were measured.</summary>
+/// <param name="Trainer">The trainer, or <see cref="Trainers.Ensemble"/> for an ensemble of the search's best candidates.</param>
 /// <param name="SearchSeconds">How long the automatic search took, when there was one (the final fit comes after).</param>
 /// <param name="Warnings">What the user should know about this model before trusting it: small data, a budget too small.</param>
+/// <param name="Ensemble">The ensemble's members and its cross-validated score, when the search chose one.</param>
 public sealed record TrainedModel(
     byte[] Artifact,
     ModelSignature Signature,
@@ -46,7 +48,8 @@ public sealed record TrainedModel(
     IReadOnlyList<DroppedColumn> DroppedColumns,
     ModelEvaluation Evaluation,
     double? SearchSeconds,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings,
+    SearchEnsemble? Ensemble = null);
 
 /// <summary>
 /// Fits a pipeline on a seeded training split (searching for it first when asked) and evaluates it on the rest.
@@ -88,6 +91,7 @@ public static class ModelTrainer
 
         TrainerSpec trainer;
         IReadOnlyDictionary<string, double>? hyperparameters;
+        SearchEnsemble? ensemble = null;
         IReadOnlyList<SearchTrial>? leaderboard = null;
         double? searchSeconds = null;
         var warnings = new List<string>();
@@ -97,6 +101,7 @@ public static class ModelTrainer
             var search = new AutoSearch(data, settings, progress);
             leaderboard = search.Run(ml, trainSet, cancellationToken);
             searchSeconds = clock.Elapsed.TotalSeconds;
+            ensemble = search.Ensemble;
             if (search.Best is { } best)
             {
                 (trainer, hyperparameters) = (Trainers.Find(signature.Task, best.Trainer)!, best.Hyperparameters);
@@ -125,40 +130,61 @@ public static class ModelTrainer
         }
 
         progress?.Report(new TrainingProgress("training", 0));
-        var pipeline = PipelineFactory.Create(ml, signature, trainer, hyperparameters, data.HashedColumns);
-        var model = pipeline.Fit(trainSet);
+        IReadOnlyList<(IEstimator<ITransformer> Pipeline, double Weight)> members = ensemble is null
+            ? [(PipelineFactory.Create(ml, signature, trainer, hyperparameters, data.HashedColumns), 1.0)]
+            : [.. ensemble.Members.Select(member => (
+                PipelineFactory.Create(ml, signature, Trainers.Find(signature.Task, member.Trainer)!, member.Hyperparameters, data.HashedColumns),
+                member.Weight))];
+        var model = Fit(members, trainSet);
         cancellationToken.ThrowIfCancellationRequested();
 
         progress?.Report(new TrainingProgress("evaluating", 0));
         var inputSchema = ModelSchema.ForInputs(signature.Inputs);
         if (signature.Task == MLTask.Multiclass)
         {
-            // The score vector is ordered by the label's key values; record that order as the classes.
-            signature = signature with { Classes = ScoreSlotNames(model.GetOutputSchema(inputSchema)) };
+            // The score vector is ordered by the label's key values (the same for every member); record that order as the classes.
+            signature = signature with { Classes = ScoreSlotNames(model[0].Model.GetOutputSchema(inputSchema)) };
         }
 
         var (metrics, evaluation) = testSet is null
-            ? CrossValidate(ml, signature, pipeline, trainSet, Math.Min(settings.Folds, data.Rows), settings.Seed)
-            : (ModelMetrics.Evaluate(ml, signature, model.Transform(testSet)), new ModelEvaluation(ModelEvaluation.HoldOut, holdOutRows));
+            ? CrossValidate(ml, signature, members, trainSet, Math.Min(settings.Folds, data.Rows), settings.Seed)
+            : (ModelMetrics.Evaluate(ml, signature, Score(ml, signature.Task, model, testSet)), new ModelEvaluation(ModelEvaluation.HoldOut, holdOutRows));
         if (testSet is null)
         {
             warnings.Add($"Only {data.Rows} rows: a hold-out would have {holdOutRows} (fewer than {MinHoldOutRows}), too few to measure the model, "
                 + $"so it is trained on every row and its metrics are the mean of {evaluation.Folds}-fold cross-validation.");
         }
 
-        using var artifact = new MemoryStream();
-        ml.Model.Save(model, inputSchema, artifact);
-        return new TrainedModel(
-            artifact.ToArray(), signature, metrics, trainer.Name, trainer.Complete(hyperparameters), leaderboard, data.DroppedColumns, evaluation,
-            searchSeconds, warnings);
+        var artifact = ModelArtifact.Save(ml, model, inputSchema);
+        return ensemble is null
+            ? new TrainedModel(
+                artifact, signature, metrics, trainer.Name, trainer.Complete(hyperparameters), leaderboard, data.DroppedColumns, evaluation,
+                searchSeconds, warnings)
+            : new TrainedModel(
+                artifact, signature, metrics, Trainers.Ensemble, new Dictionary<string, double>(), leaderboard, data.DroppedColumns, evaluation,
+                searchSeconds, warnings, ensemble);
     }
+
+    private static List<(ITransformer Model, double Weight)> Fit(IReadOnlyList<(IEstimator<ITransformer> Pipeline, double Weight)> members, IDataView rows) =>
+        [.. members.Select(member => (member.Pipeline.Fit(rows), member.Weight))];
+
+    // An ensemble's rows are scored by averaging its members' predictions.
+    private static IDataView Score(MLContext ml, MLTask task, IReadOnlyList<(ITransformer Model, double Weight)> model, IDataView rows) =>
+        model.Count == 1
+            ? model[0].Model.Transform(rows)
+            : ScoredRows.View(
+                ml,
+                task,
+                ScoredRows.Classes(rows, task),
+                ScoredRows.Labels(rows, task),
+                ScoredRows.Average([.. model.Select(member => (ScoredRows.Predictions(member.Model.Transform(rows), task), member.Weight))]));
 
     /// <summary>Each metric's mean over the folds; a metric some fold cannot have (say, AUC of a one-class fold) is left out.</summary>
     private static (IReadOnlyDictionary<string, double>, ModelEvaluation) CrossValidate(
-        MLContext ml, ModelSignature signature, IEstimator<ITransformer> pipeline, IDataView rows, int folds, int seed)
+        MLContext ml, ModelSignature signature, IReadOnlyList<(IEstimator<ITransformer> Pipeline, double Weight)> members, IDataView rows, int folds, int seed)
     {
         var scored = ml.Data.CrossValidationSplit(rows, folds, seed: seed)
-            .Select(fold => ModelMetrics.Evaluate(ml, signature, pipeline.Fit(fold.TrainSet).Transform(fold.TestSet)))
+            .Select(fold => ModelMetrics.Evaluate(ml, signature, Score(ml, signature.Task, Fit(members, fold.TrainSet), fold.TestSet)))
             .ToList();
         var metrics = scored[0].Keys
             .Where(name => scored.All(fold => fold.ContainsKey(name)))

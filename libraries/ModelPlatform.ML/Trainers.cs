@@ -173,6 +173,9 @@ public static class Trainers
     /// <summary>The name that asks for the automatic search over every trainer of the task.</summary>
     public const string Auto = "auto";
 
+    /// <summary>The trainer a model reports when the search chose an ensemble of its best candidates.</summary>
+    public const string Ensemble = "ensemble";
+
     /// <summary>The trainer used when a job names none: the first listed for its task.</summary>
     public static string DefaultFor(MLTask task) => ByTask[task][0].Name;
 

@@ -74,7 +74,7 @@ public class SearchAndPreprocessingTests
     }
 
     [Fact]
-    public void AutoSearchTriesEveryTrainerAndRefitsTheBest()
+    public void AutoSearchTriesEveryTrainerAndRefitsTheBestOrAnEnsembleLedByIt()
     {
         var data = TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, SampleData.Iris());
 
@@ -84,7 +84,8 @@ public class SearchAndPreprocessingTests
         Assert.Equal(8, leaderboard.Count);
         Assert.Equal(Trainers.NamesFor(MLTask.Multiclass).Order(), leaderboard.Select(trial => trial.Trainer).Distinct().Order());
         AssertRankedFirstBestFirst(leaderboard, higherIsBetter: true);
-        Assert.Equal(leaderboard[0].Trainer, model.Trainer);
+        Assert.Equal(model.Ensemble is null ? leaderboard[0].Trainer : Trainers.Ensemble, model.Trainer);
+        Assert.Equal(leaderboard[0].Trial, model.Ensemble?.Members[0].Trial ?? leaderboard[0].Trial);
         Assert.All(leaderboard, trial => Assert.Equal("macroAccuracy", trial.Metric));
         Assert.True(leaderboard[0].Mean > 0.9, $"best cross-validated macro accuracy {leaderboard[0].Mean:F3}");
         Assert.True(model.Metrics["macroAccuracy"] > 0.85);

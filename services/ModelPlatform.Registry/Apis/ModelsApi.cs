@@ -22,7 +22,7 @@ public static class ModelsApi
         api.MapGet("/{name}", GetModel).WithName("GetModel").WithSummary("Get a model and its versions");
         api.MapPost("/{name}/versions", RegisterVersion)
             .WithName("RegisterModelVersion")
-            .WithSummary("Register an immutable version: multipart form with 'metadata' (JSON) and 'artifact' (ML.NET model zip)")
+            .WithSummary("Register an immutable version: multipart form with 'metadata' (JSON) and 'artifact' (an ML.NET model zip, or an ensemble's)")
             .DisableAntiforgery();
         api.MapGet("/{name}/versions/{version:int}", GetVersion).WithName("GetModelVersion").WithSummary("Get a version's signature, metrics and lineage");
         api.MapGet("/{name}/versions/{version:int}/artifact", GetArtifact)
@@ -71,7 +71,7 @@ public static class ModelsApi
         var artifactFile = form.Files.GetFile("artifact");
         if (artifactFile is null || artifactFile.Length == 0)
         {
-            errors["artifact"] = ["is required: the ML.NET model zip"];
+            errors["artifact"] = ["is required: the ML.NET model zip, or an ensemble's"];
         }
 
         if (errors.Count > 0)

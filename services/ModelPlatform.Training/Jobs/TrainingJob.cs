@@ -83,7 +83,8 @@ public sealed record TrainingReport(
     int TrainingRows,
     ModelEvaluation? Evaluation = null,
     double? SearchSeconds = null,
-    IReadOnlyList<string>? Warnings = null);
+    IReadOnlyList<string>? Warnings = null,
+    SearchEnsemble? Ensemble = null);
 
 public sealed record JobAttempt(int Attempt, string Worker, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, string? Error);
 

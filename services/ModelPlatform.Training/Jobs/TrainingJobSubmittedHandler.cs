@@ -125,7 +125,7 @@ public sealed partial class TrainingJobSubmittedHandler(
 
         var report = new TrainingReport(
             trained.Trainer, trained.Hyperparameters, trained.DroppedColumns, trained.Leaderboard, data.Rows, trained.Evaluation, trained.SearchSeconds,
-            trained.Warnings);
+            trained.Warnings, trained.Ensemble);
         await jobs.SucceedAsync(job.Id, trained.Metrics, version.Version, report, CancellationToken.None);
         LogSucceeded(job.Id, job.ModelName, version.Version);
 
