@@ -108,11 +108,12 @@ internal sealed class AutoSearch(
             .ToList();
         FoldCount = splits.Count;
         Lazy<List<(IDataView Train, IDataView Test)>> Folds(bool isLinear) =>
-            new(() => [.. splits.Select(fold => Featurize(ml, fold, PipelineFactory.HashedFor(isLinear, data.HashedColumns)))]);
+            new(() => [.. splits.Select(fold => Featurize(ml, fold, isLinear))]);
 
-        // Linear and tree trainers encode many-valued categoricals differently; where there are none, they share folds.
+        // Linear and tree trainers encode many-valued categoricals and text differently; where there are none, they share folds.
         var treeFolds = Folds(isLinear: false);
-        var linearFolds = data.HashedColumns.Count == 0 ? treeFolds : Folds(isLinear: true);
+        var sameForBoth = data.HashedColumns.Count == 0 && data.Signature.Inputs.All(input => input.Type != ColumnType.Text);
+        var linearFolds = sameForBoth ? treeFolds : Folds(isLinear: true);
         var maxTrials = settings.MaxTrials ?? int.MaxValue;
         using var candidates = Candidates().GetEnumerator();
         while (clock.Elapsed < searchTime && _trials.Count < maxTrials)
@@ -163,11 +164,23 @@ internal sealed class AutoSearch(
     /// <summary>
     /// Featurizes a fold once, fit on its training rows as the whole pipeline would be: candidates differ only in
     /// scaling and trainer, and text or one-hot encoding would otherwise be redone by every candidate, on every pass.
+    /// The rows are featurized here, not on the first candidate's first pass, so that no candidate's time limit pays for it.
     /// </summary>
-    private (IDataView Train, IDataView Test) Featurize(MLContext ml, DataOperationsCatalog.TrainTestData fold, IReadOnlySet<string>? hashedColumns)
+    private (IDataView Train, IDataView Test) Featurize(MLContext ml, DataOperationsCatalog.TrainTestData fold, bool isLinear)
     {
-        var featurizer = PipelineFactory.Featurizer(ml, data.Signature, hashedColumns).Fit(fold.TrainSet);
-        return (ml.Data.Cache(featurizer.Transform(fold.TrainSet)), ml.Data.Cache(featurizer.Transform(fold.TestSet)));
+        var featurizer = PipelineFactory.Featurizer(ml, data.Signature, isLinear, data.HashedColumns).Fit(fold.TrainSet);
+        return (Cached(ml, featurizer.Transform(fold.TrainSet)), Cached(ml, featurizer.Transform(fold.TestSet)));
+    }
+
+    private static IDataView Cached(MLContext ml, IDataView rows)
+    {
+        var cached = ml.Data.Cache(rows);
+        using var cursor = cached.GetRowCursor(cached.Schema);
+        while (cursor.MoveNext())
+        {
+        }
+
+        return cached;
     }
 
     // The best few candidates, and the best of each trainer: an ensemble gains most from models that err differently.
@@ -247,10 +260,15 @@ internal sealed class AutoSearch(
             .OrderByDescending(Score)
             .Take(2)
             .ToList();
-        // One candidate in five goes to any trainer, so one whose defaults suit the data badly still gets tuned.
+        // One candidate in five goes to any trainer, so one whose defaults suit the data badly still gets tuned; but not to a
+        // trainer that could not finish one fold within a candidate's time limit, which would only spend another limit so.
         var explore = _random.NextDouble() < 0.2;
         var leader = leaders.Count == 0 || explore ? null : leaders[_random.Next(leaders.Count)];
-        var trainer = leader is null ? _trainers[_random.Next(_trainers.Count)] : _trainers.First(spec => spec.Name == leader.Trainer);
+        var tooSlow = _trials.GroupBy(trial => trial.Trainer).Where(tried => tried.All(trial => trial.FoldsScored == 0 && trial.Stopped is not null))
+            .Select(tried => tried.Key)
+            .ToHashSet();
+        var open = _trainers.Where(spec => !tooSlow.Contains(spec.Name)).ToList() is { Count: > 0 } fastEnough ? fastEnough : _trainers;
+        var trainer = leader is null ? open[_random.Next(open.Count)] : _trainers.First(spec => spec.Name == leader.Trainer);
         return (trainer, leader is not null && _random.NextDouble() < 0.5 ? Perturb(trainer, leader.Hyperparameters) : Sample(trainer));
     }
 

@@ -55,7 +55,7 @@ public class EndToEndTests(PlatformFixture platform) : PlatformTest(platform)
     }
 
     [Fact]
-    public async Task AutomaticSearchReportsItsLeaderboardAndRegistersTheBest()
+    public async Task AutomaticSearchReportsItsLeaderboardAndServesTheEnsembleItChose()
     {
         var dataset = await Platform.UploadIrisAsync("auto");
 
@@ -74,11 +74,23 @@ public class EndToEndTests(PlatformFixture platform) : PlatformTest(platform)
         var report = job["report"]!;
         var leaderboard = report["leaderboard"]!.AsArray();
         Assert.Equal(6, leaderboard.Count);
-        Assert.Equal(leaderboard[0]!["trainer"]!.GetValue<string>(), report["trainer"]!.GetValue<string>());
         Assert.All(leaderboard, trial => Assert.Equal("macroAccuracy", trial!["metric"]!.GetValue<string>()));
         Assert.True(leaderboard[0]!["mean"]!.GetValue<double>() > 0.9, $"leaderboard {leaderboard}");
+        // With this seed and trial cap, two of the candidates averaged beat the best alone on the same folds.
+        var ensemble = report["ensemble"]!;
+        Assert.Equal("ensemble", report["trainer"]!.GetValue<string>());
+        Assert.Equal(leaderboard[0]!["trial"]!.GetValue<int>(), ensemble["members"]![0]!["trial"]!.GetValue<int>());
+        Assert.True(ensemble["mean"]!.GetValue<double>() > ensemble["baseline"]!.GetValue<double>(), $"ensemble {ensemble}");
         var registered = await Platform.Registry.GetAsync($"/models/{dataset}/versions/{job["modelVersion"]}").AssertJsonAsync();
-        Assert.Equal(report["trainer"]!.GetValue<string>(), registered["lineage"]!["trainer"]!.GetValue<string>());
+        Assert.Equal("ensemble", registered["lineage"]!["trainer"]!.GetValue<string>());
+
+        // The inference service serves the ensemble's averaged answer.
+        await Platform.PromoteAsync(dataset, new { version = job["modelVersion"]!.GetValue<int>() });
+        var rows = PlatformSteps.IrisRows();
+        var predictions = (await Platform.PredictAsync(dataset, rows.Select(row => (object)row.Record)).AssertJsonAsync())["predictions"]!.AsArray();
+        var accuracy = predictions.Zip(rows, (prediction, row) => prediction!["label"]!.GetValue<string>() == row.Species).Average(right => right ? 1.0 : 0.0);
+        Assert.True(accuracy > 0.9, $"accuracy {accuracy:P1}");
+        Assert.All(predictions, prediction => Assert.Equal(1, prediction!["scores"]!.AsObject().Sum(score => score.Value!.GetValue<double>()), 3));
     }
 
     [Fact]

@@ -73,10 +73,10 @@ public class BoundedSearchTests
         var leaderboard = Run(search, data);
 
         Assert.True(clock.Elapsed.TotalSeconds <= 20 + 1.5, $"the search took {clock.Elapsed.TotalSeconds:F1} s of a 20 s budget");
-        var stopped = leaderboard.Where(trial => trial.Trainer == "FastForest").ToList();
-        Assert.NotEmpty(stopped);
-        Assert.All(stopped, trial => Assert.StartsWith("stopped at its time limit of", trial.Stopped));
-        Assert.All(stopped, trial => Assert.True(trial.Seconds <= 20 * AutoSearch.TrialShareOfBudget + 1.5, $"trial {trial.Trial} took {trial.Seconds:F1} s"));
+        // Having not finished one fold within its limit, the slow trainer is not proposed again.
+        var stopped = Assert.Single(leaderboard, trial => trial.Trainer == "FastForest");
+        Assert.StartsWith("stopped at its time limit of", stopped.Stopped);
+        Assert.True(stopped.Seconds <= 20 * AutoSearch.TrialShareOfBudget + 1.5, $"trial {stopped.Trial} took {stopped.Seconds:F1} s");
         Assert.Equal("LbfgsLogisticRegression", search.Best!.Trainer);
     }
 

@@ -42,6 +42,23 @@ public class SearchAndPreprocessingTests
         Assert.True(model.Metrics["accuracy"] > 0.85, $"accuracy {model.Metrics["accuracy"]:F3}");
     }
 
+    [Fact]
+    public void TreeTrainersSeeOnlyTheMostInformativeTextSlots()
+    {
+        // Passages over a 3,000-word vocabulary: tens of thousands of n-grams, far more than a tree can weigh at every split.
+        var random = new Random(4);
+        var rows = Enumerable.Range(0, 600).Select(i => SampleData.Row(
+            ("text", string.Join(' ', Enumerable.Range(0, 30).Select(_ => $"w{random.Next(3000)}"))),
+            ("x", random.NextDouble()),
+            ("y", i % 2 == 0 ? "a" : "b"))).ToList();
+        ColumnSchema[] columns = [new("text", ColumnType.Text), new("x", ColumnType.Numeric), new("y", ColumnType.Categorical)];
+
+        var data = TrainingData.Create(columns, "y", MLTask.Binary, rows);
+
+        Assert.Equal(1 + 1000, FeatureCount(data, "FastTree"));
+        Assert.True(FeatureCount(data, "LbfgsLogisticRegression") > 20_000, $"{FeatureCount(data, "LbfgsLogisticRegression")} slots");
+    }
+
     private static int FeatureCount(TrainingData data, string trainer)
     {
         var ml = new MLContext(seed: 1);
