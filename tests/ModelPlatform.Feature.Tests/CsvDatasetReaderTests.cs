@@ -135,6 +135,70 @@ public class CsvDatasetReaderTests
         Assert.Equal(3, error.Line);
     }
 
+    [Theory]
+    [InlineData("a,b\n1,x\n2,y\n", ",")]
+    [InlineData("a;b\n1;x\n2;y\n", ";")]
+    [InlineData("a\tb\n1\tx\n2\ty\n", "\t")]
+    [InlineData("a|b\n1|x\n2|y\n", "|")]
+    public async Task ReadsTheSeparatorTheFileUsesAndSaysWhichItWas(string csv, string delimiter)
+    {
+        var dataset = await ReadAsync(csv);
+
+        Assert.Equal(["a", "b"], dataset.Columns.Select(column => column.Name));
+        Assert.Equal([1.0, "x"], dataset.Rows[0]);
+        Assert.Equal(delimiter, dataset.Delimiter);
+    }
+
+    [Fact]
+    public async Task RefusesAOneColumnHeaderThatHoldsASeparator()
+    {
+        // Tabs in the header only: no separator splits the rows the same way, so the file is read as one column.
+        var error = await Assert.ThrowsAsync<CsvFormatException>(() => ReadAsync("a\tb\tc\n1 2 3\n4 5 6\n"));
+
+        Assert.Equal(1, error.Line);
+        Assert.Contains("one column", error.Message);
+        Assert.Contains("'\\t'", error.Message);
+    }
+
+    [Fact]
+    public async Task RefusesBinaryBytesAsNotText()
+    {
+        // A PNG signature followed by random bytes, as an image renamed .csv would be.
+        var bytes = new byte[512];
+        new Random(3).NextBytes(bytes);
+        byte[] png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, .. bytes];
+
+        var error = await Assert.ThrowsAsync<CsvFormatException>(() => CsvDatasetReader.ReadAsync(new MemoryStream(png), CancellationToken.None));
+
+        Assert.Contains("not text", error.Message);
+        Assert.NotNull(error.Line);
+    }
+
+    [Fact]
+    public async Task RefusesNulCharactersNamingTheLine()
+    {
+        var error = await Assert.ThrowsAsync<CsvFormatException>(() => ReadAsync("a,b\n1,x\n2,y\0z\n"));
+
+        Assert.Equal(3, error.Line);
+        Assert.Contains("NUL", error.Message);
+    }
+
+    [Fact]
+    public async Task ReadsUtf16WithAByteOrderMarkAndDropsAUtf8One()
+    {
+        const string csv = "name,city\n1,Zürich\n2,Kraków\n";
+        byte[] utf16 = [.. Encoding.Unicode.GetPreamble(), .. Encoding.Unicode.GetBytes(csv)];
+        byte[] utf8 = [.. Encoding.UTF8.GetPreamble(), .. Encoding.UTF8.GetBytes(csv)];
+
+        foreach (var bytes in new[] { utf16, utf8 })
+        {
+            var dataset = await CsvDatasetReader.ReadAsync(new MemoryStream(bytes), CancellationToken.None);
+
+            Assert.Equal("name", dataset.Columns[0].Name);
+            Assert.Equal("Kraków", dataset.Rows[1][1]);
+        }
+    }
+
     [Fact]
     public async Task ReadsTheShippedIrisSample()
     {

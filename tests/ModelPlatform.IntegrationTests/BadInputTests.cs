@@ -21,6 +21,32 @@ public class BadInputTests(PlatformFixture platform) : PlatformTest(platform)
     }
 
     [Fact]
+    public async Task BinaryBytesAreRefusedAsNotTextAndStoreNothing()
+    {
+        var dataset = PlatformSteps.UniqueName("png");
+        var bytes = new byte[4096];
+        new Random(7).NextBytes(bytes);
+        using var content = new ByteArrayContent([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, .. bytes]);
+        content.Headers.ContentType = new("text/csv");
+
+        using var response = await Platform.Feature.PostAsync($"/datasets/{dataset}/versions", content);
+
+        var problem = await response.AssertJsonAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("not text", problem["detail"]!.GetValue<string>());
+        await Platform.Feature.GetAsync($"/datasets/{dataset}").AssertStatusAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task TabSeparatedUploadIsReadByItsTabsAndSaysSo()
+    {
+        using var response = await Platform.UploadCsvAsync(PlatformSteps.UniqueName("tsv"), "a\tb\tlabel\n1\t2\tx\n3\t4\ty\n");
+
+        var version = await response.AssertJsonAsync(HttpStatusCode.Created);
+        Assert.Equal("\t", version["delimiter"]!.GetValue<string>());
+        Assert.Equal(["a", "b", "label"], version["columns"]!.AsArray().Select(column => column!["name"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task UploadThatIsNotCsvIsRejected()
     {
         using var response = await Platform.Feature.PostAsync(

@@ -70,7 +70,7 @@ public static class DatasetsApi
         }
 
         var info = await store.AddVersionAsync(name, dataset, sha256, cancellationToken);
-        return TypedResults.Created($"/datasets/{name}/versions/{info.Version}", info);
+        return TypedResults.Created($"/datasets/{name}/versions/{info.Version}", info with { Delimiter = dataset.Delimiter });
     }
 
     public static async Task<Ok<IReadOnlyList<DatasetSummary>>> ListDatasets(DatasetStore store, CancellationToken cancellationToken) =>
