@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using ModelPlatform.Contracts;
 
@@ -15,10 +16,19 @@ public static class EventBusExtensions
     /// Adds the RabbitMQ connection named <paramref name="connectionName"/> (an AppHost resource) and the event bus.
     /// Options bind from the <c>EventBus</c> configuration section.
     /// </summary>
-    public static IEventBusBuilder AddRabbitMQEventBus(this IHostApplicationBuilder builder, string connectionName)
+    /// <param name="brokerDownStatus">What the service's health is while RabbitMQ is unreachable: unhealthy where the
+    /// broker carries its work, degraded where the service goes on serving without it.</param>
+    public static IEventBusBuilder AddRabbitMQEventBus(
+        this IHostApplicationBuilder builder, string connectionName, HealthStatus brokerDownStatus = HealthStatus.Unhealthy)
     {
         // The bus traces every publish and process itself (MessagingTelemetry); the client's own spans would repeat each one.
-        builder.AddRabbitMQClient(connectionName, settings => settings.DisableTracing = true);
+        // Its own health check is replaced by one that reports the status the service chose.
+        builder.AddRabbitMQClient(connectionName, settings =>
+        {
+            settings.DisableTracing = true;
+            settings.DisableHealthChecks = true;
+        });
+        builder.Services.AddHealthChecks().AddCheck<BrokerHealthCheck>(BrokerHealthCheck.Name, brokerDownStatus);
 
         builder.Services.AddOptions<EventBusOptions>()
             .BindConfiguration("EventBus")

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ModelPlatform.Contracts;
 using ModelPlatform.Inference.Serving;
 using ModelPlatform.Messaging;
@@ -22,9 +23,10 @@ internal static class Extensions
             .AddCheck<RedisCacheHealthCheck>("redis-cache")
             .AddCheck<ServingReadiness>("models");
 
-        // Every replica must see every alias change, so each gets its own queue.
+        // Every replica must see every alias change, so each gets its own queue. While RabbitMQ is down it serves on
+        // (aliases expire from their cache and are read again from the registry), so the outage only degrades it.
         builder.Services.Configure<EventBusOptions>(options => options.QueuePerInstance = true);
-        builder.AddRabbitMQEventBus("rabbitmq")
+        builder.AddRabbitMQEventBus("rabbitmq", HealthStatus.Degraded)
             .AddSubscription<AliasChanged, AliasChangedHandler>();
 
         builder.Services.AddOptions<InferenceOptions>()
