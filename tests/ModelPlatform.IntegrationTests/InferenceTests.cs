@@ -275,18 +275,20 @@ public class InferenceTests(PlatformFixture platform) : PlatformTest(platform)
         Assert.Empty(server.Keys(pattern: $"modelplatform:inference:prediction:{other}:*"));
     }
 
-    [Fact]
-    public async Task WithRedisDownPredictionsContinueAndHealthIsDegraded()
+    [Theory]
+    [InlineData("redis")] // a cache here
+    [InlineData("rabbitmq")] // only alias events here, which the alias TTL backs up
+    public async Task WithADependencyDownPredictionsContinueAndHealthIsDegraded(string dependency)
     {
-        var (model, versions) = await IrisVersionsAsync("noredis", 1);
+        var (model, versions) = await IrisVersionsAsync("no" + dependency, 1);
         await Platform.PromoteAsync(model, new { version = versions[0] });
         var record = PlatformSteps.IrisRows()[0].Record;
 
-        await Platform.WhileStoppedAsync("redis", async () =>
+        await Platform.WhileStoppedAsync(dependency, async () =>
         {
             // At once, before the service may have noticed, and again once its health says it has.
             await Platform.PredictAsync(model, [record]).AssertJsonAsync();
-            await Platform.WaitUntilAsync("inference's /health to say Degraded (200) without Redis",
+            await Platform.WaitUntilAsync($"inference's /health to say Degraded (200) without {dependency}",
                 async () => await Platform.Inference.GetAsync("/health").AssertStatusAsync(HttpStatusCode.OK),
                 health => health == "Degraded", PlatformSteps.EventTimeout, ["inference"]);
             await Platform.PredictAsync(model, [record]).AssertJsonAsync();
