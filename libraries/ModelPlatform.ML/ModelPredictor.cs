@@ -43,15 +43,28 @@ public sealed class ModelPredictor
     /// <summary>What the model takes in memory, estimated from its artifact (<see cref="ModelArtifact.Load"/>).</summary>
     public long SizeBytes { get; }
 
-    /// <summary>Loads a model's artifact. Throws <see cref="InvalidDataException"/> when it does not fit the signature.</summary>
+    /// <summary>
+    /// Loads a model's artifact. Throws <see cref="InvalidDataException"/> when it is not a model ML.NET can load, or does
+    /// not fit the signature, whatever ML.NET threw: one bad version must never take down the service loading it.
+    /// </summary>
     public static ModelPredictor Load(Stream artifact, ModelSignature signature)
     {
-        var (members, sizeBytes) = ModelArtifact.Load(new MLContext(), artifact);
+        IReadOnlyList<(ITransformer Model, double Weight)> members;
+        long sizeBytes;
+        try
+        {
+            (members, sizeBytes) = ModelArtifact.Load(new MLContext(), artifact);
+        }
+        catch (Exception ex) when (ex is not (InvalidDataException or OutOfMemoryException or OperationCanceledException))
+        {
+            throw new InvalidDataException($"The artifact is not a model ML.NET can load: {ex.Message}", ex);
+        }
+
         try
         {
             return new ModelPredictor(members, signature, sizeBytes);
         }
-        catch (Exception ex) when (ex is ArgumentOutOfRangeException or InvalidOperationException or ArgumentException)
+        catch (Exception ex) when (ex is not (InvalidDataException or OutOfMemoryException))
         {
             throw new InvalidDataException($"The model does not fit its signature: {ex.Message}", ex);
         }

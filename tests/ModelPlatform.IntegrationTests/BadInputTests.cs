@@ -1,6 +1,9 @@
+using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
+using ModelPlatform.Contracts;
 
 namespace ModelPlatform.IntegrationTests;
 
@@ -44,6 +47,31 @@ public class BadInputTests(PlatformFixture platform) : PlatformTest(platform)
         var version = await response.AssertJsonAsync(HttpStatusCode.Created);
         Assert.Equal("\t", version["delimiter"]!.GetValue<string>());
         Assert.Equal(["a", "b", "label"], version["columns"]!.AsArray().Select(column => column!["name"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task AnArtifactThatIsNotAModelIsRefusedAndRegistersNothing()
+    {
+        var model = PlatformSteps.UniqueName("notamodel");
+        var signature = new ModelSignature(MLTask.Binary, [new("x", ColumnType.Numeric)], new("y", ColumnType.Categorical), ["no", "yes"]);
+        var metadata = new RegisterModelVersionRequest(signature, new Dictionary<string, double>(), new ModelLineage("d", 1, null, "FastTree"));
+        using var zip = new MemoryStream();
+        using (var archive = new ZipArchive(zip, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            await using var entry = archive.CreateEntry("notes.txt").Open();
+            await entry.WriteAsync("not a model"u8.ToArray());
+        }
+
+        using var form = new MultipartFormDataContent
+        {
+            { JsonContent.Create(metadata, options: JsonSerializerOptions.Web), "metadata" },
+            { new ByteArrayContent(zip.ToArray()), "artifact", "model.zip" },
+        };
+        using var response = await Platform.Registry.PostAsync($"/models/{model}/versions", form);
+
+        var problem = await response.AssertJsonAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("not a model ML.NET can load", problem["errors"]!["artifact"]![0]!.GetValue<string>());
+        await Platform.Registry.GetAsync($"/models/{model}").AssertStatusAsync(HttpStatusCode.NotFound);
     }
 
     [Fact]

@@ -66,4 +66,36 @@ public class ModelPredictorTests
 
         Assert.Throws<InvalidDataException>(() => ModelPredictor.Load(new MemoryStream(model.Artifact), wrongSignature));
     }
+
+    public static TheoryData<string, byte[]> NotModels() => new()
+    {
+        { "random bytes", [.. Enumerable.Range(0, 512).Select(i => (byte)(i * 7))] },
+        { "a zip of something else", Zip(("notes.txt", "not a model"u8.ToArray())) },
+        { "an ensemble missing its member", Zip(("ensemble.json", "{\"members\":[{\"artifact\":\"member-1.zip\",\"weight\":1}]}"u8.ToArray())) },
+        { "an ensemble whose member is not a model", Zip(("ensemble.json", "{\"members\":[{\"artifact\":\"m.zip\",\"weight\":1}]}"u8.ToArray()), ("m.zip", [1, 2, 3])) },
+    };
+
+    [Theory]
+    [MemberData(nameof(NotModels))]
+    public void AnArtifactThatIsNotAModelIsInvalidDataWhateverMLNetThrows(string what, byte[] artifact)
+    {
+        var error = Record.Exception(() => ModelPredictor.Load(new MemoryStream(artifact), Churn.Value.Signature));
+
+        Assert.True(error is InvalidDataException, $"{what}: {error}");
+    }
+
+    private static byte[] Zip(params (string Name, byte[] Content)[] entries)
+    {
+        using var stream = new MemoryStream();
+        using (var zip = new System.IO.Compression.ZipArchive(stream, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var (name, content) in entries)
+            {
+                using var entry = zip.CreateEntry(name).Open();
+                entry.Write(content);
+            }
+        }
+
+        return stream.ToArray();
+    }
 }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using ModelPlatform.Contracts;
 using ModelPlatform.Messaging;
+using ModelPlatform.ML;
 using ModelPlatform.Registry.Models;
 
 namespace ModelPlatform.Registry.Apis;
@@ -83,6 +84,16 @@ public static class ModelsApi
         await using (var stream = artifactFile.OpenReadStream())
         {
             await stream.ReadExactlyAsync(artifact, cancellationToken);
+        }
+
+        // A version that does not load, or does not fit its signature, would fail every request routed to it: refuse it here.
+        try
+        {
+            ModelPredictor.Load(new MemoryStream(artifact, writable: false), request!.Signature);
+        }
+        catch (InvalidDataException ex)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["artifact"] = [ex.Message] });
         }
 
         var (version, created) = await store.RegisterAsync(name, request!, artifact, cancellationToken);
