@@ -72,7 +72,10 @@ public class ModelPredictorTests
         { "random bytes", [.. Enumerable.Range(0, 512).Select(i => (byte)(i * 7))] },
         { "a zip of something else", Zip(("notes.txt", "not a model"u8.ToArray())) },
         { "an ensemble missing its member", Zip(("ensemble.json", "{\"members\":[{\"artifact\":\"member-1.zip\",\"weight\":1}]}"u8.ToArray())) },
-        { "an ensemble whose member is not a model", Zip(("ensemble.json", "{\"members\":[{\"artifact\":\"m.zip\",\"weight\":1}]}"u8.ToArray()), ("m.zip", [1, 2, 3])) },
+        {
+            "an ensemble whose member is not a model",
+            Zip(("ensemble.json", "{\"members\":[{\"artifact\":\"m.zip\",\"weight\":1}]}"u8.ToArray()), ("m.zip", [1, 2, 3]))
+        },
     };
 
     [Theory]
