@@ -63,13 +63,9 @@ public static class ModelArtifact
         var size = 0L;
         foreach (var member in manifest.Members)
         {
-            using var memberBuffer = new MemoryStream();
-            using (var memberStream = (zip.GetEntry(member.Artifact) ?? throw new InvalidDataException($"The ensemble has no {member.Artifact}.")).Open())
-            {
-                memberStream.CopyTo(memberBuffer);
-            }
-
-            var (loaded, memberSize) = Load(ml, new MemoryStream(memberBuffer.ToArray(), writable: false));
+            // Load buffers the member's stream itself.
+            using var memberStream = (zip.GetEntry(member.Artifact) ?? throw new InvalidDataException($"The ensemble has no {member.Artifact}.")).Open();
+            var (loaded, memberSize) = Load(ml, memberStream);
             members.Add((loaded.Single().Model, member.Weight));
             size += memberSize;
         }
