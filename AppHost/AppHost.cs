@@ -3,13 +3,22 @@ var builder = DistributedApplication.CreateBuilder(args);
 var redis = builder.AddPlatformRedis("redis");
 var rabbitmq = builder.AddPlatformRabbitMQ("rabbitmq");
 
+// The identity service owns API keys; every other service checks keys with it and calls the others under its own key.
+var identity = builder.AddProject<Projects.ModelPlatform_Identity>("identity")
+    .WithServiceData(builder)
+    .WithEnvironment("ApiKeysOptions__AdminKey", builder.AddApiKey("admin-api-key"))
+    .WithExternalHttpEndpoints()
+    .WithHttpHealthCheck("/health");
+
 var feature = builder.AddProject<Projects.ModelPlatform_Feature>("feature")
     .WithServiceData(builder)
+    .WithServiceIdentity(builder, identity)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 
 var registry = builder.AddProject<Projects.ModelPlatform_Registry>("registry")
     .WithServiceData(builder)
+    .WithServiceIdentity(builder, identity)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
@@ -18,6 +27,7 @@ var registry = builder.AddProject<Projects.ModelPlatform_Registry>("registry")
 builder.AddProject<Projects.ModelPlatform_Training>("training")
     .WithReplicas(2)
     .WithServiceData(builder)
+    .WithServiceIdentity(builder, identity)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReference(feature).WaitFor(feature)
     .WithReference(registry).WaitFor(registry)
@@ -28,6 +38,7 @@ builder.AddProject<Projects.ModelPlatform_Inference>("inference")
     // The data plane allocates a few KB per request; a 64 MiB young generation per GC heap (the default is a few MiB on
     // small machines) cuts its pauses about ninefold under load (docs/performance.md). Only the environment sets it.
     .WithEnvironment("DOTNET_GCgen0size", "0x4000000")
+    .WithServiceIdentity(builder, identity)
     .WithReference(redis).WaitFor(redis)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReference(registry).WaitFor(registry)

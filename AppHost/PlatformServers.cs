@@ -76,20 +76,29 @@ internal static class PlatformServers
     /// data folder, outside the repo, so restarts reuse it.
     /// </summary>
     private static IResourceBuilder<ParameterResource> LocalPassword(IDistributedApplicationBuilder builder, string name) =>
-        builder.AddParameter($"{name}-password", () => GeneratedPassword(builder, name), secret: true);
+        builder.AddLocalSecret($"{name}-password", () => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
 
-    private static string GeneratedPassword(IDistributedApplicationBuilder builder, string name)
+    /// <summary>
+    /// A secret parameter for running locally: its configured value (<c>Parameters:{name}</c>, say in user secrets), else
+    /// one made by <paramref name="generate"/> on first run and kept in <c>secrets/{name}</c> under the data folder, readable
+    /// only by its owner, so restarts and scripts find it.
+    /// </summary>
+    public static IResourceBuilder<ParameterResource> AddLocalSecret(
+        this IDistributedApplicationBuilder builder, string name, Func<string> generate) =>
+        builder.AddParameter(name, () => builder.Configuration[$"Parameters:{name}"] ?? StoredSecret(builder, name, generate), secret: true);
+
+    private static string StoredSecret(IDistributedApplicationBuilder builder, string name, Func<string> generate)
     {
-        var path = Path.Combine(builder.DataDirectory(), "secrets", name + "-password");
+        var path = Path.Combine(builder.DataDirectory(), "secrets", name);
         if (File.Exists(path))
         {
             return File.ReadAllText(path).Trim();
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var password = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        WriteSecretFile(path, password);
-        return password;
+        var secret = generate();
+        WriteSecretFile(path, secret);
+        return secret;
     }
 
     /// <summary>Writes a file that only its owner may read, since it holds a password.</summary>

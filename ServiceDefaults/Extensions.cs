@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
@@ -14,7 +15,7 @@ namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
 /// Cross-cutting plumbing every ModelPlatform service shares: OpenTelemetry over OTLP,
-/// health checks, service discovery and HTTP resilience.
+/// health checks, service discovery, HTTP resilience, and API-key authentication.
 /// </summary>
 public static class Extensions
 {
@@ -42,9 +43,12 @@ public static class Extensions
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.Configure<ExceptionHandlerOptions>(options =>
         {
-            options.StatusCodeSelector = exception => exception is BadHttpRequestException badRequest
-                ? badRequest.StatusCode
-                : StatusCodes.Status500InternalServerError;
+            options.StatusCodeSelector = exception => exception switch
+            {
+                BadHttpRequestException badRequest => badRequest.StatusCode,
+                IdentityUnavailableException => StatusCodes.Status503ServiceUnavailable,
+                _ => StatusCodes.Status500InternalServerError,
+            };
             // A client's mistake is not the server's error; it is answered, not logged as a failure.
             options.SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException;
         });
@@ -57,9 +61,39 @@ public static class Extensions
             http.AddStandardResilienceHandler();
             http.AddServiceDiscovery();
         });
+        builder.AddApiKeyAuthentication();
 
         return builder;
     }
+
+    /// <summary>
+    /// Every route needs an API key (<c>Authorization: Bearer &lt;key&gt;</c>) that the identity service vouches for; routes
+    /// name the roles they need with <see cref="RequireRoles{TBuilder}"/>. Calls this service makes to the others carry
+    /// its own key (<c>Identity:ServiceKey</c>), so each service acts under its own identity with only its own roles.
+    /// </summary>
+    public static TBuilder AddApiKeyAuthentication<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.AddAuthentication(ApiKeyDefaults.Scheme)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyDefaults.Scheme, null);
+        builder.Services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        builder.Services.AddOptions<ApiKeyAuthenticationOptions>().BindConfiguration("Identity");
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ApiKeyCache>();
+        builder.Services.AddHttpClient<IApiKeyValidator, IdentityServiceValidator>(http => http.BaseAddress = new("http://identity"));
+        builder.Services.AddKeyRateLimits();
+
+        if (builder.Configuration["Identity:ServiceKey"] is { Length: > 0 } serviceKey)
+        {
+            builder.Services.ConfigureHttpClientDefaults(http => http.AddHttpMessageHandler(() => new ServiceCredentialHandler(serviceKey)));
+        }
+
+        return builder;
+    }
+
+    /// <summary>Lets callers holding any one of <paramref name="roles"/> use these routes, and nobody else.</summary>
+    public static TBuilder RequireRoles<TBuilder>(this TBuilder endpoints, params string[] roles) where TBuilder : IEndpointConventionBuilder =>
+        endpoints.RequireAuthorization(new Microsoft.AspNetCore.Authorization.AuthorizeAttribute { Roles = string.Join(',', roles) });
 
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
@@ -136,13 +170,17 @@ public static class Extensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.MapOpenApi();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
 
-        app.MapHealthChecks(HealthEndpointPath);
+        // Probes and the API's description are open, so orchestrators and tools need no key.
+        app.MapOpenApi().AllowAnonymous();
+        app.MapHealthChecks(HealthEndpointPath).AllowAnonymous();
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {
             Predicate = registration => registration.Tags.Contains("live"),
-        });
+        }).AllowAnonymous();
         return app;
     }
 }

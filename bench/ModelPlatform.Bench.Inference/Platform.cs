@@ -20,15 +20,19 @@ internal sealed class Platform : IAsyncDisposable
     private readonly DistributedApplication _app;
     private readonly DirectoryInfo _data;
 
-    private Platform(DistributedApplication app, DirectoryInfo data)
+    private Platform(DistributedApplication app, DirectoryInfo data, string key)
     {
         _app = app;
         _data = data;
-        Feature = app.CreateHttpClient("feature");
-        Training = app.CreateHttpClient("training");
-        Registry = app.CreateHttpClient("registry");
+        Key = key;
+        Feature = Client(app, "feature", key);
+        Training = Client(app, "training", key);
+        Registry = Client(app, "registry", key);
         InferenceUrl = app.GetEndpoint("inference", "http");
     }
+
+    /// <summary>A key with every role a person can hold, which the clients and the load send.</summary>
+    public string Key { get; }
 
     public HttpClient Feature { get; }
     public HttpClient Training { get; }
@@ -80,7 +84,9 @@ internal sealed class Platform : IAsyncDisposable
 
         var inference = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(resource => resource.Name == "inference"));
         inference.WithEndpoint("http", endpoint => endpoint.IsProxied = false)
-            .WithEnvironment("ASPNETCORE_ENVIRONMENT", "Production");
+            .WithEnvironment("ASPNETCORE_ENVIRONMENT", "Production")
+            // Callers without a key may predict, so one run measures /predict with and without authentication.
+            .WithEnvironment("Identity__AnonymousRoles__0", "predictor");
         foreach (var (key, value) in inferenceEnvironment ?? new Dictionary<string, string>())
         {
             inference.WithEnvironment(key, value);
@@ -88,7 +94,7 @@ internal sealed class Platform : IAsyncDisposable
 
         var app = await builder.BuildAsync();
         await app.StartAsync();
-        foreach (var service in new[] { "feature", "training", "registry" })
+        foreach (var service in new[] { "identity", "feature", "training", "registry" })
         {
             await app.ResourceNotifications.WaitForResourceHealthyAsync(service);
         }
@@ -96,7 +102,26 @@ internal sealed class Platform : IAsyncDisposable
         await app.ResourceNotifications.WaitForResourceHealthyAsync("inference");
         // Aspire reports the `dotnet run` that started the service; the service is the process of its own name.
         var processes = Process.GetProcessesByName("ModelPlatform.Inference");
-        return new Platform(app, data) { InferenceProcessId = processes is [var process] ? process.Id : null };
+        var benchKey = await CreateKeyAsync(app, data);
+        return new Platform(app, data, benchKey) { InferenceProcessId = processes is [var process] ? process.Id : null };
+    }
+
+    /// <summary>Makes a key with every user role, with the first admin key the AppHost generated.</summary>
+    private static async Task<string> CreateKeyAsync(DistributedApplication app, DirectoryInfo data)
+    {
+        var admin = (await File.ReadAllTextAsync(Path.Combine(data.FullName, "secrets", "admin-api-key"))).Trim();
+        using var identity = Client(app, "identity", admin);
+        using var response = await identity.PostAsJsonAsync("/api-keys",
+            new { name = "bench", roles = new[] { "reader", "predictor", "scientist", "deployer", "admin" } });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
+    }
+
+    private static HttpClient Client(DistributedApplication app, string service, string key)
+    {
+        var client = app.CreateHttpClient(service);
+        client.DefaultRequestHeaders.Authorization = new("Bearer", key);
+        return client;
     }
 
     /// <summary>Uploads the CSV, trains a model version with <paramref name="trainer"/>, and returns its version number.</summary>

@@ -24,6 +24,9 @@ const string Model = "fair";
 const int TrivialPort = 18100;
 var warmUp = TimeSpan.FromSeconds(30);
 const int SinkPort = 18200;
+// The same service and requests without a key: the benchmark lets anonymous callers predict, so the pair of rows measures
+// authentication alone (the role check runs for both).
+const string NoKey = "(c) /predict JSON, no key";
 
 await using var sink = await OtlpSink.StartAsync(SinkPort);
 Console.WriteLine($"Starting the platform (Release, telemetry exported over OTLP/HTTP to {sink.Url}) and training the model...");
@@ -87,15 +90,17 @@ using var trivial = Process.Start(new ProcessStartInfo(Environment.ProcessPath!,
 using var trivialClient = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{TrivialPort}") };
 await WaitUntilAnswersAsync(trivialClient, one);
 
+var key = platform.Key;
 Scenario[] scenarios =
 [
     new("(b) trivial ASP.NET Core", "1 row", $"http://127.0.0.1:{TrivialPort}/models/{Model}/predict", one, "application/json", 32, 1),
     new("(b) trivial ASP.NET Core", "1000 rows", $"http://127.0.0.1:{TrivialPort}/models/{Model}/predict", batch, "application/json", 4, 1000),
-    new("(c) /predict JSON", "1 row", $"{ours}/models/{Model}/predict", one, "application/json", 32, 1),
-    new("(c) /predict JSON", "1000 rows", $"{ours}/models/{Model}/predict", batch, "application/json", 4, 1000),
-    new("(c) OIP /v2/…/infer", "1 row", $"{ours}/v2/models/{Model}/infer", oipOne, "application/json", 32, 1),
-    new("(c) OIP /v2/…/infer", "1000 rows", $"{ours}/v2/models/{Model}/infer", oipBatch, "application/json", 4, 1000),
-    new("(c) /predict CSV", "1000 rows", $"{ours}/models/{Model}/predict", csv, "text/csv", 4, 1000),
+    new("(c) /predict JSON", "1 row", $"{ours}/models/{Model}/predict", one, "application/json", 32, 1, key),
+    new(NoKey, "1 row", $"{ours}/models/{Model}/predict", one, "application/json", 32, 1),
+    new("(c) /predict JSON", "1000 rows", $"{ours}/models/{Model}/predict", batch, "application/json", 4, 1000, key),
+    new("(c) OIP /v2/…/infer", "1 row", $"{ours}/v2/models/{Model}/infer", oipOne, "application/json", 32, 1, key),
+    new("(c) OIP /v2/…/infer", "1000 rows", $"{ours}/v2/models/{Model}/infer", oipBatch, "application/json", 4, 1000, key),
+    new("(c) /predict CSV", "1000 rows", $"{ours}/models/{Model}/predict", csv, "text/csv", 4, 1000, key),
     new("(d) FastAPI + scikit-learn", "1 row", $"{pythonUrl}/models/{Model}/predict", one, "application/json", 32, 1),
     new("(d) FastAPI + scikit-learn", "1000 rows", $"{pythonUrl}/models/{Model}/predict", batch, "application/json", 4, 1000),
 ];
@@ -106,7 +111,7 @@ Scenario[] scenarios =
 Console.WriteLine($"Warming up ({warmUp.TotalSeconds:F0} s per target)...");
 foreach (var scenario in scenarios)
 {
-    await Wrk.RunAsync(scenario.Url, scenario.Body, scenario.Connections, warmUp, scenario.ContentType);
+    await Wrk.RunAsync(scenario.Url, scenario.Body, scenario.Connections, warmUp, scenario.ContentType, apiKey: scenario.Key);
 }
 
 sink.TakeCounts();
@@ -119,7 +124,7 @@ for (var round = 1; round <= rounds; round++)
     inProcess.Add((InProcess.RowsPerSecond(predictor, records, 1, seconds / 2), InProcess.RowsPerSecond(predictor, records, 2, seconds / 2)));
     foreach (var scenario in scenarios)
     {
-        var result = await Wrk.RunAsync(scenario.Url, scenario.Body, scenario.Connections, seconds, scenario.ContentType);
+        var result = await Wrk.RunAsync(scenario.Url, scenario.Body, scenario.Connections, seconds, scenario.ContentType, apiKey: scenario.Key);
         Console.WriteLine($"  {scenario.Name,-28} {scenario.Rows,-9} {result.Rps,10:F0} req/s  "
             + $"p50 {result.P50Ms,7:F2} ms  p99 {result.P99Ms,7:F2} ms  errors {result.Errors}");
         results[scenario].Add(result);
@@ -131,12 +136,12 @@ var single = scenarios.Single(scenario => scenario.Name == "(c) /predict JSON" &
 var halfRate = Median(results[single].Select(result => result.Rps)) / 2;
 const int PaceMs = 2;
 var connections = Math.Max(1, (int)Math.Round(halfRate * (PaceMs + 0.5) / 1000));
-var probe = await Wrk.RunAsync(single.Url, single.Body, connections, TimeSpan.FromSeconds(5), delayMs: PaceMs);
+var probe = await Wrk.RunAsync(single.Url, single.Body, connections, TimeSpan.FromSeconds(5), delayMs: PaceMs, apiKey: key);
 connections = Math.Max(1, (int)Math.Round(connections * halfRate / probe.Rps));
 var halfLoad = new List<WrkResult>();
 for (var round = 1; round <= rounds; round++)
 {
-    halfLoad.Add(await Wrk.RunAsync(single.Url, single.Body, connections, seconds, delayMs: PaceMs));
+    halfLoad.Add(await Wrk.RunAsync(single.Url, single.Body, connections, seconds, delayMs: PaceMs, apiKey: key));
     Console.WriteLine($"  half load ({connections} connections paced at {PaceMs} ms): {halfLoad[^1].Rps:F0} req/s  "
         + $"p50 {halfLoad[^1].P50Ms:F2} ms  p99 {halfLoad[^1].P99Ms:F2} ms");
 }
@@ -195,6 +200,10 @@ foreach (var name in new[] { "(c) /predict JSON", "(c) OIP /v2/…/infer" })
         $"| {name[4..]} 1 row vs (b) trivial endpoint | {Rows(name, 1):N0} vs {trivialOne:N0} req/s | {ratio:P0} | ≥ 80% | {Holds(ratio >= 0.80)} |");
 }
 
+var withoutKey = Rows(NoKey, 1);
+report.AppendLine(CultureInfo.InvariantCulture,
+    $"| /predict 1 row with a key vs without (authentication's cost) | {Rows("(c) /predict JSON", 1):N0} vs {withoutKey:N0} req/s | "
+    + $"{Rows("(c) /predict JSON", 1) / withoutKey:P0} | ≥ 90% | {Holds(Rows("(c) /predict JSON", 1) / withoutKey >= 0.90)} |");
 report.AppendLine(CultureInfo.InvariantCulture,
     $"| /predict p99 at half load | {halfLoadP99:F2} ms at {Median(halfLoad.Select(r => r.Rps)):N0} req/s | – | < 2 ms | {Holds(halfLoadP99 < 2)} |");
 foreach (var name in new[] { "(c) /predict JSON", "(c) OIP /v2/…/infer", "(c) /predict CSV" })
@@ -299,4 +308,6 @@ static async Task WaitUntilAnswersAsync(HttpClient client, string body)
 }
 
 /// <summary>One load scenario: a target, a request body and how many connections drive it.</summary>
-internal sealed record Scenario(string Name, string Rows, string Url, string Body, string ContentType, int Connections, int RowsPerRequest);
+/// <param name="Key">The API key the requests send; none for the baselines, and for the anonymous predictor.</param>
+internal sealed record Scenario(
+    string Name, string Rows, string Url, string Body, string ContentType, int Connections, int RowsPerRequest, string? Key = null);

@@ -10,7 +10,8 @@ internal sealed record WrkResult(long Requests, double DurationS, double Rps, lo
 internal static class Wrk
 {
     public static async Task<WrkResult> RunAsync(
-        string url, string bodyFile, int connections, TimeSpan duration, string contentType = "application/json", int? delayMs = null)
+        string url, string bodyFile, int connections, TimeSpan duration, string contentType = "application/json", int? delayMs = null,
+        string? apiKey = null)
     {
         var start = new ProcessStartInfo("wrk", ["-t1", $"-c{connections}", $"-d{(int)duration.TotalSeconds}s", "-s", Paths.WrkScript, url])
         {
@@ -19,6 +20,7 @@ internal static class Wrk
         };
         start.Environment["BODY_FILE"] = bodyFile;
         start.Environment["CONTENT_TYPE"] = contentType;
+        start.Environment["API_KEY"] = apiKey ?? "";
         if (delayMs is not null)
         {
             start.Environment["DELAY_MS"] = delayMs.Value.ToString();

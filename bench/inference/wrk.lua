@@ -3,6 +3,7 @@
 -- Environment:
 --   BODY_FILE     file holding the request body (required), e.g. one.json or batch.json from make_bodies.py
 --   CONTENT_TYPE  Content-Type header (default application/json)
+--   API_KEY       optional; sent as Authorization: Bearer <key>
 --   DELAY_MS      optional; each connection waits this many milliseconds between requests, so the offered rate
 --                 is about connections * 1000 / DELAY_MS requests/s (closed loop: a slow response delays the next)
 --
@@ -42,6 +43,10 @@ if content_type == nil or content_type == "" then
   content_type = "application/json"
 end
 wrk.headers["Content-Type"] = content_type
+local api_key = os.getenv("API_KEY")
+if api_key ~= nil and api_key ~= "" then
+  wrk.headers["Authorization"] = "Bearer " .. api_key
+end
 
 local delay_ms = tonumber(os.getenv("DELAY_MS") or "")
 if delay_ms ~= nil and delay_ms > 0 then

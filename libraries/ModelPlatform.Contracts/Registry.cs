@@ -54,8 +54,10 @@ public sealed record AliasRoute(int Version, CanaryRoute? Canary = null, int? Sh
 }
 
 /// <summary>An alias and where it sends traffic; <paramref name="PreviousVersion"/> is set when it has just moved.</summary>
+/// <param name="Sequence">How many times the alias has moved: each move's event carries it, so a replica that hears of
+/// moves out of order ignores the older one.</param>
 public sealed record AliasInfo(
-    string ModelName, string Alias, int Version, int? PreviousVersion, CanaryRoute? Canary = null, int? Shadow = null)
+    string ModelName, string Alias, int Version, int? PreviousVersion, CanaryRoute? Canary = null, int? Shadow = null, long Sequence = 0)
 {
     [System.Text.Json.Serialization.JsonIgnore]
     public AliasRoute Route => new(Version, Canary, Shadow);

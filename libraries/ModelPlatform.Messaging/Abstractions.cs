@@ -4,8 +4,18 @@ namespace ModelPlatform.Messaging;
 
 public interface IEventBus
 {
-    /// <summary>Publishes <paramref name="event"/> and returns once the broker has confirmed it is stored.</summary>
+    /// <summary>
+    /// Publishes <paramref name="event"/> and returns once the broker has confirmed it is stored; throws
+    /// <see cref="UnroutableEventException"/> when no queue takes it.
+    /// </summary>
     Task PublishAsync(IntegrationEvent @event, PublishOptions? options = null, CancellationToken cancellationToken = default);
+}
+
+/// <summary>The broker took the event but no queue is bound for it: nothing consumes it (yet).</summary>
+public sealed class UnroutableEventException(string routingKey, Exception inner)
+    : Exception($"No queue takes {routingKey} messages: nothing consumes them yet.", inner)
+{
+    public string RoutingKey { get; } = routingKey;
 }
 
 /// <summary>How a message is to be handled by its consumers.</summary>

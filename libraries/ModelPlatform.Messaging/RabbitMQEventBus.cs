@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using ModelPlatform.Contracts;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
+using RabbitMQ.Client.Exceptions;
 
 namespace ModelPlatform.Messaging;
 
@@ -83,8 +84,14 @@ internal sealed partial class RabbitMQEventBus(
                     cancellationToken);
             }
 
-            // With confirmation tracking on, this completes only once the broker has the message (or throws).
-            await _publishChannel.BasicPublishAsync(exchange, routingKey, mandatory: false, properties, body, cancellationToken);
+            // With confirmation tracking on, this completes only once the broker has the message (or throws). Mandatory:
+            // a message no queue takes comes back as an error, rather than vanishing.
+            await _publishChannel.BasicPublishAsync(exchange, routingKey, mandatory: true, properties, body, cancellationToken);
+        }
+        catch (PublishReturnException returned)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, returned.ReplyText);
+            throw new UnroutableEventException(routingKey, returned);
         }
         catch (Exception ex)
         {

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using ModelPlatform.Feature.Datasets;
 
 namespace ModelPlatform.Feature;
 
@@ -7,4 +8,21 @@ public sealed class FeatureOptions
     /// <summary>The largest CSV upload accepted, in bytes (the whole upload is parsed in memory).</summary>
     [Range(1, 1L << 30)]
     public long MaxUploadBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>The longest column name, in characters.</summary>
+    [Range(1, 4096)]
+    public int MaxColumnNameLength { get; set; } = 128;
+
+    [Range(1, 100_000)]
+    public int MaxColumns { get; set; } = 1000;
+
+    /// <summary>The longest cell, in characters (text columns such as reviews or messages are the long ones).</summary>
+    [Range(1, 1 << 24)]
+    public int MaxCellCharacters { get; set; } = 65_536;
+
+    /// <summary>The most data rows in one version.</summary>
+    [Range(1, 100_000_000)]
+    public int MaxRows { get; set; } = 1_000_000;
+
+    public CsvLimits Limits => new(MaxColumnNameLength, MaxColumns, MaxCellCharacters, MaxRows);
 }

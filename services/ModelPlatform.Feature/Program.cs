@@ -1,5 +1,6 @@
 using ModelPlatform.Feature;
 using ModelPlatform.Feature.Apis;
+using ModelPlatform.Storage;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -10,5 +11,6 @@ var app = builder.Build();
 
 app.MapDefaultEndpoints();
 app.MapDatasetsApi();
+app.MapAuditApi();
 
 app.Run();

@@ -1,5 +1,6 @@
 using ModelPlatform.Registry;
 using ModelPlatform.Registry.Apis;
+using ModelPlatform.Storage;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -10,5 +11,6 @@ var app = builder.Build();
 
 app.MapDefaultEndpoints();
 app.MapModelsApi();
+app.MapAuditApi();
 
 app.Run();

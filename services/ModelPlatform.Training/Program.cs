@@ -1,3 +1,4 @@
+using ModelPlatform.Storage;
 using ModelPlatform.Training;
 using ModelPlatform.Training.Apis;
 
@@ -10,5 +11,6 @@ var app = builder.Build();
 
 app.MapDefaultEndpoints();
 app.MapTrainingJobsApi();
+app.MapAuditApi();
 
 app.Run();

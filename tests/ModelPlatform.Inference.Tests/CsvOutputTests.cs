@@ -36,6 +36,32 @@ public class CsvOutputTests
     }
 
     [Theory]
+    [InlineData("=HYPERLINK(\"http://evil\")")]
+    [InlineData("+1+cmd|' /C calc'!A0")]
+    [InlineData("-2+3")]
+    [InlineData("@SUM(A1)")]
+    [InlineData("\tleading tab")]
+    [InlineData("\rcarriage")]
+    public void NeutralisesTextASpreadsheetWouldRunAsAFormulaAsCsvHelperEscapes(string label)
+    {
+        var expected = WithCsvHelper(csv => csv.WriteField(label), CsvHelper.Configuration.InjectionOptions.Escape);
+
+        var written = WithCsvOutput(csv => csv.WriteField(label));
+
+        Assert.Equal(expected, written);
+        Assert.StartsWith("'", written.TrimStart('"'));
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("+2.5")]
+    [InlineData("-1e-3")]
+    public void LeavesNumbersThatStartWithASignAlone(string label)
+    {
+        Assert.Equal($"{label}\r\n{label}\r\n", WithCsvOutput(csv => csv.WriteField(label)));
+    }
+
+    [Theory]
     [InlineData(0.1f)]
     [InlineData(0.80187011f)]
     [InlineData(1f)]
@@ -59,10 +85,11 @@ public class CsvOutputTests
         Assert.Equal(expected, written);
     }
 
-    private static string WithCsvHelper(Action<CsvWriter> write)
+    private static string WithCsvHelper(
+        Action<CsvWriter> write, CsvHelper.Configuration.InjectionOptions injection = CsvHelper.Configuration.InjectionOptions.None)
     {
         var text = new StringWriter();
-        using (var csv = new CsvWriter(text, CultureInfo.InvariantCulture))
+        using (var csv = new CsvWriter(text, new CsvHelper.Configuration.CsvConfiguration(CultureInfo.InvariantCulture) { InjectionOptions = injection }))
         {
             write(csv);
             csv.NextRecord();

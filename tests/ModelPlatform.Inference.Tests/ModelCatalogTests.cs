@@ -21,7 +21,7 @@ public class ModelCatalogTests
         // Act: a request misses every cache and asks the registry; while it waits, AliasChanged moves production to v2.
         var inFlight = replica.ResolveAliasAsync("iris", "production", CancellationToken.None).AsTask();
         await registry.Asked.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        await replica.SetAliasAsync("iris", "production", new AliasRoute(2));
+        await replica.SetAliasAsync("iris", "production", new AliasRoute(2), sequence: 2);
         registry.Answer.SetResult();
         await inFlight.WaitAsync(TimeSpan.FromSeconds(30));
 
@@ -31,6 +31,25 @@ public class ModelCatalogTests
         staleRegistry.Answer.SetResult();
         var anotherReplica = Catalog(redis, staleRegistry);
         Assert.Equal(new AliasRoute(2), await anotherReplica.ResolveAliasAsync("iris", "production", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AnOlderMoveOfAnAliasArrivingAfterANewerOneIsIgnored()
+    {
+        // Arrange: moves 3 (to v3) and 2 (to v2) of production arrive in the wrong order.
+        var registry = new SlowRegistry(new AliasInfo("iris", "production", Version: 1, PreviousVersion: null));
+        var replica = Catalog(new FakeRedis(), registry);
+
+        // Act
+        var newer = await replica.SetAliasAsync("iris", "production", new AliasRoute(3), sequence: 3);
+        var stale = replica.IsStale("iris", "production", 2);
+        var older = await replica.SetAliasAsync("iris", "production", new AliasRoute(2), sequence: 2);
+
+        // Assert: the replica serves move 3.
+        Assert.True(newer);
+        Assert.True(stale);
+        Assert.False(older);
+        Assert.Equal(new AliasRoute(3), await replica.ResolveAliasAsync("iris", "production", CancellationToken.None));
     }
 
     private static ModelCatalog Catalog(FakeRedis redis, SlowRegistry registry) =>

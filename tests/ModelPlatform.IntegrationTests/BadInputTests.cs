@@ -2,8 +2,6 @@ using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
-using ModelPlatform.Contracts;
 
 namespace ModelPlatform.IntegrationTests;
 
@@ -53,8 +51,6 @@ public class BadInputTests(PlatformFixture platform) : PlatformTest(platform)
     public async Task AnArtifactThatIsNotAModelIsRefusedAndRegistersNothing()
     {
         var model = PlatformSteps.UniqueName("notamodel");
-        var signature = new ModelSignature(MLTask.Binary, [new("x", ColumnType.Numeric)], new("y", ColumnType.Categorical), ["no", "yes"]);
-        var metadata = new RegisterModelVersionRequest(signature, new Dictionary<string, double>(), new ModelLineage("d", 1, null, "FastTree"));
         using var zip = new MemoryStream();
         using (var archive = new ZipArchive(zip, ZipArchiveMode.Create, leaveOpen: true))
         {
@@ -62,12 +58,7 @@ public class BadInputTests(PlatformFixture platform) : PlatformTest(platform)
             await entry.WriteAsync("not a model"u8.ToArray());
         }
 
-        using var form = new MultipartFormDataContent
-        {
-            { JsonContent.Create(metadata, options: JsonSerializerOptions.Web), "metadata" },
-            { new ByteArrayContent(zip.ToArray()), "artifact", "model.zip" },
-        };
-        using var response = await Platform.Registry.PostAsync($"/models/{model}/versions", form);
+        using var response = await Platform.RegisterArtifactAsync(model, zip.ToArray());
 
         var problem = await response.AssertJsonAsync(HttpStatusCode.BadRequest);
         Assert.Contains("not a model ML.NET can load", problem["errors"]!["artifact"]![0]!.GetValue<string>());

@@ -419,6 +419,30 @@ public class InferenceTests(PlatformFixture platform) : PlatformTest(platform)
     /// Uploads iris once and trains <paramref name="count"/> versions of a model on it, taking turns with
     /// <paramref name="trainers"/> (by default two different ones).
     /// </summary>
+    [Fact]
+    public async Task AnAliasMovedWhileRabbitMQIsDownReachesInferenceByEventOnceTheBrokerIsBack()
+    {
+        // Arrange: production serves v1, and inference has the route cached for its alias cache period (300 s).
+        var (model, versions) = await IrisVersionsAsync("outbox", 2);
+        await Platform.PromoteAsync(model, new { version = versions[0] });
+        await Platform.WaitUntilAsync($"{model} to answer with v{versions[0]}", () => AnsweringVersionAsync(model, key: null),
+            version => version == versions[0], PlatformSteps.EventTimeout, ["inference"]);
+        var cachedUntil = DateTimeOffset.UtcNow.AddSeconds(300);
+
+        // Act: the move is stored with its event while the broker is down, so the PUT succeeds.
+        await Platform.WhileStoppedAsync("rabbitmq", async () =>
+        {
+            using var moved = await Platform.SetAliasAsync(model, "production", versions[1]);
+            var alias = await moved.AssertJsonAsync();
+            Assert.Equal(2, alias["sequence"]!.GetValue<int>());
+        });
+
+        // Assert: once the broker is back the outbox sends the event and inference swaps, long before the cache expires.
+        await Platform.WaitUntilAsync($"{model} to answer with v{versions[1]}", () => AnsweringVersionAsync(model, key: null),
+            version => version == versions[1], TimeSpan.FromSeconds(90), ["inference", "registry"]);
+        Assert.True(DateTimeOffset.UtcNow < cachedUntil, "the swap came only when the cached route expired, not by event");
+    }
+
     private async Task<(string Model, List<int> Versions)> IrisVersionsAsync(string prefix, int count, params string[] trainers)
     {
         var model = await Platform.UploadIrisAsync(prefix);

@@ -13,7 +13,7 @@ public class JobReliabilityTests(PlatformFixture platform) : PlatformTest(platfo
     private static readonly TimeSpan StateTimeout = PlatformFixture.RecoveryTimeout;
 
     /// <summary>What the training service's outbox relay logs when the broker refuses a job (OutboxRelay.LogPublishFailed).</summary>
-    private const string PublishFailed = "Publishing queued training jobs failed";
+    private const string PublishFailed = "Publishing the outbox failed";
 
     [Fact]
     public async Task JobsSpreadOverBothTrainingReplicas()

@@ -19,7 +19,10 @@ public sealed class PlatformFixture : IAsyncLifetime
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
     public const int MaxRecordsPerRequest = 500;
     public const int MaxJsonBytes = 1 << 20;
-    private static readonly string[] Services = ["feature", "training", "registry", "inference"];
+    private static readonly string[] Services = ["identity", "feature", "training", "registry", "inference"];
+
+    /// <summary>How long each replica trusts an answer about a key here, so revocation tests are quick.</summary>
+    public const int KeyCacheSeconds = 1;
     private static readonly string[] Servers = ["redis", "rabbitmq"];
 
     /// <summary>
@@ -36,6 +39,16 @@ public sealed class PlatformFixture : IAsyncLifetime
 
     public DistributedApplication App { get; private set; } = null!;
 
+    /// <summary>The first admin key, read where the AppHost keeps it for scripts (<c>secrets/admin-api-key</c> in the data folder).</summary>
+    public string AdminKey { get; private set; } = "";
+
+    /// <summary>A key with every user role (reader, predictor, scientist, deployer and admin), which the clients below send.</summary>
+    public string Key { get; private set; } = "";
+
+    /// <summary>The platform's data folder, where the AppHost keeps generated secrets.</summary>
+    public string DataDirectory => _data.FullName;
+
+    public HttpClient Identity { get; private set; } = null!;
     public HttpClient Feature { get; private set; } = null!;
     public HttpClient Training { get; private set; } = null!;
     public HttpClient Registry { get; private set; } = null!;
@@ -54,7 +67,8 @@ public sealed class PlatformFixture : IAsyncLifetime
         // not spend 10 s retrying its last export, and stops within the orchestrator's grace period.
         foreach (var project in builder.Resources.OfType<ProjectResource>())
         {
-            builder.CreateResourceBuilder(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
+            builder.CreateResourceBuilder(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+                .WithEnvironment("Identity__CacheSeconds", KeyCacheSeconds.ToString(CultureInfo.InvariantCulture));
         }
 
         // Small limits make the limit tests cheap; one model opts in to the prediction cache.
@@ -71,13 +85,24 @@ public sealed class PlatformFixture : IAsyncLifetime
             await App.ResourceNotifications.WaitForResourceHealthyAsync(service, timeout.Token);
         }
 
-        Feature = App.CreateHttpClient("feature");
-        Training = App.CreateHttpClient("training");
-        Registry = App.CreateHttpClient("registry");
-        Inference = App.CreateHttpClient("inference");
+        AdminKey = (await File.ReadAllTextAsync(Path.Combine(_data.FullName, "secrets", "admin-api-key"), timeout.Token)).Trim();
+        Identity = Client("identity", AdminKey);
+        Key = await this.CreateKeyAsync("tests", PlatformSteps.UserRoles);
+        Feature = Client("feature", Key);
+        Training = Client("training", Key);
+        Registry = Client("registry", Key);
+        Inference = Client("inference", Key);
 
         IResourceBuilder<ProjectResource> Project(string name) =>
             builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(project => project.Name == name));
+    }
+
+    /// <summary>A client of <paramref name="service"/> that sends <paramref name="key"/>.</summary>
+    public HttpClient Client(string service, string key)
+    {
+        var client = App.CreateHttpClient(service);
+        client.DefaultRequestHeaders.Authorization = new("Bearer", key);
+        return client;
     }
 
     /// <summary>Where every resource's console output goes (one file per replica), to read after a failed run.</summary>
@@ -171,7 +196,8 @@ public sealed class PlatformFixture : IAsyncLifetime
         // To the orchestrator, healthy means /health answered 200, as it does while a service is still reconnecting to a
         // restarted dependency (inference answers "Degraded" until its Redis connection is back, and skips its caches
         // meanwhile). A test must not inherit that, so wait for each service's own "Healthy".
-        foreach (var (service, client) in new[] { ("feature", Feature), ("training", Training), ("registry", Registry), ("inference", Inference) })
+        foreach (var (service, client) in new[]
+                 { ("identity", Identity), ("feature", Feature), ("training", Training), ("registry", Registry), ("inference", Inference) })
         {
             await this.WaitUntilAsync($"{service}'s /health to say Healthy", async () =>
             {

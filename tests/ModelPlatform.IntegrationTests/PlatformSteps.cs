@@ -3,7 +3,9 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using ModelPlatform.Contracts;
 
 namespace ModelPlatform.IntegrationTests;
 
@@ -54,6 +56,34 @@ internal static class PlatformSteps
 
             await Task.Delay(PollInterval);
         }
+    }
+
+    /// <summary>Every role a person's key can hold.</summary>
+    public static readonly string[] UserRoles = ["reader", "predictor", "scientist", "deployer", "admin"];
+
+    /// <summary>Creates an API key with <paramref name="roles"/> (as the first admin) and returns its secret.</summary>
+    public static async Task<string> CreateKeyAsync(this PlatformFixture platform, string name, params string[] roles)
+    {
+        using var response = await platform.Identity.PostAsJsonAsync("/api-keys", new { name, roles });
+        await response.AssertStatusAsync(HttpStatusCode.Created);
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
+    }
+
+    /// <summary>
+    /// Registers <paramref name="artifact"/> as a version of <paramref name="model"/>, as a caller would by hand: a binary
+    /// classifier of one column, from <paramref name="trainingJobId"/> when given.
+    /// </summary>
+    public static async Task<HttpResponseMessage> RegisterArtifactAsync(
+        this PlatformFixture platform, string model, byte[] artifact, Guid? trainingJobId = null)
+    {
+        var signature = new ModelSignature(MLTask.Binary, [new("x", ColumnType.Numeric)], new("y", ColumnType.Categorical), ["no", "yes"]);
+        var metadata = new RegisterModelVersionRequest(signature, new Dictionary<string, double>(), new ModelLineage("d", 1, trainingJobId, "FastTree"));
+        using var form = new MultipartFormDataContent
+        {
+            { JsonContent.Create(metadata, options: JsonSerializerOptions.Web), "metadata" },
+            { new ByteArrayContent(artifact), "artifact", "model.zip" },
+        };
+        return await platform.Registry.PostAsync($"/models/{model}/versions", form);
     }
 
     public static Task<HttpResponseMessage> UploadCsvAsync(this PlatformFixture platform, string dataset, string csv) =>

@@ -15,7 +15,8 @@ internal sealed record ReadmeBlock(int Line, string Heading, IReadOnlyList<Readm
 /// The conventions it relies on:
 /// <list type="bullet">
 /// <item>Every ```bash block that runs <c>curl</c> is run, in document order; a command spans the lines its quotes or
-/// trailing backslashes join, and each is one curl command to one service.</item>
+/// trailing backslashes join, and each is one curl command to one service, or an <c>export NAME=value</c> that sets a
+/// variable for the commands after it.</item>
 /// <item>A command's answer is either the ```json block right after its block (for the block's last command), or the
 /// <c>#</c> comment lines right after it (JSON, or CSV lines for a CSV answer). Comments on a command's own line are
 /// prose.</item>
@@ -56,7 +57,8 @@ internal static partial class Readme
             }
 
             var content = FenceContent(lines, ref i, fence.Groups["indent"].Length);
-            if (fence.Groups["info"].Value != "bash" || !content.Any(line => line.TrimStart().StartsWith("curl ", StringComparison.Ordinal)))
+            if (fence.Groups["info"].Value != "bash" || !content.Any(line => line.TrimStart().StartsWith("curl ", StringComparison.Ordinal)
+                    || line.StartsWith("export ", StringComparison.Ordinal)))
             {
                 continue;
             }

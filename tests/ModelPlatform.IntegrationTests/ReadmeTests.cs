@@ -29,13 +29,17 @@ public partial class ReadmeTests(PlatformFixture platform, ITestOutputHelper out
         await Platform.Registry.GetAsync($"/models/{ReadmeModel}").AssertStatusAsync(HttpStatusCode.NotFound);
         var addresses = Readme.ServicePorts().ToDictionary(
             port => port.Key, port => (Service: port.Value, Real: Platform.App.GetEndpoint(port.Value, "http").Authority));
-        Assert.Equal(["feature", "inference", "registry", "training"], addresses.Values.Select(address => address.Service).Order());
+        Assert.Equal(["feature", "identity", "inference", "registry", "training"], addresses.Values.Select(address => address.Service).Order());
         var folder = Directory.CreateTempSubdirectory("modelplatform-readme-");
         try
         {
             Directory.CreateDirectory(Path.Combine(folder.FullName, "samples"));
             File.Copy(Path.Combine(AppContext.BaseDirectory, "iris.csv"), Path.Combine(folder.FullName, "samples", "iris.csv"));
+            Directory.CreateDirectory(Path.Combine(folder.FullName, "scripts"));
+            File.Copy(Path.Combine(AppContext.BaseDirectory, "scripts", "admin-key.sh"), Path.Combine(folder.FullName, "scripts", "admin-key.sh"));
             var placeholders = new Dictionary<string, string>();
+            // The admin key script reads the platform's data folder, as it would on a user's machine.
+            var variables = new Dictionary<string, string> { ["ModelPlatform__DataDirectory"] = Platform.DataDirectory };
 
             // Act and assert, command by command.
             foreach (var block in blocks)
@@ -45,12 +49,18 @@ public partial class ReadmeTests(PlatformFixture platform, ITestOutputHelper out
                     output.WriteLine($"README.md line {command.Line} ({block.Heading}): {command.Shell}");
                     var shell = placeholders.Aggregate(command.Shell, (text, placeholder) => text.Replace(placeholder.Key, placeholder.Value));
                     Assert.False(shell.Contains(Readme.Elision), $"README.md line {command.Line} has a placeholder no earlier answer shows: {shell}");
+                    if (ExportLine().Match(shell) is { Success: true } export)
+                    {
+                        variables[export.Groups["name"].Value] = export.Groups["value"].Value;
+                        continue;
+                    }
+
                     var services = addresses.Where(address => shell.Contains(address.Key)).Select(address => address.Value.Service).ToList();
                     Assert.True(shell.StartsWith("curl ", StringComparison.Ordinal) && services.Count == 1,
                         $"README.md line {command.Line}: expected a curl command to one service of the README's table, got {shell}");
                     shell = addresses.Aggregate(shell, (text, address) => text.Replace(address.Key, address.Value.Real));
 
-                    var answer = await CurlAsync(shell, folder.FullName, command.Line);
+                    var answer = await CurlAsync(shell, folder.FullName, variables, command.Line);
 
                     foreach (var (placeholder, value) in CheckAnswer(command, answer, folder.FullName))
                     {
@@ -83,7 +93,7 @@ public partial class ReadmeTests(PlatformFixture platform, ITestOutputHelper out
     /// Runs the command with bash and the real curl, told to write the status and content type after the body. The
     /// machine's proxy settings are left out: the platform is on this machine.
     /// </summary>
-    private static async Task<CurlAnswer> CurlAsync(string shell, string folder, int line)
+    private static async Task<CurlAnswer> CurlAsync(string shell, string folder, IReadOnlyDictionary<string, string> variables, int line)
     {
         const string Curl = "curl() { command curl -S --noproxy '*' --max-time 120 -w '\\n%{http_code} %{content_type}' \"$@\"; }\n";
         var start = new ProcessStartInfo("bash")
@@ -96,6 +106,11 @@ public partial class ReadmeTests(PlatformFixture platform, ITestOutputHelper out
         foreach (var proxy in new[] { "http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY" })
         {
             start.Environment.Remove(proxy);
+        }
+
+        foreach (var (name, value) in variables)
+        {
+            start.Environment[name] = value;
         }
 
         using var process = Process.Start(start)!;
@@ -201,4 +216,7 @@ public partial class ReadmeTests(PlatformFixture platform, ITestOutputHelper out
 
     [GeneratedRegex(@"\s-o\s+(?<file>[^\s]+)")]
     private static partial Regex OutputFile();
+
+    [GeneratedRegex(@"^export (?<name>[A-Za-z_][A-Za-z0-9_]*)=(?<value>\S+)$")]
+    private static partial Regex ExportLine();
 }

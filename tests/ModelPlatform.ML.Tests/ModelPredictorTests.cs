@@ -87,6 +87,48 @@ public class ModelPredictorTests
         Assert.True(error is InvalidDataException, $"{what}: {error}");
     }
 
+    [Fact]
+    public void RefusesAnArtifactThatDeclaresMoreUncompressedBytesThanAllowed()
+    {
+        var bomb = Zip(("model.bin", new byte[4 << 20]));
+
+        var error = Assert.Throws<InvalidDataException>(() => ModelArtifact.Load(new Microsoft.ML.MLContext(), new MemoryStream(bomb), 1 << 20));
+
+        Assert.Contains("declares 4,194,304 bytes uncompressed", error.Message);
+    }
+
+    [Fact]
+    public void AnEntryThatLiesAboutItsSizeYieldsNoMoreThanItDeclaresAndIsRefused()
+    {
+        // A zip whose directory says its entry holds 10 bytes, when it inflates to a megabyte.
+        var bomb = Zip(("model.bin", new byte[1 << 20]));
+        PatchUncompressedSizes(bomb, 10);
+
+        using var zip = new System.IO.Compression.ZipArchive(new MemoryStream(bomb));
+        using var entry = zip.Entries.Single().Open();
+        var inflated = new MemoryStream();
+        var copy = Record.Exception(() => entry.CopyTo(inflated));
+        var load = Record.Exception(() => ModelPredictor.Load(new MemoryStream(bomb), Churn.Value.Signature));
+
+        // The runtime stops (or fails) at the declared size, so the size the budget counts is never less than what loads.
+        Assert.True(inflated.Length <= 10, $"inflated {inflated.Length} bytes ({copy?.Message})");
+        Assert.True(load is InvalidDataException, $"expected the artifact to be refused as invalid data, got {load}");
+    }
+
+    /// <summary>Rewrites the uncompressed size of every entry, in its local header and in the central directory.</summary>
+    private static void PatchUncompressedSizes(byte[] zip, uint size)
+    {
+        for (var i = 0; i + 4 <= zip.Length; i++)
+        {
+            var signature = BitConverter.ToUInt32(zip, i);
+            var offset = signature switch { 0x04034b50 => 22, 0x02014b50 => 24, _ => -1 };
+            if (offset >= 0)
+            {
+                BitConverter.TryWriteBytes(zip.AsSpan(i + offset, 4), size);
+            }
+        }
+    }
+
     private static byte[] Zip(params (string Name, byte[] Content)[] entries)
     {
         using var stream = new MemoryStream();

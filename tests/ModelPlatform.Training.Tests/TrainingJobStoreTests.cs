@@ -1,3 +1,4 @@
+using Dapper;
 using Microsoft.Extensions.Time.Testing;
 using ModelPlatform.Contracts;
 using ModelPlatform.Storage;
@@ -8,6 +9,7 @@ namespace ModelPlatform.Training.Tests;
 public sealed class TrainingJobStoreTests : IDisposable
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan RepublishAfter = TimeSpan.FromMinutes(30);
     private readonly string _directory = Directory.CreateTempSubdirectory("modelplatform-training-").FullName;
     // Jobs are created at the store's clock time, as the API does; a wall-clock creation time would sort a job's
     // "submitted" event after its later ones once the real clock passes this one.
@@ -15,7 +17,13 @@ public sealed class TrainingJobStoreTests : IDisposable
     private readonly FakeTimeProvider _clock = new(Start);
     private readonly TrainingJobStore _store;
 
-    public TrainingJobStoreTests() => _store = new TrainingJobStore(new ServiceDatabase(_directory, TrainingJobStore.Migrations), _clock);
+    private readonly ServiceDatabase _database;
+
+    public TrainingJobStoreTests()
+    {
+        _database = new ServiceDatabase(_directory, TrainingJobStore.Migrations);
+        _store = new TrainingJobStore(_database, _clock);
+    }
 
     /// <summary>A queued job created at <paramref name="createdAt"/> (default: this test's clock), which should be the store's clock.</summary>
     public static TrainingJob NewJob(string model = "iris", DateTimeOffset? createdAt = null) => TrainingJob.Queued(
@@ -26,29 +34,110 @@ public sealed class TrainingJobStoreTests : IDisposable
     public static IReadOnlyList<ColumnSchema> IrisColumns { get; } =
         [new("petal_length", ColumnType.Numeric), new("petal_width", ColumnType.Numeric), new("species", ColumnType.Categorical)];
 
+    private static readonly AuditActor Scientist = new("key-1", "alice", "10.0.0.7", "0af7651916cd43dd8448eb211c80319c");
+
     [Fact]
-    public async Task AJobIsPublishedByOneRelayAtATime()
+    public async Task SubmittingAndCancellingAJobEachLeaveOneAuditRecordWithItsAuthor()
     {
-        var job = await _store.AddAsync(NewJob(), IrisColumns, CancellationToken.None);
+        var job = await _store.AddAsync(NewJob(), IrisColumns, Scientist, CancellationToken.None);
+        _clock.Advance(TimeSpan.FromSeconds(1));
 
-        var first = await _store.ClaimUnpublishedAsync(10, TimeSpan.FromSeconds(10), CancellationToken.None);
-        var second = await _store.ClaimUnpublishedAsync(10, TimeSpan.FromSeconds(10), CancellationToken.None);
-        _clock.Advance(TimeSpan.FromSeconds(11));
-        var afterLease = await _store.ClaimUnpublishedAsync(10, TimeSpan.FromSeconds(10), CancellationToken.None);
-        await _store.MarkPublishedAsync(job.Id, CancellationToken.None);
-        _clock.Advance(TimeSpan.FromSeconds(11));
-        var afterPublish = await _store.ClaimUnpublishedAsync(10, TimeSpan.FromSeconds(10), CancellationToken.None);
+        await _store.RequestCancelAsync(job.Id, Scientist, CancellationToken.None);
+        await _store.RequestCancelAsync(job.Id, Scientist, CancellationToken.None);
 
-        Assert.Equal([(job.Id, 3)], first.Select(claim => (claim.Id, claim.MaxAttempts)));
-        Assert.Empty(second);
-        Assert.Single(afterLease);
-        Assert.Empty(afterPublish);
+        var trail = await AuditLog.QueryAsync(_database, actor: "alice", resource: $"training-jobs/{job.Id}", action: null,
+            from: null, to: null, before: null, limit: 10, CancellationToken.None);
+        Assert.Equal(["training-job.cancelled", "training-job.submitted"], trail.Records.Select(record => record.Action));
+        var cancelled = trail.Records[0];
+        Assert.Equal(("key-1", "10.0.0.7", "0af7651916cd43dd8448eb211c80319c"), (cancelled.ActorId, cancelled.ClientAddress, cancelled.TraceId));
+        Assert.Equal("queued", cancelled.Before!.Value.GetProperty("status").GetString());
+        Assert.Equal("cancelled", cancelled.After!.Value.GetProperty("status").GetString());
+        Assert.Equal(Start.AddSeconds(1), cancelled.At);
+    }
+
+    [Fact]
+    public async Task AuditRecordsCanBeNeitherChangedNorDeleted()
+    {
+        await _store.AddAsync(NewJob(), IrisColumns, Scientist, CancellationToken.None);
+
+        await using var connection = await _database.OpenAsync(CancellationToken.None);
+        var update = await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() =>
+            Dapper.SqlMapper.ExecuteAsync(connection, "UPDATE audit SET actor_name = 'mallory'"));
+        var delete = await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() =>
+            Dapper.SqlMapper.ExecuteAsync(connection, "DELETE FROM audit"));
+
+        Assert.Contains("append-only", update.Message);
+        Assert.Contains("append-only", delete.Message);
+    }
+
+    [Fact]
+    public async Task ASubmittedJobsMessageIsInTheOutboxWithTheJob()
+    {
+        var job = await _store.AddAsync(NewJob(), IrisColumns, AuditActor.Platform, CancellationToken.None);
+
+        await using var connection = await _database.OpenAsync(CancellationToken.None);
+        var message = await connection.QuerySingleAsync<(string Type, string Subject, string Payload, long MaxAttempts)>(
+            "SELECT event_type, subject, payload, max_attempts FROM outbox");
+
+        Assert.Equal(("TrainingJobSubmitted", job.Id.ToString(), 3L), (message.Type, message.Subject, message.MaxAttempts));
+        Assert.Contains(job.Id.ToString(), message.Payload);
+    }
+
+    [Fact]
+    public async Task AJobNobodyRunsLongAfterItWasSentIsSentAgainOnce()
+    {
+        // Arrange: three jobs sent; one is still queued, one runs under a lease that runs out, one has finished.
+        var queued = await _store.AddAsync(NewJob(), IrisColumns, AuditActor.Platform, CancellationToken.None);
+        var running = await _store.AddAsync(NewJob("other"), IrisColumns, AuditActor.Platform, CancellationToken.None);
+        var finished = await _store.AddAsync(NewJob("third"), IrisColumns, AuditActor.Platform, CancellationToken.None);
+        await MarkSentAsync();
+        await _store.TryClaimAsync(running.Id, "w1", Lease, CancellationToken.None);
+        await _store.TryClaimAsync(finished.Id, "w1", Lease, CancellationToken.None);
+        await _store.EndAsync(finished.Id, JobStatus.Failed, "bad label", CancellationToken.None);
+
+        // Act: sweep just before the deadline, after it, and again before the new messages are sent.
+        _clock.Advance(RepublishAfter - TimeSpan.FromSeconds(1));
+        var early = await _store.RepublishStuckAsync(RepublishAfter, CancellationToken.None);
+        _clock.Advance(Lease + TimeSpan.FromSeconds(2));
+        var late = await _store.RepublishStuckAsync(RepublishAfter, CancellationToken.None);
+        var again = await _store.RepublishStuckAsync(RepublishAfter, CancellationToken.None);
+
+        // Assert
+        Assert.Equal((0, 2, 0), (early, late, again));
+        await using var connection = await _database.OpenAsync(CancellationToken.None);
+        var pending = await connection.QueryAsync<string>("SELECT subject FROM outbox WHERE published_at IS NULL ORDER BY subject");
+        Assert.Equal(new[] { queued.Id.ToString(), running.Id.ToString() }.Order(), pending);
+    }
+
+    private async Task MarkSentAsync()
+    {
+        await using var connection = await _database.OpenAsync(CancellationToken.None);
+        await connection.ExecuteAsync("UPDATE outbox SET published_at = @now", new { now = _clock.GetUtcNow().ToString("O") });
+    }
+
+    [Fact]
+    public async Task AJobWhoseAttemptsKeepStoppingTheirWorkerFailsAtTheCapInsteadOfCrashLooping()
+    {
+        var job = await _store.AddAsync(NewJob(), IrisColumns, AuditActor.Platform, CancellationToken.None);
+        var claims = new List<ClaimOutcome>();
+
+        // Each attempt's worker dies (no release, no retry header): the next delivery finds the lease run out.
+        for (var delivery = 0; delivery < 4; delivery++)
+        {
+            claims.Add((await _store.TryClaimAsync(job.Id, $"w{delivery}", Lease, CancellationToken.None)).Outcome);
+            _clock.Advance(Lease + TimeSpan.FromSeconds(1));
+        }
+
+        var stored = (await _store.GetAsync(job.Id, CancellationToken.None))!;
+        Assert.Equal([ClaimOutcome.Claimed, ClaimOutcome.Claimed, ClaimOutcome.Claimed, ClaimOutcome.Finished], claims);
+        Assert.Equal(JobStatus.Failed, stored.Status);
+        Assert.Contains("gave up after 3 attempts", stored.History![^1].Detail);
     }
 
     [Fact]
     public async Task RecordsEveryAttemptAndStatusChange()
     {
-        var job = await _store.AddAsync(NewJob(), IrisColumns, CancellationToken.None);
+        var job = await _store.AddAsync(NewJob(), IrisColumns, AuditActor.Platform, CancellationToken.None);
 
         await _store.TryClaimAsync(job.Id, "w1", Lease, CancellationToken.None);
         await _store.ReleaseAsync(job.Id, "w1", "attempt 1 failed, retrying: registry down", CancellationToken.None);
@@ -72,7 +161,7 @@ public sealed class TrainingJobStoreTests : IDisposable
     [Fact]
     public async Task AClaimHandsTheWorkerTheJobAndTheColumnsTheSubmitFound()
     {
-        var job = await _store.AddAsync(NewJob(), IrisColumns, CancellationToken.None);
+        var job = await _store.AddAsync(NewJob(), IrisColumns, AuditActor.Platform, CancellationToken.None);
 
         var claim = await _store.TryClaimAsync(job.Id, "w1", Lease, CancellationToken.None);
 
@@ -84,7 +173,7 @@ public sealed class TrainingJobStoreTests : IDisposable
     [Fact]
     public async Task AnotherWorkerTakesAJobOnlyAfterItsLeaseRunsOut()
     {
-        var job = await _store.AddAsync(NewJob(), IrisColumns, CancellationToken.None);
+        var job = await _store.AddAsync(NewJob(), IrisColumns, AuditActor.Platform, CancellationToken.None);
         await _store.TryClaimAsync(job.Id, "w1", Lease, CancellationToken.None);
 
         var whileHeld = await _store.TryClaimAsync(job.Id, "w2", Lease, CancellationToken.None);
@@ -102,11 +191,11 @@ public sealed class TrainingJobStoreTests : IDisposable
     [Fact]
     public async Task HeartbeatSavesProgressAndReportsACancelRequest()
     {
-        var job = await _store.AddAsync(NewJob(), IrisColumns, CancellationToken.None);
+        var job = await _store.AddAsync(NewJob(), IrisColumns, AuditActor.Platform, CancellationToken.None);
         await _store.TryClaimAsync(job.Id, "w1", Lease, CancellationToken.None);
 
         var before = await _store.HeartbeatAsync(job.Id, "w1", Lease, new JobProgress("searching", 40), CancellationToken.None);
-        var requested = await _store.RequestCancelAsync(job.Id, CancellationToken.None);
+        var requested = await _store.RequestCancelAsync(job.Id, Scientist, CancellationToken.None);
         var after = await _store.HeartbeatAsync(job.Id, "w1", Lease, new JobProgress("searching", 45), CancellationToken.None);
 
         Assert.False(before);
@@ -118,9 +207,9 @@ public sealed class TrainingJobStoreTests : IDisposable
     [Fact]
     public async Task CancellingAQueuedJobEndsItAndNoWorkerTakesIt()
     {
-        var job = await _store.AddAsync(NewJob(), IrisColumns, CancellationToken.None);
+        var job = await _store.AddAsync(NewJob(), IrisColumns, AuditActor.Platform, CancellationToken.None);
 
-        var cancelled = await _store.RequestCancelAsync(job.Id, CancellationToken.None);
+        var cancelled = await _store.RequestCancelAsync(job.Id, Scientist, CancellationToken.None);
         var claim = await _store.TryClaimAsync(job.Id, "w1", Lease, CancellationToken.None);
 
         Assert.Equal(JobStatus.Cancelled, cancelled!.Status);
@@ -130,8 +219,8 @@ public sealed class TrainingJobStoreTests : IDisposable
     [Fact]
     public async Task ListsJobsByStatusAndModel()
     {
-        var running = await _store.AddAsync(NewJob(), IrisColumns, CancellationToken.None);
-        await _store.AddAsync(NewJob("other"), IrisColumns, CancellationToken.None);
+        var running = await _store.AddAsync(NewJob(), IrisColumns, AuditActor.Platform, CancellationToken.None);
+        await _store.AddAsync(NewJob("other"), IrisColumns, AuditActor.Platform, CancellationToken.None);
         await _store.TryClaimAsync(running.Id, "w1", Lease, CancellationToken.None);
 
         var jobs = await _store.ListAsync(JobStatus.Running, "iris", 10, CancellationToken.None);

@@ -17,8 +17,13 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
     private readonly TrainingJobStore _store;
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
 
-    public TrainingJobSubmittedHandlerTests() =>
-        _store = new TrainingJobStore(new ServiceDatabase(_directory, TrainingJobStore.Migrations), TimeProvider.System);
+    private readonly ServiceDatabase _database;
+
+    public TrainingJobSubmittedHandlerTests()
+    {
+        _database = new ServiceDatabase(_directory, TrainingJobStore.Migrations);
+        _store = new TrainingJobStore(_database, TimeProvider.System);
+    }
 
     /// <summary>Fails the test if the handler calls another service.</summary>
     private sealed class NoCalls : HttpMessageHandler
@@ -73,14 +78,27 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
             });
     }
 
-    private TrainingJobSubmittedHandler Handler(HttpMessageHandler? services = null)
+    /// <summary>A feature service that never answers: the job stays in its loading phase until it is stopped.</summary>
+    private sealed class Unanswering : HttpMessageHandler
+    {
+        public TaskCompletionSource Called { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Called.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            throw new InvalidOperationException("unreachable");
+        }
+    }
+
+    private TrainingJobSubmittedHandler Handler(HttpMessageHandler? services = null, TrainingOptions? options = null)
     {
         var http = new HttpClient(services ?? new NoCalls()) { BaseAddress = new("http://localhost") };
         return new TrainingJobSubmittedHandler(
             _store, new FeatureClient(http), new RegistryClient(http),
             new TrainingMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
             new MessageContext(),
-            Options.Create(new TrainingOptions()),
+            Options.Create(options ?? new TrainingOptions()),
             TimeProvider.System,
             NullLogger<TrainingJobSubmittedHandler>.Instance);
     }
@@ -92,7 +110,7 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
     public async Task RedeliveryOfAFinishedJobDoesNothing(JobStatus finished)
     {
         var job = await _store.AddAsync(
-            TrainingJobStoreTests.NewJob(createdAt: DateTimeOffset.UtcNow), TrainingJobStoreTests.IrisColumns, CancellationToken.None);
+            TrainingJobStoreTests.NewJob(createdAt: DateTimeOffset.UtcNow), TrainingJobStoreTests.IrisColumns, AuditActor.Platform, CancellationToken.None);
         if (finished == JobStatus.Succeeded)
         {
             var report = new TrainingReport("LightGbm", new Dictionary<string, double>(), [], null, 1);
@@ -109,11 +127,67 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
     }
 
     [Fact]
+    public async Task ADuplicateDeliveryOfAJobALiveWorkerHoldsIsDoneAfterOneLeaseNotParkedForTheJobsBudget()
+    {
+        // Arrange: another worker holds the job and keeps renewing its short lease.
+        var options = new TrainingOptions { LeaseSeconds = 2 };
+        var lease = TimeSpan.FromSeconds(options.LeaseSeconds);
+        var job = await _store.AddAsync(TrainingJobStoreTests.NewJob(createdAt: DateTimeOffset.UtcNow), TrainingJobStoreTests.IrisColumns,
+            AuditActor.Platform, CancellationToken.None);
+        await _store.TryClaimAsync(job.Id, "holder", lease, CancellationToken.None);
+        using var holderStops = new CancellationTokenSource();
+        var holder = Task.Run(async () =>
+        {
+            while (!holderStops.IsCancellationRequested)
+            {
+                await _store.HeartbeatAsync(job.Id, "holder", lease, new JobProgress("training", 10), CancellationToken.None);
+                await Task.Delay(200);
+            }
+        });
+
+        // Act: the duplicate delivery (it calls no service: it never trains).
+        var handled = Handler(options: options).HandleAsync(new TrainingJobSubmitted(job.Id), CancellationToken.None);
+        var finishedFirst = await Task.WhenAny(handled, Task.Delay(TimeSpan.FromSeconds(30)));
+        await holderStops.CancelAsync();
+        await holder;
+
+        // Assert: it returned (the message is acked) while the holder still runs the job.
+        Assert.Same(handled, finishedFirst);
+        await handled;
+        var stored = (await _store.GetAsync(job.Id, CancellationToken.None))!;
+        Assert.Equal((JobStatus.Running, 1), (stored.Status, stored.Attempts!.Count));
+    }
+
+    [Fact]
+    public async Task TrainingStopsWhenTheLeaseCannotBeRenewedBeforeItRunsOut()
+    {
+        // Arrange: a job loading its data, whose lease can no longer be renewed (the jobs table is gone).
+        var options = new TrainingOptions { LeaseSeconds = 2, HeartbeatSeconds = 0.2 };
+        var job = await _store.AddAsync(TrainingJobStoreTests.NewJob(createdAt: DateTimeOffset.UtcNow), TrainingJobStoreTests.IrisColumns,
+            AuditActor.Platform, CancellationToken.None);
+        var feature = new Unanswering();
+        var handled = Handler(feature, options).HandleAsync(new TrainingJobSubmitted(job.Id), CancellationToken.None);
+        await feature.Called.Task;
+
+        // Act
+        await using (var connection = await _database.OpenAsync(CancellationToken.None))
+        {
+            await Dapper.SqlMapper.ExecuteAsync(connection, "ALTER TABLE training_jobs RENAME TO jobs_elsewhere");
+        }
+
+        // Assert: the handler stops within about a lease and throws, so the message is retried rather than acked.
+        var finishedFirst = await Task.WhenAny(handled, Task.Delay(TimeSpan.FromSeconds(30)));
+        Assert.Same(handled, finishedFirst);
+        var error = await Assert.ThrowsAsync<LeaseNotRenewedException>(() => handled);
+        Assert.Contains("training_jobs", error.InnerException!.Message);
+    }
+
+    [Fact]
     public async Task TheWorkerAsksTheFeatureServiceOnlyForTheRows()
     {
         // The submit resolved the dataset version and its columns; the worker reads the rows and registers the model.
         var job = await _store.AddAsync(TrainingJobStoreTests.NewJob(createdAt: DateTimeOffset.UtcNow) with { Trainer = "LbfgsMaximumEntropy" },
-            TrainingJobStoreTests.IrisColumns, CancellationToken.None);
+            TrainingJobStoreTests.IrisColumns, AuditActor.Platform, CancellationToken.None);
         var services = new PlatformServices();
 
         await Handler(services).HandleAsync(new TrainingJobSubmitted(job.Id), CancellationToken.None);
@@ -127,7 +201,7 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
     public async Task ARequestTheRegistryRefusesFailsTheJobAtOnce()
     {
         var job = await _store.AddAsync(TrainingJobStoreTests.NewJob(createdAt: DateTimeOffset.UtcNow) with { Trainer = "LbfgsMaximumEntropy" },
-            TrainingJobStoreTests.IrisColumns, CancellationToken.None);
+            TrainingJobStoreTests.IrisColumns, AuditActor.Platform, CancellationToken.None);
 
         // Returning (not throwing) acks the message: no retry, no dead letter.
         await Handler(new PlatformServices(registryRefusal: HttpStatusCode.BadRequest)).HandleAsync(new TrainingJobSubmitted(job.Id), CancellationToken.None);

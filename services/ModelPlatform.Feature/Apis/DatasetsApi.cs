@@ -1,9 +1,9 @@
-using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using ModelPlatform.Contracts;
 using ModelPlatform.Feature.Datasets;
+using ModelPlatform.Storage;
 
 namespace ModelPlatform.Feature.Apis;
 
@@ -14,22 +14,25 @@ public static class DatasetsApi
     public static IEndpointRouteBuilder MapDatasetsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/datasets").WithTags("Datasets");
+        // Readers, and the training service, which reads the datasets its jobs train on.
+        var reads = api.MapGroup("").RequireRoles(PlatformRoles.Reader, PlatformRoles.TrainingService);
 
         api.MapPost("/{name}/versions", CreateVersion)
             .WithName("CreateDatasetVersion")
             .WithSummary("Upload a CSV (with a header row) as the next immutable version of a dataset")
             .Accepts<string>("text/csv")
-            .DisableAntiforgery();
-        api.MapGet("/", ListDatasets)
+            .DisableAntiforgery()
+            .RequireRoles(PlatformRoles.Scientist);
+        reads.MapGet("/", ListDatasets)
             .WithName("ListDatasets")
             .WithSummary("List datasets with their latest version");
-        api.MapGet("/{name}", GetDataset)
+        reads.MapGet("/{name}", GetDataset)
             .WithName("GetDataset")
             .WithSummary("List the versions of a dataset");
-        api.MapGet("/{name}/versions/{version}", GetVersion)
+        reads.MapGet("/{name}/versions/{version}", GetVersion)
             .WithName("GetDatasetVersion")
             .WithSummary("Get a version's schema and row count; the version may be a number or 'latest'");
-        api.MapGet("/{name}/versions/{version}/rows", GetRows)
+        reads.MapGet("/{name}/versions/{version}/rows", GetRows)
             .WithName("GetDatasetRows")
             .WithSummary($"Read a page of typed rows (limit at most {MaxRowsPerPage})");
 
@@ -50,18 +53,16 @@ public static class DatasetsApi
                 $"The body must be text/csv, not {contentType}.", statusCode: StatusCodes.Status415UnsupportedMediaType);
         }
 
-        // Uploads may be larger than the service-wide JSON limit, but stay bounded by their own.
+        // Uploads may be larger than the service-wide JSON limit, but stay bounded by their own. The body goes to a file
+        // (hashed on the way) and is read from there twice, so a large upload never sits in memory.
         request.HttpContext.SetMaxRequestBodySize(options.Value.MaxUploadBytes);
-        using var body = new MemoryStream();
-        await request.Body.CopyToAsync(body, cancellationToken);
-
-        var sha256 = Convert.ToHexStringLower(SHA256.HashData(body.GetBuffer().AsSpan(0, (int)body.Length)));
-        body.Position = 0;
-
-        ParsedDataset dataset;
+        using var upload = await StagedFile.ReceiveAsync(store.UploadsDirectory, request.Body, cancellationToken);
+        var limits = options.Value.Limits;
+        CsvShape shape;
         try
         {
-            dataset = await CsvDatasetReader.ReadAsync(body, cancellationToken);
+            await using var file = File.OpenRead(upload.TemporaryPath);
+            shape = await CsvDatasetReader.InspectAsync(file, limits, cancellationToken);
         }
         catch (CsvFormatException ex)
         {
@@ -69,8 +70,11 @@ public static class DatasetsApi
             return TypedResults.ValidationProblem(errors, detail: ex.Message, title: "The CSV could not be read.");
         }
 
-        var info = await store.AddVersionAsync(name, dataset, sha256, cancellationToken);
-        return TypedResults.Created($"/datasets/{name}/versions/{info.Version}", info with { Delimiter = dataset.Delimiter });
+        await using var rows = File.OpenRead(upload.TemporaryPath);
+        var info = await store.AddVersionAsync(
+            name, shape, CsvDatasetReader.ReadRowsAsync(rows, shape, limits, cancellationToken), upload.Sha256, AuditActor.From(request.HttpContext),
+            cancellationToken);
+        return TypedResults.Created($"/datasets/{name}/versions/{info.Version}", info with { Delimiter = shape.Delimiter });
     }
 
     public static async Task<Ok<IReadOnlyList<DatasetSummary>>> ListDatasets(DatasetStore store, CancellationToken cancellationToken) =>

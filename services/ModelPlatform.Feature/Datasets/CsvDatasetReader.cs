@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using CsvHelper;
 using CsvHelper.Configuration;
@@ -6,8 +7,17 @@ using ModelPlatform.Contracts;
 
 namespace ModelPlatform.Feature.Datasets;
 
-/// <summary>A CSV upload, parsed and typed: the inferred schema and each row's values (double, bool, string or null).</summary>
+/// <summary>
+/// How large a dataset may be, beyond the upload's byte limit: what bounds the rows the store writes and the memory a
+/// parse takes, whatever shape the bytes have.
+/// </summary>
+public sealed record CsvLimits(int MaxColumnNameLength = 128, int MaxColumns = 1000, int MaxCellCharacters = 65_536, int MaxRows = 1_000_000);
+
+/// <summary>What the first pass over an upload found: its typed columns, its separator, and how many data rows it has.</summary>
 /// <param name="Delimiter">The field separator found in the file: a comma, semicolon, tab or vertical bar.</param>
+public sealed record CsvShape(IReadOnlyList<ColumnSchema> Columns, string Delimiter, int Rows);
+
+/// <summary>A CSV read whole, parsed and typed: the inferred schema and each row's values (double, bool, string or null).</summary>
 public sealed record ParsedDataset(IReadOnlyList<ColumnSchema> Columns, IReadOnlyList<object?[]> Rows, string Delimiter = ",");
 
 /// <summary>The upload is not a usable CSV; <see cref="Line"/> is 1-based, or null when the whole file is at fault.</summary>
@@ -28,37 +38,52 @@ public sealed class CsvFormatException(string message, int? line = null) : Excep
 /// <item>categorical otherwise.</item>
 /// </list>
 /// Empty cells and NA, N/A, NaN and null are missing values and do not count against a type.
+/// An upload is read in two passes that stream, so it never sits in memory: <see cref="InspectAsync"/> checks every line
+/// and infers the types, keeping only counts per column; <see cref="ReadRowsAsync"/> then yields the typed rows.
 /// </summary>
 public static class CsvDatasetReader
 {
+    /// <summary>The limits of the defaults, for callers (and tests) that take them as they are.</summary>
+    public static readonly CsvLimits DefaultLimits = new();
+
     private static readonly string[] Delimiters = [",", ";", "\t", "|"];
 
     // Throws on bytes that no UTF-8 text has, rather than reading them as replacement characters.
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    public static async Task<ParsedDataset> ReadAsync(Stream csv, CancellationToken cancellationToken)
+    /// <summary>Reads a whole CSV into memory (both passes): for small inputs such as tests.</summary>
+    public static Task<ParsedDataset> ReadAsync(Stream csv, CancellationToken cancellationToken) => ReadAsync(csv, DefaultLimits, cancellationToken);
+
+    /// <inheritdoc cref="ReadAsync(Stream, CancellationToken)"/>
+    public static async Task<ParsedDataset> ReadAsync(Stream csv, CsvLimits limits, CancellationToken cancellationToken)
     {
-        var (header, cells, delimiter) = await ReadCellsAsync(csv, cancellationToken);
-        var columns = header.Select((name, index) => new ColumnSchema(name, InferType(cells, index))).ToList();
-        var rows = cells.Select(row => columns.Select((column, index) => Convert(row[index], column.Type)).ToArray()).ToList();
-        return new ParsedDataset(columns, rows, delimiter);
+        using var buffer = new MemoryStream();
+        await csv.CopyToAsync(buffer, cancellationToken);
+        buffer.Position = 0;
+        var shape = await InspectAsync(buffer, limits, cancellationToken);
+        buffer.Position = 0;
+        var rows = new List<object?[]>(shape.Rows);
+        await foreach (var row in ReadRowsAsync(buffer, shape, limits, cancellationToken))
+        {
+            rows.Add(row);
+        }
+
+        return new ParsedDataset(shape.Columns, rows, shape.Delimiter);
     }
 
-    private static async Task<(string[] Header, List<string[]> Rows, string Delimiter)> ReadCellsAsync(Stream csv, CancellationToken cancellationToken)
+    /// <summary>The first pass: checks every line against the header and the limits, and infers each column's type.</summary>
+    public static async Task<CsvShape> InspectAsync(Stream csv, CsvLimits limits, CancellationToken cancellationToken)
     {
-        var configuration = new CsvConfiguration(CultureInfo.InvariantCulture)
-        {
-            BadDataFound = args => throw new CsvFormatException(
-                $"Line {args.Context.Parser!.RawRow}: malformed quoting in field \"{CellValues.Truncate(args.Field)}\".", args.Context.Parser.RawRow),
-            TrimOptions = TrimOptions.Trim,
-            DetectDelimiter = true,
-            DetectDelimiterValues = Delimiters,
-        };
-        using var reader = new StreamReader(csv, StrictUtf8, detectEncodingFromByteOrderMarks: true);
-        using var parser = new CsvParser(reader, configuration);
+        using var reader = new StreamReader(csv, StrictUtf8, detectEncodingFromByteOrderMarks: true, leaveOpen: true);
+        using var parser = new CsvParser(reader, Configuration(limits, delimiter: null));
         try
         {
-            return await ReadCellsAsync(parser, cancellationToken);
+            return await InspectAsync(parser, limits, cancellationToken);
+        }
+        catch (MaxFieldSizeException)
+        {
+            throw new CsvFormatException(
+                $"Line {parser.RawRow}: a cell is longer than {limits.MaxCellCharacters:N0} characters, the most a cell may hold.", parser.RawRow);
         }
         catch (DecoderFallbackException)
         {
@@ -69,7 +94,40 @@ public static class CsvDatasetReader
         }
     }
 
-    private static async Task<(string[] Header, List<string[]> Rows, string Delimiter)> ReadCellsAsync(CsvParser parser, CancellationToken cancellationToken)
+    /// <summary>The second pass, over the same bytes <see cref="InspectAsync"/> accepted: each row, typed as its column.</summary>
+    public static async IAsyncEnumerable<object?[]> ReadRowsAsync(
+        Stream csv, CsvShape shape, CsvLimits limits, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var reader = new StreamReader(csv, StrictUtf8, detectEncodingFromByteOrderMarks: true, leaveOpen: true);
+        using var parser = new CsvParser(reader, Configuration(limits, shape.Delimiter));
+        await parser.ReadAsync();
+        while (await parser.ReadAsync())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var record = parser.Record!;
+            var row = new object?[shape.Columns.Count];
+            for (var i = 0; i < row.Length; i++)
+            {
+                row[i] = Convert(record[i], shape.Columns[i].Type);
+            }
+
+            yield return row;
+        }
+    }
+
+    private static CsvConfiguration Configuration(CsvLimits limits, string? delimiter) => new(CultureInfo.InvariantCulture)
+    {
+        // The parser itself stops at the cell limit, so an unclosed quote cannot make one cell of the whole file.
+        MaxFieldSize = limits.MaxCellCharacters,
+        BadDataFound = args => throw new CsvFormatException(
+            $"Line {args.Context.Parser!.RawRow}: malformed quoting in field \"{CellValues.Truncate(args.Field)}\".", args.Context.Parser.RawRow),
+        TrimOptions = TrimOptions.Trim,
+        DetectDelimiter = delimiter is null,
+        DetectDelimiterValues = Delimiters,
+        Delimiter = delimiter ?? ",",
+    };
+
+    private static async Task<CsvShape> InspectAsync(CsvParser parser, CsvLimits limits, CancellationToken cancellationToken)
     {
         if (!await parser.ReadAsync())
         {
@@ -78,9 +136,10 @@ public static class CsvDatasetReader
 
         var header = parser.Record!;
         RefuseBinary(header, parser.RawRow);
-        ValidateHeader(header, parser.RawRow);
+        ValidateHeader(header, parser.RawRow, limits);
 
-        var rows = new List<string[]>();
+        var columns = header.Select(_ => new ColumnValuesSeen()).ToArray();
+        var rows = 0;
         while (await parser.ReadAsync())
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -92,15 +151,26 @@ public static class CsvDatasetReader
                     $"Line {parser.RawRow}: expected {header.Length} fields as in the header, found {record.Length}.", parser.RawRow);
             }
 
-            rows.Add(record);
+            if (rows == limits.MaxRows)
+            {
+                throw new CsvFormatException($"Line {parser.RawRow}: the CSV has more than {limits.MaxRows:N0} data rows, the most a version may hold.",
+                    parser.RawRow);
+            }
+
+            for (var i = 0; i < record.Length; i++)
+            {
+                columns[i].Add(record[i]);
+            }
+
+            rows++;
         }
 
-        if (rows.Count == 0)
+        if (rows == 0)
         {
             throw new CsvFormatException("The CSV has a header but no data rows.", 1);
         }
 
-        return (header, rows, parser.Delimiter);
+        return new CsvShape(header.Select((name, i) => new ColumnSchema(name, columns[i].Type)).ToList(), parser.Delimiter, rows);
     }
 
     private static void RefuseBinary(string[] fields, int line)
@@ -111,13 +181,27 @@ public static class CsvDatasetReader
         }
     }
 
-    private static void ValidateHeader(string[] header, int line)
+    private static void ValidateHeader(string[] header, int line, CsvLimits limits)
     {
+        if (header.Length > limits.MaxColumns)
+        {
+            throw new CsvFormatException(
+                $"Line {line}: the header has {header.Length:N0} columns; the most a dataset may have is {limits.MaxColumns:N0}.", line);
+        }
+
         for (var i = 0; i < header.Length; i++)
         {
             if (string.IsNullOrWhiteSpace(header[i]))
             {
                 throw new CsvFormatException($"Line {line}: header field {i + 1} is empty; every column needs a name.", line);
+            }
+
+            if (header[i].Length > limits.MaxColumnNameLength)
+            {
+                throw new CsvFormatException(
+                    $"Line {line}: the name of column {i + 1}, \"{CellValues.Truncate(header[i])}\", is {header[i].Length:N0} characters; "
+                    + $"the most is {limits.MaxColumnNameLength}.",
+                    line);
             }
         }
 
@@ -145,26 +229,45 @@ public static class CsvDatasetReader
 
     private static string Printable(char separator) => separator == '\t' ? "\\t" : separator.ToString();
 
-    internal static ColumnType InferType(IReadOnlyList<string[]> rows, int column)
+    /// <summary>What the first pass learns of a column, value by value: enough to infer its type without keeping the values.</summary>
+    private sealed class ColumnValuesSeen
     {
-        var values = rows.Select(row => row[column]).Where(value => !CellValues.IsMissing(value)).ToList();
-        if (values.Count == 0)
+        private int _values;
+        private long _words;
+        private bool _allBoolean = true;
+        private bool _allNumeric = true;
+
+        public ColumnType Type => _values == 0 ? ColumnType.Categorical
+            : _allBoolean ? ColumnType.Boolean
+            : _allNumeric ? ColumnType.Numeric
+            : (double)_words / _values > 2 ? ColumnType.Text
+            : ColumnType.Categorical;
+
+        public void Add(string value)
         {
-            return ColumnType.Categorical;
+            if (CellValues.IsMissing(value))
+            {
+                return;
+            }
+
+            _values++;
+            _allBoolean = _allBoolean && bool.TryParse(value, out _);
+            _allNumeric = _allNumeric && CellValues.TryParseNumber(value, out _);
+            _words += Words(value);
         }
 
-        if (values.All(value => bool.TryParse(value, out _)))
+        private static int Words(string value)
         {
-            return ColumnType.Boolean;
-        }
+            var (words, inWord) = (0, false);
+            foreach (var c in value)
+            {
+                var letter = !char.IsWhiteSpace(c);
+                words += letter && !inWord ? 1 : 0;
+                inWord = letter;
+            }
 
-        if (values.All(value => CellValues.TryParseNumber(value, out _)))
-        {
-            return ColumnType.Numeric;
+            return words;
         }
-
-        var meanWords = values.Average(value => value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length);
-        return meanWords > 2 ? ColumnType.Text : ColumnType.Categorical;
     }
 
     private static object? Convert(string value, ColumnType type)

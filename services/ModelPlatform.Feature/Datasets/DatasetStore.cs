@@ -31,11 +31,26 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
             data TEXT NOT NULL,
             PRIMARY KEY (name, version, row_index)) WITHOUT ROWID;
         """,
+        AuditLog.Migration,
     ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
 
-    public async Task<DatasetVersionInfo> AddVersionAsync(string name, ParsedDataset dataset, string sha256, CancellationToken cancellationToken)
+    /// <summary>Where uploads are received before they are read (<see cref="StagedFile"/>).</summary>
+    public string UploadsDirectory => Path.Combine(database.DataDirectory, "uploads");
+
+    /// <summary>Stores a dataset read whole (tests, small inputs).</summary>
+    public Task<DatasetVersionInfo> AddVersionAsync(
+        string name, ParsedDataset dataset, string sha256, AuditActor actor, CancellationToken cancellationToken) =>
+        AddVersionAsync(name, new CsvShape(dataset.Columns, dataset.Delimiter, dataset.Rows.Count), dataset.Rows.ToAsyncEnumerable(), sha256, actor,
+            cancellationToken);
+
+    /// <summary>
+    /// Stores the next version of <paramref name="name"/>: its <paramref name="shape"/> and the <paramref name="rows"/> as they
+    /// stream in, all in one transaction, so a failed upload leaves nothing behind.
+    /// </summary>
+    public async Task<DatasetVersionInfo> AddVersionAsync(
+        string name, CsvShape shape, IAsyncEnumerable<object?[]> rows, string sha256, AuditActor actor, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         // BEGIN IMMEDIATE: concurrent uploads of one dataset serialize here and get distinct version numbers.
@@ -43,7 +58,7 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
 
         var version = await connection.ExecuteScalarAsync<int>(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM dataset_versions WHERE name = @name", new { name }, transaction);
-        var info = new DatasetVersionInfo(name, version, dataset.Rows.Count, dataset.Columns, sha256, clock.GetUtcNow());
+        var info = new DatasetVersionInfo(name, version, shape.Rows, shape.Columns, sha256, clock.GetUtcNow());
 
         await connection.ExecuteAsync(
             """
@@ -60,13 +75,21 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
         insert.Parameters.AddWithValue("$version", version);
         var index = insert.Parameters.Add("$index", Microsoft.Data.Sqlite.SqliteType.Integer);
         var data = insert.Parameters.Add("$data", Microsoft.Data.Sqlite.SqliteType.Text);
-        for (var i = 0; i < dataset.Rows.Count; i++)
+        var written = 0;
+        await foreach (var row in rows.WithCancellation(cancellationToken))
         {
-            index.Value = i;
-            data.Value = JsonSerializer.Serialize(RowObject(dataset.Columns, dataset.Rows[i]), Json);
+            index.Value = written++;
+            // An array in column order: the names are in the version's columns, not repeated on every row.
+            data.Value = JsonSerializer.Serialize(row, Json);
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        if (written != shape.Rows)
+        {
+            throw new InvalidOperationException($"The upload changed while it was read: {shape.Rows} rows counted, {written} read.");
+        }
+
+        await connection.AppendAsync(transaction, actor, "dataset-version.created", $"datasets/{name}/versions/{version}", null, info, info.CreatedAt);
         await transaction.CommitAsync(cancellationToken);
         return info;
     }
@@ -107,19 +130,33 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
         string name, int version, int offset, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        var columns = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT columns FROM dataset_versions WHERE name = @name AND version = @version", new { name, version }, cancellationToken: cancellationToken));
+        if (columns is null)
+        {
+            return [];
+        }
+
+        var names = JsonSerializer.Deserialize<List<ColumnSchema>>(columns, Json)!.Select(column => column.Name).ToList();
         var rows = await connection.QueryAsync<string>(new CommandDefinition(
             "SELECT data FROM dataset_rows WHERE name = @name AND version = @version AND row_index >= @offset ORDER BY row_index LIMIT @limit",
             new { name, version, offset, limit }, cancellationToken: cancellationToken));
-        return rows.Select(data => (IReadOnlyDictionary<string, object?>)JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(data, Json)!
-            .ToDictionary(pair => pair.Key, pair => (object?)pair.Value)).ToList();
+        return rows.Select(data => ReadRow(data, names)).ToList();
     }
 
-    private static Dictionary<string, object?> RowObject(IReadOnlyList<ColumnSchema> columns, object?[] values)
+    /// <summary>A stored row: an array in column order, or (versions stored before rows were compact) an object by column name.</summary>
+    private static IReadOnlyDictionary<string, object?> ReadRow(string data, IReadOnlyList<string> names)
     {
-        var row = new Dictionary<string, object?>(columns.Count, StringComparer.Ordinal);
-        for (var c = 0; c < columns.Count; c++)
+        if (data.StartsWith('{'))
         {
-            row[columns[c].Name] = values[c];
+            return JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(data, Json)!.ToDictionary(pair => pair.Key, pair => (object?)pair.Value);
+        }
+
+        var values = JsonSerializer.Deserialize<JsonElement[]>(data, Json)!;
+        var row = new Dictionary<string, object?>(names.Count, StringComparer.Ordinal);
+        for (var c = 0; c < names.Count; c++)
+        {
+            row[names[c]] = values[c];
         }
 
         return row;

@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using ModelPlatform.Contracts;
 using ModelPlatform.Inference.Protocols;
 using ModelPlatform.Inference.Serving;
 
@@ -17,25 +18,27 @@ public static class OpenInferenceApi
 {
     public static IEndpointRouteBuilder MapOpenInferenceApi(this IEndpointRouteBuilder app)
     {
+        // Client applications (predictors) read metadata and infer; the server's health routes are probes, open to all.
         var v2 = app.MapGroup("/v2").WithTags("Open Inference Protocol");
-        v2.MapGet("/", ServerMetadata).WithName("OipServerMetadata").WithSummary("Server metadata")
+        var reads = v2.MapGroup("").RequireRoles(PlatformRoles.Reader, PlatformRoles.Predictor);
+        reads.MapGet("/", ServerMetadata).WithName("OipServerMetadata").WithSummary("Server metadata")
             .Produces<ServerMetadataResponse>();
         v2.MapGet("/health/live", ServerLive).WithName("OipServerLive").WithSummary("Server live")
-            .Produces<ServerLiveResponse>();
+            .Produces<ServerLiveResponse>().AllowAnonymous();
         v2.MapGet("/health/ready", ServerReady).WithName("OipServerReady").WithSummary("Server ready: every production model is loaded and warm")
-            .Produces<ServerReadyResponse>().Produces<ServerReadyResponse>(StatusCodes.Status503ServiceUnavailable);
-        v2.MapGet("/models/{name}", ModelMetadata).WithName("OipModelMetadata").WithSummary("Metadata of the production version")
+            .Produces<ServerReadyResponse>().Produces<ServerReadyResponse>(StatusCodes.Status503ServiceUnavailable).AllowAnonymous();
+        reads.MapGet("/models/{name}", ModelMetadata).WithName("OipModelMetadata").WithSummary("Metadata of the production version")
             .Produces<ModelMetadataResponse>().ProducesErrors(StatusCodes.Status404NotFound);
-        v2.MapGet("/models/{name}/versions/{version}", ModelMetadata).WithName("OipModelVersionMetadata").WithSummary("Metadata of a version")
+        reads.MapGet("/models/{name}/versions/{version}", ModelMetadata).WithName("OipModelVersionMetadata").WithSummary("Metadata of a version")
             .Produces<ModelMetadataResponse>().ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
-        v2.MapGet("/models/{name}/ready", ModelReady).WithName("OipModelReady").WithSummary("Whether the production version is loaded")
+        reads.MapGet("/models/{name}/ready", ModelReady).WithName("OipModelReady").WithSummary("Whether the production version is loaded")
             .ProducesReadiness().ProducesErrors(StatusCodes.Status404NotFound);
-        v2.MapGet("/models/{name}/versions/{version}/ready", ModelReady).WithName("OipModelVersionReady").WithSummary("Whether a version is loaded")
+        reads.MapGet("/models/{name}/versions/{version}/ready", ModelReady).WithName("OipModelVersionReady").WithSummary("Whether a version is loaded")
             .ProducesReadiness().ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
         v2.MapPost("/models/{name}/infer", Infer).WithName("OipInfer").WithSummary("Inference with the production version (or its canary)")
-            .ProducesInference();
+            .ProducesInference().RequireRoles(PlatformRoles.Predictor);
         v2.MapPost("/models/{name}/versions/{version}/infer", Infer).WithName("OipVersionInfer").WithSummary("Inference with a version")
-            .ProducesInference();
+            .ProducesInference().RequireRoles(PlatformRoles.Predictor);
         return app;
     }
 

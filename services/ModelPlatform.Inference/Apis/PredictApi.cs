@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using ModelPlatform.Contracts;
 using ModelPlatform.Inference.Protocols;
 using ModelPlatform.Inference.Serving;
 
@@ -33,12 +34,14 @@ public static class PredictApi
             .Produces(StatusCodes.Status200OK, contentType: "text/csv")
             .Produces(StatusCodes.Status200OK, contentType: CsvScoring.JsonLinesContentType)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .RequireRoles(PlatformRoles.Predictor);
         app.MapGet("/models/{name}/shadow", GetShadowComparisons)
             .WithTags("Predictions")
             .WithName("GetShadowComparisons")
             .WithSummary("How the shadow versions of a model's aliases compare with the versions that answered")
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .RequireRoles(PlatformRoles.Reader);
         return app;
     }
 
@@ -81,24 +84,13 @@ public static class PredictApi
         context.SetMaxRequestBodySize(options.Value.MaxJsonBytes);
         using var body = await RequestBody.ReadAsync(context.Request, cancellationToken);
         using var document = ParseJson(body);
-        var maxRecords = options.Value.MaxRecordsPerRequest;
-        if (!document.RootElement.TryGetProperty("records", out var records) || records.ValueKind != JsonValueKind.Array || records.GetArrayLength() == 0)
+        var (records, problem) = PredictRequest.ReadRecords(document.RootElement, options.Value.MaxRecordsPerRequest);
+        if (records is null)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-            {
-                ["records"] = ["is required: a non-empty array of objects mapping column names to values"],
-            });
+            return TypedResults.ValidationProblem(problem!);
         }
 
-        if (records.GetArrayLength() > maxRecords)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-            {
-                ["records"] = [$"has {records.GetArrayLength()} records; at most {maxRecords} are allowed per request"],
-            });
-        }
-
-        var (read, errors) = target.Predictor.Read([.. records.EnumerateArray()]);
+        var (read, errors) = target.Predictor.Read(records);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, title: $"The records do not match the signature of {name} v{target.Version.Version}.");
@@ -118,7 +110,7 @@ public static class PredictApi
     {
         try
         {
-            return JsonDocument.Parse(body.Memory);
+            return PredictRequest.Parse(body.Memory);
         }
         catch (JsonException ex)
         {

@@ -46,5 +46,6 @@ internal static class Extensions
         builder.Services.AddSingleton<ServingReadiness>();
         builder.Services.AddHostedService<ModelPreloader>();
         builder.Services.AddHttpClient<RegistryClient>(http => http.BaseAddress = new("http://registry"));
+        builder.Services.AddHttpClient<ArtifactClient>(http => http.BaseAddress = new("http://registry")).AddLargeTransferResilience();
     }
 }

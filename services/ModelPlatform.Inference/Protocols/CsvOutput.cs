@@ -7,7 +7,9 @@ namespace ModelPlatform.Inference.Protocols;
 /// <summary>
 /// Writes CSV answers straight into the response's pipe as UTF-8: no text writer with its large buffers, no string per
 /// number. Fields are quoted as CsvHelper quotes them (RFC 4180): when they hold a quote, a comma or a line break, or
-/// begin or end with a space; a quote inside is doubled.
+/// begin or end with a space; a quote inside is doubled. Text that a spreadsheet would run as a formula (it starts with
+/// <c>=</c>, <c>+</c>, <c>-</c>, <c>@</c>, a tab or a carriage return) is neutralised with a leading <c>'</c>, as CsvHelper's
+/// <c>InjectionOptions.Escape</c> does (OWASP's advice); a number such as <c>-1</c> is left as it is.
 /// </summary>
 internal sealed class CsvOutput(PipeWriter pipe)
 {
@@ -16,7 +18,15 @@ internal sealed class CsvOutput(PipeWriter pipe)
     public void WriteField(string field)
     {
         WriteSeparator();
-        if (!NeedsQuotes(field))
+        var quote = NeedsQuotes(field);
+        if (IsFormula(field))
+        {
+            // Quoted as well, as CsvHelper does, so the mark stays part of the field in every reader.
+            field = "'" + field;
+            quote = true;
+        }
+
+        if (!quote)
         {
             Encoding.UTF8.GetBytes(field, pipe);
             return;
@@ -65,6 +75,10 @@ internal sealed class CsvOutput(PipeWriter pipe)
         pipe.GetSpan(1)[0] = value;
         pipe.Advance(1);
     }
+
+    private static bool IsFormula(string field) =>
+        field.Length > 0 && field[0] is '=' or '+' or '-' or '@' or '\t' or '\r'
+        && !double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
 
     private static bool NeedsQuotes(string field) =>
         field.Length > 0 && (field[0] == ' ' || field[^1] == ' ' || field.AsSpan().IndexOfAny("\",\r\n") >= 0);

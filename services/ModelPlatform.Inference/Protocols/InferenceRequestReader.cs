@@ -29,6 +29,8 @@ internal static class InferenceRequestReader
     /// <exception cref="JsonException">The body is not JSON, or not an inference request.</exception>
     public static InferenceRequest? Read(ReadOnlyMemory<byte> body, out JsonDocument? document)
     {
+        document = null;
+        PredictRequest.RefuseInvalidUtf8(body.Span);
         try
         {
             document = JsonDocument.Parse(body);

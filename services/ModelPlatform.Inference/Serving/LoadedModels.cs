@@ -22,7 +22,7 @@ public sealed partial class LoadedModels
     private readonly ILogger<LoadedModels> _logger;
     private readonly Lock _evicting = new();
 
-    public LoadedModels(RegistryClient registry, IOptions<InferenceOptions> options, InferenceMetrics metrics, ILogger<LoadedModels> logger)
+    public LoadedModels(ArtifactClient registry, IOptions<InferenceOptions> options, InferenceMetrics metrics, ILogger<LoadedModels> logger)
         : this(version => LoadFromRegistryAsync(registry, version), options.Value.ModelMemoryBudgetMegabytes * 1024L * 1024L, metrics, logger)
     {
     }
@@ -102,7 +102,7 @@ public sealed partial class LoadedModels
         return predictor;
     }
 
-    private static async Task<ModelPredictor> LoadFromRegistryAsync(RegistryClient registry, ModelVersionInfo version)
+    private static async Task<ModelPredictor> LoadFromRegistryAsync(ArtifactClient registry, ModelVersionInfo version)
     {
         var artifact = await registry.GetArtifactAsync(version, CancellationToken.None);
         using var stream = new MemoryStream(artifact, writable: false);

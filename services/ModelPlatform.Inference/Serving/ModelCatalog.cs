@@ -18,6 +18,9 @@ public sealed class ModelCatalog(RegistryClient registry, RedisCache redis, IOpt
     private readonly ConcurrentDictionary<(string Model, string Alias), (AliasRoute Route, DateTimeOffset Expires)> _aliases = new();
     private readonly ConcurrentDictionary<(string Model, int Version), ModelVersionInfo> _versions = new();
 
+    // The newest move of each alias this replica knows of (AliasInfo.Sequence), so an older event arriving late is ignored.
+    private readonly ConcurrentDictionary<(string Model, string Alias), long> _sequences = new();
+
     private TimeSpan AliasTtl => TimeSpan.FromSeconds(options.Value.AliasCacheSeconds);
 
     public ValueTask<AliasRoute?> ResolveAliasAsync(string model, string alias, CancellationToken cancellationToken) =>
@@ -32,8 +35,16 @@ public sealed class ModelCatalog(RegistryClient registry, RedisCache redis, IOpt
         // answer, which then must not replace it (else this replica would serve the old version until the entry expires).
         var key = (model, alias);
         var hadEntry = _aliases.TryGetValue(key, out var before);
-        var route = await ReadThroughRedisAsync(AliasKey(model, alias), AliasTtl,
-            async () => (await registry.GetAliasAsync(model, alias, cancellationToken))?.Route);
+        var route = await ReadThroughRedisAsync(AliasKey(model, alias), AliasTtl, async () =>
+        {
+            var info = await registry.GetAliasAsync(model, alias, cancellationToken);
+            if (info is not null)
+            {
+                KnowSequence(key, info.Sequence);
+            }
+
+            return info?.Route;
+        });
         if (route is not null)
         {
             var entry = (route, clock.GetUtcNow() + AliasTtl);
@@ -43,11 +54,47 @@ public sealed class ModelCatalog(RegistryClient registry, RedisCache redis, IOpt
         return route;
     }
 
-    /// <summary>Records where an alias sends traffic now (after its versions are loaded), here and in Redis.</summary>
-    public async Task SetAliasAsync(string model, string alias, AliasRoute route)
+    /// <summary>Whether a move of the alias numbered <paramref name="sequence"/> is older than one this replica knows.</summary>
+    public bool IsStale(string model, string alias, long sequence) =>
+        sequence > 0 && _sequences.TryGetValue((model, alias), out var known) && sequence < known;
+
+    /// <summary>
+    /// Records where an alias sends traffic now (after its versions are loaded), here and in Redis, unless a newer move
+    /// of it is known already; returns whether it did.
+    /// </summary>
+    public async Task<bool> SetAliasAsync(string model, string alias, AliasRoute route, long sequence)
     {
+        if (!KnowSequence((model, alias), sequence))
+        {
+            return false;
+        }
+
         _aliases[(model, alias)] = (route, clock.GetUtcNow() + AliasTtl);
         await WriteRedisAsync(AliasKey(model, alias), route, AliasTtl);
+        return true;
+    }
+
+    /// <summary>Records <paramref name="sequence"/> as the alias's newest known move; false when a newer one is known.</summary>
+    private bool KnowSequence((string Model, string Alias) key, long sequence)
+    {
+        while (true)
+        {
+            if (!_sequences.TryGetValue(key, out var known))
+            {
+                if (_sequences.TryAdd(key, sequence))
+                {
+                    return true;
+                }
+            }
+            else if (sequence <= known && sequence > 0)
+            {
+                return sequence == known;
+            }
+            else if (_sequences.TryUpdate(key, Math.Max(sequence, known), known))
+            {
+                return true;
+            }
+        }
     }
 
     public ValueTask<ModelVersionInfo?> GetVersionAsync(string model, int version, CancellationToken cancellationToken) =>

@@ -7,6 +7,7 @@ using ModelPlatform.Contracts;
 using ModelPlatform.Messaging;
 using ModelPlatform.ML;
 using ModelPlatform.Registry.Models;
+using ModelPlatform.Storage;
 
 namespace ModelPlatform.Registry.Apis;
 
@@ -18,22 +19,29 @@ public static class ModelsApi
     public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/models").WithTags("Models");
+        // Readers, and the inference service, which loads the versions its aliases name.
+        var reads = api.MapGroup("").RequireRoles(PlatformRoles.Reader, PlatformRoles.InferenceService);
 
-        api.MapGet("/", ListModels).WithName("ListModels").WithSummary("List registered models with their aliases");
-        api.MapGet("/{name}", GetModel).WithName("GetModel").WithSummary("Get a model and its versions");
+        reads.MapGet("/", ListModels).WithName("ListModels").WithSummary("List registered models with their aliases");
+        reads.MapGet("/{name}", GetModel).WithName("GetModel").WithSummary("Get a model and its versions");
         api.MapPost("/{name}/versions", RegisterVersion)
             .WithName("RegisterModelVersion")
             .WithSummary("Register an immutable version: multipart form with 'metadata' (JSON) and 'artifact' (an ML.NET model zip, or an ensemble's)")
-            .DisableAntiforgery();
-        api.MapGet("/{name}/versions/{version:int}", GetVersion).WithName("GetModelVersion").WithSummary("Get a version's signature, metrics and lineage");
-        api.MapGet("/{name}/versions/{version:int}/artifact", GetArtifact)
+            .DisableAntiforgery()
+            .RequireRoles(PlatformRoles.Scientist, PlatformRoles.TrainingService);
+        reads.MapGet("/{name}/versions/{version:int}", GetVersion).WithName("GetModelVersion").WithSummary("Get a version's signature, metrics and lineage");
+        reads.MapGet("/{name}/versions/{version:int}/artifact", GetArtifact)
             .WithName("GetModelArtifact")
             .WithSummary("Download a version's artifact; the X-Checksum-Sha256 header carries its SHA-256");
-        api.MapGet("/{name}/aliases/{alias}", GetAlias).WithName("GetModelAlias").WithSummary("Resolve an alias to its version, canary and shadow");
+        reads.MapGet("/{name}/aliases/{alias}/history", GetAliasHistory)
+            .WithName("GetModelAliasHistory")
+            .WithSummary("Every move of an alias, newest first: who, when, and its route before and after");
+        reads.MapGet("/{name}/aliases/{alias}", GetAlias).WithName("GetModelAlias").WithSummary("Resolve an alias to its version, canary and shadow");
         api.MapPut("/{name}/aliases/{alias}", SetAlias)
             .WithName("SetModelAlias")
             .WithSummary("Point an alias (such as 'production') at a version, optionally with a canary share of traffic and a shadow version; "
-                + "promotion and rollback alike");
+                + "promotion and rollback alike")
+            .RequireRoles(PlatformRoles.Deployer);
 
         return app;
     }
@@ -49,8 +57,8 @@ public static class ModelsApi
             : TypedResults.Ok(new ModelDetails(model, await store.GetVersionsAsync(name, cancellationToken)));
     }
 
-    public static async Task<Results<Created<ModelVersionInfo>, Ok<ModelVersionInfo>, ValidationProblem>> RegisterVersion(
-        string name, HttpContext context, ModelStore store, IEventBus eventBus, IOptions<RegistryOptions> options, CancellationToken cancellationToken)
+    public static async Task<Results<Created<ModelVersionInfo>, Ok<ModelVersionInfo>, ValidationProblem, ProblemHttpResult>> RegisterVersion(
+        string name, HttpContext context, ModelStore store, OutboxRelay relay, IOptions<RegistryOptions> options, CancellationToken cancellationToken)
     {
         if (ResourceNames.NameError(name) is { } nameError)
         {
@@ -80,30 +88,40 @@ public static class ModelsApi
             return TypedResults.ValidationProblem(errors);
         }
 
-        var artifact = new byte[artifactFile!.Length];
-        await using (var stream = artifactFile.OpenReadStream())
+        // A job's result is the training service's to register: nobody else can claim a job, or pre-empt its version.
+        if (request!.Lineage.TrainingJobId is { } jobId && !context.User.IsInRole(PlatformRoles.TrainingService))
         {
-            await stream.ReadExactlyAsync(artifact, cancellationToken);
+            return TypedResults.Problem(
+                $"Only the training service registers the version of training job {jobId}; leave lineage.trainingJobId out.",
+                statusCode: StatusCodes.Status403Forbidden);
         }
+
+        // Streamed to disk while hashed: artifacts may be larger than any array.
+        using var artifact = await store.ReceiveArtifactAsync(artifactFile!.OpenReadStream(), cancellationToken);
 
         // A version that does not load, or does not fit its signature, would fail every request routed to it: refuse it here.
         try
         {
-            ModelPredictor.Load(new MemoryStream(artifact, writable: false), request!.Signature);
+            await using var file = File.OpenRead(artifact.TemporaryPath);
+            ModelPredictor.Load(file, request!.Signature);
         }
         catch (InvalidDataException ex)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["artifact"] = [ex.Message] });
         }
 
-        var (version, created) = await store.RegisterAsync(name, request!, artifact, cancellationToken);
+        var (version, created) = await store.RegisterAsync(name, request!, artifact, AuditActor.From(context), cancellationToken);
         if (!created)
         {
-            return TypedResults.Ok(version);
+            // A retried registration of the job answers with its version, and only for the model the job trained.
+            return version.ModelName == name
+                ? TypedResults.Ok(version)
+                : TypedResults.Problem(
+                    $"Training job {request.Lineage.TrainingJobId} registered model '{version.ModelName}', not '{name}'.",
+                    statusCode: StatusCodes.Status409Conflict);
         }
 
-        await eventBus.PublishAsync(
-            new ModelVersionRegistered(name, version.Version, version.Sha256, request!.Lineage.TrainingJobId), cancellationToken: cancellationToken);
+        relay.Wake();
         return TypedResults.Created($"/models/{name}/versions/{version.Version}", version);
     }
 
@@ -132,14 +150,13 @@ public static class ModelsApi
     public static async Task<Results<Ok<AliasInfo>, NotFound<ProblemDetails>>> GetAlias(
         string name, string alias, ModelStore store, CancellationToken cancellationToken)
     {
-        var route = await store.GetAliasAsync(name, alias, cancellationToken);
-        return route is null
-            ? ProblemResults.NotFound($"Model '{name}' has no alias '{alias}'.")
-            : TypedResults.Ok(new AliasInfo(name, alias, route.Version, null, route.Canary, route.Shadow));
+        var info = await store.GetAliasAsync(name, alias, cancellationToken);
+        return info is null ? ProblemResults.NotFound($"Model '{name}' has no alias '{alias}'.") : TypedResults.Ok(info);
     }
 
     public static async Task<Results<Ok<AliasInfo>, NotFound<ProblemDetails>, ValidationProblem>> SetAlias(
-        string name, string alias, SetAliasRequest request, ModelStore store, IEventBus eventBus, CancellationToken cancellationToken)
+        string name, string alias, SetAliasRequest request, ModelStore store, OutboxRelay relay, HttpContext context,
+        CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (ResourceNames.AliasError(alias) is { } aliasError)
@@ -179,10 +196,21 @@ public static class ModelsApi
             }
         }
 
-        var previous = await store.SetAliasAsync(name, alias, route, cancellationToken);
-        var changed = new AliasInfo(name, alias, route.Version, previous, route.Canary, route.Shadow);
-        await eventBus.PublishAsync(new AliasChanged(changed), cancellationToken: cancellationToken);
+        var changed = await store.SetAliasAsync(name, alias, route, AuditActor.From(context), cancellationToken);
+        relay.Wake();
         return TypedResults.Ok(changed);
+    }
+
+    public static async Task<Results<Ok<AuditPage>, ValidationProblem>> GetAliasHistory(
+        string name, string alias, long? before, ServiceDatabase database, CancellationToken cancellationToken, int limit = 100)
+    {
+        if (limit is < 1 or > AuditLog.MaxPageSize)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"must be between 1 and {AuditLog.MaxPageSize}"] });
+        }
+
+        return TypedResults.Ok(await AuditLog.QueryAsync(database, actor: null, ModelStore.AliasResource(name, alias), "alias.moved",
+            from: null, to: null, before, limit, cancellationToken));
     }
 
     private static (RegisterModelVersionRequest? Request, Dictionary<string, string[]> Errors) ReadMetadata(string? metadata)

@@ -10,6 +10,7 @@ internal static class Extensions
     {
         builder.AddServiceDatabase(ModelStore.Migrations);
         builder.AddRabbitMQEventBus("rabbitmq");
+        builder.Services.AddOutboxRelay();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ModelStore>();
         builder.Services.AddOptions<RegistryOptions>()

@@ -1,9 +1,9 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using ModelPlatform.Contracts;
+using ModelPlatform.Messaging;
 using ModelPlatform.Storage;
 
 namespace ModelPlatform.Registry.Models;
@@ -43,6 +43,9 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
         ALTER TABLE aliases ADD COLUMN canary_percent INTEGER;
         ALTER TABLE aliases ADD COLUMN shadow_version INTEGER;
         """,
+        AuditLog.Migration,
+        // Events leave through the outbox; each alias counts its moves.
+        Outbox.Migration + "ALTER TABLE aliases ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0;",
     ];
 
     private const int SqliteConstraintViolation = 19;
@@ -56,30 +59,38 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
         FROM model_versions v
         """;
 
+    private const string SelectAlias = """
+        SELECT version AS Version, canary_version AS CanaryVersion, canary_percent AS CanaryPercent, shadow_version AS ShadowVersion,
+               sequence AS Sequence
+        FROM aliases WHERE name = @name AND alias = @alias
+        """;
+
+    /// <summary>The audit resource of an alias: its moves are its history.</summary>
+    public static string AliasResource(string name, string alias) => $"models/{name}/aliases/{alias}";
+
     public string ArtifactPath(string sha256) => Path.Combine(database.DataDirectory, "artifacts", sha256 + ".zip");
+
+    /// <summary>Receives an uploaded artifact beside the stored ones, hashing it on the way.</summary>
+    public Task<StagedFile> ReceiveArtifactAsync(Stream content, CancellationToken cancellationToken) =>
+        StagedFile.ReceiveAsync(Path.Combine(database.DataDirectory, "artifacts"), content, cancellationToken);
 
     /// <summary>
     /// Stores a new version, or returns the one already registered by the same training job (retries
     /// of a job never create a second version). <c>Created</c> tells which.
     /// </summary>
     public async Task<(ModelVersionInfo Version, bool Created)> RegisterAsync(
-        string name, RegisterModelVersionRequest request, byte[] artifact, CancellationToken cancellationToken)
+        string name, RegisterModelVersionRequest request, StagedFile artifact, AuditActor actor, CancellationToken cancellationToken)
     {
         if (request.Lineage.TrainingJobId is { } jobId && await FindByTrainingJobAsync(jobId, cancellationToken) is { } existing)
         {
             return (existing, false);
         }
 
-        var sha256 = Convert.ToHexStringLower(SHA256.HashData(artifact));
-        var path = ArtifactPath(sha256);
-        if (!File.Exists(path))
-        {
-            await AtomicFile.WriteAsync(path, artifact, cancellationToken);
-        }
-
+        // The bytes are in place before the row that names them, so a version never lacks its artifact.
+        artifact.PublishAs(ArtifactPath(artifact.Sha256));
         try
         {
-            return (await InsertVersionAsync(name, request, sha256, artifact.LongLength, cancellationToken), true);
+            return (await InsertVersionAsync(name, request, artifact.Sha256, artifact.Size, actor, cancellationToken), true);
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteConstraintViolation && request.Lineage.TrainingJobId is { } racedJobId)
         {
@@ -89,7 +100,7 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
     }
 
     private async Task<ModelVersionInfo> InsertVersionAsync(
-        string name, RegisterModelVersionRequest request, string sha256, long size, CancellationToken cancellationToken)
+        string name, RegisterModelVersionRequest request, string sha256, long size, AuditActor actor, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction(deferred: false);
@@ -114,9 +125,11 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
                 createdAt = createdAt.ToString("O"),
             },
             transaction);
+        var info = new ModelVersionInfo(name, version, sha256, size, request.Signature, request.Metrics, request.Lineage, [], createdAt);
+        await connection.AppendAsync(transaction, actor, "model-version.registered", $"models/{name}/versions/{version}", null, info, createdAt);
+        await connection.EnqueueAsync(transaction, new ModelVersionRegistered(name, version, sha256, request.Lineage.TrainingJobId), createdAt);
         await transaction.CommitAsync(cancellationToken);
-
-        return new ModelVersionInfo(name, version, sha256, size, request.Signature, request.Metrics, request.Lineage, [], createdAt);
+        return info;
     }
 
     public async Task<ModelVersionInfo?> GetVersionAsync(string name, int version, CancellationToken cancellationToken)
@@ -156,20 +169,25 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
             aliases[model.Name].Select(alias => Parse(alias.UpdatedAt)).Append(Parse(model.UpdatedAt)).Max())).ToList();
     }
 
-    /// <summary>Points <paramref name="alias"/> along <paramref name="route"/>; returns the version it pointed at before.</summary>
-    public async Task<int?> SetAliasAsync(string name, string alias, AliasRoute route, CancellationToken cancellationToken)
+    /// <summary>
+    /// Points <paramref name="alias"/> along <paramref name="route"/>, and announces it (<see cref="AliasChanged"/>) through
+    /// the outbox in the same transaction; returns the alias as it is now, with the version it had before.
+    /// </summary>
+    public async Task<AliasInfo> SetAliasAsync(string name, string alias, AliasRoute route, AuditActor actor, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction(deferred: false);
-        var previous = await connection.ExecuteScalarAsync<int?>(
-            "SELECT version FROM aliases WHERE name = @name AND alias = @alias", new { name, alias }, transaction);
+        var before = await connection.QuerySingleOrDefaultAsync<AliasRow>(SelectAlias, new { name, alias }, transaction);
+        var previous = before?.ToRoute();
+        var changed = new AliasInfo(name, alias, route.Version, previous?.Version, route.Canary, route.Shadow, (before?.Sequence ?? 0) + 1);
+        var now = clock.GetUtcNow();
         await connection.ExecuteAsync(
             """
-            INSERT INTO aliases (name, alias, version, canary_version, canary_percent, shadow_version, updated_at)
-            VALUES (@name, @alias, @version, @canaryVersion, @canaryPercent, @shadowVersion, @updatedAt)
+            INSERT INTO aliases (name, alias, version, canary_version, canary_percent, shadow_version, updated_at, sequence)
+            VALUES (@name, @alias, @version, @canaryVersion, @canaryPercent, @shadowVersion, @updatedAt, @sequence)
             ON CONFLICT (name, alias) DO UPDATE SET
                 version = excluded.version, canary_version = excluded.canary_version, canary_percent = excluded.canary_percent,
-                shadow_version = excluded.shadow_version, updated_at = excluded.updated_at
+                shadow_version = excluded.shadow_version, updated_at = excluded.updated_at, sequence = excluded.sequence
             """,
             new
             {
@@ -179,24 +197,22 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
                 canaryVersion = route.Canary?.Version,
                 canaryPercent = route.Canary?.Percent,
                 shadowVersion = route.Shadow,
-                updatedAt = clock.GetUtcNow().ToString("O"),
+                updatedAt = now.ToString("O"),
+                sequence = changed.Sequence,
             },
             transaction);
+        await connection.AppendAsync(transaction, actor, "alias.moved", AliasResource(name, alias), previous, route, now);
+        await connection.EnqueueAsync(transaction, new AliasChanged(changed), now);
         await transaction.CommitAsync(cancellationToken);
-        return previous;
+        return changed;
     }
 
-    public async Task<AliasRoute?> GetAliasAsync(string name, string alias, CancellationToken cancellationToken)
+    public async Task<AliasInfo?> GetAliasAsync(string name, string alias, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<AliasRow>(new CommandDefinition(
-            """
-            SELECT version AS Version, canary_version AS CanaryVersion, canary_percent AS CanaryPercent, shadow_version AS ShadowVersion
-            FROM aliases WHERE name = @name AND alias = @alias
-            """,
-            new { name, alias },
-            cancellationToken: cancellationToken));
-        return row?.ToRoute();
+        var row = await connection.QuerySingleOrDefaultAsync<AliasRow>(
+            new CommandDefinition(SelectAlias, new { name, alias }, cancellationToken: cancellationToken));
+        return row?.ToInfo(name, alias);
     }
 
     private async Task<ModelVersionInfo?> FindByTrainingJobAsync(Guid jobId, CancellationToken cancellationToken)
@@ -209,8 +225,14 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
 
     private static DateTimeOffset Parse(string timestamp) => DateTimeOffset.Parse(timestamp, CultureInfo.InvariantCulture);
 
-    private sealed record AliasRow(long Version, long? CanaryVersion, long? CanaryPercent, long? ShadowVersion)
+    private sealed record AliasRow(long Version, long? CanaryVersion, long? CanaryPercent, long? ShadowVersion, long Sequence)
     {
+        public AliasInfo ToInfo(string name, string alias)
+        {
+            var route = ToRoute();
+            return new AliasInfo(name, alias, route.Version, null, route.Canary, route.Shadow, Sequence);
+        }
+
         public AliasRoute ToRoute() => new(
             (int)Version,
             CanaryVersion is { } canary ? new CanaryRoute((int)canary, (int)CanaryPercent!.Value) : null,

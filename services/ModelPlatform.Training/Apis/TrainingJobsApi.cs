@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using ModelPlatform.Contracts;
+using ModelPlatform.Messaging;
 using ModelPlatform.ML;
+using ModelPlatform.Storage;
 using ModelPlatform.Training.Jobs;
 
 namespace ModelPlatform.Training.Apis;
@@ -20,12 +22,16 @@ public static class TrainingJobsApi
 
         api.MapPost("/", SubmitJob)
             .WithName("SubmitTrainingJob")
-            .WithSummary("Queue a job that trains a model on a dataset version and registers it");
-        api.MapGet("/{id:guid}", GetJob).WithName("GetTrainingJob").WithSummary("Get a job's status, progress, attempts, history, metrics and model version");
+            .WithSummary("Queue a job that trains a model on a dataset version and registers it")
+            .RequireRoles(PlatformRoles.Scientist);
+        api.MapGet("/{id:guid}", GetJob).WithName("GetTrainingJob").WithSummary("Get a job's status, progress, attempts, history, metrics and model version")
+            .RequireRoles(PlatformRoles.Reader);
         api.MapPost("/{id:guid}/cancel", CancelJob)
             .WithName("CancelTrainingJob")
-            .WithSummary("Cancel a queued job at once, or ask a running one to stop (within seconds)");
-        api.MapGet("/", ListJobs).WithName("ListTrainingJobs").WithSummary("List jobs, newest first, optionally by status and model");
+            .WithSummary("Cancel a queued job at once, or ask a running one to stop (within seconds)")
+            .RequireRoles(PlatformRoles.Scientist);
+        api.MapGet("/", ListJobs).WithName("ListTrainingJobs").WithSummary("List jobs, newest first, optionally by status and model")
+            .RequireRoles(PlatformRoles.Reader);
 
         return app;
     }
@@ -36,6 +42,7 @@ public static class TrainingJobsApi
         TrainingJobStore jobs,
         OutboxRelay relay,
         TimeProvider clock,
+        HttpContext context,
         CancellationToken cancellationToken)
     {
         var errors = Validate(request);
@@ -81,7 +88,7 @@ public static class TrainingJobsApi
         var queued = TrainingJob.Queued(Guid.CreateVersion7(), model: request.ModelName!, dataset: dataset.Name, datasetVersion: dataset.Version,
             label: request.Label!, task: request.Task!.Value, trainer: TrainerName(request), positiveClass: request.PositiveClass, options,
             at: clock.GetUtcNow());
-        var job = await jobs.AddAsync(queued, dataset.Columns, cancellationToken);
+        var job = await jobs.AddAsync(queued, dataset.Columns, AuditActor.From(context), cancellationToken);
         relay.Wake();
         return TypedResults.Accepted($"/training-jobs/{job.Id}", job);
     }
@@ -93,7 +100,7 @@ public static class TrainingJobsApi
     }
 
     public static async Task<Results<Accepted<TrainingJob>, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> CancelJob(
-        Guid id, TrainingJobStore jobs, CancellationToken cancellationToken)
+        Guid id, TrainingJobStore jobs, HttpContext context, CancellationToken cancellationToken)
     {
         var before = await jobs.GetAsync(id, cancellationToken);
         if (before is null)
@@ -111,7 +118,7 @@ public static class TrainingJobsApi
             });
         }
 
-        var job = await jobs.RequestCancelAsync(id, cancellationToken);
+        var job = await jobs.RequestCancelAsync(id, AuditActor.From(context), cancellationToken);
         return TypedResults.Accepted($"/training-jobs/{id}", job!);
     }
 

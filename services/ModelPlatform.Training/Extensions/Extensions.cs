@@ -20,11 +20,14 @@ internal static class Extensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<TrainingJobStore>();
         builder.Services.AddSingleton<TrainingMetrics>();
-        builder.Services.AddSingleton<OutboxRelay>();
-        builder.Services.AddHostedService(services => services.GetRequiredService<OutboxRelay>());
+        builder.Services.AddOutboxRelay();
+        builder.Services.AddHostedService<StuckJobSweeper>();
 
         // Service discovery resolves these names to the AppHost's feature and registry resources.
-        builder.Services.AddHttpClient<FeatureClient>(http => http.BaseAddress = new("http://feature"));
-        builder.Services.AddHttpClient<RegistryClient>(http => http.BaseAddress = new("http://registry"));
+        // Rows and artifacts are large. The registry deduplicates a registration by its training job id, so one that
+        // timed out on the way back is safe to send again.
+        builder.Services.AddHttpClient<FeatureClient>(http => http.BaseAddress = new("http://feature")).AddLargeTransferResilience();
+        builder.Services.AddHttpClient<RegistryClient>(http => http.BaseAddress = new("http://registry"))
+            .AddLargeTransferResilience(postsAreIdempotent: true);
     }
 }

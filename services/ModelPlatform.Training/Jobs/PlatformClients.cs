@@ -57,7 +57,8 @@ public sealed class RegistryClient(HttpClient http)
     {
         using var form = new MultipartFormDataContent
         {
-            { JsonContent.Create(metadata, options: JsonSerializerOptions.Web), "metadata" },
+            // Bytes rather than a JSON stream, so the form knows its length and the upload gets time for all of it.
+            { new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(metadata, JsonSerializerOptions.Web)), "metadata" },
         };
         var file = new ByteArrayContent(artifact);
         file.Headers.ContentType = new MediaTypeHeaderValue("application/zip");

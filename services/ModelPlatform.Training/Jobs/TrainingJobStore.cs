@@ -4,6 +4,7 @@ using System.Text.Json;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using ModelPlatform.Contracts;
+using ModelPlatform.Messaging;
 using ModelPlatform.Storage;
 
 namespace ModelPlatform.Training.Jobs;
@@ -73,6 +74,14 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
         """,
         // The dataset's columns as the submit resolved them, so the worker need not ask the feature service again.
         "ALTER TABLE training_jobs ADD COLUMN dataset_columns TEXT;",
+        AuditLog.Migration,
+        // Jobs are announced through the shared outbox; jobs accepted but not yet sent move into it.
+        Outbox.Migration + """
+
+        INSERT INTO outbox (event_type, subject, payload, max_attempts, trace_parent, created_at)
+        SELECT 'TrainingJobSubmitted', id, json_object('jobId', id), json_extract(options, '$.maxAttempts'), trace_parent, created_at
+        FROM training_jobs WHERE published_at IS NULL AND status = 'queued' ORDER BY created_at;
+        """,
     ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
@@ -90,7 +99,8 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
     /// Stores a queued job with the columns of the dataset version it trains on, remembering the caller's trace so the
     /// job's message continues it.
     /// </summary>
-    public async Task<TrainingJob> AddAsync(TrainingJob job, IReadOnlyList<ColumnSchema> datasetColumns, CancellationToken cancellationToken)
+    public async Task<TrainingJob> AddAsync(
+        TrainingJob job, IReadOnlyList<ColumnSchema> datasetColumns, AuditActor actor, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction(deferred: false);
@@ -118,9 +128,14 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
             },
             transaction);
         await AddEventAsync(connection, transaction, job.Id, JobStatus.Queued, "submitted", job.CreatedAt);
+        await connection.AppendAsync(transaction, actor, "training-job.submitted", Resource(job.Id), null, job, job.CreatedAt);
+        await connection.EnqueueAsync(
+            transaction, new TrainingJobSubmitted(job.Id), job.CreatedAt, job.Id.ToString(), new PublishOptions(job.Options.MaxAttempts));
         await transaction.CommitAsync(cancellationToken);
         return job;
     }
+
+    private static string Resource(Guid id) => $"training-jobs/{id}";
 
     /// <summary>A job with its attempts and status history.</summary>
     public async Task<TrainingJob?> GetAsync(Guid id, CancellationToken cancellationToken)
@@ -166,8 +181,8 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction(deferred: false);
-        var job = await connection.QuerySingleOrDefaultAsync<(string Status, string? LeaseUntil, long CancelRequested, long Attempts)>(
-            "SELECT status, lease_until, cancel_requested, attempts FROM training_jobs WHERE id = @id", new { id = id.ToString() }, transaction);
+        var job = await connection.QuerySingleOrDefaultAsync<(string Status, string? LeaseUntil, long CancelRequested, long Attempts, string Options)>(
+            "SELECT status, lease_until, cancel_requested, attempts, options FROM training_jobs WHERE id = @id", new { id = id.ToString() }, transaction);
         var now = clock.GetUtcNow();
         if (job.Status is null)
         {
@@ -196,6 +211,17 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
         if (job.CancelRequested != 0)
         {
             await FinishAsync(connection, transaction, id, JobStatus.Cancelled, "cancelled before it started", now);
+            await transaction.CommitAsync(cancellationToken);
+            return new Claim(ClaimOutcome.Finished);
+        }
+
+        // Checked here, not only when a handler fails: a job that kills its worker (out of memory, say) comes back
+        // without the message's attempt count rising, and would otherwise crash the workers one after another.
+        var maxAttempts = JsonSerializer.Deserialize<TrainingJobOptions>(job.Options, Json)!.MaxAttempts;
+        if (job.Attempts >= maxAttempts)
+        {
+            await FinishAsync(connection, transaction, id, JobStatus.Failed,
+                $"gave up after {job.Attempts} attempts, the last of which stopped its worker before finishing", now);
             await transaction.CommitAsync(cancellationToken);
             return new Claim(ClaimOutcome.Finished);
         }
@@ -286,7 +312,7 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
     /// Cancels a queued job at once, or asks a running one to stop (its worker checks at every heartbeat).
     /// Returns null when the job does not exist, and the job unchanged when it had already finished.
     /// </summary>
-    public async Task<TrainingJob?> RequestCancelAsync(Guid id, CancellationToken cancellationToken)
+    public async Task<TrainingJob?> RequestCancelAsync(Guid id, AuditActor actor, CancellationToken cancellationToken)
     {
         await using (var connection = await database.OpenAsync(cancellationToken))
         await using (var transaction = connection.BeginTransaction(deferred: false))
@@ -298,13 +324,18 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
                 return null;
             }
 
+            var now = clock.GetUtcNow();
             switch (Parse<JobStatus>(status))
             {
                 case JobStatus.Queued:
-                    await FinishAsync(connection, transaction, id, JobStatus.Cancelled, "cancelled while queued", clock.GetUtcNow());
+                    await FinishAsync(connection, transaction, id, JobStatus.Cancelled, "cancelled while queued", now);
+                    await connection.AppendAsync(transaction, actor, "training-job.cancelled", Resource(id),
+                        new { status }, new { status = Text(JobStatus.Cancelled) }, now);
                     break;
                 case JobStatus.Running:
                     await connection.ExecuteAsync("UPDATE training_jobs SET cancel_requested = 1 WHERE id = @id", new { id = id.ToString() }, transaction);
+                    await connection.AppendAsync(transaction, actor, "training-job.cancel-requested", Resource(id),
+                        new { status }, new { status, cancelRequested = true }, now);
                     break;
             }
 
@@ -315,34 +346,33 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
     }
 
     /// <summary>
-    /// Claims up to <paramref name="limit"/> jobs whose message the broker has not confirmed yet, for one relay
-    /// for <paramref name="lease"/>, so that replicas do not publish the same job at once.
+    /// Sends again every job that nobody runs long after its message went out (<paramref name="republishAfter"/>): still
+    /// queued, because the message was dead-lettered before any worker claimed it, or running under a lease that ran out
+    /// that long ago. A job sent twice is harmless: the consumer skips a job that has finished or that a live worker holds.
+    /// Returns how many were sent again.
     /// </summary>
-    public async Task<IReadOnlyList<(Guid Id, string? TraceParent, int MaxAttempts)>> ClaimUnpublishedAsync(
-        int limit, TimeSpan lease, CancellationToken cancellationToken)
+    public async Task<int> RepublishStuckAsync(TimeSpan republishAfter, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        // Immediate: replicas sweeping at once serialize here, and the second sees the first one's message pending.
+        await using var transaction = connection.BeginTransaction(deferred: false);
         var now = clock.GetUtcNow();
-        var rows = await connection.QueryAsync<(string Id, string? TraceParent, string Options)>(new CommandDefinition(
+        var stale = now - republishAfter;
+        var stuck = (await connection.QueryAsync<(string Id, string Options)>(
             """
-            UPDATE training_jobs SET publish_lease_until = @until
-            WHERE id IN (
-                SELECT id FROM training_jobs
-                WHERE published_at IS NULL AND status = 'queued' AND (publish_lease_until IS NULL OR publish_lease_until < @now)
-                ORDER BY created_at LIMIT @limit)
-            RETURNING id, trace_parent, options
+            SELECT j.id, j.options FROM training_jobs j
+            WHERE (j.status = 'queued' OR (j.status = 'running' AND j.lease_until < @stale))
+              AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.subject = j.id AND (o.published_at IS NULL OR o.published_at >= @stale))
             """,
-            new { limit, now = now.ToString("O"), until = (now + lease).ToString("O") }, cancellationToken: cancellationToken));
-        return rows.Select(row => (Guid.Parse(row.Id), row.TraceParent, JsonSerializer.Deserialize<TrainingJobOptions>(row.Options, Json)!.MaxAttempts))
-            .ToList();
-    }
+            new { stale = stale.ToString("O") }, transaction)).ToList();
+        foreach (var (id, options) in stuck)
+        {
+            var maxAttempts = JsonSerializer.Deserialize<TrainingJobOptions>(options, Json)!.MaxAttempts;
+            await connection.EnqueueAsync(transaction, new TrainingJobSubmitted(Guid.Parse(id)), now, id, new PublishOptions(maxAttempts));
+        }
 
-    public async Task MarkPublishedAsync(Guid id, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE training_jobs SET published_at = @now WHERE id = @id", new { id = id.ToString(), now = clock.GetUtcNow().ToString("O") },
-            cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return stuck.Count;
     }
 
     private static async Task FinishAsync(
@@ -425,3 +455,7 @@ public sealed record Claim(
 
 /// <summary>The worker no longer holds the job (its lease ran out and another worker took it).</summary>
 public sealed class LeaseLostException(Guid jobId) : Exception($"The lease on job {jobId} was lost to another worker.");
+
+/// <summary>The worker could not renew its lease on a job before it ran out, so it stopped; the job's message is retried.</summary>
+public sealed class LeaseNotRenewedException(Guid jobId, Exception cause)
+    : Exception($"The lease on job {jobId} could not be renewed before it ran out: {cause.Message}", cause);

@@ -10,8 +10,11 @@ namespace ModelPlatform.Training.Jobs;
 /// Runs one training job: claims it, reads the dataset, trains (or searches) and evaluates, registers the
 /// model, and only then marks the job succeeded; the message is acked after this returns.
 /// <list type="bullet">
-/// <item>A message for a finished or cancelled job does nothing; one for a job another live worker holds waits
-/// for that worker's lease, so a job never trains twice at once, and the registry refuses a second version for it.</item>
+/// <item>A message for a finished or cancelled job does nothing. One for a job another worker holds waits out that worker's
+/// current lease once: if the holder died, this delivery takes the job; if it renewed, the holder's own delivery finishes
+/// the job, and this one is done (a job never trains twice at once, and the worker is not parked for the job's budget).</item>
+/// <item>The heartbeat renews the lease. If it cannot before the lease runs out, another worker may take the job, so
+/// training stops and the message is retried.</item>
 /// <item>What would fail again fails the job at once: bad data, training that throws, a service refusing the request
 /// (<see cref="JobFailures.IsPermanent"/>). Any other error gives the job back to the queue to retry after a growing
 /// delay; on its last attempt the job is marked failed and the message goes to the dead-letter queue.</item>
@@ -54,6 +57,12 @@ public sealed partial class TrainingJobSubmittedHandler(
         {
             await RunAsync(job, claim.DatasetColumns, progress, running.Token);
             metrics.JobFinished(job, "succeeded", Stopwatch.GetElapsedTime(started));
+        }
+        catch (OperationCanceledException) when (progress.RenewalFailure is { } renewal)
+        {
+            // Without a lease another worker may take the job: stop, and let the message come back to whichever worker.
+            LogFailed(renewal, job.Id, claim.Attempt);
+            throw new LeaseNotRenewedException(job.Id, renewal);
         }
         catch (OperationCanceledException) when (progress.LeaseLost)
         {
@@ -146,32 +155,50 @@ public sealed partial class TrainingJobSubmittedHandler(
         }
     }
 
-    /// <summary>Claims the job, waiting out the lease of a worker that holds it (it may have died).</summary>
+    /// <summary>Claims the job, waiting out the current lease of a worker that holds it once (it may have died).</summary>
     private async Task<Claim> ClaimAsync(Guid jobId, CancellationToken stopping)
     {
-        while (true)
+        var claim = await jobs.TryClaimAsync(jobId, Worker, Lease, stopping);
+        if (claim.Outcome != ClaimOutcome.HeldByAnotherWorker)
         {
-            var claim = await jobs.TryClaimAsync(jobId, Worker, Lease, stopping);
-            if (claim.Outcome != ClaimOutcome.HeldByAnotherWorker)
-            {
-                return claim;
-            }
-
-            var wait = claim.LeaseUntil!.Value - clock.GetUtcNow() + TimeSpan.FromMilliseconds(500);
-            await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.FromMilliseconds(500), clock, stopping);
+            return claim;
         }
+
+        var wait = claim.LeaseUntil!.Value - clock.GetUtcNow() + TimeSpan.FromMilliseconds(500);
+        await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.FromMilliseconds(500), clock, stopping);
+        return await jobs.TryClaimAsync(jobId, Worker, Lease, stopping);
     }
 
+    /// <summary>
+    /// Renews the lease every heartbeat. A failed renewal is tried again at the next beat while the lease lasts (the database
+    /// may be busy for a moment); once the lease would run out unrenewed, training stops.
+    /// </summary>
     private async Task HeartbeatAsync(Guid jobId, ProgressHolder progress, CancellationTokenSource cancel, CancellationToken running)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.HeartbeatSeconds), clock);
+        var renewed = clock.GetUtcNow();
         try
         {
             while (await timer.WaitForNextTickAsync(running))
             {
-                if (await jobs.HeartbeatAsync(jobId, Worker, Lease, progress.Current, CancellationToken.None))
+                try
                 {
-                    await cancel.CancelAsync();
+                    if (await jobs.HeartbeatAsync(jobId, Worker, Lease, progress.Current, running))
+                    {
+                        await cancel.CancelAsync();
+                    }
+
+                    renewed = clock.GetUtcNow();
+                }
+                catch (Exception ex) when (ex is not (OperationCanceledException or LeaseLostException))
+                {
+                    LogRenewalFailed(ex, jobId);
+                    if (clock.GetUtcNow() + TimeSpan.FromSeconds(options.Value.HeartbeatSeconds) >= renewed + Lease)
+                    {
+                        progress.RenewalFailure = ex;
+                        await cancel.CancelAsync();
+                        return;
+                    }
                 }
             }
         }
@@ -194,6 +221,9 @@ public sealed partial class TrainingJobSubmittedHandler(
         /// <summary>Set when the heartbeat found another worker holding the job.</summary>
         public bool LeaseLost { get; set; }
 
+        /// <summary>Why the lease could not be renewed before it ran out, when that stopped the job.</summary>
+        public Exception? RenewalFailure { get; set; }
+
         public void Report(TrainingProgress value) => Current = new JobProgress(value.Phase, Math.Round(value.Fraction * 100, 1));
     }
 
@@ -208,6 +238,9 @@ public sealed partial class TrainingJobSubmittedHandler(
 
     [LoggerMessage(LogLevel.Warning, "Job {JobId} attempt {Attempt}: the lease passed to another worker, which finishes the job")]
     private partial void LogLeaseLost(Guid jobId, int attempt);
+
+    [LoggerMessage(LogLevel.Warning, "Job {JobId}: renewing the lease failed")]
+    private partial void LogRenewalFailed(Exception exception, Guid jobId);
 
     [LoggerMessage(LogLevel.Warning, "Job {JobId} attempt {Attempt} failed")]
     private partial void LogFailed(Exception exception, Guid jobId, int attempt);
