@@ -121,9 +121,15 @@ public static class AuditLog
         return app;
     }
 
-    private static async Task<Results<Ok<AuditPage>, ValidationProblem>> ListAudit(
+    private static Task<Results<Ok<AuditPage>, ValidationProblem>> ListAudit(
         ServiceDatabase database, string? actor, string? resource, string? action, DateTimeOffset? from, DateTimeOffset? to,
-        long? before, CancellationToken cancellationToken, int limit = 100)
+        long? before, CancellationToken cancellationToken, int limit = 100) =>
+        PageAsync(database, actor, resource, action, from, to, before, limit, cancellationToken);
+
+    /// <summary>A page of records for an endpoint: <see cref="QueryAsync"/>, or a 400 naming <c>limit</c> when it is out of range.</summary>
+    public static async Task<Results<Ok<AuditPage>, ValidationProblem>> PageAsync(
+        ServiceDatabase database, string? actor, string? resource, string? action, DateTimeOffset? from, DateTimeOffset? to,
+        long? before, int limit, CancellationToken cancellationToken)
     {
         if (limit is < 1 or > MaxPageSize)
         {

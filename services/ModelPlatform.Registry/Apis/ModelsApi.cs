@@ -201,17 +201,10 @@ public static class ModelsApi
         return TypedResults.Ok(changed);
     }
 
-    public static async Task<Results<Ok<AuditPage>, ValidationProblem>> GetAliasHistory(
-        string name, string alias, long? before, ServiceDatabase database, CancellationToken cancellationToken, int limit = 100)
-    {
-        if (limit is < 1 or > AuditLog.MaxPageSize)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"must be between 1 and {AuditLog.MaxPageSize}"] });
-        }
-
-        return TypedResults.Ok(await AuditLog.QueryAsync(database, actor: null, ModelStore.AliasResource(name, alias), "alias.moved",
-            from: null, to: null, before, limit, cancellationToken));
-    }
+    public static Task<Results<Ok<AuditPage>, ValidationProblem>> GetAliasHistory(
+        string name, string alias, long? before, ServiceDatabase database, CancellationToken cancellationToken, int limit = 100) =>
+        AuditLog.PageAsync(database, actor: null, ModelStore.AliasResource(name, alias), "alias.moved", from: null, to: null, before, limit,
+            cancellationToken);
 
     private static (RegisterModelVersionRequest? Request, Dictionary<string, string[]> Errors) ReadMetadata(string? metadata)
     {
