@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
@@ -5,7 +6,6 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -19,7 +19,7 @@ public interface IApiKeyValidator
     Task<ApiKeyIntrospection> IntrospectAsync(string key, CancellationToken cancellationToken);
 }
 
-/// <summary>Asks the identity service (<c>http://identity</c>) with this service's own key.</summary>
+/// <summary>Asks the identity service (<c>https+http://identity</c>: TLS where it listens on it) with this service's own key.</summary>
 internal sealed class IdentityServiceValidator(HttpClient http) : IApiKeyValidator
 {
     public async Task<ApiKeyIntrospection> IntrospectAsync(string key, CancellationToken cancellationToken)
@@ -55,44 +55,97 @@ public sealed class ApiKeyAuthenticationOptions
 }
 
 /// <summary>
-/// Answers about keys, kept for <see cref="ApiKeyCacheOptions.CacheSeconds"/> per replica so a key costs one
+/// Answers about keys, kept for <see cref="ApiKeyAuthenticationOptions.CacheSeconds"/> per replica so a key costs one
 /// introspection per replica per period, however many requests it sends. Callers asking at once share one introspection.
 /// </summary>
-public sealed class ApiKeyCache(IApiKeyValidator validator, IOptions<ApiKeyAuthenticationOptions> options, TimeProvider time)
+public sealed class ApiKeyCache
 {
     // Bounded, so a flood of made-up keys cannot grow it without limit.
-    private readonly MemoryCache _answers = new(new MemoryCacheOptions { SizeLimit = 100_000 });
+    private const int MaxKeys = 100_000;
 
-    public async Task<ApiKeyAnswer> CheckAsync(string key, CancellationToken cancellationToken)
+    private readonly ConcurrentDictionary<string, CachedAnswer> _answers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CachedAnswer>.AlternateLookup<ReadOnlySpan<char>> _answersByCharacters;
+    private readonly IApiKeyValidator _validator;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _keepFor;
+
+    public ApiKeyCache(IApiKeyValidator validator, IOptions<ApiKeyAuthenticationOptions> options, TimeProvider time)
     {
-        if (!_answers.TryGetValue(key, out Task<ApiKeyAnswer>? answer) || answer is null)
+        _validator = validator;
+        _time = time;
+        _keepFor = TimeSpan.FromSeconds(options.Value.CacheSeconds);
+        _answersByCharacters = _answers.GetAlternateLookup<ReadOnlySpan<char>>();
+        Anonymous = options.Value.AnonymousRoles is { Length: > 0 } roles ? Known("anonymous", "anonymous", roles, null) : null;
+    }
+
+    /// <summary>The caller without a key, when <see cref="ApiKeyAuthenticationOptions.AnonymousRoles"/> gives it any role.</summary>
+    public ApiKeyAnswer? Anonymous { get; }
+
+    /// <summary>
+    /// Checks a key as the header carries it. A known key is looked up by its characters, so the hot path (every request
+    /// of a client that sends the same key) allocates nothing and answers synchronously.
+    /// </summary>
+    public ValueTask<ApiKeyAnswer> CheckAsync(ReadOnlySpan<char> key, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        return _answersByCharacters.TryGetValue(key, out var cached) && cached.FreshUntil > now && cached.Answer.IsCompletedSuccessfully
+            ? ValueTask.FromResult(StillValid(cached.Answer.Result, now))
+            : new ValueTask<ApiKeyAnswer>(AskOnceAsync(key.ToString(), cancellationToken));
+    }
+
+    private async Task<ApiKeyAnswer> AskOnceAsync(string key, CancellationToken cancellationToken)
+    {
+        CachedAnswer entry;
+        lock (_answers)
         {
-            answer = AskAsync(key);
-            _ = _answers.Set(key, answer, new MemoryCacheEntryOptions
+            var now = _time.GetUtcNow();
+            if (!_answers.TryGetValue(key, out entry!) || entry.FreshUntil <= now)
             {
-                AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(options.Value.CacheSeconds),
-                Size = 1,
-            });
+                if (_answers.Count >= MaxKeys)
+                {
+                    Evict(now);
+                }
+
+                entry = new CachedAnswer(AskAsync(key), now + _keepFor);
+                _answers[key] = entry;
+            }
         }
 
         try
         {
-            var known = await answer.WaitAsync(cancellationToken);
-            // An answer cached a moment before the key expired must not outlive the key.
-            return known.ExpiresAt is { } expires && expires <= time.GetUtcNow()
-                ? ApiKeyAnswer.Refused("The API key expired.")
-                : known;
+            return StillValid(await entry.Answer.WaitAsync(cancellationToken), _time.GetUtcNow());
         }
         catch (IdentityUnavailableException)
         {
-            _answers.Remove(key);
+            _answers.TryRemove(KeyValuePair.Create(key, entry));
             throw;
         }
     }
 
+    // Called under the lock, only when the cache is full.
+    private void Evict(DateTimeOffset now)
+    {
+        foreach (var (key, entry) in _answers)
+        {
+            if (entry.FreshUntil <= now)
+            {
+                _answers.TryRemove(key, out _);
+            }
+        }
+
+        if (_answers.Count >= MaxKeys)
+        {
+            _answers.Clear();
+        }
+    }
+
+    // An answer cached a moment before the key expired must not outlive the key.
+    private static ApiKeyAnswer StillValid(ApiKeyAnswer known, DateTimeOffset now) =>
+        known.ExpiresAt is { } expires && expires <= now ? ApiKeyAnswer.Refused("The API key expired.") : known;
+
     private async Task<ApiKeyAnswer> AskAsync(string key)
     {
-        var introspection = await validator.IntrospectAsync(key, CancellationToken.None);
+        var introspection = await _validator.IntrospectAsync(key, CancellationToken.None);
         if (!introspection.Active || introspection.Id is null)
         {
             return ApiKeyAnswer.Refused(introspection.Refusal switch
@@ -103,22 +156,25 @@ public sealed class ApiKeyCache(IApiKeyValidator validator, IOptions<ApiKeyAuthe
             });
         }
 
-        return new ApiKeyAnswer(Principal(introspection.Id, introspection.Name ?? introspection.Id, introspection.Roles ?? []), null, introspection.ExpiresAt);
+        return Known(introspection.Id, introspection.Name ?? introspection.Id, introspection.Roles ?? [], introspection.ExpiresAt);
     }
 
-    /// <summary>The caller without a key, when <see cref="ApiKeyAuthenticationOptions.AnonymousRoles"/> gives it any role.</summary>
-    public ClaimsPrincipal? Anonymous { get; } = options.Value.AnonymousRoles is { Length: > 0 } roles ? Principal("anonymous", "anonymous", roles) : null;
-
-    private static ClaimsPrincipal Principal(string id, string name, IEnumerable<string> roles)
+    private static ApiKeyAnswer Known(string id, string name, IEnumerable<string> roles, DateTimeOffset? expiresAt)
     {
         var claims = new List<Claim> { new(ApiKeyClaims.KeyId, id), new(ApiKeyClaims.Name, name) };
         claims.AddRange(roles.Select(role => new Claim(ApiKeyClaims.Role, role)));
-        return new ClaimsPrincipal(new ClaimsIdentity(claims, ApiKeyDefaults.Scheme, ApiKeyClaims.Name, ApiKeyClaims.Role));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, ApiKeyDefaults.Scheme, ApiKeyClaims.Name, ApiKeyClaims.Role));
+        return new ApiKeyAnswer(AuthenticateResult.Success(new AuthenticationTicket(principal, ApiKeyDefaults.Scheme)), null, expiresAt);
     }
+
+    private sealed record CachedAnswer(Task<ApiKeyAnswer> Answer, DateTimeOffset FreshUntil);
 }
 
-/// <summary>Who holds a key (shared by every request that sends it), or why it is refused.</summary>
-public sealed record ApiKeyAnswer(ClaimsPrincipal? Principal, string? Refusal, DateTimeOffset? ExpiresAt)
+/// <summary>
+/// Who holds a key, as the authentication result every request that sends it shares (nothing is allocated per request),
+/// or why it is refused.
+/// </summary>
+public sealed record ApiKeyAnswer(AuthenticateResult? Authenticated, string? Refusal, DateTimeOffset? ExpiresAt)
 {
     public static ApiKeyAnswer Refused(string why) => new(null, why, null);
 }
@@ -145,22 +201,21 @@ internal sealed class ApiKeyAuthenticationHandler(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        // One header value is the string Kestrel parsed: nothing below copies it.
         var header = Request.Headers.Authorization.ToString();
         if (!header.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase) || header.Length == BearerPrefix.Length)
         {
-            return keys.Anonymous is { } anonymous && header.Length == 0
-                ? AuthenticateResult.Success(new AuthenticationTicket(anonymous, Scheme.Name))
-                : AuthenticateResult.NoResult();
+            return keys.Anonymous is { } anonymous && header.Length == 0 ? anonymous.Authenticated! : AuthenticateResult.NoResult();
         }
 
-        var answer = await keys.CheckAsync(header[BearerPrefix.Length..].Trim(), Context.RequestAborted);
-        if (answer.Principal is null)
+        var answer = await keys.CheckAsync(header.AsSpan(BearerPrefix.Length).Trim(), Context.RequestAborted);
+        if (answer.Authenticated is null)
         {
             _refusal = answer.Refusal;
             return AuthenticateResult.Fail(answer.Refusal!);
         }
 
-        return AuthenticateResult.Success(new AuthenticationTicket(answer.Principal, Scheme.Name));
+        return answer.Authenticated;
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
