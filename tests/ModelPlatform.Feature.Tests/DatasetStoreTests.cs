@@ -1,6 +1,7 @@
 using System.Text;
 using Dapper;
 using Microsoft.Extensions.Time.Testing;
+using ModelPlatform.Contracts;
 using ModelPlatform.Feature.Datasets;
 using ModelPlatform.Storage;
 
@@ -10,12 +11,116 @@ public sealed class DatasetStoreTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("modelplatform-feature-").FullName;
     private readonly ServiceDatabase _database;
+    private readonly FakeTimeProvider _clock = new();
     private readonly DatasetStore _store;
 
     public DatasetStoreTests()
     {
         _database = new ServiceDatabase(_directory, DatasetStore.Migrations);
-        _store = new DatasetStore(_database, new FakeTimeProvider());
+        // Small batches, so a few rows already span several transactions.
+        _store = new DatasetStore(_database, _clock) { RowsPerBatch = 2 };
+    }
+
+    private static readonly CsvShape TenNumbers = new([new ColumnSchema("x", ColumnType.Numeric)], ",", 10);
+
+    /// <summary>Ten rows, pausing after the fifth until <paramref name="resume"/> completes, failing there if it faults.</summary>
+    private static async IAsyncEnumerable<object?[]> RowsPausingAfterFive(Task resume)
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            if (i == 5)
+            {
+                await resume;
+            }
+
+            yield return [(double)i];
+        }
+    }
+
+    [Fact]
+    public async Task AnUploadInProgressHoldsUpNoOtherUploadAndIsInvisibleUntilComplete()
+    {
+        // Arrange: a large upload that has written some batches and is still reading its rows.
+        var resume = new TaskCompletionSource();
+        var large = _store.AddVersionAsync("large", TenNumbers, RowsPausingAfterFive(resume.Task), "00", AuditActor.Platform, CancellationToken.None);
+        await WaitUntilRowsAsync("large", 4);
+
+        // Act: another upload meanwhile. Before rows went in batches, the first upload's transaction held the only write
+        // lock while it read, and this one waited for it.
+        var small = await _store.AddVersionAsync("small", await ReadAsync("x\n1\n"), "00", AuditActor.Platform, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromSeconds(20));
+
+        // Assert: the other upload is in; the large one shows nowhere until its last row is, then shows whole.
+        Assert.Equal(1, small.Version);
+        Assert.Equal(["small"], (await _store.ListAsync(CancellationToken.None)).Select(dataset => dataset.Name));
+        Assert.Null(await _store.GetVersionAsync("large", null, CancellationToken.None));
+        Assert.Empty(await _store.GetRowsAsync("large", 1, 0, 100, CancellationToken.None));
+
+        resume.SetResult();
+        var done = await large;
+        Assert.Equal(10, (await _store.GetRowsAsync("large", done.Version, 0, 100, CancellationToken.None)).Count);
+        Assert.Equal(10, (await _store.GetVersionAsync("large", null, CancellationToken.None))?.Rows);
+    }
+
+    [Fact]
+    public async Task AnUploadThatFailsAfterSomeBatchesLeavesNothingBehindAndFreesItsVersionNumber()
+    {
+        var resume = new TaskCompletionSource();
+        var failing = _store.AddVersionAsync("broken", TenNumbers, RowsPausingAfterFive(resume.Task), "00", AuditActor.Platform, CancellationToken.None);
+        await WaitUntilRowsAsync("broken", 4);
+
+        resume.SetException(new CsvFormatException("line 7: not a number", 7));
+
+        await Assert.ThrowsAsync<CsvFormatException>(() => failing);
+        Assert.Equal((0, 0), await StoredAsync("broken"));
+        var next = await _store.AddVersionAsync("broken", await ReadAsync("x\n1\n"), "00", AuditActor.Platform, CancellationToken.None);
+        Assert.Equal(1, next.Version);
+    }
+
+    [Fact]
+    public async Task AnUploadWhoseWriterStoppedIsDiscardedOnceItsLeaseRunsOutAndCannotFinishLater()
+    {
+        // Arrange: an upload whose writer stops mid-way, as a killed process would.
+        var resume = new TaskCompletionSource();
+        var stalled = _store.AddVersionAsync("stalled", TenNumbers, RowsPausingAfterFive(resume.Task), "00", AuditActor.Platform, CancellationToken.None);
+        await WaitUntilRowsAsync("stalled", 4);
+
+        // Act and assert: nothing is discarded while the lease holds, everything once it has run out.
+        _clock.Advance(DatasetStore.UploadLease - TimeSpan.FromSeconds(1));
+        Assert.Equal(0, await _store.DiscardAbandonedUploadsAsync(CancellationToken.None));
+        Assert.Equal((1, 4), await StoredAsync("stalled"));
+
+        _clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(1, await _store.DiscardAbandonedUploadsAsync(CancellationToken.None));
+        Assert.Equal((0, 0), await StoredAsync("stalled"));
+
+        // A new upload takes the free number. The old writer, back after its upload was discarded, fails rather than
+        // write rows nobody owns, and leaves the new version alone.
+        var replacement = await _store.AddVersionAsync("stalled", await ReadAsync("x\n1\n"), "00", AuditActor.Platform, CancellationToken.None);
+        resume.SetResult();
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => stalled);
+        Assert.Contains("discarded", refused.Message);
+        Assert.Equal((1, 1), await StoredAsync("stalled"));
+        Assert.Equal(replacement.Rows, (await _store.GetVersionAsync("stalled", 1, CancellationToken.None))?.Rows);
+    }
+
+    private static Task<ParsedDataset> ReadAsync(string csv) =>
+        CsvDatasetReader.ReadAsync(new MemoryStream(Encoding.UTF8.GetBytes(csv)), CancellationToken.None);
+
+    /// <summary>Versions (of any state) and rows stored for <paramref name="name"/>, as the database holds them.</summary>
+    private async Task<(int Versions, int Rows)> StoredAsync(string name)
+    {
+        await using var connection = await _database.OpenAsync(CancellationToken.None);
+        return (await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM dataset_versions WHERE name = @name", new { name }),
+            await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM dataset_rows WHERE name = @name", new { name }));
+    }
+
+    private async Task WaitUntilRowsAsync(string name, int rows)
+    {
+        while ((await StoredAsync(name)).Rows < rows)
+        {
+            await Task.Delay(10);
+        }
     }
 
     [Fact]

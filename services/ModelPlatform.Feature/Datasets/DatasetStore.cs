@@ -1,17 +1,26 @@
 using System.Globalization;
 using System.Text.Json;
 using Dapper;
+using Microsoft.Data.Sqlite;
 using ModelPlatform.Contracts;
 using ModelPlatform.Storage;
 
 namespace ModelPlatform.Feature.Datasets;
 
 /// <summary>
-/// The offline store: immutable dataset versions in the service's SQLite database. A version and all its
-/// rows are written in one transaction, so a failed upload leaves nothing behind.
+/// The offline store: immutable dataset versions in the service's SQLite database. An upload reserves its version number,
+/// writes its rows in short transactions (so a large upload never holds up another) and publishes the version when the
+/// last row is in. Until then, and for ever if it fails, no read sees it: a failed upload is deleted, and one whose writer
+/// died is deleted once its lease runs out (<see cref="DiscardAbandonedUploadsAsync"/>).
 /// </summary>
 public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
 {
+    /// <summary>How long an upload may go without writing a batch before it counts as abandoned.</summary>
+    public static readonly TimeSpan UploadLease = TimeSpan.FromMinutes(5);
+
+    private const string Writing = "writing";
+    private const string Ready = "ready";
+
     /// <summary>The database schema, one migration per entry; add new ones at the end.</summary>
     public static readonly string[] Migrations =
     [
@@ -32,7 +41,18 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
             PRIMARY KEY (name, version, row_index)) WITHOUT ROWID;
         """,
         AuditLog.Migration,
+        // Versions are written in batches and published at the end: 'writing' ones are invisible, and leased.
+        """
+        ALTER TABLE dataset_versions ADD COLUMN state TEXT NOT NULL DEFAULT 'ready';
+        ALTER TABLE dataset_versions ADD COLUMN writing_until TEXT;
+        ALTER TABLE dataset_versions ADD COLUMN upload_id TEXT;
+        """,
     ];
+
+    /// <summary>Rows (and characters of stored JSON) written per transaction.</summary>
+    public int RowsPerBatch { get; init; } = 5000;
+
+    private const int CharactersPerBatch = 4 << 20;
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
 
@@ -47,58 +67,176 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
 
     /// <summary>
     /// Stores the next version of <paramref name="name"/>: its <paramref name="shape"/> and the <paramref name="rows"/> as they
-    /// stream in, all in one transaction, so a failed upload leaves nothing behind.
+    /// stream in. Nothing is visible until the version is complete, and a failed upload leaves nothing behind.
     /// </summary>
     public async Task<DatasetVersionInfo> AddVersionAsync(
         string name, CsvShape shape, IAsyncEnumerable<object?[]> rows, string sha256, AuditActor actor, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        // BEGIN IMMEDIATE: concurrent uploads of one dataset serialize here and get distinct version numbers.
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        var upload = await ReserveVersionAsync(name, shape, sha256, cancellationToken);
+        var info = upload.Info;
+        try
+        {
+            var written = await WriteRowsAsync(upload, rows, cancellationToken);
+            if (written != shape.Rows)
+            {
+                throw new InvalidOperationException($"The upload changed while it was read: {shape.Rows} rows counted, {written} read.");
+            }
 
+            await using var connection = await database.OpenAsync(cancellationToken);
+            await using var transaction = connection.BeginTransaction(deferred: false);
+            await RenewLeaseAsync(connection, transaction, upload, state: Ready);
+            await connection.AppendAsync(transaction, actor, "dataset-version.created", $"datasets/{name}/versions/{info.Version}", null, info, info.CreatedAt);
+            await transaction.CommitAsync(cancellationToken);
+            return info;
+        }
+        catch
+        {
+            await DiscardAsync(upload);
+            throw;
+        }
+    }
+
+    /// <summary>Takes the next version number; concurrent uploads of one dataset serialize here (BEGIN IMMEDIATE).</summary>
+    private async Task<Upload> ReserveVersionAsync(string name, CsvShape shape, string sha256, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: false);
         var version = await connection.ExecuteScalarAsync<int>(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM dataset_versions WHERE name = @name", new { name }, transaction);
         var info = new DatasetVersionInfo(name, version, shape.Rows, shape.Columns, sha256, clock.GetUtcNow());
-
+        var upload = new Upload(info, Guid.NewGuid().ToString("N"));
         await connection.ExecuteAsync(
             """
-            INSERT INTO dataset_versions (name, version, row_count, columns, sha256, created_at)
-            VALUES (@Name, @Version, @Rows, @Columns, @Sha256, @CreatedAt)
+            INSERT INTO dataset_versions (name, version, row_count, columns, sha256, created_at, state, writing_until, upload_id)
+            VALUES (@Name, @Version, @Rows, @Columns, @Sha256, @CreatedAt, @Writing, @WritingUntil, @UploadId)
             """,
-            new { info.Name, info.Version, info.Rows, Columns = JsonSerializer.Serialize(info.Columns, Json), info.Sha256, info.CreatedAt },
+            new
+            {
+                info.Name,
+                info.Version,
+                info.Rows,
+                Columns = JsonSerializer.Serialize(info.Columns, Json),
+                info.Sha256,
+                info.CreatedAt,
+                Writing,
+                WritingUntil = (info.CreatedAt + UploadLease).ToString("O"),
+                upload.UploadId,
+            },
             transaction);
+        await transaction.CommitAsync(cancellationToken);
+        return upload;
+    }
+
+    /// <summary>
+    /// Writes the rows in batches, each its own short transaction that also renews the upload's lease. Rows are read
+    /// between transactions, so a slow reader holds no lock.
+    /// </summary>
+    private async Task<int> WriteRowsAsync(Upload upload, IAsyncEnumerable<object?[]> rows, CancellationToken cancellationToken)
+    {
+        var batch = new List<string>();
+        var characters = 0L;
+        var written = 0;
+        await foreach (var row in rows.WithCancellation(cancellationToken))
+        {
+            // An array in column order: the names are in the version's columns, not repeated on every row.
+            var data = JsonSerializer.Serialize(row, Json);
+            batch.Add(data);
+            characters += data.Length;
+            if (batch.Count >= RowsPerBatch || characters >= CharactersPerBatch)
+            {
+                written = await WriteBatchAsync(upload, written, batch, cancellationToken);
+                batch.Clear();
+                characters = 0;
+            }
+        }
+
+        return batch.Count > 0 ? await WriteBatchAsync(upload, written, batch, cancellationToken) : written;
+    }
+
+    private async Task<int> WriteBatchAsync(Upload upload, int firstIndex, List<string> batch, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await RenewLeaseAsync(connection, transaction, upload, state: Writing);
 
         using var insert = connection.CreateCommand();
         insert.Transaction = transaction;
         insert.CommandText = "INSERT INTO dataset_rows (name, version, row_index, data) VALUES ($name, $version, $index, $data)";
-        insert.Parameters.AddWithValue("$name", name);
-        insert.Parameters.AddWithValue("$version", version);
-        var index = insert.Parameters.Add("$index", Microsoft.Data.Sqlite.SqliteType.Integer);
-        var data = insert.Parameters.Add("$data", Microsoft.Data.Sqlite.SqliteType.Text);
-        var written = 0;
-        await foreach (var row in rows.WithCancellation(cancellationToken))
+        insert.Parameters.AddWithValue("$name", upload.Info.Name);
+        insert.Parameters.AddWithValue("$version", upload.Info.Version);
+        var index = insert.Parameters.Add("$index", SqliteType.Integer);
+        var data = insert.Parameters.Add("$data", SqliteType.Text);
+        foreach (var row in batch)
         {
-            index.Value = written++;
-            // An array in column order: the names are in the version's columns, not repeated on every row.
-            data.Value = JsonSerializer.Serialize(row, Json);
+            index.Value = firstIndex++;
+            data.Value = row;
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        if (written != shape.Rows)
+        await transaction.CommitAsync(cancellationToken);
+        return firstIndex;
+    }
+
+    /// <summary>Extends the upload's lease, or publishes it; fails if the upload was discarded as abandoned meanwhile.</summary>
+    private async Task RenewLeaseAsync(SqliteConnection connection, SqliteTransaction transaction, Upload upload, string state)
+    {
+        var info = upload.Info;
+        var renewed = await connection.ExecuteAsync(
+            """
+            UPDATE dataset_versions SET state = @state, writing_until = @writingUntil
+            WHERE name = @Name AND version = @Version AND upload_id = @UploadId AND state = 'writing'
+            """,
+            new { state, writingUntil = state == Writing ? (clock.GetUtcNow() + UploadLease).ToString("O") : null, info.Name, info.Version, upload.UploadId },
+            transaction);
+        if (renewed == 0)
         {
-            throw new InvalidOperationException($"The upload changed while it was read: {shape.Rows} rows counted, {written} read.");
+            throw new InvalidOperationException(
+                $"The upload of {info.Name} v{info.Version} was discarded: it wrote nothing for {UploadLease.TotalMinutes:F0} minutes.");
+        }
+    }
+
+    /// <summary>
+    /// Deletes uploads whose writer stopped (a crash, a killed process) without finishing: their lease ran out. Run at start
+    /// and then periodically by <see cref="AbandonedUploadSweeper"/>; safe with several replicas.
+    /// </summary>
+    public async Task<int> DiscardAbandonedUploadsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var abandoned = (await connection.QueryAsync<(string Name, long Version, string UploadId)>(new CommandDefinition(
+            "SELECT name, version, upload_id FROM dataset_versions WHERE state = 'writing' AND writing_until < @now",
+            new { now = clock.GetUtcNow().ToString("O") }, cancellationToken: cancellationToken))).ToList();
+        foreach (var (name, version, uploadId) in abandoned)
+        {
+            await DiscardAsync(name, (int)version, uploadId);
         }
 
-        await connection.AppendAsync(transaction, actor, "dataset-version.created", $"datasets/{name}/versions/{version}", null, info, info.CreatedAt);
-        await transaction.CommitAsync(cancellationToken);
-        return info;
+        return abandoned.Count;
+    }
+
+    private Task DiscardAsync(Upload upload) => DiscardAsync(upload.Info.Name, upload.Info.Version, upload.UploadId);
+
+    // Not cancellable: it cleans up after a failure, including a cancelled upload. The upload's id, not only its number,
+    // says what to delete: once an abandoned upload is gone, a new one may take its number.
+    private async Task DiscardAsync(string name, int version, string uploadId)
+    {
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        var parameters = new { name, version, uploadId };
+        if (await connection.ExecuteAsync(
+            "DELETE FROM dataset_versions WHERE name = @name AND version = @version AND upload_id = @uploadId AND state = 'writing'",
+            parameters, transaction) > 0)
+        {
+            await connection.ExecuteAsync("DELETE FROM dataset_rows WHERE name = @name AND version = @version", parameters, transaction);
+        }
+
+        await transaction.CommitAsync(CancellationToken.None);
     }
 
     public async Task<IReadOnlyList<DatasetSummary>> ListAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<(string Name, long LatestVersion, long Versions, string UpdatedAt)>(new CommandDefinition(
-            "SELECT name, MAX(version), COUNT(*), MAX(created_at) FROM dataset_versions GROUP BY name ORDER BY name",
+            "SELECT name, MAX(version), COUNT(*), MAX(created_at) FROM dataset_versions WHERE state = 'ready' GROUP BY name ORDER BY name",
             cancellationToken: cancellationToken));
         return rows.Select(row => new DatasetSummary(
             row.Name, (int)row.LatestVersion, (int)row.Versions, DateTimeOffset.Parse(row.UpdatedAt, CultureInfo.InvariantCulture))).ToList();
@@ -108,7 +246,10 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<VersionRow>(new CommandDefinition(
-            "SELECT name, version, row_count AS RowCount, columns, sha256, created_at AS CreatedAt FROM dataset_versions WHERE name = @name ORDER BY version",
+            """
+            SELECT name, version, row_count AS RowCount, columns, sha256, created_at AS CreatedAt FROM dataset_versions
+            WHERE name = @name AND state = 'ready' ORDER BY version
+            """,
             new { name }, cancellationToken: cancellationToken));
         return rows.Select(row => row.ToInfo()).ToList();
     }
@@ -120,7 +261,7 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
         var row = await connection.QuerySingleOrDefaultAsync<VersionRow>(new CommandDefinition(
             """
             SELECT name, version, row_count AS RowCount, columns, sha256, created_at AS CreatedAt FROM dataset_versions
-            WHERE name = @name AND (@version IS NULL OR version = @version) ORDER BY version DESC LIMIT 1
+            WHERE name = @name AND state = 'ready' AND (@version IS NULL OR version = @version) ORDER BY version DESC LIMIT 1
             """,
             new { name, version }, cancellationToken: cancellationToken));
         return row?.ToInfo();
@@ -131,7 +272,8 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var columns = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-            "SELECT columns FROM dataset_versions WHERE name = @name AND version = @version", new { name, version }, cancellationToken: cancellationToken));
+            "SELECT columns FROM dataset_versions WHERE name = @name AND version = @version AND state = 'ready'",
+            new { name, version }, cancellationToken: cancellationToken));
         if (columns is null)
         {
             return [];
@@ -169,5 +311,8 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
             DateTimeOffset.Parse(CreatedAt, CultureInfo.InvariantCulture));
     }
 }
+
+/// <summary>A version being written, and the id that tells this upload from a later one that reuses its number.</summary>
+internal sealed record Upload(DatasetVersionInfo Info, string UploadId);
 
 public sealed record DatasetSummary(string Name, int LatestVersion, int Versions, DateTimeOffset UpdatedAt);

@@ -10,6 +10,7 @@ internal static class Extensions
         builder.AddServiceDatabase(DatasetStore.Migrations);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<DatasetStore>();
+        builder.Services.AddHostedService<AbandonedUploadSweeper>();
         builder.Services.AddOptions<FeatureOptions>()
             .BindConfiguration(nameof(FeatureOptions))
             .ValidateDataAnnotations()
