@@ -117,6 +117,9 @@ public class CsvDatasetReaderTests
     [Theory]
     [InlineData("a,,c\n1,2,3\n", "empty")]
     [InlineData("a,b,a\n1,2,3\n", "more than once")]
+    [InlineData("a:b:c\n1:2:3\n", "one column")]
+    [InlineData("<!DOCTYPE html>\n<html><body>502 Bad Gateway</body></html>\n", "HTML")]
+    [InlineData("<?xml version=\"1.0\"?>\n<rows/>\n", "XML")]
     public async Task RejectsBadHeaderNames(string csv, string expected)
     {
         var error = await Assert.ThrowsAsync<CsvFormatException>(() => ReadAsync(csv));
@@ -125,14 +128,18 @@ public class CsvDatasetReaderTests
         Assert.Contains(expected, error.Message);
     }
 
-    [Fact]
-    public async Task RejectsMalformedQuotingNamingItsLine()
+    [Theory]
+    [InlineData("a,b\n1,2\n3,x\"y\n", 3)]
+    [InlineData("a,b\n1,\"2\n3,4\n5,6\n", 2)]
+    [InlineData("a,b\n1,\"two\nlines\"\n3,x\"y\n", 4)]
+    [InlineData("a,b\r\n1,2\r\n3,x\"y", 3)]
+    [InlineData("a,b\r\n1,\"2\r\n3,4", 2)]
+    [InlineData("a,b\n1,2\n3,x\"y\n4,5\n", 3)]
+    public async Task RejectsMalformedQuotingNamingTheLineItsRecordStartsOn(string csv, int line)
     {
-        var csv = "a,b\n1,2\n3,x\"y\n";
-
         var error = await Assert.ThrowsAsync<CsvFormatException>(() => ReadAsync(csv));
 
-        Assert.Equal(3, error.Line);
+        Assert.Equal(line, error.Line);
     }
 
     [Theory]
@@ -158,6 +165,21 @@ public class CsvDatasetReaderTests
         Assert.Equal(1, error.Line);
         Assert.Contains("one column", error.Message);
         Assert.Contains("'\\t'", error.Message);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5000)]
+    public async Task RefusesBytesThatAreNotUtf8NamingTheLineTheyAreOn(int goodLines)
+    {
+        // Latin-1 text after many good lines: the decoder fails on a whole block, but the refusal names the byte's line.
+        var good = string.Concat(Enumerable.Repeat("Berlin,3645000\n", goodLines));
+        byte[] csv = [.. Encoding.UTF8.GetBytes("city,population\n" + good), .. Encoding.Latin1.GetBytes("Z\u00fcrich,421878\n")];
+
+        var error = await Assert.ThrowsAsync<CsvFormatException>(() => CsvDatasetReader.ReadAsync(new MemoryStream(csv), CancellationToken.None));
+
+        Assert.Equal(goodLines + 2, error.Line);
+        Assert.StartsWith($"Line {goodLines + 2}: the file is not text", error.Message);
     }
 
     [Fact]

@@ -98,4 +98,29 @@ public class InferenceRequestReaderTests
         document!.Dispose();
         Assert.Throws<ObjectDisposedException>(() => age.GetArrayLength());
     }
+
+    [Theory]
+    [InlineData("""{"records": [{"plan": "\ud800"}]}""")]
+    [InlineData("""{"records": [{"plan": "a\udc00b"}]}""")]
+    [InlineData("""{"records": [{"plan": "\ud83d\u0041"}]}""")]
+    [InlineData("""{"records": [{"plan": "\\\ud800"}]}""")]
+    [InlineData("""{"inputs": [{"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["\uD800"]}]}""")]
+    public void RefusesAnEscapedHalfCharacterBeforeAnythingReadsIt(string json)
+    {
+        // Valid JSON, but reading the string would throw (an InvalidOperationException: a 500), so the body is refused whole.
+        var refused = Assert.Throws<JsonException>(() => PredictRequest.Parse(Encoding.UTF8.GetBytes(json)));
+
+        Assert.Contains("without its other half", refused.Message);
+    }
+
+    [Theory]
+    [InlineData("""{"records": [{"plan": "\ud83d\ude00 and \u00e9"}]}""", "😀 and é")]
+    [InlineData("""{"records": [{"plan": "\\ud800"}]}""", "\\ud800")]
+    [InlineData("""{"records": [{"plan": "ends in a backslash \\"}]}""", "ends in a backslash \\")]
+    public void KeepsWholeCharactersAndEscapedBackslashes(string json, string expected)
+    {
+        using var document = PredictRequest.Parse(Encoding.UTF8.GetBytes(json));
+
+        Assert.Equal(expected, document.RootElement.GetProperty("records")[0].GetProperty("plan").GetString());
+    }
 }

@@ -133,7 +133,7 @@ public class BadInputTests(PlatformFixture platform) : PlatformTest(platform)
     [Fact]
     public async Task RecordsThatDoNotMatchTheSignatureGetEveryProblemListed()
     {
-        var model = await ProductionIrisAsync();
+        var model = await Platform.ProductionIrisAsync();
 
         using var response = await Platform.PredictAsync(model,
         [
@@ -149,7 +149,7 @@ public class BadInputTests(PlatformFixture platform) : PlatformTest(platform)
     [Fact]
     public async Task EmptyRecordsAreRejected()
     {
-        var model = await ProductionIrisAsync();
+        var model = await Platform.ProductionIrisAsync();
 
         using var response = await Platform.PredictAsync(model, []);
 
@@ -159,7 +159,7 @@ public class BadInputTests(PlatformFixture platform) : PlatformTest(platform)
     [Fact]
     public async Task UnknownModelAliasAndVersionAreNotFound()
     {
-        var model = await ProductionIrisAsync();
+        var model = await Platform.ProductionIrisAsync();
         var record = new[] { PlatformSteps.IrisRows()[0].Record };
 
         using var unknownModel = await Platform.PredictAsync(PlatformSteps.UniqueName("nope"), record);
@@ -174,7 +174,7 @@ public class BadInputTests(PlatformFixture platform) : PlatformTest(platform)
     [Fact]
     public async Task AliasCannotPointAtAVersionThatDoesNotExist()
     {
-        var model = await ProductionIrisAsync();
+        var model = await Platform.ProductionIrisAsync();
 
         using var response = await Platform.SetAliasAsync(model, "production", 42);
 
@@ -184,7 +184,7 @@ public class BadInputTests(PlatformFixture platform) : PlatformTest(platform)
     [Fact]
     public async Task OversizedPredictBodyIsRejectedWith413()
     {
-        var model = await ProductionIrisAsync();
+        var model = await Platform.ProductionIrisAsync();
         var huge = new string(' ', PlatformFixture.MaxJsonBytes + 1);
 
         // Expect: 100-continue lets the server refuse before the body is sent, as a well-behaved client would.
@@ -196,14 +196,5 @@ public class BadInputTests(PlatformFixture platform) : PlatformTest(platform)
         using var response = await Platform.Inference.SendAsync(request);
 
         await response.AssertStatusAsync(HttpStatusCode.RequestEntityTooLarge);
-    }
-
-    /// <summary>A model of its own for the calling test, trained on iris and promoted to production.</summary>
-    private async Task<string> ProductionIrisAsync()
-    {
-        var dataset = await Platform.UploadIrisAsync("iris");
-        var version = await Platform.TrainIrisAsync(dataset);
-        await Platform.PromoteAsync(dataset, new { version });
-        return dataset;
     }
 }

@@ -164,6 +164,15 @@ internal static class PlatformSteps
         return job["modelVersion"]!.GetValue<int>();
     }
 
+    /// <summary>A model of the calling test's own, trained on iris and promoted to production; returns its name.</summary>
+    public static async Task<string> ProductionIrisAsync(this PlatformFixture platform)
+    {
+        var dataset = await platform.UploadIrisAsync("iris");
+        var version = await platform.TrainIrisAsync(dataset);
+        await platform.PromoteAsync(dataset, new { version });
+        return dataset;
+    }
+
     public static async Task<HttpResponseMessage> SetAliasAsync(
         this PlatformFixture platform, string model, string alias, int version, string? traceParent = null)
     {

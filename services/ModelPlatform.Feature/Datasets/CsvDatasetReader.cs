@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -29,8 +30,8 @@ public sealed class CsvFormatException(string message, int? line = null) : Excep
 /// <summary>
 /// Reads an RFC 4180 CSV with a header row, separated by commas, semicolons, tabs or vertical bars (whichever the file
 /// uses), in UTF-8 (a byte-order mark is dropped) or UTF-16 with a byte-order mark. Anything else is refused: bytes that
-/// are not UTF-8 and NUL characters (a binary file), and a one-column header that holds another separator. It infers
-/// each column's type from its values:
+/// are not UTF-8 and NUL characters (a binary file), markup (HTML or XML), and a one-column header that holds another
+/// separator. It infers each column's type from its values:
 /// <list type="bullet">
 /// <item>boolean when every value is true or false (any case);</item>
 /// <item>numeric when every value is a number (invariant culture: 1.5, -2, 3e-4);</item>
@@ -78,6 +79,12 @@ public static class CsvDatasetReader
         using var parser = new CsvParser(reader, Configuration(limits, delimiter: null));
         try
         {
+            // Markup saved as .csv (an error page, a feed) is not a table, whatever it would split into.
+            if (reader.Peek() == '<')
+            {
+                throw new CsvFormatException("Line 1: the file starts with '<': it looks like HTML or XML, not a CSV with a header row.", 1);
+            }
+
             return await InspectAsync(parser, limits, cancellationToken);
         }
         catch (MaxFieldSizeException)
@@ -87,10 +94,39 @@ public static class CsvDatasetReader
         }
         catch (DecoderFallbackException)
         {
+            var line = csv.CanSeek ? await LineOfFirstInvalidByteAsync(csv, cancellationToken) : Math.Max(parser.RawRow, 1);
             throw new CsvFormatException(
-                $"Line {Math.Max(parser.RawRow, 1)}: the file is not text: it holds bytes that UTF-8 text never has, as images and other binary "
+                $"Line {line}: the file is not text: it holds bytes that UTF-8 text never has, as images and other binary "
                 + "files do. Upload a CSV saved as UTF-8 (or UTF-16 with a byte-order mark).",
-                Math.Max(parser.RawRow, 1));
+                line);
+        }
+    }
+
+    /// <summary>
+    /// The line of the first byte that is not UTF-8, read again from the start: the decoder works a block at a time, so the
+    /// parser's line when it fails is the block's first, not the byte's.
+    /// </summary>
+    private static async Task<int> LineOfFirstInvalidByteAsync(Stream csv, CancellationToken cancellationToken)
+    {
+        csv.Position = 0;
+        var bytes = new byte[64 * 1024];
+        var chars = new char[bytes.Length];
+        var (line, kept) = (1, 0);
+        while (true)
+        {
+            var read = await csv.ReadAsync(bytes.AsMemory(kept), cancellationToken);
+            var length = kept + read;
+            var status = System.Text.Unicode.Utf8.ToUtf16(
+                bytes.AsSpan(0, length), chars, out var consumed, out _, replaceInvalidSequences: false, isFinalBlock: read == 0);
+            line += bytes.AsSpan(0, consumed).Count((byte)'\n');
+            if (status == OperationStatus.InvalidData || read == 0)
+            {
+                return line;
+            }
+
+            // A character cut at the end of the block is completed by the next.
+            kept = length - consumed;
+            bytes.AsSpan(consumed, kept).CopyTo(bytes);
         }
     }
 
@@ -119,8 +155,17 @@ public static class CsvDatasetReader
     {
         // The parser itself stops at the cell limit, so an unclosed quote cannot make one cell of the whole file.
         MaxFieldSize = limits.MaxCellCharacters,
-        BadDataFound = args => throw new CsvFormatException(
-            $"Line {args.Context.Parser!.RawRow}: malformed quoting in field \"{CellValues.Truncate(args.Field)}\".", args.Context.Parser.RawRow),
+        BadDataFound = args =>
+        {
+            // Name the line the record starts on, counting back the line breaks inside it. A quote that never closes runs to
+            // the end of the file, so every break after it is inside the record, the last one too.
+            var unclosed = args.Field.StartsWith('"') && !args.Field.TrimEnd('\r', '\n').EndsWith('"');
+            var breaks = (unclosed ? args.RawRecord : args.RawRecord.TrimEnd('\r', '\n')).Count('\n');
+            var line = args.Context.Parser!.RawRow - breaks;
+            throw new CsvFormatException(unclosed
+                ? $"Line {line}: a quoted field opens here and is never closed: \"{CellValues.Truncate(args.Field)}\"."
+                : $"Line {line}: malformed quoting in field \"{CellValues.Truncate(args.Field)}\".", line);
+        },
         TrimOptions = TrimOptions.Trim,
         DetectDelimiter = delimiter is null,
         DetectDelimiterValues = Delimiters,
@@ -206,7 +251,7 @@ public static class CsvDatasetReader
         }
 
         // No separator was found in the header; one it holds is one this reader does not split on, or the file is not a table.
-        if (header.Length == 1 && header[0].IndexOfAny([';', '\t', '|']) is var at and >= 0)
+        if (header.Length == 1 && header[0].IndexOfAny([';', '\t', '|', ':']) is var at and >= 0)
         {
             throw new CsvFormatException(
                 $"Line {line}: the header is one column, \"{CellValues.Truncate(header[0])}\", that holds '{Printable(header[0][at])}': separate "

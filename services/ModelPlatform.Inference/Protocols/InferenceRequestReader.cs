@@ -30,7 +30,7 @@ internal static class InferenceRequestReader
     public static InferenceRequest? Read(ReadOnlyMemory<byte> body, out JsonDocument? document)
     {
         document = null;
-        PredictRequest.RefuseInvalidUtf8(body.Span);
+        PredictRequest.RefuseInvalidText(body.Span);
         try
         {
             document = JsonDocument.Parse(body);
