@@ -80,7 +80,7 @@ public static class Extensions
         builder.Services.AddOptions<ApiKeyAuthenticationOptions>().BindConfiguration("Identity");
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ApiKeyCache>();
-        builder.Services.AddHttpClient<IApiKeyValidator, IdentityServiceValidator>(http => http.BaseAddress = new("http://identity"));
+        builder.Services.AddHttpClient<IApiKeyValidator, IdentityServiceValidator>(http => http.BaseAddress = new("https+http://identity"));
         builder.Services.AddKeyRateLimits();
 
         if (builder.Configuration["Identity:ServiceKey"] is { Length: > 0 } serviceKey)

@@ -38,3 +38,21 @@ if ! container_runtime && ! has_servers; then
     fail "Redis and RabbitMQ are missing. Start Docker or Podman, or install them: 'brew install redis rabbitmq' (macOS), 'sudo apt-get install -y redis-server rabbitmq-server' (Debian/Ubuntu)."
   fi
 fi
+
+# TLS: the https launch profile, and the integration tests that run under it, need ASP.NET Core's development certificate,
+# trusted. On Linux, .NET trusts it through OpenSSL once its folder is in SSL_CERT_DIR (https://aka.ms/dev-certs-trust);
+# on macOS and Windows, 'dotnet dev-certs https --trust' asks once, so this only says so.
+if [ "$(uname -s)" = Linux ]; then
+  dev_cert_trust="$HOME/.aspnet/dev-certs/trust"
+  if ! dotnet dev-certs https --check >/dev/null 2>&1 || ! ls "$dev_cert_trust"/*.pem >/dev/null 2>&1; then
+    echo "ModelPlatform: creating ASP.NET Core's development certificate and trusting it for $(id -un) (dotnet dev-certs https --trust)..."
+    # Exits non-zero on Linux, where it cannot change SSL_CERT_DIR for us; the export below does.
+    dotnet dev-certs https --trust >/dev/null 2>&1 || true
+  fi
+  case ":${SSL_CERT_DIR:-}:" in
+    *":$dev_cert_trust:"*) ;;
+    *) export SSL_CERT_DIR="$dev_cert_trust:${SSL_CERT_DIR:-/etc/ssl/certs}" ;;
+  esac
+elif ! dotnet dev-certs https --check --trust >/dev/null 2>&1; then
+  echo "ModelPlatform: the https profile and the tests need a trusted development certificate: run 'dotnet dev-certs https --trust' once." >&2
+fi

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 
 namespace ModelPlatform.IntegrationTests;
 
-/// <summary>The publish manifest that azd deploys: secrets only as generated secret inputs, never as values.</summary>
+/// <summary>The publish manifest that azd deploys: secrets only as generated secret inputs, never as values; TLS endpoints.</summary>
 public class ManifestTests
 {
     [Fact]
@@ -39,8 +39,10 @@ public class ManifestTests
             var secrets = resources.Where(resource => resource.Key.EndsWith("-api-key", StringComparison.Ordinal)
                 || resource.Key.EndsWith("-password", StringComparison.Ordinal)).ToList();
             Assert.Contains(secrets, secret => secret.Key == "admin-api-key");
-            Assert.Equal(["feature", "identity", "inference", "registry", "training"],
-                resources.Where(resource => resource.Value!["type"]!.GetValue<string>() == "project.v0").Select(resource => resource.Key).Order());
+            var projects = resources.Where(resource => resource.Value!["type"]!.GetValue<string>() == "project.v0").ToList();
+            Assert.Equal(["feature", "identity", "inference", "registry", "training"], projects.Select(project => project.Key).Order());
+            // Every service has an https binding, so the ingress azd deploys serves it over TLS only.
+            Assert.All(projects, project => Assert.Equal("https", project.Value!["bindings"]?["https"]?["scheme"]?.GetValue<string>()));
             foreach (var (name, secret) in secrets)
             {
                 var input = secret!["inputs"]!["value"]!;

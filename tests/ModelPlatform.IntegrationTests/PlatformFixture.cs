@@ -19,7 +19,10 @@ public sealed class PlatformFixture : IAsyncLifetime
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
     public const int MaxRecordsPerRequest = 500;
     public const int MaxJsonBytes = 1 << 20;
-    private static readonly string[] Services = ["identity", "feature", "training", "registry", "inference"];
+    public static readonly string[] Services = ["identity", "feature", "training", "registry", "inference"];
+
+    /// <summary>The services' launch profile under test: TLS, as a deployment serves.</summary>
+    public const string LaunchProfile = "https";
 
     /// <summary>How long each replica trusts an answer about a key here, so revocation tests are quick.</summary>
     public const int KeyCacheSeconds = 1;
@@ -57,8 +60,9 @@ public sealed class PlatformFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         using var timeout = new CancellationTokenSource(StartTimeout);
+        // The https launch profile: every service listens on TLS as well, and the services call one another over it.
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ModelPlatform_AppHost>(
-            [$"ModelPlatform:DataDirectory={_data.FullName}"], timeout.Token);
+            [$"ModelPlatform:DataDirectory={_data.FullName}", $"AppHost:DefaultLaunchProfileName={LaunchProfile}"], timeout.Token);
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         // Short retry delays and leases keep the failure tests quick; the behaviour is the same as with the defaults.
         Project("training").WithEnvironment("EventBus__RetryDelaySeconds", "1")
@@ -100,7 +104,7 @@ public sealed class PlatformFixture : IAsyncLifetime
     /// <summary>A client of <paramref name="service"/> that sends <paramref name="key"/>.</summary>
     public HttpClient Client(string service, string key)
     {
-        var client = App.CreateHttpClient(service);
+        var client = App.CreateHttpClient(service, "https");
         client.DefaultRequestHeaders.Authorization = new("Bearer", key);
         return client;
     }

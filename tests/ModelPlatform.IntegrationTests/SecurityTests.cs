@@ -167,6 +167,25 @@ public class SecurityTests(PlatformFixture platform) : PlatformTest(platform)
     }
 
     [Fact]
+    public async Task UnderTheHttpsProfileEveryServiceServesOverTlsAndFindsTheOthersTlsEndpoints()
+    {
+        foreach (var service in PlatformFixture.Services)
+        {
+            // A keyed call over TLS, with a certificate this machine trusts (no validation is turned off).
+            using var client = Platform.Client(service, Platform.Key);
+            Assert.Equal(Uri.UriSchemeHttps, client.BaseAddress!.Scheme);
+            await client.GetAsync("/health").AssertStatusAsync(HttpStatusCode.OK);
+
+            // Each service calls the others by https+http://name, which takes their TLS endpoint when they have one.
+            var environment = Platform.LatestStates().Values.First(update => update.Resource.Name == service).Snapshot.EnvironmentVariables;
+            var others = environment.Where(variable => variable.Name.StartsWith("services__", StringComparison.Ordinal)).ToList();
+            Assert.True(service == "identity" || others.Count > 0, $"{service} was told of no other service");
+            Assert.All(others.Where(variable => variable.Name.EndsWith("__http__0", StringComparison.Ordinal)), http =>
+                Assert.Contains(others, https => https.Name == http.Name.Replace("__http__", "__https__") && https.Value!.StartsWith("https://")));
+        }
+    }
+
+    [Fact]
     public async Task NoGeneratedSecretAppearsInAnyServiceLog()
     {
         // Arrange: every secret the platform generated, and logs with refusals in them.

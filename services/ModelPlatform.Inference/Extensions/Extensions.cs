@@ -45,7 +45,7 @@ internal static class Extensions
         builder.Services.AddSingleton<Scoring>();
         builder.Services.AddSingleton<ServingReadiness>();
         builder.Services.AddHostedService<ModelPreloader>();
-        builder.Services.AddHttpClient<RegistryClient>(http => http.BaseAddress = new("http://registry"));
-        builder.Services.AddHttpClient<ArtifactClient>(http => http.BaseAddress = new("http://registry")).AddLargeTransferResilience();
+        builder.Services.AddHttpClient<RegistryClient>(http => http.BaseAddress = new("https+http://registry"));
+        builder.Services.AddHttpClient<ArtifactClient>(http => http.BaseAddress = new("https+http://registry")).AddLargeTransferResilience();
     }
 }

@@ -26,8 +26,8 @@ internal static class Extensions
         // Service discovery resolves these names to the AppHost's feature and registry resources.
         // Rows and artifacts are large. The registry deduplicates a registration by its training job id, so one that
         // timed out on the way back is safe to send again.
-        builder.Services.AddHttpClient<FeatureClient>(http => http.BaseAddress = new("http://feature")).AddLargeTransferResilience();
-        builder.Services.AddHttpClient<RegistryClient>(http => http.BaseAddress = new("http://registry"))
+        builder.Services.AddHttpClient<FeatureClient>(http => http.BaseAddress = new("https+http://feature")).AddLargeTransferResilience();
+        builder.Services.AddHttpClient<RegistryClient>(http => http.BaseAddress = new("https+http://registry"))
             .AddLargeTransferResilience(postsAreIdempotent: true);
     }
 }
