@@ -89,9 +89,18 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
             await transaction.CommitAsync(cancellationToken);
             return info;
         }
-        catch
+        catch (Exception failure)
         {
-            await DiscardAsync(upload);
+            try
+            {
+                await DiscardAsync(upload);
+            }
+            catch (Exception cleanup)
+            {
+                // The sweeper deletes the upload once its lease runs out; the caller hears of both failures.
+                throw new AggregateException(failure, cleanup);
+            }
+
             throw;
         }
     }
