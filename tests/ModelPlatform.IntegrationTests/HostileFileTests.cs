@@ -60,11 +60,9 @@ public class HostileFileTests(PlatformFixture platform, ITestOutputHelper output
         string file, string? separator, string expected)
     {
         var dataset = PlatformSteps.UniqueName("corpus");
-        using var content = new ByteArrayContent(await File.ReadAllBytesAsync(Path.Combine(Corpus, "uploads", file)));
-        content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
 
         var timer = Stopwatch.StartNew();
-        using var response = await Platform.Feature.PostAsync($"/datasets/{dataset}/versions", content);
+        using var response = await UploadAsync(dataset, file);
         output.WriteLine($"{file}: {(int)response.StatusCode} in {timer.Elapsed.TotalMilliseconds:F0} ms");
 
         if (separator is not null)
@@ -141,6 +139,14 @@ public class HostileFileTests(PlatformFixture platform, ITestOutputHelper output
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
+    /// <summary>Sends the corpus upload <paramref name="file"/> as the next version of <paramref name="dataset"/>.</summary>
+    private async Task<HttpResponseMessage> UploadAsync(string dataset, string file)
+    {
+        using var content = new ByteArrayContent(await File.ReadAllBytesAsync(Path.Combine(Corpus, "uploads", file)));
+        content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        return await Platform.Feature.PostAsync($"/datasets/{dataset}/versions", content);
+    }
+
     /// <summary>Problem details with a detail or errors, or the Open Inference Protocol's <c>{"error"}</c>.</summary>
     private static bool SaysWhy(string answer) =>
         JsonNode.Parse(answer) is JsonObject json && (json["detail"] ?? json["errors"] ?? json["error"]) is not null;
@@ -148,9 +154,7 @@ public class HostileFileTests(PlatformFixture platform, ITestOutputHelper output
     private async Task<string> FirstCellAsync(string file, string column)
     {
         var dataset = PlatformSteps.UniqueName("corpus");
-        using var content = new ByteArrayContent(await File.ReadAllBytesAsync(Path.Combine(Corpus, "uploads", file)));
-        content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
-        await Platform.Feature.PostAsync($"/datasets/{dataset}/versions", content).AssertJsonAsync(HttpStatusCode.Created);
+        await UploadAsync(dataset, file).AssertJsonAsync(HttpStatusCode.Created);
         var page = await Platform.Feature.GetAsync($"/datasets/{dataset}/versions/1/rows?limit=1").AssertJsonAsync();
         return page["rows"]![0]![column]!.ToString();
     }

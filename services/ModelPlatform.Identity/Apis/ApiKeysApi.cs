@@ -12,23 +12,20 @@ public static class ApiKeysApi
     public static IEndpointRouteBuilder MapApiKeysApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api-keys").WithTags("API keys");
+        var admin = api.MapGroup("").RequireRoles(PlatformRoles.Admin);
 
-        api.MapPost("/", CreateKey)
+        admin.MapPost("/", CreateKey)
             .WithName("CreateApiKey")
-            .WithSummary("Create an API key with a name, roles and an optional expiry; the answer is the only time its secret is shown")
-            .RequireRoles(PlatformRoles.Admin);
-        api.MapGet("/", ListKeys)
+            .WithSummary("Create an API key with a name, roles and an optional expiry; the answer is the only time its secret is shown");
+        admin.MapGet("/", ListKeys)
             .WithName("ListApiKeys")
-            .WithSummary("List API keys, without secrets, with when each was last used")
-            .RequireRoles(PlatformRoles.Admin);
-        api.MapGet("/{id}", GetKey)
+            .WithSummary("List API keys, without secrets, with when each was last used");
+        admin.MapGet("/{id}", GetKey)
             .WithName("GetApiKey")
-            .WithSummary("Get one API key, without its secret")
-            .RequireRoles(PlatformRoles.Admin);
-        api.MapDelete("/{id}", RevokeKey)
+            .WithSummary("Get one API key, without its secret");
+        admin.MapDelete("/{id}", RevokeKey)
             .WithName("RevokeApiKey")
-            .WithSummary("Revoke an API key; every replica of every service refuses it within the key cache period")
-            .RequireRoles(PlatformRoles.Admin);
+            .WithSummary("Revoke an API key; every replica of every service refuses it within the key cache period");
         api.MapPost("/introspect", Introspect)
             .WithName("IntrospectApiKey")
             .WithSummary("Say who holds a presented key and with which roles (for the platform's services)")
