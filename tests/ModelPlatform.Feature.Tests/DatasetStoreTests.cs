@@ -4,19 +4,22 @@ using Microsoft.Extensions.Time.Testing;
 using ModelPlatform.Contracts;
 using ModelPlatform.Feature.Datasets;
 using ModelPlatform.Storage;
+using ModelPlatform.TestSupport;
 
 namespace ModelPlatform.Feature.Tests;
 
-public sealed class DatasetStoreTests : IDisposable
+/// <summary>Run on each engine: see the classes at the end of the file.</summary>
+public abstract class DatasetStoreTests : IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("modelplatform-feature-").FullName;
+    private readonly ITestDatabase _testDatabase;
     private readonly ServiceDatabase _database;
     private readonly FakeTimeProvider _clock = new();
     private readonly DatasetStore _store;
 
-    public DatasetStoreTests()
+    protected DatasetStoreTests(ITestDatabase testDatabase)
     {
-        _database = new ServiceDatabase(_directory, DatasetStore.Migrations);
+        _testDatabase = testDatabase;
+        _database = testDatabase.Open(DatasetStore.Migrations);
         // Small batches, so a few rows already span several transactions.
         _store = new DatasetStore(_database, _clock) { RowsPerBatch = 2 };
     }
@@ -160,5 +163,10 @@ public sealed class DatasetStoreTests : IDisposable
         Assert.Equal("a", row["y"]!.ToString());
     }
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _testDatabase.Dispose();
 }
+
+public sealed class DatasetStoreOnSqliteTests() : DatasetStoreTests(new SqliteTestDatabase());
+
+[Collection(nameof(PostgresServer))]
+public sealed class DatasetStoreOnPostgresTests(PostgresServer server) : DatasetStoreTests(new PostgresTestDatabase(server));

@@ -4,17 +4,23 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using ModelPlatform.Contracts;
 using ModelPlatform.Storage;
+using ModelPlatform.TestSupport;
 
 namespace ModelPlatform.Messaging.Tests;
 
-public sealed class OutboxTests : IDisposable
+/// <summary>Run on each engine: see the classes at the end of the file.</summary>
+public abstract class OutboxTests : IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("modelplatform-outbox-").FullName;
+    private readonly ITestDatabase _testDatabase;
     private readonly ServiceDatabase _database;
     private readonly FakeTimeProvider _clock = new(DateTimeOffset.Parse("2026-11-28T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
 
-    public OutboxTests() => _database = new ServiceDatabase(_directory, [Outbox.Migration]);
+    protected OutboxTests(ITestDatabase testDatabase)
+    {
+        _testDatabase = testDatabase;
+        _database = testDatabase.Open([Outbox.Migration]);
+    }
 
     /// <summary>A broker that takes what it is given, refuses while <see cref="Down"/>, and has no queue for <see cref="Unroutable"/>.</summary>
     private sealed class Broker : IEventBus
@@ -105,7 +111,11 @@ public sealed class OutboxTests : IDisposable
     public void Dispose()
     {
         _services.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
+        _testDatabase.Dispose();
     }
 }
+
+public sealed class OutboxOnSqliteTests() : OutboxTests(new SqliteTestDatabase());
+
+[Collection(nameof(PostgresServer))]
+public sealed class OutboxOnPostgresTests(PostgresServer server) : OutboxTests(new PostgresTestDatabase(server));

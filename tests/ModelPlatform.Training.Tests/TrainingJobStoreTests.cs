@@ -2,15 +2,17 @@ using Dapper;
 using Microsoft.Extensions.Time.Testing;
 using ModelPlatform.Contracts;
 using ModelPlatform.Storage;
+using ModelPlatform.TestSupport;
 using ModelPlatform.Training.Jobs;
 
 namespace ModelPlatform.Training.Tests;
 
-public sealed class TrainingJobStoreTests : IDisposable
+/// <summary>Run on each engine: see the classes at the end of the file.</summary>
+public abstract class TrainingJobStoreTests : IDisposable
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan RepublishAfter = TimeSpan.FromMinutes(30);
-    private readonly string _directory = Directory.CreateTempSubdirectory("modelplatform-training-").FullName;
+    private readonly ITestDatabase _testDatabase;
     // Jobs are created at the store's clock time, as the API does; a wall-clock creation time would sort a job's
     // "submitted" event after its later ones once the real clock passes this one.
     private static readonly DateTimeOffset Start = DateTimeOffset.Parse("2026-11-26T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
@@ -19,9 +21,10 @@ public sealed class TrainingJobStoreTests : IDisposable
 
     private readonly ServiceDatabase _database;
 
-    public TrainingJobStoreTests()
+    protected TrainingJobStoreTests(ITestDatabase testDatabase)
     {
-        _database = new ServiceDatabase(_directory, TrainingJobStore.Migrations);
+        _testDatabase = testDatabase;
+        _database = testDatabase.Open(TrainingJobStore.Migrations);
         _store = new TrainingJobStore(_database, _clock);
     }
 
@@ -61,9 +64,9 @@ public sealed class TrainingJobStoreTests : IDisposable
         await _store.AddAsync(NewJob(), IrisColumns, Scientist, CancellationToken.None);
 
         await using var connection = await _database.OpenAsync(CancellationToken.None);
-        var update = await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() =>
+        var update = await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() =>
             Dapper.SqlMapper.ExecuteAsync(connection, "UPDATE audit SET actor_name = 'mallory'"));
-        var delete = await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() =>
+        var delete = await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() =>
             Dapper.SqlMapper.ExecuteAsync(connection, "DELETE FROM audit"));
 
         Assert.Contains("append-only", update.Message);
@@ -230,7 +233,11 @@ public sealed class TrainingJobStoreTests : IDisposable
 
     public void Dispose()
     {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
+        _testDatabase.Dispose();
     }
 }
+
+public sealed class TrainingJobStoreOnSqliteTests() : TrainingJobStoreTests(new SqliteTestDatabase());
+
+[Collection(nameof(PostgresServer))]
+public sealed class TrainingJobStoreOnPostgresTests(PostgresServer server) : TrainingJobStoreTests(new PostgresTestDatabase(server));

@@ -7,21 +7,24 @@ using Microsoft.Extensions.Options;
 using ModelPlatform.Contracts;
 using ModelPlatform.Messaging;
 using ModelPlatform.Storage;
+using ModelPlatform.TestSupport;
 using ModelPlatform.Training.Jobs;
 
 namespace ModelPlatform.Training.Tests;
 
-public sealed class TrainingJobSubmittedHandlerTests : IDisposable
+/// <summary>Run on each engine: see the classes at the end of the file.</summary>
+public abstract class TrainingJobSubmittedHandlerTests : IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("modelplatform-training-").FullName;
+    private readonly ITestDatabase _testDatabase;
     private readonly TrainingJobStore _store;
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
 
     private readonly ServiceDatabase _database;
 
-    public TrainingJobSubmittedHandlerTests()
+    protected TrainingJobSubmittedHandlerTests(ITestDatabase testDatabase)
     {
-        _database = new ServiceDatabase(_directory, TrainingJobStore.Migrations);
+        _testDatabase = testDatabase;
+        _database = testDatabase.Open(TrainingJobStore.Migrations);
         _store = new TrainingJobStore(_database, TimeProvider.System);
     }
 
@@ -243,7 +246,11 @@ public sealed class TrainingJobSubmittedHandlerTests : IDisposable
     public void Dispose()
     {
         _services.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
+        _testDatabase.Dispose();
     }
 }
+
+public sealed class TrainingJobSubmittedHandlerOnSqliteTests() : TrainingJobSubmittedHandlerTests(new SqliteTestDatabase());
+
+[Collection(nameof(PostgresServer))]
+public sealed class TrainingJobSubmittedHandlerOnPostgresTests(PostgresServer server) : TrainingJobSubmittedHandlerTests(new PostgresTestDatabase(server));

@@ -1,14 +1,14 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 using Dapper;
-using Microsoft.Data.Sqlite;
 using ModelPlatform.Contracts;
 using ModelPlatform.Storage;
 
 namespace ModelPlatform.Feature.Datasets;
 
 /// <summary>
-/// The offline store: immutable dataset versions in the service's SQLite database. An upload reserves its version number,
+/// The offline store: immutable dataset versions in the service's database (SQLite or PostgreSQL). An upload reserves its version number,
 /// writes its rows in short transactions (so a large upload never holds up another) and publishes the version when the
 /// last row is in. Until then, and for ever if it fails, no read sees it: a failed upload is deleted, and one whose writer
 /// died is deleted once its lease runs out (<see cref="DiscardAbandonedUploadsAsync"/>).
@@ -22,31 +22,50 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
     private const string Ready = "ready";
 
     /// <summary>The database schema, one migration per entry; add new ones at the end.</summary>
-    public static readonly string[] Migrations =
+    public static readonly Migration[] Migrations =
     [
-        """
-        CREATE TABLE IF NOT EXISTS dataset_versions (
-            name TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            row_count INTEGER NOT NULL,
-            columns TEXT NOT NULL,
-            sha256 TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            PRIMARY KEY (name, version));
-        CREATE TABLE IF NOT EXISTS dataset_rows (
-            name TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            row_index INTEGER NOT NULL,
-            data TEXT NOT NULL,
-            PRIMARY KEY (name, version, row_index)) WITHOUT ROWID;
-        """,
+        new(
+            Sqlite: """
+                CREATE TABLE IF NOT EXISTS dataset_versions (
+                    name TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    row_count INTEGER NOT NULL,
+                    columns TEXT NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    PRIMARY KEY (name, version));
+                CREATE TABLE IF NOT EXISTS dataset_rows (
+                    name TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    row_index INTEGER NOT NULL,
+                    data TEXT NOT NULL,
+                    PRIMARY KEY (name, version, row_index)) WITHOUT ROWID;
+                """,
+            Postgres: """
+                CREATE TABLE dataset_versions (
+                    name TEXT NOT NULL,
+                    version BIGINT NOT NULL,
+                    row_count BIGINT NOT NULL,
+                    columns TEXT NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    PRIMARY KEY (name, version));
+                CREATE TABLE dataset_rows (
+                    name TEXT NOT NULL,
+                    version BIGINT NOT NULL,
+                    row_index BIGINT NOT NULL,
+                    data TEXT NOT NULL,
+                    PRIMARY KEY (name, version, row_index));
+                """),
         AuditLog.Migration,
         // Versions are written in batches and published at the end: 'writing' ones are invisible, and leased.
-        """
-        ALTER TABLE dataset_versions ADD COLUMN state TEXT NOT NULL DEFAULT 'ready';
-        ALTER TABLE dataset_versions ADD COLUMN writing_until TEXT;
-        ALTER TABLE dataset_versions ADD COLUMN upload_id TEXT;
-        """,
+        Migration.Portable("""
+            ALTER TABLE dataset_versions ADD COLUMN state TEXT NOT NULL DEFAULT 'ready';
+            ALTER TABLE dataset_versions ADD COLUMN writing_until TEXT;
+            ALTER TABLE dataset_versions ADD COLUMN upload_id TEXT;
+            """),
+        // Times as ISO 8601 text in every column, as PostgreSQL has them from the start.
+        AuditLog.IsoTimesMigration("dataset_versions.created_at"),
     ];
 
     /// <summary>Rows (and characters of stored JSON) written per transaction.</summary>
@@ -57,7 +76,7 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
 
     /// <summary>Where uploads are received before they are read (<see cref="StagedFile"/>).</summary>
-    public string UploadsDirectory => Path.Combine(database.DataDirectory, "uploads");
+    public string UploadsDirectory => Path.Combine(database.ScratchDirectory, "uploads");
 
     /// <summary>Stores a dataset read whole (tests, small inputs).</summary>
     public Task<DatasetVersionInfo> AddVersionAsync(
@@ -83,7 +102,7 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
             }
 
             await using var connection = await database.OpenAsync(cancellationToken);
-            await using var transaction = connection.BeginTransaction(deferred: false);
+            await using var transaction = await database.BeginWriteAsync(connection, Resource(name), cancellationToken);
             await RenewLeaseAsync(connection, transaction, upload, state: Ready);
             await connection.AppendAsync(transaction, actor, "dataset-version.created", $"datasets/{name}/versions/{info.Version}", null, info, info.CreatedAt);
             await transaction.CommitAsync(cancellationToken);
@@ -105,11 +124,11 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
         }
     }
 
-    /// <summary>Takes the next version number; concurrent uploads of one dataset serialize here (BEGIN IMMEDIATE).</summary>
+    /// <summary>Takes the next version number; concurrent uploads of one dataset serialize here.</summary>
     private async Task<Upload> ReserveVersionAsync(string name, CsvShape shape, string sha256, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var transaction = await database.BeginWriteAsync(connection, Resource(name), cancellationToken);
         var version = await connection.ExecuteScalarAsync<int>(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM dataset_versions WHERE name = @name", new { name }, transaction);
         var info = new DatasetVersionInfo(name, version, shape.Rows, shape.Columns, sha256, clock.GetUtcNow());
@@ -126,7 +145,7 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
                 info.Rows,
                 Columns = JsonSerializer.Serialize(info.Columns, Json),
                 info.Sha256,
-                info.CreatedAt,
+                CreatedAt = info.CreatedAt.ToString("O"),
                 Writing,
                 WritingUntil = (info.CreatedAt + UploadLease).ToString("O"),
                 upload.UploadId,
@@ -165,29 +184,49 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
     private async Task<int> WriteBatchAsync(Upload upload, int firstIndex, List<string> batch, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var transaction = await database.BeginWriteAsync(connection, Resource(upload.Info.Name), cancellationToken);
         await RenewLeaseAsync(connection, transaction, upload, state: Writing);
-
-        using var insert = connection.CreateCommand();
-        insert.Transaction = transaction;
-        insert.CommandText = "INSERT INTO dataset_rows (name, version, row_index, data) VALUES ($name, $version, $index, $data)";
-        insert.Parameters.AddWithValue("$name", upload.Info.Name);
-        insert.Parameters.AddWithValue("$version", upload.Info.Version);
-        var index = insert.Parameters.Add("$index", SqliteType.Integer);
-        var data = insert.Parameters.Add("$data", SqliteType.Text);
-        foreach (var row in batch)
+        foreach (var rows in batch.Chunk(RowsPerInsert))
         {
-            index.Value = firstIndex++;
-            data.Value = row;
-            await insert.ExecuteNonQueryAsync(cancellationToken);
+            await InsertRowsAsync(connection, transaction, upload.Info, firstIndex, rows, cancellationToken);
+            firstIndex += rows.Length;
         }
 
         await transaction.CommitAsync(cancellationToken);
         return firstIndex;
     }
 
+    /// <summary>Rows per INSERT statement: one round trip for many rows, within every engine's limit on parameters.</summary>
+    private const int RowsPerInsert = 200;
+
+    private static async Task InsertRowsAsync(
+        DbConnection connection, DbTransaction transaction, DatasetVersionInfo info, int firstIndex, string[] rows, CancellationToken cancellationToken)
+    {
+        await using var insert = connection.CreateCommand();
+        insert.Transaction = transaction;
+        insert.CommandText = "INSERT INTO dataset_rows (name, version, row_index, data) VALUES "
+            + string.Join(", ", rows.Select((_, i) => $"(@name, @version, @i{i}, @d{i})"));
+        AddParameter(insert, "name", info.Name);
+        AddParameter(insert, "version", (long)info.Version);
+        for (var i = 0; i < rows.Length; i++)
+        {
+            AddParameter(insert, $"i{i}", (long)(firstIndex + i));
+            AddParameter(insert, $"d{i}", rows[i]);
+        }
+
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static void AddParameter(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
+
     /// <summary>Extends the upload's lease, or publishes it; fails if the upload was discarded as abandoned meanwhile.</summary>
-    private async Task RenewLeaseAsync(SqliteConnection connection, SqliteTransaction transaction, Upload upload, string state)
+    private async Task RenewLeaseAsync(DbConnection connection, DbTransaction transaction, Upload upload, string state)
     {
         var info = upload.Info;
         var renewed = await connection.ExecuteAsync(
@@ -229,7 +268,7 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
     private async Task DiscardAsync(string name, int version, string uploadId)
     {
         await using var connection = await database.OpenAsync(CancellationToken.None);
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var transaction = await database.BeginWriteAsync(connection, Resource(name), CancellationToken.None);
         var parameters = new { name, version, uploadId };
         if (await connection.ExecuteAsync(
             "DELETE FROM dataset_versions WHERE name = @name AND version = @version AND upload_id = @uploadId AND state = 'writing'",
@@ -240,6 +279,9 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
 
         await transaction.CommitAsync(CancellationToken.None);
     }
+
+    /// <summary>What a change to the dataset is audited and locked under.</summary>
+    private static string Resource(string name) => $"datasets/{name}";
 
     public async Task<IReadOnlyList<DatasetSummary>> ListAsync(CancellationToken cancellationToken)
     {

@@ -7,7 +7,7 @@ internal static class Extensions
 {
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddServiceDatabase(DatasetStore.Migrations);
+        builder.AddServiceDatabase("featuredb", DatasetStore.Migrations);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<DatasetStore>();
         builder.Services.AddHostedService<AbandonedUploadSweeper>();

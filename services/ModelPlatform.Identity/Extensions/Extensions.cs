@@ -7,7 +7,7 @@ internal static class Extensions
 {
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddServiceDatabase(ApiKeyStore.Migrations);
+        builder.AddServiceDatabase("identitydb", ApiKeyStore.Migrations);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ApiKeyStore>();
         // This service owns the keys, so it checks them in its own store rather than asking itself over HTTP.

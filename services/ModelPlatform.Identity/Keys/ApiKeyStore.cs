@@ -12,25 +12,43 @@ public sealed class ApiKeyStore(ServiceDatabase database, TimeProvider clock)
 {
     public const string AdminKeyId = "admin";
 
-    public static readonly string[] Migrations =
+    public static readonly Migration[] Migrations =
     [
-        """
-        CREATE TABLE api_keys (
-            id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            roles TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            lookup TEXT NOT NULL,
-            salt BLOB NOT NULL,
-            hash BLOB NOT NULL,
-            created_at TEXT NOT NULL,
-            created_by TEXT NOT NULL,
-            expires_at TEXT,
-            revoked_at TEXT,
-            last_used_at TEXT);
-        CREATE INDEX api_keys_by_lookup ON api_keys (lookup);
-        """,
+        new(
+            Sqlite: """
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    roles TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    lookup TEXT NOT NULL,
+                    salt BLOB NOT NULL,
+                    hash BLOB NOT NULL,
+                    created_at TEXT NOT NULL,
+                    created_by TEXT NOT NULL,
+                    expires_at TEXT,
+                    revoked_at TEXT,
+                    last_used_at TEXT);
+                CREATE INDEX api_keys_by_lookup ON api_keys (lookup);
+                """,
+            Postgres: """
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    roles TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    lookup TEXT NOT NULL,
+                    salt BYTEA NOT NULL,
+                    hash BYTEA NOT NULL,
+                    created_at TEXT NOT NULL,
+                    created_by TEXT NOT NULL,
+                    expires_at TEXT,
+                    revoked_at TEXT,
+                    last_used_at TEXT);
+                CREATE INDEX api_keys_by_lookup ON api_keys (lookup);
+                """),
         AuditLog.Migration,
+        AuditLog.IsoTimesMigration("api_keys.created_at", "api_keys.expires_at", "api_keys.revoked_at", "api_keys.last_used_at"),
     ];
 
     /// <summary>A key's last use is written at most this often, so a busy key does not turn checks into writes.</summary>
@@ -55,10 +73,10 @@ public sealed class ApiKeyStore(ServiceDatabase database, TimeProvider clock)
             request.ExpiresAt?.ToUniversalTime(), null, null);
 
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var transaction = await database.BeginWriteAsync(connection, Resource(info.Id), cancellationToken);
         await InsertAsync(connection, transaction, info, key, salt, hash);
         await connection.AppendAsync(transaction, actor, "api-key.created", Resource(info.Id), null, info, info.CreatedAt);
-        transaction.Commit();
+        await transaction.CommitAsync(cancellationToken);
         return new CreatedApiKey(key, info);
     }
 
@@ -80,7 +98,7 @@ public sealed class ApiKeyStore(ServiceDatabase database, TimeProvider clock)
     public async Task<ApiKeyInfo?> RevokeAsync(string id, AuditActor actor, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var transaction = await database.BeginWriteAsync(connection, Resource(id), cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<KeyRow>(SelectKey + " WHERE id = @id", new { id }, transaction);
         if (row is null || row.RevokedAt is not null)
         {
@@ -88,9 +106,10 @@ public sealed class ApiKeyStore(ServiceDatabase database, TimeProvider clock)
         }
 
         var revoked = row.Info with { RevokedAt = clock.GetUtcNow() };
-        await connection.ExecuteAsync("UPDATE api_keys SET revoked_at = @RevokedAt WHERE id = @Id", revoked, transaction);
+        await connection.ExecuteAsync(
+            "UPDATE api_keys SET revoked_at = @revokedAt WHERE id = @id", new { id, revokedAt = revoked.RevokedAt?.ToString("O") }, transaction);
         await connection.AppendAsync(transaction, actor, "api-key.revoked", Resource(id), row.Info, revoked, revoked.RevokedAt!.Value);
-        transaction.Commit();
+        await transaction.CommitAsync(cancellationToken);
         return revoked;
     }
 
@@ -118,7 +137,7 @@ public sealed class ApiKeyStore(ServiceDatabase database, TimeProvider clock)
 
         if (row.LastUsedAt is null || now - row.LastUsedAt >= LastUsedResolution)
         {
-            await connection.ExecuteAsync("UPDATE api_keys SET last_used_at = @now WHERE id = @Id", new { now, row.Id });
+            await connection.ExecuteAsync("UPDATE api_keys SET last_used_at = @now WHERE id = @Id", new { now = now.ToString("O"), row.Id });
         }
 
         var info = row.Info;
@@ -132,7 +151,7 @@ public sealed class ApiKeyStore(ServiceDatabase database, TimeProvider clock)
     public async Task EnsureConfiguredKeyAsync(string id, string name, IReadOnlyList<string> roles, string key, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var transaction = await database.BeginWriteAsync(connection, Resource(id), cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<KeyRow>(SelectKey + " WHERE id = @id", new { id }, transaction);
         if (row is not null && ApiKeySecrets.Matches(key, row.Salt, row.Hash))
         {
@@ -146,7 +165,7 @@ public sealed class ApiKeyStore(ServiceDatabase database, TimeProvider clock)
         await InsertAsync(connection, transaction, info, key, salt, hash);
         await connection.AppendAsync(transaction, AuditActor.Platform, row is null ? "api-key.created" : "api-key.rotated",
             Resource(id), row?.Info, info, now);
-        transaction.Commit();
+        await transaction.CommitAsync(cancellationToken);
     }
 
     private static Task InsertAsync(
@@ -165,9 +184,9 @@ public sealed class ApiKeyStore(ServiceDatabase database, TimeProvider clock)
                 lookup = ApiKeySecrets.Lookup(key),
                 salt,
                 hash,
-                info.CreatedAt,
+                CreatedAt = info.CreatedAt.ToString("O"),
                 info.CreatedBy,
-                info.ExpiresAt,
+                ExpiresAt = info.ExpiresAt?.ToString("O"),
             },
             transaction);
 

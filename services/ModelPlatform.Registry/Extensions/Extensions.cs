@@ -8,7 +8,7 @@ internal static class Extensions
 {
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddServiceDatabase(ModelStore.Migrations);
+        builder.AddServiceDatabase("registrydb", ModelStore.Migrations);
         builder.AddRabbitMQEventBus("rabbitmq");
         builder.Services.AddOutboxRelay();
         builder.Services.AddSingleton(TimeProvider.System);

@@ -1,7 +1,7 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 using Dapper;
-using Microsoft.Data.Sqlite;
 using ModelPlatform.Contracts;
 using ModelPlatform.Messaging;
 using ModelPlatform.Storage;
@@ -9,53 +9,81 @@ using ModelPlatform.Storage;
 namespace ModelPlatform.Registry.Models;
 
 /// <summary>
-/// Model versions and aliases in the registry's SQLite database; artifacts as content-addressed files
+/// Model versions and aliases in the registry's database; artifacts as content-addressed files
 /// (<c>artifacts/{sha256}.zip</c>), written before the version row so a version never lacks its bytes.
 /// </summary>
 public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
 {
     /// <summary>The database schema, one migration per entry; add new ones at the end.</summary>
-    public static readonly string[] Migrations =
+    public static readonly Migration[] Migrations =
     [
-        """
-        CREATE TABLE IF NOT EXISTS model_versions (
-            name TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            sha256 TEXT NOT NULL,
-            size_bytes INTEGER NOT NULL,
-            signature TEXT NOT NULL,
-            metrics TEXT NOT NULL,
-            lineage TEXT NOT NULL,
-            training_job_id TEXT UNIQUE,
-            created_at TEXT NOT NULL,
-            PRIMARY KEY (name, version));
-        CREATE TABLE IF NOT EXISTS aliases (
-            name TEXT NOT NULL,
-            alias TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            updated_at TEXT NOT NULL,
-            PRIMARY KEY (name, alias),
-            FOREIGN KEY (name, version) REFERENCES model_versions (name, version));
-        """,
+        new(
+            Sqlite: """
+                CREATE TABLE IF NOT EXISTS model_versions (
+                    name TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    size_bytes INTEGER NOT NULL,
+                    signature TEXT NOT NULL,
+                    metrics TEXT NOT NULL,
+                    lineage TEXT NOT NULL,
+                    training_job_id TEXT UNIQUE,
+                    created_at TEXT NOT NULL,
+                    PRIMARY KEY (name, version));
+                CREATE TABLE IF NOT EXISTS aliases (
+                    name TEXT NOT NULL,
+                    alias TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    PRIMARY KEY (name, alias),
+                    FOREIGN KEY (name, version) REFERENCES model_versions (name, version));
+                """,
+            Postgres: """
+                CREATE TABLE model_versions (
+                    name TEXT NOT NULL,
+                    version BIGINT NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    size_bytes BIGINT NOT NULL,
+                    signature TEXT NOT NULL,
+                    metrics TEXT NOT NULL,
+                    lineage TEXT NOT NULL,
+                    training_job_id TEXT UNIQUE,
+                    created_at TEXT NOT NULL,
+                    PRIMARY KEY (name, version));
+                CREATE TABLE aliases (
+                    name TEXT NOT NULL,
+                    alias TEXT NOT NULL,
+                    version BIGINT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    PRIMARY KEY (name, alias),
+                    FOREIGN KEY (name, version) REFERENCES model_versions (name, version));
+                """),
         // Canary and shadow routes of an alias.
-        """
-        ALTER TABLE aliases ADD COLUMN canary_version INTEGER;
-        ALTER TABLE aliases ADD COLUMN canary_percent INTEGER;
-        ALTER TABLE aliases ADD COLUMN shadow_version INTEGER;
-        """,
+        new(
+            Sqlite: """
+                ALTER TABLE aliases ADD COLUMN canary_version INTEGER;
+                ALTER TABLE aliases ADD COLUMN canary_percent INTEGER;
+                ALTER TABLE aliases ADD COLUMN shadow_version INTEGER;
+                """,
+            Postgres: """
+                ALTER TABLE aliases ADD COLUMN canary_version BIGINT;
+                ALTER TABLE aliases ADD COLUMN canary_percent BIGINT;
+                ALTER TABLE aliases ADD COLUMN shadow_version BIGINT;
+                """),
         AuditLog.Migration,
         // Events leave through the outbox; each alias counts its moves.
-        Outbox.Migration + "ALTER TABLE aliases ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0;",
+        new(
+            Sqlite: Outbox.Migration.Sqlite + "ALTER TABLE aliases ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0;",
+            Postgres: Outbox.Migration.Postgres + "ALTER TABLE aliases ADD COLUMN sequence BIGINT NOT NULL DEFAULT 0;"),
+        AuditLog.IsoTimesMigration(),
     ];
-
-    private const int SqliteConstraintViolation = 19;
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
 
     private const string SelectVersion = """
         SELECT v.name AS Name, v.version AS Version, v.sha256 AS Sha256, v.size_bytes AS SizeBytes, v.signature AS Signature,
                v.metrics AS Metrics, v.lineage AS Lineage, v.created_at AS CreatedAt,
-               COALESCE((SELECT group_concat(a.alias) FROM aliases a WHERE a.name = v.name AND a.version = v.version), '') AS Aliases
+               COALESCE((SELECT string_agg(a.alias, ',') FROM aliases a WHERE a.name = v.name AND a.version = v.version), '') AS Aliases
         FROM model_versions v
         """;
 
@@ -68,11 +96,11 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
     /// <summary>The audit resource of an alias: its moves are its history.</summary>
     public static string AliasResource(string name, string alias) => $"models/{name}/aliases/{alias}";
 
-    public string ArtifactPath(string sha256) => Path.Combine(database.DataDirectory, "artifacts", sha256 + ".zip");
+    public string ArtifactPath(string sha256) => Path.Combine(database.ScratchDirectory, "artifacts", sha256 + ".zip");
 
     /// <summary>Receives an uploaded artifact beside the stored ones, hashing it on the way.</summary>
     public Task<StagedFile> ReceiveArtifactAsync(Stream content, CancellationToken cancellationToken) =>
-        StagedFile.ReceiveAsync(Path.Combine(database.DataDirectory, "artifacts"), content, cancellationToken);
+        StagedFile.ReceiveAsync(Path.Combine(database.ScratchDirectory, "artifacts"), content, cancellationToken);
 
     /// <summary>
     /// Stores a new version, or returns the one already registered by the same training job (retries
@@ -92,7 +120,7 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
         {
             return (await InsertVersionAsync(name, request, artifact.Sha256, artifact.Size, actor, cancellationToken), true);
         }
-        catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteConstraintViolation && request.Lineage.TrainingJobId is { } racedJobId)
+        catch (DbException ex) when (ServiceDatabase.IsUniqueViolation(ex) && request.Lineage.TrainingJobId is { } racedJobId)
         {
             // Two deliveries of one job raced; the unique job id let exactly one of them in.
             return ((await FindByTrainingJobAsync(racedJobId, cancellationToken))!, false);
@@ -103,7 +131,7 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
         string name, RegisterModelVersionRequest request, string sha256, long size, AuditActor actor, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var transaction = await database.BeginWriteAsync(connection, $"models/{name}", cancellationToken);
         var version = await connection.ExecuteScalarAsync<int>(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = @name", new { name }, transaction);
         var createdAt = clock.GetUtcNow();
@@ -176,7 +204,7 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
     public async Task<AliasInfo> SetAliasAsync(string name, string alias, AliasRoute route, AuditActor actor, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var transaction = await database.BeginWriteAsync(connection, AliasResource(name, alias), cancellationToken);
         var before = await connection.QuerySingleOrDefaultAsync<AliasRow>(SelectAlias, new { name, alias }, transaction);
         var previous = before?.ToRoute();
         var changed = new AliasInfo(name, alias, route.Version, previous?.Version, route.Canary, route.Shadow, (before?.Sequence ?? 0) + 1);

@@ -9,7 +9,7 @@ internal static class Extensions
 {
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddServiceDatabase(TrainingJobStore.Migrations);
+        builder.AddServiceDatabase("trainingdb", TrainingJobStore.Migrations);
         builder.AddRabbitMQEventBus("rabbitmq")
             .AddSubscription<TrainingJobSubmitted, TrainingJobSubmittedHandler>();
 

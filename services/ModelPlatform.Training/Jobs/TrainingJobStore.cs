@@ -1,8 +1,8 @@
+using System.Data.Common;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Dapper;
-using Microsoft.Data.Sqlite;
 using ModelPlatform.Contracts;
 using ModelPlatform.Messaging;
 using ModelPlatform.Storage;
@@ -10,7 +10,7 @@ using ModelPlatform.Storage;
 namespace ModelPlatform.Training.Jobs;
 
 /// <summary>
-/// Training jobs in the service's SQLite database, shared by every replica of the service.
+/// Training jobs in the service's database, shared by every replica of the service.
 /// <list type="bullet">
 /// <item>The job row doubles as its outbox record: <c>published_at</c> stays null until the broker has confirmed
 /// the job's message, so accepting a job and publishing it can never disagree (see <see cref="OutboxRelay"/>).</item>
@@ -23,65 +23,138 @@ namespace ModelPlatform.Training.Jobs;
 public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider clock)
 {
     /// <summary>The database schema, one migration per entry; add new ones at the end.</summary>
-    public static readonly string[] Migrations =
+    public static readonly Migration[] Migrations =
     [
-        """
-        CREATE TABLE IF NOT EXISTS training_jobs (
-            id TEXT PRIMARY KEY,
-            status TEXT NOT NULL,
-            model_name TEXT NOT NULL,
-            dataset TEXT NOT NULL,
-            dataset_version INTEGER NOT NULL,
-            label TEXT NOT NULL,
-            task TEXT NOT NULL,
-            trainer TEXT NOT NULL,
-            positive_class TEXT,
-            metrics TEXT,
-            model_version INTEGER,
-            error TEXT,
-            trace_parent TEXT,
-            created_at TEXT NOT NULL,
-            started_at TEXT,
-            finished_at TEXT,
-            published_at TEXT);
-        CREATE INDEX IF NOT EXISTS ix_training_jobs_unpublished ON training_jobs (created_at) WHERE published_at IS NULL;
-        """,
-        """
-        ALTER TABLE training_jobs ADD COLUMN options TEXT NOT NULL DEFAULT '{"budgetSeconds":60,"folds":5,"seed":42,"maxAttempts":3}';
-        ALTER TABLE training_jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE training_jobs ADD COLUMN lease_owner TEXT;
-        ALTER TABLE training_jobs ADD COLUMN lease_until TEXT;
-        ALTER TABLE training_jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE training_jobs ADD COLUMN phase TEXT;
-        ALTER TABLE training_jobs ADD COLUMN percent REAL;
-        ALTER TABLE training_jobs ADD COLUMN report TEXT;
-        ALTER TABLE training_jobs ADD COLUMN publish_lease_until TEXT;
-        CREATE TABLE job_attempts (
-            job_id TEXT NOT NULL,
-            attempt INTEGER NOT NULL,
-            worker TEXT NOT NULL,
-            started_at TEXT NOT NULL,
-            finished_at TEXT,
-            error TEXT,
-            PRIMARY KEY (job_id, attempt));
-        CREATE TABLE job_events (
-            job_id TEXT NOT NULL,
-            at TEXT NOT NULL,
-            status TEXT NOT NULL,
-            detail TEXT);
-        CREATE INDEX ix_job_events_job ON job_events (job_id, at);
-        CREATE INDEX ix_training_jobs_status ON training_jobs (status, created_at);
-        """,
+        new(
+            Sqlite: """
+                CREATE TABLE IF NOT EXISTS training_jobs (
+                    id TEXT PRIMARY KEY,
+                    status TEXT NOT NULL,
+                    model_name TEXT NOT NULL,
+                    dataset TEXT NOT NULL,
+                    dataset_version INTEGER NOT NULL,
+                    label TEXT NOT NULL,
+                    task TEXT NOT NULL,
+                    trainer TEXT NOT NULL,
+                    positive_class TEXT,
+                    metrics TEXT,
+                    model_version INTEGER,
+                    error TEXT,
+                    trace_parent TEXT,
+                    created_at TEXT NOT NULL,
+                    started_at TEXT,
+                    finished_at TEXT,
+                    published_at TEXT);
+                CREATE INDEX IF NOT EXISTS ix_training_jobs_unpublished ON training_jobs (created_at) WHERE published_at IS NULL;
+                """,
+            Postgres: """
+                CREATE TABLE training_jobs (
+                    id TEXT PRIMARY KEY,
+                    status TEXT NOT NULL,
+                    model_name TEXT NOT NULL,
+                    dataset TEXT NOT NULL,
+                    dataset_version BIGINT NOT NULL,
+                    label TEXT NOT NULL,
+                    task TEXT NOT NULL,
+                    trainer TEXT NOT NULL,
+                    positive_class TEXT,
+                    metrics TEXT,
+                    model_version BIGINT,
+                    error TEXT,
+                    trace_parent TEXT,
+                    created_at TEXT NOT NULL,
+                    started_at TEXT,
+                    finished_at TEXT,
+                    published_at TEXT);
+                CREATE INDEX ix_training_jobs_unpublished ON training_jobs (created_at) WHERE published_at IS NULL;
+                """),
+        new(
+            Sqlite: """
+                ALTER TABLE training_jobs ADD COLUMN options TEXT NOT NULL DEFAULT '{"budgetSeconds":60,"folds":5,"seed":42,"maxAttempts":3}';
+                ALTER TABLE training_jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE training_jobs ADD COLUMN lease_owner TEXT;
+                ALTER TABLE training_jobs ADD COLUMN lease_until TEXT;
+                ALTER TABLE training_jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE training_jobs ADD COLUMN phase TEXT;
+                ALTER TABLE training_jobs ADD COLUMN percent REAL;
+                ALTER TABLE training_jobs ADD COLUMN report TEXT;
+                ALTER TABLE training_jobs ADD COLUMN publish_lease_until TEXT;
+                CREATE TABLE job_attempts (
+                    job_id TEXT NOT NULL,
+                    attempt INTEGER NOT NULL,
+                    worker TEXT NOT NULL,
+                    started_at TEXT NOT NULL,
+                    finished_at TEXT,
+                    error TEXT,
+                    PRIMARY KEY (job_id, attempt));
+                CREATE TABLE job_events (
+                    job_id TEXT NOT NULL,
+                    at TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    detail TEXT);
+                CREATE INDEX ix_job_events_job ON job_events (job_id, at);
+                CREATE INDEX ix_training_jobs_status ON training_jobs (status, created_at);
+                """,
+            Postgres: """
+                ALTER TABLE training_jobs ADD COLUMN options TEXT NOT NULL DEFAULT '{"budgetSeconds":60,"folds":5,"seed":42,"maxAttempts":3}';
+                ALTER TABLE training_jobs ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;
+                ALTER TABLE training_jobs ADD COLUMN lease_owner TEXT;
+                ALTER TABLE training_jobs ADD COLUMN lease_until TEXT;
+                ALTER TABLE training_jobs ADD COLUMN cancel_requested BIGINT NOT NULL DEFAULT 0;
+                ALTER TABLE training_jobs ADD COLUMN phase TEXT;
+                ALTER TABLE training_jobs ADD COLUMN percent DOUBLE PRECISION;
+                ALTER TABLE training_jobs ADD COLUMN report TEXT;
+                ALTER TABLE training_jobs ADD COLUMN publish_lease_until TEXT;
+                CREATE TABLE job_attempts (
+                    job_id TEXT NOT NULL,
+                    attempt BIGINT NOT NULL,
+                    worker TEXT NOT NULL,
+                    started_at TEXT NOT NULL,
+                    finished_at TEXT,
+                    error TEXT,
+                    PRIMARY KEY (job_id, attempt));
+                CREATE TABLE job_events (
+                    job_id TEXT NOT NULL,
+                    at TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    detail TEXT);
+                CREATE INDEX ix_job_events_job ON job_events (job_id, at);
+                CREATE INDEX ix_training_jobs_status ON training_jobs (status, created_at);
+                """),
         // The dataset's columns as the submit resolved them, so the worker need not ask the feature service again.
-        "ALTER TABLE training_jobs ADD COLUMN dataset_columns TEXT;",
+        Migration.Portable("ALTER TABLE training_jobs ADD COLUMN dataset_columns TEXT;"),
         AuditLog.Migration,
         // Jobs are announced through the shared outbox; jobs accepted but not yet sent move into it.
-        Outbox.Migration + """
+        new(
+            Sqlite: Outbox.Migration.Sqlite + """
 
-        INSERT INTO outbox (event_type, subject, payload, max_attempts, trace_parent, created_at)
-        SELECT 'TrainingJobSubmitted', id, json_object('jobId', id), json_extract(options, '$.maxAttempts'), trace_parent, created_at
-        FROM training_jobs WHERE published_at IS NULL AND status = 'queued' ORDER BY created_at;
-        """,
+                INSERT INTO outbox (event_type, subject, payload, max_attempts, trace_parent, created_at)
+                SELECT 'TrainingJobSubmitted', id, json_object('jobId', id), json_extract(options, '$.maxAttempts'), trace_parent, created_at
+                FROM training_jobs WHERE published_at IS NULL AND status = 'queued' ORDER BY created_at;
+                """,
+            Postgres: Outbox.Migration.Postgres + """
+
+                INSERT INTO outbox (event_type, subject, payload, max_attempts, trace_parent, created_at)
+                SELECT 'TrainingJobSubmitted', id, json_build_object('jobId', id)::text, (options::json ->> 'maxAttempts')::bigint, trace_parent,
+                    created_at
+                FROM training_jobs WHERE published_at IS NULL AND status = 'queued' ORDER BY created_at;
+                """),
+        // A job's status changes in the order they happened, by a number of their own rather than SQLite's rowid.
+        new(
+            Sqlite: """
+                CREATE TABLE job_events_numbered (
+                    seq INTEGER PRIMARY KEY,
+                    job_id TEXT NOT NULL,
+                    at TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    detail TEXT);
+                INSERT INTO job_events_numbered (seq, job_id, at, status, detail) SELECT rowid, job_id, at, status, detail FROM job_events;
+                DROP TABLE job_events;
+                ALTER TABLE job_events_numbered RENAME TO job_events;
+                CREATE INDEX ix_job_events_job ON job_events (job_id, at);
+                """,
+            Postgres: "ALTER TABLE job_events ADD COLUMN seq BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY;"),
+        AuditLog.IsoTimesMigration(),
     ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
@@ -103,7 +176,7 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
         TrainingJob job, IReadOnlyList<ColumnSchema> datasetColumns, AuditActor actor, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var transaction = await database.BeginWriteAsync(connection, Resource(job.Id), cancellationToken);
         await connection.ExecuteAsync(
             """
             INSERT INTO training_jobs (id, status, model_name, dataset, dataset_version, dataset_columns, label, task, trainer,
@@ -152,7 +225,7 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
             "SELECT attempt, worker, started_at, finished_at, error FROM job_attempts WHERE job_id = @id ORDER BY attempt",
             new { id = id.ToString() }, cancellationToken: cancellationToken));
         var history = await connection.QueryAsync<(string Status, string At, string? Detail)>(new CommandDefinition(
-            "SELECT status, at, detail FROM job_events WHERE job_id = @id ORDER BY at, rowid",
+            "SELECT status, at, detail FROM job_events WHERE job_id = @id ORDER BY at, seq",
             new { id = id.ToString() }, cancellationToken: cancellationToken));
         return row.ToJob() with
         {
@@ -180,7 +253,7 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
     public async Task<Claim> TryClaimAsync(Guid id, string worker, TimeSpan lease, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var transaction = await database.BeginWriteAsync(connection, Resource(id), cancellationToken);
         var job = await connection.QuerySingleOrDefaultAsync<(string Status, string? LeaseUntil, long CancelRequested, long Attempts, string Options)>(
             "SELECT status, lease_until, cancel_requested, attempts, options FROM training_jobs WHERE id = @id", new { id = id.ToString() }, transaction);
         var now = clock.GetUtcNow();
@@ -264,7 +337,7 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
         Guid id, IReadOnlyDictionary<string, double> metrics, int modelVersion, TrainingReport report, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var transaction = await database.BeginWriteAsync(connection, Resource(id), cancellationToken);
         await connection.ExecuteAsync(
             "UPDATE training_jobs SET metrics = @metrics, model_version = @modelVersion, report = @report, error = NULL WHERE id = @id",
             new { id = id.ToString(), metrics = JsonSerializer.Serialize(metrics, Json), modelVersion, report = JsonSerializer.Serialize(report, Json) },
@@ -277,7 +350,7 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
     public async Task EndAsync(Guid id, JobStatus status, string reason, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var transaction = await database.BeginWriteAsync(connection, Resource(id), cancellationToken);
         if (status == JobStatus.Failed)
         {
             await connection.ExecuteAsync("UPDATE training_jobs SET error = @reason WHERE id = @id", new { id = id.ToString(), reason }, transaction);
@@ -291,7 +364,7 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
     public async Task ReleaseAsync(Guid id, string worker, string reason, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var transaction = await database.BeginWriteAsync(connection, Resource(id), cancellationToken);
         var now = clock.GetUtcNow();
         var released = await connection.ExecuteAsync(
             """
@@ -315,7 +388,7 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
     public async Task<TrainingJob?> RequestCancelAsync(Guid id, AuditActor actor, CancellationToken cancellationToken)
     {
         await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var transaction = connection.BeginTransaction(deferred: false))
+        await using (var transaction = await database.BeginWriteAsync(connection, Resource(id), cancellationToken))
         {
             var status = await connection.ExecuteScalarAsync<string?>(
                 "SELECT status FROM training_jobs WHERE id = @id", new { id = id.ToString() }, transaction);
@@ -354,8 +427,8 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
     public async Task<int> RepublishStuckAsync(TimeSpan republishAfter, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        // Immediate: replicas sweeping at once serialize here, and the second sees the first one's message pending.
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        // Replicas sweeping at once serialize here, and the second sees the first one's message pending.
+        await using var transaction = await database.BeginWriteAsync(connection, "training-jobs/stuck", cancellationToken);
         var now = clock.GetUtcNow();
         var stale = now - republishAfter;
         var stuck = (await connection.QueryAsync<(string Id, string Options)>(
@@ -376,7 +449,7 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
     }
 
     private static async Task FinishAsync(
-        SqliteConnection connection, SqliteTransaction transaction, Guid id, JobStatus status, string detail, DateTimeOffset now)
+        DbConnection connection, DbTransaction transaction, Guid id, JobStatus status, string detail, DateTimeOffset now)
     {
         await connection.ExecuteAsync(
             """
@@ -389,13 +462,13 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
         await AddEventAsync(connection, transaction, id, status, detail, now);
     }
 
-    private static Task CloseAttemptAsync(SqliteConnection connection, SqliteTransaction transaction, Guid id, string? error, DateTimeOffset now) =>
+    private static Task CloseAttemptAsync(DbConnection connection, DbTransaction transaction, Guid id, string? error, DateTimeOffset now) =>
         connection.ExecuteAsync(
             "UPDATE job_attempts SET finished_at = @now, error = @error WHERE job_id = @id AND finished_at IS NULL",
             new { id = id.ToString(), error, now = now.ToString("O") }, transaction);
 
     private static Task AddEventAsync(
-        SqliteConnection connection, SqliteTransaction transaction, Guid id, JobStatus status, string? detail, DateTimeOffset at) =>
+        DbConnection connection, DbTransaction transaction, Guid id, JobStatus status, string? detail, DateTimeOffset at) =>
         connection.ExecuteAsync(
             "INSERT INTO job_events (job_id, at, status, detail) VALUES (@id, @at, @status, @detail)",
             new { id = id.ToString(), at = at.ToString("O"), status = Text(status), detail }, transaction);
