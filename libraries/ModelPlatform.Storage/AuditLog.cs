@@ -142,7 +142,16 @@ public static class AuditLog
             ORDER BY id DESC
             LIMIT @take
             """,
-            new { actor, resource, action, from = from?.ToUniversalTime().ToString("O"), to = to?.ToUniversalTime().ToString("O"), before, take = limit + 1 })).ToList();
+            new
+            {
+                actor,
+                resource,
+                action,
+                from = from?.ToUniversalTime().ToString("O"),
+                to = to?.ToUniversalTime().ToString("O"),
+                before,
+                take = limit + 1,
+            })).ToList();
         var records = rows.Take(limit).Select(row => row.ToRecord()).ToList();
         return new AuditPage(records, rows.Count > limit ? records[^1].Id : null);
     }

@@ -128,9 +128,21 @@ public sealed class ServiceDatabase : IHealthCheck
         }
 
         var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "SELECT pg_advisory_xact_lock(hashtextextended(@lockKey, 0))", new { lockKey }, transaction, cancellationToken: cancellationToken));
+        await LockAsync(connection, transaction, lockKey, cancellationToken);
         return transaction;
+    }
+
+    /// <summary>
+    /// Also holds <paramref name="lockKey"/> until <paramref name="transaction"/> (begun by <see cref="BeginWriteAsync"/>)
+    /// ends. Take keys in the same order everywhere, so two writers never wait for each other.
+    /// </summary>
+    public async Task LockAsync(DbConnection connection, DbTransaction transaction, string lockKey, CancellationToken cancellationToken)
+    {
+        if (Engine == DatabaseEngine.Postgres)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "SELECT pg_advisory_xact_lock(hashtextextended(@lockKey, 0))", new { lockKey }, transaction, cancellationToken: cancellationToken));
+        }
     }
 
     private DbTransaction BeginWrite(DbConnection connection, string lockKey) =>

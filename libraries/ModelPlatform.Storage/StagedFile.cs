@@ -1,8 +1,8 @@
 namespace ModelPlatform.Storage;
 
 /// <summary>
-/// A file being received: written to a temporary name in its final folder while its SHA-256 is computed, so a large upload
-/// never sits in memory. <see cref="PublishAs"/> moves it into place; otherwise disposing deletes it.
+/// A file being received: written to a temporary file while its SHA-256 is computed, so a large upload
+/// never sits in memory. Disposing deletes it.
 /// </summary>
 public sealed class StagedFile : IDisposable
 {
@@ -42,19 +42,6 @@ public sealed class StagedFile : IDisposable
         {
             File.Delete(path);
             throw;
-        }
-    }
-
-    /// <summary>Moves the file to <paramref name="path"/>, unless a file with the same content is there already.</summary>
-    public void PublishAs(string path)
-    {
-        try
-        {
-            File.Move(TemporaryPath, path, overwrite: false);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            // Content-addressed: the file already there holds these same bytes.
         }
     }
 

@@ -245,7 +245,7 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
 
     /// <summary>
     /// Deletes uploads whose writer stopped (a crash, a killed process) without finishing: their lease ran out. Run at start
-    /// and then periodically by <see cref="AbandonedUploadSweeper"/>; safe with several replicas.
+    /// and then every minute by a <see cref="Sweeper"/>; safe with several replicas.
     /// </summary>
     public async Task<int> DiscardAbandonedUploadsAsync(CancellationToken cancellationToken)
     {

@@ -10,7 +10,7 @@ internal static class Extensions
         builder.AddServiceDatabase("featuredb", DatasetStore.Migrations);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<DatasetStore>();
-        builder.Services.AddHostedService<AbandonedUploadSweeper>();
+        builder.Services.AddSweeper<DatasetStore>("dataset uploads whose writer stopped", (store, ct) => store.DiscardAbandonedUploadsAsync(ct));
         builder.Services.AddOptions<FeatureOptions>()
             .BindConfiguration(nameof(FeatureOptions))
             .ValidateDataAnnotations()

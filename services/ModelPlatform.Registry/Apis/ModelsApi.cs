@@ -132,18 +132,19 @@ public static class ModelsApi
         return info is null ? ProblemResults.NotFound($"Model '{name}' has no version {version}.") : TypedResults.Ok(info);
     }
 
-    public static async Task<Results<PhysicalFileHttpResult, NotFound<ProblemDetails>>> GetArtifact(
+    public static async Task<Results<FileStreamHttpResult, NotFound<ProblemDetails>>> GetArtifact(
         string name, int version, ModelStore store, HttpResponse response, CancellationToken cancellationToken)
     {
         var info = await store.GetVersionAsync(name, version, cancellationToken);
-        if (info is null)
+        if (info is null || await store.OpenArtifactAsync(info.Sha256, cancellationToken) is not { } artifact)
         {
             return ProblemResults.NotFound($"Model '{name}' has no version {version}.");
         }
 
+        // Streamed from the database and checked as it goes: damaged bytes end the response with an error, not a good status.
         response.Headers["X-Checksum-Sha256"] = info.Sha256;
-        return TypedResults.PhysicalFile(
-            store.ArtifactPath(info.Sha256), "application/zip", $"{name}-v{version}.zip",
+        return TypedResults.Stream(
+            artifact, "application/zip", $"{name}-v{version}.zip",
             entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{info.Sha256}\""));
     }
 

@@ -12,7 +12,11 @@ internal static class Extensions
         builder.AddRabbitMQEventBus("rabbitmq");
         builder.Services.AddOutboxRelay();
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<BlobStore>();
         builder.Services.AddSingleton<ModelStore>();
+        builder.Services.AddSweeper<BlobStore>("artifact uploads whose writer stopped", (blobs, ct) => blobs.DeleteAbandonedAsync(ct));
+        builder.Services.AddSweeper<ModelStore>("artifacts no version names", (store, ct) => store.DeleteUnreferencedArtifactsAsync(ct));
+        builder.Services.AddHostedService<ArtifactFileImport>();
         builder.Services.AddOptions<RegistryOptions>()
             .BindConfiguration(nameof(RegistryOptions))
             .ValidateDataAnnotations()

@@ -12,7 +12,7 @@ namespace ModelPlatform.Registry.Models;
 /// Model versions and aliases in the registry's database; artifacts as content-addressed files
 /// (<c>artifacts/{sha256}.zip</c>), written before the version row so a version never lacks its bytes.
 /// </summary>
-public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
+public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, TimeProvider clock)
 {
     /// <summary>The database schema, one migration per entry; add new ones at the end.</summary>
     public static readonly Migration[] Migrations =
@@ -76,6 +76,8 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
             Sqlite: Outbox.Migration.Sqlite + "ALTER TABLE aliases ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0;",
             Postgres: Outbox.Migration.Postgres + "ALTER TABLE aliases ADD COLUMN sequence BIGINT NOT NULL DEFAULT 0;"),
         AuditLog.IsoTimesMigration(),
+        // Artifacts move from files on the registry's disk into the database, where every replica reads them.
+        BlobStore.Migration,
     ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
@@ -96,11 +98,25 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
     /// <summary>The audit resource of an alias: its moves are its history.</summary>
     public static string AliasResource(string name, string alias) => $"models/{name}/aliases/{alias}";
 
-    public string ArtifactPath(string sha256) => Path.Combine(database.ScratchDirectory, "artifacts", sha256 + ".zip");
-
-    /// <summary>Receives an uploaded artifact beside the stored ones, hashing it on the way.</summary>
+    /// <summary>Receives an uploaded artifact into this process's scratch folder, hashing it on the way, to be checked before it is stored.</summary>
     public Task<StagedFile> ReceiveArtifactAsync(Stream content, CancellationToken cancellationToken) =>
-        StagedFile.ReceiveAsync(Path.Combine(database.ScratchDirectory, "artifacts"), content, cancellationToken);
+        StagedFile.ReceiveAsync(Path.Combine(database.ScratchDirectory, "uploads"), content, cancellationToken);
+
+    /// <summary>Where an earlier release kept artifacts as files.</summary>
+    public string DataDirectory => database.ScratchDirectory;
+
+    /// <summary>Stores the bytes of an artifact file named by its SHA-256, refusing a file whose bytes do not match the name.</summary>
+    public async Task ImportArtifactAsync(string sha256, Stream content, CancellationToken cancellationToken)
+    {
+        var stored = await artifacts.WriteAsync(content, cancellationToken);
+        if (stored.Sha256 != sha256)
+        {
+            throw new InvalidDataException($"The artifact file {sha256}.zip is damaged: its bytes hash to {stored.Sha256}.");
+        }
+    }
+
+    /// <summary>The artifact's bytes, checked against its SHA-256 as they are read; null when it is not stored.</summary>
+    public Task<Stream?> OpenArtifactAsync(string sha256, CancellationToken cancellationToken) => artifacts.OpenReadAsync(sha256, cancellationToken);
 
     /// <summary>
     /// Stores a new version, or returns the one already registered by the same training job (retries
@@ -114,24 +130,43 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
             return (existing, false);
         }
 
-        // The bytes are in place before the row that names them, so a version never lacks its artifact.
-        artifact.PublishAs(ArtifactPath(artifact.Sha256));
+        // The bytes are stored before the row that names them, so a version never lacks its artifact.
+        BlobInfo stored;
+        await using (var file = File.OpenRead(artifact.TemporaryPath))
+        {
+            stored = await artifacts.WriteAsync(file, cancellationToken);
+        }
+
+        if (stored.Sha256 != artifact.Sha256)
+        {
+            throw new InvalidDataException($"The artifact changed on this replica's disk after it was received ({artifact.Sha256}, then {stored.Sha256}).");
+        }
+
         try
         {
-            return (await InsertVersionAsync(name, request, artifact.Sha256, artifact.Size, actor, cancellationToken), true);
+            return (await InsertVersionAsync(name, request, stored, actor, cancellationToken), true);
         }
         catch (DbException ex) when (ServiceDatabase.IsUniqueViolation(ex) && request.Lineage.TrainingJobId is { } racedJobId)
         {
-            // Two deliveries of one job raced; the unique job id let exactly one of them in.
+            // Two deliveries of one job raced; the unique job id let exactly one of them in. (The loser's artifact, unless
+            // it is the winner's too, is left for the sweep of artifacts no version names.)
             return ((await FindByTrainingJobAsync(racedJobId, cancellationToken))!, false);
         }
     }
 
     private async Task<ModelVersionInfo> InsertVersionAsync(
-        string name, RegisterModelVersionRequest request, string sha256, long size, AuditActor actor, CancellationToken cancellationToken)
+        string name, RegisterModelVersionRequest request, BlobInfo artifact, AuditActor actor, CancellationToken cancellationToken)
     {
+        var (sha256, size) = (artifact.Sha256, artifact.Size);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await database.BeginWriteAsync(connection, $"models/{name}", cancellationToken);
+        // Held against the sweep of unnamed artifacts, which could otherwise take these bytes before this row names them.
+        await LockArtifactAsync(connection, transaction, sha256, cancellationToken);
+        if (await artifacts.GetAsync(sha256, cancellationToken) is null)
+        {
+            throw new InvalidOperationException($"The artifact {sha256} was swept away before its version was registered; register it again.");
+        }
+
         var version = await connection.ExecuteScalarAsync<int>(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = @name", new { name }, transaction);
         var createdAt = clock.GetUtcNow();
@@ -250,6 +285,44 @@ public sealed class ModelStore(ServiceDatabase database, TimeProvider clock)
             SelectVersion + " WHERE v.training_job_id = @jobId", new { jobId = jobId.ToString() }, cancellationToken: cancellationToken));
         return row?.ToInfo();
     }
+
+    /// <summary>
+    /// Deletes artifacts that no version names and that were stored over an hour ago: the bytes of a registration that
+    /// failed, or whose process died, between storing its artifact and its row. Safe with several replicas.
+    /// </summary>
+    public async Task<int> DeleteUnreferencedArtifactsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var candidates = (await connection.QueryAsync<string>(new CommandDefinition(
+            """
+            SELECT b.sha256 FROM blobs b
+            WHERE b.created_at < @before AND NOT EXISTS (SELECT 1 FROM model_versions v WHERE v.sha256 = b.sha256)
+            """,
+            new { before = (clock.GetUtcNow() - UnreferencedArtifactGrace).ToString("O") }, cancellationToken: cancellationToken))).ToList();
+        var deleted = 0;
+        foreach (var sha256 in candidates)
+        {
+            await using var transaction = await database.BeginWriteAsync(connection, ArtifactResource(sha256), cancellationToken);
+            // Checked again under the lock: a registration may have named it since.
+            if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT COUNT(*) FROM model_versions WHERE sha256 = @sha256", new { sha256 }, transaction, cancellationToken: cancellationToken)) == 0)
+            {
+                await BlobStore.DeleteAsync(connection, transaction, sha256, cancellationToken);
+                deleted++;
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return deleted;
+    }
+
+    private static readonly TimeSpan UnreferencedArtifactGrace = TimeSpan.FromHours(1);
+
+    private static string ArtifactResource(string sha256) => $"artifacts/{sha256}";
+
+    private async Task LockArtifactAsync(DbConnection connection, DbTransaction transaction, string sha256, CancellationToken cancellationToken) =>
+        await database.LockAsync(connection, transaction, ArtifactResource(sha256), cancellationToken);
 
     private static DateTimeOffset Parse(string timestamp) => DateTimeOffset.Parse(timestamp, CultureInfo.InvariantCulture);
 
