@@ -14,7 +14,7 @@ namespace ModelPlatform.IntegrationTests;
 /// Starts the real AppHost once for the collection: real Redis and RabbitMQ servers (local executables
 /// here, containers where Docker runs) and the four services, with all data in a temporary folder.
 /// </summary>
-public sealed class PlatformFixture : IAsyncLifetime
+public class PlatformFixture : IAsyncLifetime
 {
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
     public const int MaxRecordsPerRequest = 500;
@@ -26,7 +26,7 @@ public sealed class PlatformFixture : IAsyncLifetime
 
     /// <summary>How long each replica trusts an answer about a key here, so revocation tests are quick.</summary>
     public const int KeyCacheSeconds = 1;
-    private static readonly string[] Servers = ["redis", "rabbitmq"];
+    private static readonly string[] Servers = ["redis", "rabbitmq", "postgres"];
 
     /// <summary>
     /// The one model whose predictions the inference service caches (an opt-in by name). The name is new for each
@@ -62,7 +62,7 @@ public sealed class PlatformFixture : IAsyncLifetime
         using var timeout = new CancellationTokenSource(StartTimeout);
         // The https launch profile: every service listens on TLS as well, and the services call one another over it.
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ModelPlatform_AppHost>(
-            [$"ModelPlatform:DataDirectory={_data.FullName}", $"AppHost:DefaultLaunchProfileName={LaunchProfile}"], timeout.Token);
+            [$"ModelPlatform:DataDirectory={_data.FullName}", $"AppHost:DefaultLaunchProfileName={LaunchProfile}", .. AppHostArguments], timeout.Token);
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         // Short retry delays and leases keep the failure tests quick; the behaviour is the same as with the defaults.
         Project("training").WithEnvironment("EventBus__RetryDelaySeconds", "1")
@@ -81,6 +81,7 @@ public sealed class PlatformFixture : IAsyncLifetime
             .WithEnvironment("InferenceOptions__MaxJsonBytes", MaxJsonBytes.ToString(CultureInfo.InvariantCulture))
             .WithEnvironment($"InferenceOptions__PredictionCacheSeconds__{CachedModel}", "600");
 
+        Configure(builder, Project);
         App = await builder.BuildAsync(timeout.Token);
         _logCapture = CaptureResourceLogsAsync(_stopping.Token);
         await App.StartAsync(timeout.Token);
@@ -101,6 +102,17 @@ public sealed class PlatformFixture : IAsyncLifetime
             builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(project => project.Name == name));
     }
 
+    /// <summary>What this platform is, for the folder of its logs.</summary>
+    protected virtual string Name => "sqlite";
+
+    /// <summary>Settings for the AppHost beyond the data folder and the launch profile.</summary>
+    protected virtual string[] AppHostArguments => [];
+
+    /// <summary>Changes to the app model before it starts, given a way to find each service's project.</summary>
+    protected virtual void Configure(IDistributedApplicationTestingBuilder builder, Func<string, IResourceBuilder<ProjectResource>> project)
+    {
+    }
+
     /// <summary>A client of <paramref name="service"/> that sends <paramref name="key"/>.</summary>
     public HttpClient Client(string service, string key)
     {
@@ -110,7 +122,7 @@ public sealed class PlatformFixture : IAsyncLifetime
     }
 
     /// <summary>Where every resource's console output goes (one file per replica), to read after a failed run.</summary>
-    public static string LogDirectory { get; } = Path.Combine(AppContext.BaseDirectory, "resource-logs");
+    public string LogDirectory => Path.Combine(AppContext.BaseDirectory, "resource-logs", Name);
 
     /// <summary>Copies every resource's console output to a file and keeps each one's latest state.</summary>
     private async Task CaptureResourceLogsAsync(CancellationToken cancellationToken)
@@ -145,7 +157,7 @@ public sealed class PlatformFixture : IAsyncLifetime
         await Task.WhenAll(watching.Values);
     }
 
-    private static async Task CopyLogAsync(ResourceLoggerService loggers, string resourceId, CancellationToken cancellationToken)
+    private async Task CopyLogAsync(ResourceLoggerService loggers, string resourceId, CancellationToken cancellationToken)
     {
         await using var file = new StreamWriter(Path.Combine(LogDirectory, resourceId + ".log"), append: false)
         {
@@ -308,13 +320,13 @@ public sealed class PlatformFixture : IAsyncLifetime
             .Sum(update => ReadLog(update.ResourceId).Count(line => line.Contains(text, StringComparison.Ordinal)));
 
     /// <summary>The last lines a resource wrote, for failure messages (CI shows the test output, not the resource logs).</summary>
-    public static string LogTail(string resourceId, int lines = 40)
+    public string LogTail(string resourceId, int lines = 40)
     {
         var all = ReadLog(resourceId);
         return all.Length == 0 ? "(no log)" : string.Join('\n', all.TakeLast(lines));
     }
 
-    private static string[] ReadLog(string resourceId)
+    private string[] ReadLog(string resourceId)
     {
         var path = Path.Combine(LogDirectory, resourceId + ".log");
         if (!File.Exists(path))
@@ -331,7 +343,7 @@ public sealed class PlatformFixture : IAsyncLifetime
     public async Task<string> ConnectionStringAsync(string resource) =>
         await App.GetConnectionStringAsync(resource) ?? throw new InvalidOperationException($"{resource} has no connection string.");
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await App.StopAsync();
         await _stopping.CancelAsync();

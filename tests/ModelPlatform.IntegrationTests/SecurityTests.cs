@@ -196,7 +196,7 @@ public class SecurityTests(PlatformFixture platform) : PlatformTest(platform)
         await wrongKey.GetAsync("/models").AssertStatusAsync(HttpStatusCode.Unauthorized);
 
         // Act: read what every replica of every resource has written so far.
-        var logs = Directory.GetFiles(PlatformFixture.LogDirectory).ToDictionary(file => Path.GetFileName(file), ReadShared);
+        var logs = Directory.GetFiles(Platform.LogDirectory).ToDictionary(file => Path.GetFileName(file), ReadShared);
 
         // Assert
         Assert.NotEmpty(logs);
