@@ -2,31 +2,28 @@ var builder = DistributedApplication.CreateBuilder(args);
 
 var redis = builder.AddPlatformRedis("redis");
 var rabbitmq = builder.AddPlatformRabbitMQ("rabbitmq");
+var store = PlatformStore.Add(builder, "postgres");
 
 // The identity service owns API keys; every other service checks keys with it and calls the others under its own key.
-var identity = builder.AddProject<Projects.ModelPlatform_Identity>("identity")
-    .WithServiceData(builder)
+var identity = store.For(builder.AddProject<Projects.ModelPlatform_Identity>("identity"))
     .WithEnvironment("ApiKeysOptions__AdminKey", builder.AddApiKey("admin-api-key"))
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 
-var feature = builder.AddProject<Projects.ModelPlatform_Feature>("feature")
-    .WithServiceData(builder)
+var feature = store.For(builder.AddProject<Projects.ModelPlatform_Feature>("feature"))
     .WithServiceIdentity(builder, identity)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 
-var registry = builder.AddProject<Projects.ModelPlatform_Registry>("registry")
-    .WithServiceData(builder)
+var registry = store.For(builder.AddProject<Projects.ModelPlatform_Registry>("registry"))
     .WithServiceIdentity(builder, identity)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 
 // Two workers compete for the training queue; a job survives either of them stopping.
-builder.AddProject<Projects.ModelPlatform_Training>("training")
+store.For(builder.AddProject<Projects.ModelPlatform_Training>("training"))
     .WithReplicas(2)
-    .WithServiceData(builder)
     .WithServiceIdentity(builder, identity)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReference(feature).WaitFor(feature)
@@ -46,15 +43,3 @@ builder.AddProject<Projects.ModelPlatform_Inference>("inference")
     .WithHttpHealthCheck("/health");
 
 builder.Build().Run();
-
-internal static class ServiceDataExtensions
-{
-    /// <summary>
-    /// Gives a stateful service its own data folder under the platform's data directory when run locally.
-    /// Deployed, each service keeps the default (<c>data</c> under its content root, for a mounted volume).
-    /// </summary>
-    public static IResourceBuilder<ProjectResource> WithServiceData(this IResourceBuilder<ProjectResource> service, IDistributedApplicationBuilder builder) =>
-        builder.ExecutionContext.IsRunMode
-            ? service.WithEnvironment("Storage__DataDirectory", Path.Combine(builder.DataDirectory(), service.Resource.Name))
-            : service;
-}

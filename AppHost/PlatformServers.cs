@@ -75,7 +75,7 @@ internal static class PlatformServers
     /// (<c>Parameters:{name}-password</c> in user secrets); by default it is random per machine and kept in the
     /// data folder, outside the repo, so restarts reuse it.
     /// </summary>
-    private static IResourceBuilder<ParameterResource> LocalPassword(IDistributedApplicationBuilder builder, string name) =>
+    internal static IResourceBuilder<ParameterResource> LocalPassword(IDistributedApplicationBuilder builder, string name) =>
         builder.AddLocalSecret($"{name}-password", () => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
 
     /// <summary>
@@ -102,7 +102,7 @@ internal static class PlatformServers
     }
 
     /// <summary>Writes a file that only its owner may read, since it holds a password.</summary>
-    private static void WriteSecretFile(string path, string contents)
+    internal static void WriteSecretFile(string path, string contents)
     {
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
@@ -190,7 +190,7 @@ internal static class PlatformServers
         return resource;
     }
 
-    private static async ValueTask<string> ConnectionStringOf(IResourceWithConnectionString resource) =>
+    internal static async ValueTask<string> ConnectionStringOf(IResourceWithConnectionString resource) =>
         await resource.ConnectionStringExpression.GetValueAsync(CancellationToken.None)
             ?? throw new InvalidOperationException($"{resource.Name} has no connection string yet.");
 }

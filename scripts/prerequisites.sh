@@ -23,20 +23,36 @@ has_servers() {
   { command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || [ -x /usr/sbin/rabbitmq-server ]; }
 }
 
+has_postgres() {
+  command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
+}
+
+# Installs Debian/Ubuntu packages with apt-get, as root or through sudo; elsewhere fails with $2, which says what to do.
+apt_install() {
+  local packages="$1" otherwise="$2"
+  command -v apt-get >/dev/null 2>&1 || fail "$otherwise"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || fail "$packages missing; install them as root: apt-get install -y $packages"
+    sudo="sudo"
+  fi
+  echo "ModelPlatform: installing $packages (apt-get)..."
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $packages >/dev/null
+}
+
 # Redis and RabbitMQ: containers when Docker or Podman runs, else the local servers.
 if ! container_runtime && ! has_servers; then
-  if command -v apt-get >/dev/null 2>&1; then
-    sudo=""
-    if [ "$(id -u)" -ne 0 ]; then
-      command -v sudo >/dev/null 2>&1 || fail "redis-server and rabbitmq-server are missing; install them as root: apt-get install -y redis-server rabbitmq-server"
-      sudo="sudo"
-    fi
-    echo "ModelPlatform: installing redis-server and rabbitmq-server (apt-get)..."
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server rabbitmq-server >/dev/null
-  else
-    fail "Redis and RabbitMQ are missing. Start Docker or Podman, or install them: 'brew install redis rabbitmq' (macOS), 'sudo apt-get install -y redis-server rabbitmq-server' (Debian/Ubuntu)."
-  fi
+  apt_install "redis-server rabbitmq-server" \
+    "Redis and RabbitMQ are missing. Start Docker or Podman, or install them: 'brew install redis rabbitmq' (macOS), 'sudo apt-get install -y redis-server rabbitmq-server' (Debian/Ubuntu)."
+fi
+
+# PostgreSQL's binaries: the store tests run on a PostgreSQL of their own (MODELPLATFORM_TESTS=1, set by test.sh), and the
+# platform runs on one with ModelPlatform__Store=postgres when no container runtime answers.
+store="$(printf '%s' "${ModelPlatform__Store:-sqlite}" | tr '[:upper:]' '[:lower:]')"
+if ! has_postgres && { [ "${MODELPLATFORM_TESTS:-0}" = 1 ] || { [ "$store" = postgres ] && ! container_runtime; }; }; then
+  apt_install "postgresql" \
+    "PostgreSQL is missing. Install it ('brew install postgresql' on macOS, 'sudo apt-get install -y postgresql' on Debian/Ubuntu), or start Docker or Podman."
 fi
 
 # TLS: the https launch profile, and the integration tests that run under it, need ASP.NET Core's development certificate,

@@ -3,7 +3,7 @@
 # the real AppHost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/prerequisites.sh
+MODELPLATFORM_TESTS=1 source scripts/prerequisites.sh
 
 dotnet format ModelPlatform.sln --verify-no-changes
 # dotnet format does not wrap lines, so the length limit of .editorconfig is checked here.

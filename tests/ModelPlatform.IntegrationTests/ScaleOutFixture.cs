@@ -1,6 +1,7 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ModelPlatform.IntegrationTests;
 
@@ -22,6 +23,21 @@ public sealed class ScaleOutFixture : PlatformFixture
         foreach (var service in ScaledServices)
         {
             project(service).WithReplicas(2);
+        }
+    }
+
+    /// <summary>
+    /// Also deletes the PostgreSQL cluster, which the AppHost keeps outside the data folder when it runs as root (PostgreSQL
+    /// then runs as the <c>postgres</c> user, who cannot reach a root's temporary folder).
+    /// </summary>
+    public override async Task DisposeAsync()
+    {
+        var cluster = App.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<ExecutableResource>()
+            .SingleOrDefault(resource => resource.Name == "postgres")?.WorkingDirectory;
+        await base.DisposeAsync();
+        if (cluster is not null && Directory.Exists(cluster))
+        {
+            Directory.Delete(cluster, recursive: true);
         }
     }
 
