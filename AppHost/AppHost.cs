@@ -7,31 +7,27 @@ var store = PlatformStore.Add(builder, "postgres");
 // The identity service owns API keys; every other service checks keys with it and calls the others under its own key.
 var identity = store.For(builder.AddProject<Projects.ModelPlatform_Identity>("identity"))
     .WithEnvironment("ApiKeysOptions__AdminKey", builder.AddApiKey("admin-api-key"))
-    .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 
 var feature = store.For(builder.AddProject<Projects.ModelPlatform_Feature>("feature"))
     .WithServiceIdentity(builder, identity)
-    .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 
 var registry = store.For(builder.AddProject<Projects.ModelPlatform_Registry>("registry"))
     .WithServiceIdentity(builder, identity)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
-    .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 
 // Two workers compete for the training queue; a job survives either of them stopping.
-store.For(builder.AddProject<Projects.ModelPlatform_Training>("training"))
+var training = store.For(builder.AddProject<Projects.ModelPlatform_Training>("training"))
     .WithReplicas(2)
     .WithServiceIdentity(builder, identity)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReference(feature).WaitFor(feature)
     .WithReference(registry).WaitFor(registry)
-    .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 
-builder.AddProject<Projects.ModelPlatform_Inference>("inference")
+var inference = builder.AddProject<Projects.ModelPlatform_Inference>("inference")
     // The data plane allocates a few KB per request; a 64 MiB young generation per GC heap (the default is a few MiB on
     // small machines) cuts its pauses about ninefold under load (docs/performance.md). Only the environment sets it.
     .WithEnvironment("DOTNET_GCgen0size", "0x4000000")
@@ -39,6 +35,16 @@ builder.AddProject<Projects.ModelPlatform_Inference>("inference")
     .WithReference(redis).WaitFor(redis)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReference(registry).WaitFor(registry)
+    .WithHttpHealthCheck("/health");
+
+// The one public entry point when deployed: the services' APIs under /identity, /feature, /training, /registry and
+// /inference. Locally every service also answers on its own ports.
+builder.AddProject<Projects.ModelPlatform_Gateway>("gateway")
+    .WithServiceIdentity(builder, identity)
+    .WithReference(feature).WaitFor(feature)
+    .WithReference(training).WaitFor(training)
+    .WithReference(registry).WaitFor(registry)
+    .WithReference(inference).WaitFor(inference)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 

@@ -62,11 +62,12 @@ internal static class PlatformServers
     }
 
     /// <summary>
-    /// The root of the platform's local data: <c>ModelPlatform:DataDirectory</c> when set (tests point it at a
+    /// The root of the platform's local data: <c>Platform:DataDirectory</c> when set (tests point it at a
     /// temporary folder), else a per-user folder such as <c>~/.local/share/ModelPlatform</c>.
     /// </summary>
     public static string DataDirectory(this IDistributedApplicationBuilder builder) =>
-        builder.Configuration["ModelPlatform:DataDirectory"] is { Length: > 0 } configured
+        // ModelPlatform:DataDirectory is the setting's name before the solution became a template; it is still honoured.
+        (builder.Configuration["Platform:DataDirectory"] ?? builder.Configuration["ModelPlatform:DataDirectory"]) is { Length: > 0 } configured
             ? Path.GetFullPath(configured)
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "ModelPlatform");
 

@@ -6,14 +6,14 @@ using Microsoft.Extensions.DependencyInjection;
 
 /// <summary>
 /// Where the stateful services keep their state: each its own embedded SQLite file (the default for one machine), or each
-/// its own database on one PostgreSQL server (<c>ModelPlatform:Store=postgres</c>, a <c>ConnectionStrings:postgres</c>,
+/// its own database on one PostgreSQL server (<c>Platform:Store=postgres</c>, a <c>ConnectionStrings:postgres</c>,
 /// and always in publish mode), which replicas on any host share. The server comes from the first of these that works, as
 /// Redis and RabbitMQ do: the connection string; the Aspire container (when a container runtime answers, and always in
 /// publish mode); the local <c>postgres</c> binaries from the package manager.
 /// </summary>
 internal sealed class PlatformStore
 {
-    private const string SettingName = "ModelPlatform:Store";
+    private const string SettingName = "Platform:Store";
     private readonly IDistributedApplicationBuilder _builder;
     private readonly IResourceBuilder<IResourceWithConnectionString>? _server;
     private readonly Func<string, IResourceBuilder<IResourceWithConnectionString>>? _addDatabase;
@@ -83,7 +83,7 @@ internal static class LocalPostgres
     public static IResourceBuilder<IResourceWithConnectionString> AddLocalPostgres(this IDistributedApplicationBuilder builder, string name)
     {
         var bin = FindBinaries() ?? throw new DistributedApplicationException(
-            "PostgreSQL is needed (ModelPlatform:Store=postgres) but neither a container runtime nor PostgreSQL's initdb and postgres were found. " +
+            "PostgreSQL is needed (Platform:Store=postgres) but neither a container runtime nor PostgreSQL's initdb and postgres were found. " +
             "Install it with 'sudo apt-get install -y postgresql' (Debian/Ubuntu) or 'brew install postgresql' (macOS), start Docker or Podman, " +
             $"or set ConnectionStrings:{name} to a server you already run.");
         var asRoot = Environment.IsPrivilegedProcess;

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Prints the platform's first admin key. The AppHost generates it on its first run and keeps it, readable only by you, beside
-# the generated passwords in the platform's data folder (ModelPlatform__DataDirectory when set, as for the AppHost).
+# the generated passwords in the platform's data folder (Platform__DataDirectory when set, as for the AppHost).
 set -euo pipefail
 
 case "$(uname -s)" in
   Darwin) default="$HOME/Library/Application Support/ModelPlatform" ;;
   *) default="${XDG_DATA_HOME:-$HOME/.local/share}/ModelPlatform" ;;
 esac
-file="${ModelPlatform__DataDirectory:-$default}/secrets/admin-api-key"
+file="${Platform__DataDirectory:-$default}/secrets/admin-api-key"
 
 if [[ ! -f "$file" ]]; then
   echo "No admin key at $file yet: start the platform once with ./scripts/run.sh." >&2

@@ -48,8 +48,8 @@ if ! container_runtime && ! has_servers; then
 fi
 
 # PostgreSQL's binaries: the store tests run on a PostgreSQL of their own (MODELPLATFORM_TESTS=1, set by test.sh), and the
-# platform runs on one with ModelPlatform__Store=postgres when no container runtime answers.
-store="$(printf '%s' "${ModelPlatform__Store:-sqlite}" | tr '[:upper:]' '[:lower:]')"
+# platform runs on one with Platform__Store=postgres when no container runtime answers.
+store="$(printf '%s' "${Platform__Store:-sqlite}" | tr '[:upper:]' '[:lower:]')"
 if ! has_postgres && { [ "${MODELPLATFORM_TESTS:-0}" = 1 ] || { [ "$store" = postgres ] && ! container_runtime; }; }; then
   apt_install "postgresql" \
     "PostgreSQL is missing. Install it ('brew install postgresql' on macOS, 'sudo apt-get install -y postgresql' on Debian/Ubuntu), or start Docker or Podman."

@@ -60,7 +60,7 @@ internal sealed class Platform : IAsyncDisposable
     public static async Task<Platform> StartAsync(Uri otlpEndpoint, IReadOnlyDictionary<string, string>? inferenceEnvironment = null)
     {
         var data = Directory.CreateTempSubdirectory("modelplatform-bench-");
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ModelPlatform_AppHost>([$"ModelPlatform:DataDirectory={data.FullName}"]);
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ModelPlatform_AppHost>([$"Platform:DataDirectory={data.FullName}"]);
         // The AppHost's health probes log every refused connection while services start; only real errors matter here.
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None));

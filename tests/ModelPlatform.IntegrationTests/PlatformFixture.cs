@@ -19,7 +19,7 @@ public class PlatformFixture : IAsyncLifetime
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
     public const int MaxRecordsPerRequest = 500;
     public const int MaxJsonBytes = 1 << 20;
-    public static readonly string[] Services = ["identity", "feature", "training", "registry", "inference"];
+    public static readonly string[] Services = ["identity", "feature", "training", "registry", "inference", "gateway"];
 
     /// <summary>The services' launch profile under test: TLS, as a deployment serves.</summary>
     public const string LaunchProfile = "https";
@@ -57,12 +57,15 @@ public class PlatformFixture : IAsyncLifetime
     public HttpClient Registry { get; private set; } = null!;
     public HttpClient Inference { get; private set; } = null!;
 
+    /// <summary>The public entry point: every service's API under its name (<c>/registry/models</c>).</summary>
+    public HttpClient Gateway { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         using var timeout = new CancellationTokenSource(StartTimeout);
         // The https launch profile: every service listens on TLS as well, and the services call one another over it.
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ModelPlatform_AppHost>(
-            [$"ModelPlatform:DataDirectory={_data.FullName}", $"AppHost:DefaultLaunchProfileName={LaunchProfile}", .. AppHostArguments], timeout.Token);
+            [$"Platform:DataDirectory={_data.FullName}", $"AppHost:DefaultLaunchProfileName={LaunchProfile}", .. AppHostArguments], timeout.Token);
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         // Short retry delays and leases keep the failure tests quick; the behaviour is the same as with the defaults.
         Project("training").WithEnvironment("EventBus__RetryDelaySeconds", "1")
@@ -97,6 +100,7 @@ public class PlatformFixture : IAsyncLifetime
         Training = Client("training", Key);
         Registry = Client("registry", Key);
         Inference = Client("inference", Key);
+        Gateway = Client("gateway", Key);
 
         IResourceBuilder<ProjectResource> Project(string name) =>
             builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(project => project.Name == name));
@@ -213,7 +217,10 @@ public class PlatformFixture : IAsyncLifetime
         // restarted dependency (inference answers "Degraded" until its Redis connection is back, and skips its caches
         // meanwhile). A test must not inherit that, so wait for each service's own "Healthy".
         foreach (var (service, client) in new[]
-                 { ("identity", Identity), ("feature", Feature), ("training", Training), ("registry", Registry), ("inference", Inference) })
+                 {
+                     ("identity", Identity), ("feature", Feature), ("training", Training), ("registry", Registry), ("inference", Inference),
+                     ("gateway", Gateway),
+                 })
         {
             await this.WaitUntilAsync($"{service}'s /health to say Healthy", async () =>
             {

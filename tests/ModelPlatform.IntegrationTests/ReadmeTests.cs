@@ -39,7 +39,7 @@ public partial class ReadmeTests(PlatformFixture platform, ITestOutputHelper out
             File.Copy(Path.Combine(AppContext.BaseDirectory, "scripts", "admin-key.sh"), Path.Combine(folder.FullName, "scripts", "admin-key.sh"));
             var placeholders = new Dictionary<string, string>();
             // The admin key script reads the platform's data folder, as it would on a user's machine.
-            var variables = new Dictionary<string, string> { ["ModelPlatform__DataDirectory"] = Platform.DataDirectory };
+            var variables = new Dictionary<string, string> { ["Platform__DataDirectory"] = Platform.DataDirectory };
 
             // Act and assert, command by command.
             foreach (var block in blocks)

@@ -16,7 +16,7 @@ public sealed class ScaleOutFixture : PlatformFixture
 
     protected override string Name => "postgres";
 
-    protected override string[] AppHostArguments => ["ModelPlatform:Store=postgres"];
+    protected override string[] AppHostArguments => ["Platform:Store=postgres"];
 
     protected override void Configure(IDistributedApplicationTestingBuilder builder, Func<string, IResourceBuilder<ProjectResource>> project)
     {

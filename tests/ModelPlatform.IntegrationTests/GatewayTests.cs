@@ -1,0 +1,73 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace ModelPlatform.IntegrationTests;
+
+/// <summary>The one public entry point: each service's API under its name, behind a key, within each service's own limits.</summary>
+public class GatewayTests(PlatformFixture platform) : PlatformTest(platform)
+{
+    [Theory]
+    [InlineData("/identity/api-keys")]
+    [InlineData("/feature/datasets")]
+    [InlineData("/training/training-jobs")]
+    [InlineData("/registry/models")]
+    [InlineData("/inference/v2/health/ready")]
+    public async Task EachServiceAnswersUnderItsNameThroughTheGateway(string path)
+    {
+        using var response = await Platform.Gateway.GetAsync(path);
+
+        await response.AssertStatusAsync(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task TheGatewayRefusesACallerWithoutAKeyBeforeAnyServiceSeesIt()
+    {
+        using var anonymous = Platform.Client("gateway", "");
+        anonymous.DefaultRequestHeaders.Authorization = null;
+
+        using var refused = await anonymous.GetAsync("/registry/models");
+        using var document = await anonymous.GetAsync("/registry/openapi/v1.json");
+
+        await refused.AssertStatusAsync(HttpStatusCode.Unauthorized);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        // The services' API descriptions stay open, as on the services themselves.
+        await document.AssertStatusAsync(HttpStatusCode.OK);
+        Assert.Contains("/models/{name}/aliases/{alias}", await document.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task AnUnknownServiceIsNotFound()
+    {
+        using var response = await Platform.Gateway.GetAsync("/nothing/here");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task EachRouteTakesNoMoreThanItsServiceAccepts()
+    {
+        // Training accepts 4 MiB: the gateway refuses more itself.
+        var body = new StringContent("{\"modelName\":\"" + new string('x', 5 << 20) + "\"}", Encoding.UTF8, "application/json");
+        using var tooLarge = await Platform.Gateway.PostAsync("/training/training-jobs", body);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.StatusCode);
+    }
+
+    [Fact]
+    public async Task AChangeMadeThroughTheGatewayIsAuditedUnderTheCallersKey()
+    {
+        var dataset = PlatformSteps.UniqueName("gateway");
+        using var upload = await Platform.Gateway.PostAsync(
+            $"/feature/datasets/{dataset}/versions", new StringContent(PlatformSteps.IrisCsv(), Encoding.UTF8, "text/csv"));
+        await upload.AssertStatusAsync(HttpStatusCode.Created);
+
+        using var admin = Platform.Client("gateway", Platform.AdminKey);
+        var trail = await admin.GetFromJsonAsync<JsonObject>($"/feature/audit?resource=datasets/{dataset}");
+
+        var record = Assert.Single(trail!["records"]!.AsArray())!;
+        Assert.Equal("tests", record["actorName"]!.GetValue<string>());
+        Assert.False(string.IsNullOrEmpty(record["clientAddress"]?.GetValue<string>()), $"no client address: {record}");
+    }
+}
