@@ -106,23 +106,9 @@ internal sealed class Platform : IAsyncDisposable
         return new Platform(app, data, benchKey) { InferenceProcessId = processes is [var process] ? process.Id : null };
     }
 
-    /// <summary>Makes a key with every user role, with the first admin key the AppHost generated.</summary>
-    private static async Task<string> CreateKeyAsync(DistributedApplication app, DirectoryInfo data)
-    {
-        var admin = (await File.ReadAllTextAsync(Path.Combine(data.FullName, "secrets", "admin-api-key"))).Trim();
-        using var identity = Client(app, "identity", admin);
-        using var response = await identity.PostAsJsonAsync("/api-keys",
-            new { name = "bench", roles = new[] { "reader", "predictor", "scientist", "deployer", "admin" } });
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
-    }
+    private static Task<string> CreateKeyAsync(DistributedApplication app, DirectoryInfo data) => PlatformClients.CreateKeyAsync(app, data.FullName);
 
-    private static HttpClient Client(DistributedApplication app, string service, string key)
-    {
-        var client = app.CreateHttpClient(service);
-        client.DefaultRequestHeaders.Authorization = new("Bearer", key);
-        return client;
-    }
+    private static HttpClient Client(DistributedApplication app, string service, string key) => PlatformClients.Client(app, service, key);
 
     /// <summary>Uploads the CSV, trains a model version with <paramref name="trainer"/>, and returns its version number.</summary>
     public async Task<int> TrainAsync(string model, string csvPath, string label, string trainer)

@@ -43,12 +43,11 @@ internal static class PlatformWorkloads
             await app.ResourceNotifications.WaitForResourceHealthyAsync(service);
         }
 
-        var admin = (await File.ReadAllTextAsync(Path.Combine(data.FullName, "secrets", "admin-api-key"))).Trim();
-        var key = await CreateKeyAsync(app, admin);
-        using var feature = Client(app, "feature", key);
-        using var training = Client(app, "training", key);
-        using var registry = Client(app, "registry", key);
-        using var inference = Client(app, "inference", key);
+        var key = await PlatformClients.CreateKeyAsync(app, data.FullName);
+        using var feature = PlatformClients.Client(app, "feature", key);
+        using var training = PlatformClients.Client(app, "training", key);
+        using var registry = PlatformClients.Client(app, "registry", key);
+        using var inference = PlatformClients.Client(app, "inference", key);
         var iris = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "iris.csv"));
         (await feature.PostAsync("/datasets/iris/versions", new StringContent(iris, Encoding.UTF8, "text/csv"))).EnsureSuccessStatusCode();
 
@@ -123,21 +122,5 @@ internal static class PlatformWorkloads
             return count;
         })));
         return counts.Sum() / deadline.Elapsed.TotalSeconds;
-    }
-
-    private static async Task<string> CreateKeyAsync(DistributedApplication app, string admin)
-    {
-        using var identity = Client(app, "identity", admin);
-        using var response = await identity.PostAsJsonAsync("/api-keys",
-            new { name = "bench", roles = new[] { "reader", "predictor", "scientist", "deployer", "admin" } });
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
-    }
-
-    private static HttpClient Client(DistributedApplication app, string service, string key)
-    {
-        var client = app.CreateHttpClient(service);
-        client.DefaultRequestHeaders.Authorization = new("Bearer", key);
-        return client;
     }
 }

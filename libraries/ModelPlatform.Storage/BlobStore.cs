@@ -28,39 +28,24 @@ public sealed class BlobStore(ServiceDatabase database, TimeProvider clock)
     public static readonly TimeSpan WriteLease = TimeSpan.FromMinutes(5);
 
     /// <summary>The migration that adds the store; each service that keeps files appends it to its own list.</summary>
-    public static readonly Migration Migration = new(
-        Sqlite: """
-            CREATE TABLE blobs (
-                sha256 TEXT PRIMARY KEY,
-                content_id TEXT NOT NULL,
-                size INTEGER NOT NULL,
-                created_at TEXT NOT NULL);
-            CREATE TABLE blob_chunks (
-                content_id TEXT NOT NULL,
-                seq INTEGER NOT NULL,
-                data BLOB NOT NULL,
-                PRIMARY KEY (content_id, seq));
-            CREATE TABLE blob_writes (
-                content_id TEXT PRIMARY KEY,
-                writing_until TEXT NOT NULL);
-            """,
-        Postgres: """
-            CREATE TABLE blobs (
-                sha256 TEXT PRIMARY KEY,
-                content_id TEXT NOT NULL,
-                size BIGINT NOT NULL,
-                created_at TEXT NOT NULL);
-            CREATE TABLE blob_chunks (
-                content_id TEXT NOT NULL,
-                seq BIGINT NOT NULL,
-                data BYTEA NOT NULL,
-                PRIMARY KEY (content_id, seq));
-            -- Chunks are compressed files already: storing them as they are saves PostgreSQL a futile compression attempt.
-            ALTER TABLE blob_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
-            CREATE TABLE blob_writes (
-                content_id TEXT PRIMARY KEY,
-                writing_until TEXT NOT NULL);
-            """);
+    public static readonly Migration Migration = Migration.Portable(
+        """
+        CREATE TABLE blobs (
+            sha256 TEXT PRIMARY KEY,
+            content_id TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            created_at TEXT NOT NULL);
+        CREATE TABLE blob_chunks (
+            content_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (content_id, seq));
+        CREATE TABLE blob_writes (
+            content_id TEXT PRIMARY KEY,
+            writing_until TEXT NOT NULL);
+        """,
+        // Chunks are compressed files already: storing them as they are saves PostgreSQL a futile compression attempt.
+        postgresOnly: "ALTER TABLE blob_chunks ALTER COLUMN data SET STORAGE EXTERNAL;");
 
     /// <summary>Stores <paramref name="content"/> as it streams in, and returns its SHA-256 and size.</summary>
     public async Task<BlobInfo> WriteAsync(Stream content, CancellationToken cancellationToken)

@@ -29,7 +29,7 @@ public partial class ReadmeTests(PlatformFixture platform, ITestOutputHelper out
         await Platform.Registry.GetAsync($"/models/{ReadmeModel}").AssertStatusAsync(HttpStatusCode.NotFound);
         var addresses = Readme.ServicePorts().ToDictionary(
             port => port.Key, port => (Service: port.Value, Real: Platform.App.GetEndpoint(port.Value, "http").Authority));
-        Assert.Equal(["feature", "identity", "inference", "registry", "training"], addresses.Values.Select(address => address.Service).Order());
+        Assert.Equal(PlatformFixture.Services.Order(), addresses.Values.Select(address => address.Service).Order());
         var folder = Directory.CreateTempSubdirectory("modelplatform-readme-");
         try
         {

@@ -24,8 +24,8 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
     /// <summary>The database schema, one migration per entry; add new ones at the end.</summary>
     public static readonly Migration[] Migrations =
     [
-        new(
-            Sqlite: """
+        Migration.Portable(
+            """
                 CREATE TABLE IF NOT EXISTS dataset_versions (
                     name TEXT NOT NULL,
                     version INTEGER NOT NULL,
@@ -40,23 +40,7 @@ public sealed class DatasetStore(ServiceDatabase database, TimeProvider clock)
                     row_index INTEGER NOT NULL,
                     data TEXT NOT NULL,
                     PRIMARY KEY (name, version, row_index)) WITHOUT ROWID;
-                """,
-            Postgres: """
-                CREATE TABLE dataset_versions (
-                    name TEXT NOT NULL,
-                    version BIGINT NOT NULL,
-                    row_count BIGINT NOT NULL,
-                    columns TEXT NOT NULL,
-                    sha256 TEXT NOT NULL,
-                    created_at TEXT NOT NULL,
-                    PRIMARY KEY (name, version));
-                CREATE TABLE dataset_rows (
-                    name TEXT NOT NULL,
-                    version BIGINT NOT NULL,
-                    row_index BIGINT NOT NULL,
-                    data TEXT NOT NULL,
-                    PRIMARY KEY (name, version, row_index));
-                """),
+            """),
         AuditLog.Migration,
         // Versions are written in batches and published at the end: 'writing' ones are invisible, and leased.
         Migration.Portable("""

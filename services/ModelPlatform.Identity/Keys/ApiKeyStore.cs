@@ -14,8 +14,8 @@ public sealed class ApiKeyStore(ServiceDatabase database, TimeProvider clock)
 
     public static readonly Migration[] Migrations =
     [
-        new(
-            Sqlite: """
+        Migration.Portable(
+            """
                 CREATE TABLE api_keys (
                     id TEXT PRIMARY KEY,
                     name TEXT NOT NULL,
@@ -30,23 +30,7 @@ public sealed class ApiKeyStore(ServiceDatabase database, TimeProvider clock)
                     revoked_at TEXT,
                     last_used_at TEXT);
                 CREATE INDEX api_keys_by_lookup ON api_keys (lookup);
-                """,
-            Postgres: """
-                CREATE TABLE api_keys (
-                    id TEXT PRIMARY KEY,
-                    name TEXT NOT NULL,
-                    roles TEXT NOT NULL,
-                    kind TEXT NOT NULL,
-                    lookup TEXT NOT NULL,
-                    salt BYTEA NOT NULL,
-                    hash BYTEA NOT NULL,
-                    created_at TEXT NOT NULL,
-                    created_by TEXT NOT NULL,
-                    expires_at TEXT,
-                    revoked_at TEXT,
-                    last_used_at TEXT);
-                CREATE INDEX api_keys_by_lookup ON api_keys (lookup);
-                """),
+            """),
         AuditLog.Migration,
         AuditLog.IsoTimesMigration("api_keys.created_at", "api_keys.expires_at", "api_keys.revoked_at", "api_keys.last_used_at"),
     ];

@@ -17,8 +17,8 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
     /// <summary>The database schema, one migration per entry; add new ones at the end.</summary>
     public static readonly Migration[] Migrations =
     [
-        new(
-            Sqlite: """
+        Migration.Portable(
+            """
                 CREATE TABLE IF NOT EXISTS model_versions (
                     name TEXT NOT NULL,
                     version INTEGER NOT NULL,
@@ -37,44 +37,17 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
                     updated_at TEXT NOT NULL,
                     PRIMARY KEY (name, alias),
                     FOREIGN KEY (name, version) REFERENCES model_versions (name, version));
-                """,
-            Postgres: """
-                CREATE TABLE model_versions (
-                    name TEXT NOT NULL,
-                    version BIGINT NOT NULL,
-                    sha256 TEXT NOT NULL,
-                    size_bytes BIGINT NOT NULL,
-                    signature TEXT NOT NULL,
-                    metrics TEXT NOT NULL,
-                    lineage TEXT NOT NULL,
-                    training_job_id TEXT UNIQUE,
-                    created_at TEXT NOT NULL,
-                    PRIMARY KEY (name, version));
-                CREATE TABLE aliases (
-                    name TEXT NOT NULL,
-                    alias TEXT NOT NULL,
-                    version BIGINT NOT NULL,
-                    updated_at TEXT NOT NULL,
-                    PRIMARY KEY (name, alias),
-                    FOREIGN KEY (name, version) REFERENCES model_versions (name, version));
-                """),
+            """),
         // Canary and shadow routes of an alias.
-        new(
-            Sqlite: """
+        Migration.Portable(
+            """
                 ALTER TABLE aliases ADD COLUMN canary_version INTEGER;
                 ALTER TABLE aliases ADD COLUMN canary_percent INTEGER;
                 ALTER TABLE aliases ADD COLUMN shadow_version INTEGER;
-                """,
-            Postgres: """
-                ALTER TABLE aliases ADD COLUMN canary_version BIGINT;
-                ALTER TABLE aliases ADD COLUMN canary_percent BIGINT;
-                ALTER TABLE aliases ADD COLUMN shadow_version BIGINT;
-                """),
+            """),
         AuditLog.Migration,
         // Events leave through the outbox; each alias counts its moves.
-        new(
-            Sqlite: Outbox.Migration.Sqlite + "ALTER TABLE aliases ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0;",
-            Postgres: Outbox.Migration.Postgres + "ALTER TABLE aliases ADD COLUMN sequence BIGINT NOT NULL DEFAULT 0;"),
+        Outbox.Migration + Migration.Portable("ALTER TABLE aliases ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0;"),
         AuditLog.IsoTimesMigration(),
         // Artifacts move from files on the registry's disk into the database, where every replica reads them.
         BlobStore.Migration,

@@ -25,8 +25,8 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
     /// <summary>The database schema, one migration per entry; add new ones at the end.</summary>
     public static readonly Migration[] Migrations =
     [
-        new(
-            Sqlite: """
+        Migration.Portable(
+            """
                 CREATE TABLE IF NOT EXISTS training_jobs (
                     id TEXT PRIMARY KEY,
                     status TEXT NOT NULL,
@@ -46,30 +46,9 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
                     finished_at TEXT,
                     published_at TEXT);
                 CREATE INDEX IF NOT EXISTS ix_training_jobs_unpublished ON training_jobs (created_at) WHERE published_at IS NULL;
-                """,
-            Postgres: """
-                CREATE TABLE training_jobs (
-                    id TEXT PRIMARY KEY,
-                    status TEXT NOT NULL,
-                    model_name TEXT NOT NULL,
-                    dataset TEXT NOT NULL,
-                    dataset_version BIGINT NOT NULL,
-                    label TEXT NOT NULL,
-                    task TEXT NOT NULL,
-                    trainer TEXT NOT NULL,
-                    positive_class TEXT,
-                    metrics TEXT,
-                    model_version BIGINT,
-                    error TEXT,
-                    trace_parent TEXT,
-                    created_at TEXT NOT NULL,
-                    started_at TEXT,
-                    finished_at TEXT,
-                    published_at TEXT);
-                CREATE INDEX ix_training_jobs_unpublished ON training_jobs (created_at) WHERE published_at IS NULL;
-                """),
-        new(
-            Sqlite: """
+            """),
+        Migration.Portable(
+            """
                 ALTER TABLE training_jobs ADD COLUMN options TEXT NOT NULL DEFAULT '{"budgetSeconds":60,"folds":5,"seed":42,"maxAttempts":3}';
                 ALTER TABLE training_jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
                 ALTER TABLE training_jobs ADD COLUMN lease_owner TEXT;
@@ -94,46 +73,18 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
                     detail TEXT);
                 CREATE INDEX ix_job_events_job ON job_events (job_id, at);
                 CREATE INDEX ix_training_jobs_status ON training_jobs (status, created_at);
-                """,
-            Postgres: """
-                ALTER TABLE training_jobs ADD COLUMN options TEXT NOT NULL DEFAULT '{"budgetSeconds":60,"folds":5,"seed":42,"maxAttempts":3}';
-                ALTER TABLE training_jobs ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;
-                ALTER TABLE training_jobs ADD COLUMN lease_owner TEXT;
-                ALTER TABLE training_jobs ADD COLUMN lease_until TEXT;
-                ALTER TABLE training_jobs ADD COLUMN cancel_requested BIGINT NOT NULL DEFAULT 0;
-                ALTER TABLE training_jobs ADD COLUMN phase TEXT;
-                ALTER TABLE training_jobs ADD COLUMN percent DOUBLE PRECISION;
-                ALTER TABLE training_jobs ADD COLUMN report TEXT;
-                ALTER TABLE training_jobs ADD COLUMN publish_lease_until TEXT;
-                CREATE TABLE job_attempts (
-                    job_id TEXT NOT NULL,
-                    attempt BIGINT NOT NULL,
-                    worker TEXT NOT NULL,
-                    started_at TEXT NOT NULL,
-                    finished_at TEXT,
-                    error TEXT,
-                    PRIMARY KEY (job_id, attempt));
-                CREATE TABLE job_events (
-                    job_id TEXT NOT NULL,
-                    at TEXT NOT NULL,
-                    status TEXT NOT NULL,
-                    detail TEXT);
-                CREATE INDEX ix_job_events_job ON job_events (job_id, at);
-                CREATE INDEX ix_training_jobs_status ON training_jobs (status, created_at);
-                """),
+            """),
         // The dataset's columns as the submit resolved them, so the worker need not ask the feature service again.
         Migration.Portable("ALTER TABLE training_jobs ADD COLUMN dataset_columns TEXT;"),
         AuditLog.Migration,
         // Jobs are announced through the shared outbox; jobs accepted but not yet sent move into it.
-        new(
-            Sqlite: Outbox.Migration.Sqlite + """
-
+        Outbox.Migration + new Migration(
+            Sqlite: """
                 INSERT INTO outbox (event_type, subject, payload, max_attempts, trace_parent, created_at)
                 SELECT 'TrainingJobSubmitted', id, json_object('jobId', id), json_extract(options, '$.maxAttempts'), trace_parent, created_at
                 FROM training_jobs WHERE published_at IS NULL AND status = 'queued' ORDER BY created_at;
                 """,
-            Postgres: Outbox.Migration.Postgres + """
-
+            Postgres: """
                 INSERT INTO outbox (event_type, subject, payload, max_attempts, trace_parent, created_at)
                 SELECT 'TrainingJobSubmitted', id, json_build_object('jobId', id)::text, (options::json ->> 'maxAttempts')::bigint, trace_parent,
                     created_at
