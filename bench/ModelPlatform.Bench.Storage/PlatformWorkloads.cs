@@ -59,7 +59,7 @@ internal static class PlatformWorkloads
             results[Jobs].Add(JobsPerRound / clock.Elapsed.TotalMinutes);
             results[JobSeconds].AddRange(durations);
 
-            var version = (await registry.GetFromJsonAsync<JsonObject>("/models/iris"))!["latestVersion"]!.GetValue<int>();
+            var version = (await registry.GetFromJsonAsync<JsonObject>("/models/iris"))!["versions"]!.AsArray().Count;
             clock.Restart();
             (await registry.PutAsJsonAsync("/models/iris/aliases/production", new { version })).EnsureSuccessStatusCode();
             while (await ServedVersionAsync(inference) != version)

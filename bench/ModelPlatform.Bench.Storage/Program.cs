@@ -15,18 +15,14 @@ using (var server = new PostgresServer())
     var results = new Dictionary<(string Measure, string Engine), List<double>>();
     for (var round = 0; round < rounds; round++)
     {
-        ITestDatabase[] engines = round % 2 == 0
-            ? [new SqliteTestDatabase(), new PostgresTestDatabase(server)]
-            : [new PostgresTestDatabase(server), new SqliteTestDatabase()];
-        foreach (var engine in engines)
+        Func<ITestDatabase>[] engines = [() => new SqliteTestDatabase(), () => new PostgresTestDatabase(server)];
+        foreach (var newDatabase in round % 2 == 0 ? engines : engines.Reverse())
         {
-            using (engine)
+            var engine = newDatabase == engines[0] ? "Sqlite" : "Postgres";
+            foreach (var (measure, value) in await StoreWorkloads.RunAsync(newDatabase))
             {
-                foreach (var (measure, value) in await StoreWorkloads.RunAsync(engine))
-                {
-                    var key = (measure.Name, engine.Engine.ToString());
-                    (results.TryGetValue(key, out var values) ? values : results[key] = []).Add(value);
-                }
+                var key = (measure.Name, engine);
+                (results.TryGetValue(key, out var values) ? values : results[key] = []).Add(value);
             }
         }
     }

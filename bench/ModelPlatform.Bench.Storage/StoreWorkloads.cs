@@ -22,19 +22,23 @@ internal static class StoreWorkloads
     public static readonly Measure Aliases = new("alias moves from 2 replicas at once", "moves/s");
     public static readonly Measure[] Measures = [Upload, ArtifactWrite, ArtifactRead, JobLifecycle, Aliases];
 
-    public static async Task<IReadOnlyList<(Measure, double)>> RunAsync(ITestDatabase engine)
+    /// <summary>Runs each store on a new database of its own from <paramref name="newDatabase"/>, as each service has its own.</summary>
+    public static async Task<IReadOnlyList<(Measure, double)>> RunAsync(Func<ITestDatabase> newDatabase)
     {
         var clock = TimeProvider.System;
         var results = new List<(Measure, double)>();
+        using var featureDatabase = newDatabase();
+        using var registryDatabase = newDatabase();
+        using var trainingDatabase = newDatabase();
 
-        var datasets = new DatasetStore(engine.Open(DatasetStore.Migrations), clock);
+        var datasets = new DatasetStore(featureDatabase.Open(DatasetStore.Migrations), clock);
         var columns = Enumerable.Range(0, 5).Select(i => new ColumnSchema($"c{i}", i == 4 ? ColumnType.Categorical : ColumnType.Numeric)).ToList();
         var upload = await Timing.SecondsAsync(() => datasets.AddVersionAsync(
             "bench", new CsvShape(columns, ",", Rows), RowsOf(Rows), new string('0', 64), AuditActor.Platform, CancellationToken.None));
         results.Add((Upload, Rows / upload));
 
-        var registryDatabase = engine.Open(ModelStore.Migrations);
-        var blobs = new BlobStore(registryDatabase, clock);
+        var registry = registryDatabase.Open(ModelStore.Migrations);
+        var blobs = new BlobStore(registry, clock);
         var bytes = new byte[ArtifactBytes];
         new Random(42).NextBytes(bytes);
         BlobInfo stored = null!;
@@ -47,7 +51,7 @@ internal static class StoreWorkloads
         results.Add((ArtifactWrite, ArtifactBytes / 1e6 / write));
         results.Add((ArtifactRead, ArtifactBytes / 1e6 / read));
 
-        var jobs = new TrainingJobStore(engine.Open(TrainingJobStore.Migrations), clock);
+        var jobs = new TrainingJobStore(trainingDatabase.Open(TrainingJobStore.Migrations), clock);
         var lifecycle = await Timing.SecondsAsync(() => Task.WhenAll(Enumerable.Range(0, 2).Select(worker => Task.Run(async () =>
         {
             for (var i = 0; i < Jobs / 2; i++)
@@ -67,7 +71,7 @@ internal static class StoreWorkloads
         }))));
         results.Add((JobLifecycle, Jobs / lifecycle));
 
-        var models = new ModelStore(registryDatabase, blobs, clock);
+        var models = new ModelStore(registry, blobs, clock);
         var staging = Directory.CreateTempSubdirectory("modelplatform-bench-");
         try
         {
