@@ -71,7 +71,10 @@ internal sealed class PlatformStore
                 : service;
         }
 
-        return service.WithReference(_addDatabase!($"{service.Resource.Name}db")).WaitFor(_server);
+        var database = _addDatabase!($"{service.Resource.Name}db");
+        service.WithReference(database).WaitFor(_server);
+        // The container integration creates its databases itself once the server is up: the service waits for that.
+        return database.Resource is PostgresDatabaseResource ? service.WaitFor(database) : service;
     }
 }
 

@@ -23,15 +23,21 @@ public static class PostgresDatabases
             var maintenance = new NpgsqlConnectionStringBuilder(connectionString) { Database = "postgres", Pooling = false };
             using var connection = new NpgsqlConnection(maintenance.ConnectionString);
             connection.Open();
-            using var create = new NpgsqlCommand($"CREATE DATABASE {new NpgsqlCommandBuilder().QuoteIdentifier(name)}", connection);
-            try
+            // Replicas starting together take turns (a session lock: CREATE DATABASE cannot run inside a transaction), so only the
+            // first creates it. Racing CREATE DATABASE fails in more ways than "already exists": the loser may hit the catalog's index.
+            using (var turn = new NpgsqlCommand("SELECT pg_advisory_lock(hashtextextended('modelplatform:create-database', 0))", connection))
             {
+                turn.ExecuteNonQuery();
+            }
+
+            using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", connection) { Parameters = { new("name", name) } };
+            if (exists.ExecuteScalar() is null)
+            {
+                using var create = new NpgsqlCommand($"CREATE DATABASE {new NpgsqlCommandBuilder().QuoteIdentifier(name)}", connection);
                 create.ExecuteNonQuery();
             }
-            catch (PostgresException raced) when (raced.SqlState == PostgresErrorCodes.DuplicateDatabase)
-            {
-                // Another replica made it first.
-            }
+
+            // The lock ends with the connection, which is not pooled.
         }
     }
 }
