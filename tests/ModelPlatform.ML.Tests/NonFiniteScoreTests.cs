@@ -42,7 +42,7 @@ public class NonFiniteScoreTests
     {
         var data = TrainingData.Create(SignalColumns, "label", MLTask.Binary, Separable(300));
 
-        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, Metric: "logLoss", MaxTrials: 6, Folds: 3));
+        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, BudgetSeconds: SearchBudget.NeverRunsOut, Metric: "logLoss", MaxTrials: 6, Folds: 3));
 
         Assert.Contains(model.DroppedColumns, dropped => dropped.Name == "constant");
         Assert.Equal(1, model.Metrics["accuracy"]);
@@ -55,7 +55,7 @@ public class NonFiniteScoreTests
         var data = TrainingData.Create(SignalColumns, "label", MLTask.Binary, Separable(300, flipEvery: 37));
 
         // FastForest is not calibrated: it has no probability, so no log-loss to rank it by.
-        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, Metric: "logLoss", MaxTrials: 6, Folds: 3));
+        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, BudgetSeconds: SearchBudget.NeverRunsOut, Metric: "logLoss", MaxTrials: 6, Folds: 3));
 
         var forest = Assert.Single(model.Leaderboard!, trial => trial.Trainer == "FastForest");
         Assert.Null(forest.Mean);
@@ -74,7 +74,7 @@ public class NonFiniteScoreTests
         rows.Add(SampleData.Row(("sepal_length", 7.1), ("sepal_width", 3.1), ("petal_length", 6.1), ("petal_width", 2.1), ("species", "rare")));
         var data = TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, rows);
 
-        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, MaxTrials: 5, Folds: 3));
+        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, BudgetSeconds: SearchBudget.NeverRunsOut, MaxTrials: 5, Folds: 3));
 
         Assert.Contains("perClass.rare.recall", model.Metrics.Keys);
         AssertWritable(model);

@@ -95,7 +95,7 @@ public class SearchAndPreprocessingTests
     {
         var data = TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, SampleData.Iris());
 
-        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, BudgetSeconds: 60, MaxTrials: 8, Folds: 3));
+        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, BudgetSeconds: SearchBudget.NeverRunsOut, MaxTrials: 8, Folds: 3));
 
         var leaderboard = model.Leaderboard!;
         Assert.Equal(8, leaderboard.Count);
@@ -131,7 +131,7 @@ public class SearchAndPreprocessingTests
     {
         var data = TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, SampleData.Iris());
 
-        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, BudgetSeconds: 60, MaxTrials: 4, Folds: 3));
+        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, BudgetSeconds: SearchBudget.NeverRunsOut, MaxTrials: 4, Folds: 3));
 
         var linear = model.Leaderboard!.Where(trial => trial.Trainer.Contains("MaximumEntropy", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, linear.Count);
@@ -145,7 +145,7 @@ public class SearchAndPreprocessingTests
     {
         var data = TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(rows));
 
-        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, MaxTrials: 1));
+        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, BudgetSeconds: SearchBudget.NeverRunsOut, MaxTrials: 1));
 
         Assert.Equal(folds, model.Leaderboard!.Single().FoldsScored);
     }
@@ -162,7 +162,7 @@ public class SearchAndPreprocessingTests
                 : parameter with { Min = parameter.Default!.Value, Max = parameter.Default!.Value })],
         };
         var data = TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, SampleData.Iris());
-        var search = new AutoSearch(data, new TrainingSettings(Trainers.Auto, MaxTrials: 5, Folds: 3), null, [small]);
+        var search = new AutoSearch(data, new TrainingSettings(Trainers.Auto, BudgetSeconds: SearchBudget.NeverRunsOut, MaxTrials: 5, Folds: 3), null, [small]);
         var ml = new MLContext(seed: 1);
 
         var leaderboard = search.Run(ml, ml.Data.Cache(PipelineFactory.PrepareLabel(ml, data.View, MLTask.Multiclass)), CancellationToken.None);
@@ -174,7 +174,7 @@ public class SearchAndPreprocessingTests
     public void AutoSearchIsReproducibleForASeedAndATrialCap()
     {
         // A budget no trial's share of can run out, even on a loaded machine: a stopped trial is the one thing the seed does not decide.
-        var settings = new TrainingSettings(Trainers.Auto, BudgetSeconds: 1200, MaxTrials: 7, Folds: 3, Seed: 9);
+        var settings = new TrainingSettings(Trainers.Auto, BudgetSeconds: SearchBudget.NeverRunsOut, MaxTrials: 7, Folds: 3, Seed: 9);
 
         var first = ModelTrainer.Train(TrainingData.Create(SampleData.PriceColumns, "price", MLTask.Regression, SampleData.Prices(300)), settings);
         var second = ModelTrainer.Train(TrainingData.Create(SampleData.PriceColumns, "price", MLTask.Regression, SampleData.Prices(300)), settings);
@@ -189,7 +189,7 @@ public class SearchAndPreprocessingTests
     {
         var data = TrainingData.Create(SampleData.PriceColumns, "price", MLTask.Regression, SampleData.Prices(300));
 
-        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, Metric: "rmse", MaxTrials: 6, Folds: 3));
+        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, BudgetSeconds: SearchBudget.NeverRunsOut, Metric: "rmse", MaxTrials: 6, Folds: 3));
 
         AssertRankedFirstBestFirst(model.Leaderboard!, higherIsBetter: false);
     }
