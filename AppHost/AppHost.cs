@@ -7,16 +7,19 @@ var store = PlatformStore.Add(builder, "postgres");
 // The identity service owns API keys; every other service checks keys with it and calls the others under its own key.
 var identity = store.For(builder.AddProject<Projects.ModelPlatform_Identity>("identity"))
     .WithEnvironment("ApiKeysOptions__AdminKey", builder.AddApiKey("admin-api-key"))
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    .PublishAsContainerApp(minReplicas: 1, maxReplicas: 3, ScaleRule.Http(concurrentRequests: 100));
 
 var feature = store.For(builder.AddProject<Projects.ModelPlatform_Feature>("feature"))
     .WithServiceIdentity(builder, identity)
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    .PublishAsContainerApp(minReplicas: 1, maxReplicas: 3, ScaleRule.Http(concurrentRequests: 50));
 
 var registry = store.For(builder.AddProject<Projects.ModelPlatform_Registry>("registry"))
     .WithServiceIdentity(builder, identity)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    .PublishAsContainerApp(minReplicas: 1, maxReplicas: 3, ScaleRule.Http(concurrentRequests: 100));
 
 // Two workers compete for the training queue; a job survives either of them stopping.
 var training = store.For(builder.AddProject<Projects.ModelPlatform_Training>("training"))
@@ -25,7 +28,9 @@ var training = store.For(builder.AddProject<Projects.ModelPlatform_Training>("tr
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReference(feature).WaitFor(feature)
     .WithReference(registry).WaitFor(registry)
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    // Deployed, a worker is added per waiting job (each takes one at a time) from the queue training consumes.
+    .PublishAsContainerApp(minReplicas: 2, maxReplicas: 8, ScaleRule.QueueLength(rabbitmq, "training", messagesPerReplica: 1));
 
 var inference = builder.AddProject<Projects.ModelPlatform_Inference>("inference")
     // The data plane allocates a few KB per request; a 64 MiB young generation per GC heap (the default is a few MiB on
@@ -35,7 +40,8 @@ var inference = builder.AddProject<Projects.ModelPlatform_Inference>("inference"
     .WithReference(redis).WaitFor(redis)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReference(registry).WaitFor(registry)
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    .PublishAsContainerApp(minReplicas: 2, maxReplicas: 10, ScaleRule.Http(concurrentRequests: 100), ScaleRule.Cpu(percent: 70));
 
 // The one public entry point when deployed: the services' APIs under /identity, /feature, /training, /registry and
 // /inference. Locally every service also answers on its own ports.
@@ -46,6 +52,7 @@ builder.AddProject<Projects.ModelPlatform_Gateway>("gateway")
     .WithReference(registry).WaitFor(registry)
     .WithReference(inference).WaitFor(inference)
     .WithExternalHttpEndpoints()
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    .PublishAsContainerApp(minReplicas: 2, maxReplicas: 5, ScaleRule.Http(concurrentRequests: 200));
 
 builder.Build().Run();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 using System.Text.Json.Nodes;
 using YamlDotNet.RepresentationModel;
 
@@ -6,7 +7,8 @@ namespace ModelPlatform.IntegrationTests;
 
 /// <summary>
 /// What gets deployed: the publish manifest that azd deploys (only containers and projects, data volumes, secrets as
-/// generated secret inputs, one public entry point), and the Kubernetes manifests generated from it (deploy/kubernetes).
+/// generated secret inputs, one public entry point, each service's container-app module with its probes and scale rules),
+/// and the Kubernetes manifests generated from it (deploy/kubernetes).
 /// </summary>
 public class ManifestTests : IClassFixture<ManifestTests.PublishedManifest>
 {
@@ -132,6 +134,81 @@ public class ManifestTests : IClassFixture<ManifestTests.PublishedManifest>
             Assert.Equal($"{{postgres.connectionString}};Database={service}db", _resources[$"{service}db"]!["connectionString"]!.GetValue<string>());
         }
     }
+
+    [Fact]
+    public async Task EveryServiceDeploysToContainerAppsWithProbesOnItsHealthEndpointsAndItsScaleRules()
+    {
+        var compiler = typeof(ManifestTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(metadata => metadata.Key == "BicepCompiler").Value!;
+        var secretParameters = _resources.Where(resource => resource.Value!["inputs"]?["value"]?["secret"]?.GetValue<bool>() == true)
+            .Select(resource => resource.Key).ToList();
+        // A URI-encoded password is a value of its own that refers to the secret.
+        secretParameters.AddRange(OfType("annotated.string")
+            .Where(value => secretParameters.Any(secret => value.Value!["value"]!.GetValue<string>() == $"{{{secret}.value}}"))
+            .Select(value => value.Key).ToList());
+        foreach (var (name, project) in OfType("project."))
+        {
+            // azd deploys a project.v1's own module, filling its parameters from the manifest's expressions.
+            Assert.Equal("project.v1", project!["type"]!.GetValue<string>());
+            var deployment = project["deployment"]!;
+            Assert.Equal("azure.bicep.v0", deployment["type"]!.GetValue<string>());
+            var module = Path.Combine(Path.GetDirectoryName(_published.Path)!, deployment["path"]!.GetValue<string>());
+            var compiled = Path.ChangeExtension(module, ".json");
+            var (exitCode, diagnostics) = await RunAsync(compiler, ["build", module, "--outfile", compiled]);
+            // Bicep checks the module against Azure's own schema for container apps: a misspelt property is a warning.
+            Assert.True(exitCode == 0 && diagnostics.Length == 0, $"{name}'s module does not compile cleanly: {diagnostics}");
+            var template = JsonNode.Parse(await File.ReadAllTextAsync(compiled))!;
+
+            var parameters = template["parameters"]!.AsObject();
+            var supplied = deployment["params"]!.AsObject();
+            Assert.Equal(supplied.Select(parameter => parameter.Key).Append("location").Order(), parameters.Select(parameter => parameter.Key).Order());
+            foreach (var (parameter, expression) in supplied)
+            {
+                var holdsSecret = secretParameters.Any(secret => expression!.GetValue<string>().Contains($"{{{secret}.", StringComparison.Ordinal))
+                    || parameter.StartsWith("env_connectionstrings__", StringComparison.Ordinal);
+                Assert.True(holdsSecret == (parameters[parameter]!["type"]!.GetValue<string>() == "securestring"),
+                    $"{name}'s {parameter} ({expression}) is {parameters[parameter]!["type"]}");
+            }
+
+            var app = Resources(template).Single(resource => resource["type"]!.GetValue<string>() == "Microsoft.App/containerApps");
+            var container = app["properties"]!["template"]!["containers"]!.AsArray().Single()!;
+            var probes = container["probes"]!.AsArray()
+                .ToDictionary(probe => probe!["type"]!.GetValue<string>(), probe => probe!["httpGet"]!["path"]!.GetValue<string>());
+            Assert.Equal(new Dictionary<string, string> { ["Readiness"] = "/health", ["Liveness"] = "/alive" }, probes);
+            Assert.Equal(name == "gateway", app["properties"]!["configuration"]!["ingress"]!["external"]!.GetValue<bool>());
+            var env = container["env"]!.AsArray().Select(variable => variable!["name"]!.GetValue<string>()).ToHashSet();
+            Assert.All(project["env"]!.AsObject(), variable => Assert.True(env.Contains(variable.Key), $"{name}'s container app lacks {variable.Key}"));
+
+            var scale = app["properties"]!["template"]!["scale"]!;
+            var rules = scale["rules"]!.AsArray()
+                .Select(rule => rule!["custom"]?["type"]?.GetValue<string>() ?? (rule!["http"] is null ? "?" : "http")).ToList();
+            switch (name)
+            {
+                case "training":
+                    // One worker per waiting job, reading the queue's length with the service's own RabbitMQ address.
+                    var queue = scale["rules"]!.AsArray().Single()!["custom"]!;
+                    Assert.Equal(("rabbitmq", "training"), (queue["type"]!.GetValue<string>(), queue["metadata"]!["queueName"]!.GetValue<string>()));
+                    var secret = queue["auth"]!.AsArray().Single()!["secretRef"]!.GetValue<string>();
+                    Assert.Contains(container["env"]!.AsArray(), variable => variable!["name"]!.GetValue<string>() == "ConnectionStrings__rabbitmq"
+                        && variable["secretRef"]?.GetValue<string>() == secret);
+                    Assert.Equal(2, scale["minReplicas"]!.GetValue<int>());
+                    break;
+                case "inference":
+                    Assert.Equal(["cpu", "http"], rules.Order());
+                    break;
+                default:
+                    Assert.Equal(["http"], rules);
+                    break;
+            }
+        }
+    }
+
+    private static IEnumerable<JsonNode> Resources(JsonNode template) => template["resources"] switch
+    {
+        JsonArray resources => resources!.Select(resource => resource!),
+        JsonObject resources => resources.Select(resource => resource.Value!),
+        _ => [],
+    };
 
     [Fact]
     public async Task TheKubernetesManifestsAreGeneratedFromThisManifestAndMatchIt()

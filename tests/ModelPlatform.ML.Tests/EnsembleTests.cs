@@ -101,7 +101,8 @@ public class EnsembleTests
         var rows = SampleData.Churn(600);
         var data = TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, rows);
 
-        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, BudgetSeconds: SearchBudget.NeverRunsOut, MaxTrials: 10, Folds: 3, HoldOutFromRow: 450));
+        var model = ModelTrainer.Train(
+            data, new TrainingSettings(Trainers.Auto, BudgetSeconds: SearchBudget.NeverRunsOut, MaxTrials: 10, Folds: 3, HoldOutFromRow: 450));
 
         var ensemble = model.Ensemble!;
         Assert.Equal(Trainers.Ensemble, model.Trainer);

@@ -42,7 +42,8 @@ public class NonFiniteScoreTests
     {
         var data = TrainingData.Create(SignalColumns, "label", MLTask.Binary, Separable(300));
 
-        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, BudgetSeconds: SearchBudget.NeverRunsOut, Metric: "logLoss", MaxTrials: 6, Folds: 3));
+        var model = ModelTrainer.Train(
+            data, new TrainingSettings(Trainers.Auto, BudgetSeconds: SearchBudget.NeverRunsOut, Metric: "logLoss", MaxTrials: 6, Folds: 3));
 
         Assert.Contains(model.DroppedColumns, dropped => dropped.Name == "constant");
         Assert.Equal(1, model.Metrics["accuracy"]);
@@ -55,7 +56,8 @@ public class NonFiniteScoreTests
         var data = TrainingData.Create(SignalColumns, "label", MLTask.Binary, Separable(300, flipEvery: 37));
 
         // FastForest is not calibrated: it has no probability, so no log-loss to rank it by.
-        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, BudgetSeconds: SearchBudget.NeverRunsOut, Metric: "logLoss", MaxTrials: 6, Folds: 3));
+        var model = ModelTrainer.Train(
+            data, new TrainingSettings(Trainers.Auto, BudgetSeconds: SearchBudget.NeverRunsOut, Metric: "logLoss", MaxTrials: 6, Folds: 3));
 
         var forest = Assert.Single(model.Leaderboard!, trial => trial.Trainer == "FastForest");
         Assert.Null(forest.Mean);

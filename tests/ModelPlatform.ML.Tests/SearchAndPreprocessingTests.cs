@@ -189,7 +189,8 @@ public class SearchAndPreprocessingTests
     {
         var data = TrainingData.Create(SampleData.PriceColumns, "price", MLTask.Regression, SampleData.Prices(300));
 
-        var model = ModelTrainer.Train(data, new TrainingSettings(Trainers.Auto, BudgetSeconds: SearchBudget.NeverRunsOut, Metric: "rmse", MaxTrials: 6, Folds: 3));
+        var model = ModelTrainer.Train(
+            data, new TrainingSettings(Trainers.Auto, BudgetSeconds: SearchBudget.NeverRunsOut, Metric: "rmse", MaxTrials: 6, Folds: 3));
 
         AssertRankedFirstBestFirst(model.Leaderboard!, higherIsBetter: false);
     }
