@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Options;
 using ModelPlatform.Contracts;
+using ModelPlatform.Feature;
 using ModelPlatform.Feature.Datasets;
 using ModelPlatform.Registry.Models;
 using ModelPlatform.Storage;
@@ -31,7 +33,10 @@ internal static class StoreWorkloads
         using var registryDatabase = newDatabase();
         using var trainingDatabase = newDatabase();
 
-        var datasets = new DatasetStore(featureDatabase.Open(DatasetStore.Migrations), clock);
+        var feature = featureDatabase.Open(DatasetStore.Migrations);
+        var featureBlobs = new BlobStore(feature, clock);
+        var datasets = new DatasetStore(
+            feature, new DatasetFiles(featureBlobs, feature, Options.Create(new FeatureOptions())), featureBlobs, clock);
         var columns = Enumerable.Range(0, 5).Select(i => new ColumnSchema($"c{i}", i == 4 ? ColumnType.Categorical : ColumnType.Numeric)).ToList();
         var upload = await Timing.SecondsAsync(() => datasets.AddVersionAsync(
             "bench", new CsvShape(columns, ",", Rows), RowsOf(Rows), new string('0', 64), AuditActor.Platform, CancellationToken.None));

@@ -18,4 +18,17 @@ public static class CellValues
 
     public static bool TryParseNumber(string value, out double number) =>
         double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out number) && double.IsFinite(number);
+
+    /// <summary>
+    /// An ISO 8601 date and time (<c>2025-03-01T12:00:00Z</c>, <c>2025-03-01 12:00:00+01:00</c>, <c>2025-03-01T12:00</c>), or a
+    /// date alone; without an offset it is UTC. Anything that is not shaped yyyy-MM-dd… is not a timestamp, however .NET
+    /// would read it.
+    /// </summary>
+    public static bool TryParseTimestamp(string value, out DateTimeOffset timestamp)
+    {
+        timestamp = default;
+        var text = value.AsSpan().Trim();
+        return text.Length >= 10 && char.IsAsciiDigit(text[0]) && text[4] == '-' && text[7] == '-'
+            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out timestamp);
+    }
 }

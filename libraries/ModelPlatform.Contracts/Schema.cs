@@ -14,6 +14,8 @@ public enum ColumnType
     [JsonStringEnumMemberName("text")] Text,
     /// <summary>true / false.</summary>
     [JsonStringEnumMemberName("boolean")] Boolean,
+    /// <summary>A moment, such as an event's time: ISO 8601 with a date and a time (UTC unless it says otherwise).</summary>
+    [JsonStringEnumMemberName("timestamp")] Timestamp,
 }
 
 public sealed record ColumnSchema(string Name, ColumnType Type);

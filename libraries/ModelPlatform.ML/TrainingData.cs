@@ -39,8 +39,7 @@ public sealed class TrainingData
     public int Rows => (int)View.GetRowCount()!.Value;
 
     /// <summary>
-    /// Builds the data view. Throws <see cref="TrainingDataException"/> when the rows cannot train a model of
-    /// this task (wrong label type, too few classes, a value that does not fit its column).
+    /// Builds the data view from rows of JSON values (tests, small inputs); see the column-wise overload.
     /// </summary>
     /// <param name="positiveClass">For binary tasks, the label value that counts as positive; see <see cref="PositiveClass"/>.</param>
     public static TrainingData Create(
@@ -48,35 +47,50 @@ public sealed class TrainingData
         string label,
         MLTask task,
         IReadOnlyList<IReadOnlyDictionary<string, JsonElement>> rows,
-        string? positiveClass = null)
+        string? positiveClass = null) =>
+        Create([.. columns.Select(column => TableColumn.Of(column, rows))], label, task, positiveClass);
+
+    /// <summary>
+    /// Builds the data view. Throws <see cref="TrainingDataException"/> when the table cannot train a model of this task
+    /// (wrong label type, too few classes, a value that does not fit its column).
+    /// </summary>
+    /// <param name="positiveClass">For binary tasks, the label value that counts as positive; see <see cref="PositiveClass"/>.</param>
+    public static TrainingData Create(IReadOnlyList<TableColumn> table, string label, MLTask task, string? positiveClass = null)
     {
-        var labelColumn = columns.FirstOrDefault(column => column.Name == label)
-            ?? throw new TrainingDataException($"The label column '{label}' is not in the dataset. Columns: {string.Join(", ", columns.Select(c => c.Name))}.");
-        if (task == MLTask.Regression && labelColumn.Type != ColumnType.Numeric)
+        var labelColumn = table.FirstOrDefault(column => column.Schema.Name == label)
+            ?? throw new TrainingDataException(
+                $"The label column '{label}' is not in the dataset. Columns: {string.Join(", ", table.Select(c => c.Schema.Name))}.");
+        if (task == MLTask.Regression && labelColumn.Schema.Type != ColumnType.Numeric)
         {
-            throw new TrainingDataException($"Regression needs a numeric label, but '{label}' is {labelColumn.Type.ToString().ToLowerInvariant()}.");
+            throw new TrainingDataException(
+                $"Regression needs a numeric label, but '{label}' is {labelColumn.Schema.Type.ToString().ToLowerInvariant()}.");
         }
 
         // Each label's text is worked out once: it decides which rows count, the classes and the encoded label.
-        var labelled = rows
-            .Select((row, index) => (row, index, label: Value(row, label)))
-            .Select(item => (item.row, item.index, item.label, text: ColumnValues.CanonicalText(item.label)))
-            .Where(item => item.text is not null)
-            .ToList();
+        var rowCount = labelColumn.Count;
+        var labelTexts = new string?[rowCount];
+        var labelled = new List<int>(rowCount);
+        for (var row = 0; row < rowCount; row++)
+        {
+            if ((labelTexts[row] = labelColumn.CanonicalText(row)) is not null)
+            {
+                labelled.Add(row);
+            }
+        }
+
         if (labelled.Count == 0)
         {
             throw new TrainingDataException($"No row has a value in the label column '{label}'.");
         }
 
-        var candidates = columns.Where(column => column != labelColumn).ToList();
-        var profiles = candidates.ToDictionary(
-            column => column.Name, column => ColumnProfile.Of(column, labelled.Select(item => Value(item.row, column.Name))));
+        var candidates = table.Where(column => column != labelColumn).ToList();
+        var profiles = candidates.ToDictionary(column => column.Schema.Name, column => ColumnProfile.Of(column, labelled));
         var dropped = candidates
-            .Select(column => (column.Name, Reason: profiles[column.Name].ReasonToDrop))
+            .Select(column => (column.Schema.Name, Reason: profiles[column.Schema.Name].ReasonToDrop))
             .Where(column => column.Reason is not null)
             .Select(column => new DroppedColumn(column.Name, column.Reason!))
             .ToList();
-        var inputs = candidates.Where(column => profiles[column.Name].ReasonToDrop is null).ToList();
+        var inputs = candidates.Where(column => profiles[column.Schema.Name].ReasonToDrop is null).ToList();
         if (inputs.Count == 0)
         {
             throw new TrainingDataException(candidates.Count == 0
@@ -85,22 +99,23 @@ public sealed class TrainingData
         }
 
         var hashed = inputs
-            .Where(column => column.Type == ColumnType.Categorical && profiles[column.Name].Distinct > MaxOneHotValues)
-            .Select(column => column.Name)
+            .Where(column => column.Schema.Type == ColumnType.Categorical && profiles[column.Schema.Name].Distinct > MaxOneHotValues)
+            .Select(column => column.Schema.Name)
             .ToHashSet();
-        var classes = task == MLTask.Regression ? null : Classes(labelled.Select(item => item.text!), task, positiveClass);
-        var inputRows = labelled.Select(item => (item.row, item.index)).ToList();
-        var data = inputs.Select(input => ReadInput(input, inputRows)).ToList();
+        var classes = task == MLTask.Regression ? null : Classes(labelled.Select(row => labelTexts[row]!), task, positiveClass);
+        var data = inputs.Select(input => ReadInput(input, labelled)).ToList();
 
         data.Add(task switch
         {
-            MLTask.Binary => labelled.Select(item => item.text == classes![1]).ToArray(),
-            MLTask.Multiclass => labelled.Select(item => item.text!.AsMemory()).ToArray(),
-            _ => labelled.Select(item => ReadLabelNumber(item.label, label, item.index)).ToArray(),
+            MLTask.Binary => labelled.Select(row => labelTexts[row] == classes![1]).ToArray(),
+            MLTask.Multiclass => labelled.Select(row => labelTexts[row]!.AsMemory()).ToArray(),
+            _ => labelled.Select(row => ReadLabelNumber(labelColumn, row)).ToArray(),
         });
 
-        var signature = new ModelSignature(task, inputs, labelColumn, classes);
-        return new TrainingData(new TabularDataView(ModelSchema.ForTraining(inputs, task), data), signature, rows.Count - labelled.Count, dropped, hashed);
+        var inputSchema = inputs.Select(input => input.Schema).ToList();
+        var signature = new ModelSignature(task, inputSchema, labelColumn.Schema, classes);
+        return new TrainingData(
+            new TabularDataView(ModelSchema.ForTraining(inputSchema, task), data), signature, rowCount - labelled.Count, dropped, hashed);
     }
 
     /// <summary>
@@ -143,15 +158,14 @@ public sealed class TrainingData
         return distinct;
     }
 
-    private static Array ReadInput(ColumnSchema column, List<(IReadOnlyDictionary<string, JsonElement> Row, int Index)> rows)
+    private static Array ReadInput(TableColumn column, List<int> rows)
     {
-        if (ColumnValues.IsNumeric(column.Type))
+        if (ColumnValues.IsNumeric(column.Schema.Type))
         {
             var numbers = new float[rows.Count];
             for (var i = 0; i < rows.Count; i++)
             {
-                var error = ColumnValues.TryReadNumber(Value(rows[i].Row, column.Name), column.Type, out numbers[i]);
-                ThrowIfError(error, column.Name, rows[i].Index);
+                ThrowIfError(column.TryReadNumber(rows[i], out numbers[i]), column.Schema.Name, rows[i]);
             }
 
             return numbers;
@@ -160,22 +174,18 @@ public sealed class TrainingData
         var texts = new ReadOnlyMemory<char>[rows.Count];
         for (var i = 0; i < rows.Count; i++)
         {
-            var error = ColumnValues.TryReadText(Value(rows[i].Row, column.Name), out var text);
-            ThrowIfError(error, column.Name, rows[i].Index);
+            ThrowIfError(column.TryReadText(rows[i], out var text), column.Schema.Name, rows[i]);
             texts[i] = text.AsMemory();
         }
 
         return texts;
     }
 
-    private static float ReadLabelNumber(JsonElement value, string label, int index)
+    private static float ReadLabelNumber(TableColumn label, int row)
     {
-        ThrowIfError(ColumnValues.TryReadNumber(value, ColumnType.Numeric, out var number), label, index);
+        ThrowIfError(label.TryReadNumber(row, out var number), label.Schema.Name, row);
         return number;
     }
-
-    private static JsonElement Value(IReadOnlyDictionary<string, JsonElement> row, string column) =>
-        row.TryGetValue(column, out var value) ? value : default;
 
     private static void ThrowIfError(string? error, string column, int rowIndex)
     {
@@ -194,12 +204,17 @@ internal sealed record ColumnProfile(int Present, int Distinct, string? ReasonTo
 {
     private const int MinRowsToCallUnique = 20;
 
-    public static ColumnProfile Of(ColumnSchema column, IEnumerable<JsonElement> values)
+    public static ColumnProfile Of(TableColumn column, List<int> rows)
     {
-        var present = values.Select(ColumnValues.CanonicalText).OfType<string>().Where(text => text.Length > 0).ToList();
+        var present = rows.Select(column.CanonicalText).OfType<string>().Where(text => text.Length > 0).ToList();
         var distinct = present.Distinct(StringComparer.Ordinal).Count();
         string? reason = null;
-        if (present.Count == 0)
+        if (column.Schema.Type == ColumnType.Timestamp)
+        {
+            // A moment is no quantity: a model fitted on when its rows happened would not carry over to new ones.
+            reason = "a timestamp, which names a moment rather than describing the row";
+        }
+        else if (present.Count == 0)
         {
             reason = "every value is missing";
         }
@@ -207,7 +222,7 @@ internal sealed record ColumnProfile(int Present, int Distinct, string? ReasonTo
         {
             reason = $"constant: every value is {present[0]}";
         }
-        else if (distinct == present.Count && present.Count >= MinRowsToCallUnique && LooksLikeIdentifier(column))
+        else if (distinct == present.Count && present.Count >= MinRowsToCallUnique && LooksLikeIdentifier(column.Schema))
         {
             reason = "identifier: every value is different";
         }

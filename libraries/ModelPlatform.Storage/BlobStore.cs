@@ -175,8 +175,51 @@ public sealed class BlobStore(ServiceDatabase database, TimeProvider clock)
         }
     }
 
-    /// <summary>Deletes a file no row names any more. Callers check that under the same lock as the rows that would name it.</summary>
-    public static async Task DeleteAsync(DbConnection connection, DbTransaction transaction, string sha256, CancellationToken cancellationToken)
+    /// <summary>
+    /// Holds the file <paramref name="sha256"/> against <see cref="DeleteUnreferencedAsync"/> until the transaction ends, so a
+    /// row written in it can name the file; throws if the file is gone already.
+    /// </summary>
+    public async Task ClaimAsync(DbConnection connection, DbTransaction transaction, string sha256, CancellationToken cancellationToken)
+    {
+        await database.LockAsync(connection, transaction, FileResource(sha256), cancellationToken);
+        if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM blobs WHERE sha256 = @sha256", new { sha256 }, transaction, cancellationToken: cancellationToken)) == 0)
+        {
+            throw new InvalidOperationException($"The file {sha256} was swept away before a row named it; write it again.");
+        }
+    }
+
+    /// <summary>
+    /// Deletes files stored more than <paramref name="grace"/> ago that no row of <paramref name="table"/> names in
+    /// <paramref name="column"/>: what a failed or raced write leaves. Each is checked again under the lock a writer takes
+    /// in <see cref="ClaimAsync"/>. Safe with several replicas.
+    /// </summary>
+    public async Task<int> DeleteUnreferencedAsync(string table, string column, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        var unreferenced = $"NOT EXISTS (SELECT 1 FROM {table} r WHERE r.{column} = b.sha256)";
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var candidates = (await connection.QueryAsync<string>(new CommandDefinition(
+            $"SELECT b.sha256 FROM blobs b WHERE b.created_at < @before AND {unreferenced}",
+            new { before = (clock.GetUtcNow() - grace).ToString("O") }, cancellationToken: cancellationToken))).ToList();
+        var deleted = 0;
+        foreach (var sha256 in candidates)
+        {
+            await using var transaction = await database.BeginWriteAsync(connection, FileResource(sha256), cancellationToken);
+            if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                $"SELECT COUNT(*) FROM blobs b WHERE b.sha256 = @sha256 AND {unreferenced}", new { sha256 }, transaction,
+                cancellationToken: cancellationToken)) > 0)
+            {
+                await DeleteAsync(connection, transaction, sha256, cancellationToken);
+                deleted++;
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return deleted;
+    }
+
+    private static async Task DeleteAsync(DbConnection connection, DbTransaction transaction, string sha256, CancellationToken cancellationToken)
     {
         var contentId = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
             "DELETE FROM blobs WHERE sha256 = @sha256 RETURNING content_id", new { sha256 }, transaction, cancellationToken: cancellationToken));
@@ -214,6 +257,8 @@ public sealed class BlobStore(ServiceDatabase database, TimeProvider clock)
     }
 
     private static string Resource(string id) => $"blobs/{id}";
+
+    private static string FileResource(string sha256) => $"blob-files/{sha256}";
 
     private sealed record StoredBlob(string ContentId, long Size);
 

@@ -21,8 +21,12 @@ public sealed class FeatureOptions
     public int MaxCellCharacters { get; set; } = 65_536;
 
     /// <summary>The most data rows in one version.</summary>
-    [Range(1, 100_000_000)]
-    public int MaxRows { get; set; } = 1_000_000;
+    [Range(1, int.MaxValue)]
+    public int MaxRows { get; set; } = 50_000_000;
+
+    /// <summary>The memory each query of the offline store may take before it spills to the scratch folder.</summary>
+    [Range(64L << 20, 1L << 40)]
+    public long QueryMemoryBytes { get; set; } = 1L << 30;
 
     public CsvLimits Limits => new(MaxColumnNameLength, MaxColumns, MaxCellCharacters, MaxRows);
 }

@@ -35,6 +35,30 @@ public class CsvDatasetReaderTests
     }
 
     [Fact]
+    public async Task InfersTimestampsFromIsoDatesAndTimesInUtcUnlessAnOffsetIsGiven()
+    {
+        var csv = """
+            event_time,day,year,when
+            2025-03-01T12:00:00Z,2025-03-01,2025,2025-03-01T12:00:00Z
+            2025-03-01 13:30:00+01:00,2025-03-02,2026,yesterday
+            2025-03-01T12:00:00.123456,NA,2027,2025-03-03
+            """;
+
+        var dataset = await ReadAsync(csv);
+
+        // A year alone is a number, and one value that is no moment makes the column categorical.
+        Assert.Equal([ColumnType.Timestamp, ColumnType.Timestamp, ColumnType.Numeric, ColumnType.Categorical], dataset.Columns.Select(c => c.Type));
+        Assert.Equal(
+            [
+                new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero),
+                new DateTimeOffset(2025, 3, 1, 12, 30, 0, TimeSpan.Zero),
+                new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero).AddTicks(1_234_560),
+            ],
+            dataset.Rows.Select(row => row[0]));
+        Assert.Null(dataset.Rows[2][1]);
+    }
+
+    [Fact]
     public async Task TreatsEmptyCellsAndNaMarkersAsMissingWithoutChangingTheType()
     {
         var csv = """

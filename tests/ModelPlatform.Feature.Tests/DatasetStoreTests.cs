@@ -1,5 +1,6 @@
 using System.Text;
 using Dapper;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using ModelPlatform.Contracts;
 using ModelPlatform.Feature.Datasets;
@@ -14,25 +15,28 @@ public abstract class DatasetStoreTests : IDisposable
     private readonly ITestDatabase _testDatabase;
     private readonly ServiceDatabase _database;
     private readonly FakeTimeProvider _clock = new();
+    private readonly DatasetFiles _files;
     private readonly DatasetStore _store;
 
     protected DatasetStoreTests(ITestDatabase testDatabase)
     {
         _testDatabase = testDatabase;
         _database = testDatabase.Open(DatasetStore.Migrations);
-        // Small batches, so a few rows already span several transactions.
-        _store = new DatasetStore(_database, _clock) { RowsPerBatch = 2 };
+        var blobs = new BlobStore(_database, _clock);
+        _files = new DatasetFiles(blobs, _database, Options.Create(new FeatureOptions()));
+        _store = new DatasetStore(_database, _files, blobs, _clock);
     }
 
     private static readonly CsvShape TenNumbers = new([new ColumnSchema("x", ColumnType.Numeric)], ",", 10);
 
-    /// <summary>Ten rows, pausing after the fifth until <paramref name="resume"/> completes, failing there if it faults.</summary>
-    private static async IAsyncEnumerable<object?[]> RowsPausingAfterFive(Task resume)
+    /// <summary>Ten rows; after the fifth, says so through <paramref name="reached"/> and waits for <paramref name="resume"/>.</summary>
+    private static async IAsyncEnumerable<object?[]> RowsPausingAfterFive(TaskCompletionSource reached, Task resume)
     {
         for (var i = 0; i < 10; i++)
         {
             if (i == 5)
             {
+                reached.SetResult();
                 await resume;
             }
 
@@ -43,13 +47,12 @@ public abstract class DatasetStoreTests : IDisposable
     [Fact]
     public async Task AnUploadInProgressHoldsUpNoOtherUploadAndIsInvisibleUntilComplete()
     {
-        // Arrange: a large upload that has written some batches and is still reading its rows.
-        var resume = new TaskCompletionSource();
-        var large = _store.AddVersionAsync("large", TenNumbers, RowsPausingAfterFive(resume.Task), "00", AuditActor.Platform, CancellationToken.None);
-        await WaitUntilRowsAsync("large", 4);
+        // Arrange: a large upload still reading its rows.
+        var (reached, resume) = (new TaskCompletionSource(), new TaskCompletionSource());
+        var large = _store.AddVersionAsync("large", TenNumbers, RowsPausingAfterFive(reached, resume.Task), "00", AuditActor.Platform, CancellationToken.None);
+        await reached.Task;
 
-        // Act: another upload meanwhile. Before rows went in batches, the first upload's transaction held the only write
-        // lock while it read, and this one waited for it.
+        // Act: another upload meanwhile.
         var small = await _store.AddVersionAsync("small", await ReadAsync("x\n1\n"), "00", AuditActor.Platform, CancellationToken.None)
             .WaitAsync(TimeSpan.FromSeconds(20));
 
@@ -58,110 +61,142 @@ public abstract class DatasetStoreTests : IDisposable
         Assert.Equal(["small"], (await _store.ListAsync(CancellationToken.None)).Select(dataset => dataset.Name));
         Assert.Null(await _store.GetVersionAsync("large", null, CancellationToken.None));
         Assert.Empty(await _store.GetRowsAsync("large", 1, 0, 100, CancellationToken.None));
-
         resume.SetResult();
-        var done = await large;
-        Assert.Equal(10, (await _store.GetRowsAsync("large", done.Version, 0, 100, CancellationToken.None)).Count);
-        Assert.Equal(10, (await _store.GetVersionAsync("large", null, CancellationToken.None))?.Rows);
+        Assert.Equal(10, (await large).Rows);
+        Assert.Equal(10, (await _store.GetRowsAsync("large", 1, 0, 100, CancellationToken.None)).Count);
     }
 
     [Fact]
-    public async Task AnUploadThatFailsAfterSomeBatchesLeavesNothingBehindAndFreesItsVersionNumber()
+    public async Task AFailedUploadLeavesNoVersionAndAFileNoVersionNamesIsSweptOnlyAfterItsGrace()
     {
-        var resume = new TaskCompletionSource();
-        var failing = _store.AddVersionAsync("broken", TenNumbers, RowsPausingAfterFive(resume.Task), "00", AuditActor.Platform, CancellationToken.None);
-        await WaitUntilRowsAsync("broken", 4);
+        // Arrange: an upload whose rows fail half-way, and a file stored by an upload that died before naming it.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => _store.AddVersionAsync(
+            "failed", TenNumbers, FailingAfter(5), "00", AuditActor.Platform, CancellationToken.None));
+        var orphan = await _files.WriteAsync(TenNumbers.Columns, RowsOf(3), CancellationToken.None);
+        var named = await _store.AddVersionAsync("named", await ReadAsync("x\n1\n2\n"), "00", AuditActor.Platform, CancellationToken.None);
 
-        resume.SetException(new CsvFormatException("line 7: not a number", 7));
-
-        await Assert.ThrowsAsync<CsvFormatException>(() => failing);
-        Assert.Equal((0, 0), await StoredAsync("broken"));
-        var next = await _store.AddVersionAsync("broken", await ReadAsync("x\n1\n"), "00", AuditActor.Platform, CancellationToken.None);
-        Assert.Equal(1, next.Version);
+        // Act and assert: no version of the failed upload; the orphan stays through its grace, then goes; a named file stays.
+        Assert.Null(await _store.GetVersionAsync("failed", null, CancellationToken.None));
+        Assert.Equal(0, await _store.DeleteUnreferencedFilesAsync(CancellationToken.None));
+        _clock.Advance(DatasetStore.UnreferencedFileGrace + TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await _store.DeleteUnreferencedFilesAsync(CancellationToken.None));
+        await using var connection = await _database.OpenAsync(CancellationToken.None);
+        Assert.Equal(0, await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM blobs WHERE sha256 = @Sha256", orphan));
+        Assert.Equal(2, (await _store.GetRowsAsync("named", named.Version, 0, 10, CancellationToken.None)).Count);
     }
 
     [Fact]
-    public async Task AnUploadWhoseWriterStoppedIsDiscardedOnceItsLeaseRunsOutAndCannotFinishLater()
+    public async Task RowsReadBackTypedInTheirUploadOrderPageByPage()
     {
-        // Arrange: an upload whose writer stops mid-way, as a killed process would.
-        var resume = new TaskCompletionSource();
-        var stalled = _store.AddVersionAsync("stalled", TenNumbers, RowsPausingAfterFive(resume.Task), "00", AuditActor.Platform, CancellationToken.None);
-        await WaitUntilRowsAsync("stalled", 4);
+        var dataset = await ReadAsync(
+            "amount,flag,city,seen_at\n1.5,true,Oslo,2025-03-01T12:00:00Z\nNA,false,,2025-03-01 13:30:00+01:00\n-2,TRUE,Bergen,2025-03-02\n");
+        Assert.Equal(
+            [ColumnType.Numeric, ColumnType.Boolean, ColumnType.Categorical, ColumnType.Timestamp], dataset.Columns.Select(column => column.Type));
 
-        // Act and assert: nothing is discarded while the lease holds, everything once it has run out.
+        var info = await _store.AddVersionAsync("typed", dataset, "00", AuditActor.Platform, CancellationToken.None);
+        var rows = await _store.GetRowsAsync("typed", info.Version, 1, 2, CancellationToken.None);
+
+        Assert.Equal(2, rows.Count);
+        Assert.Equal(["amount", "flag", "city", "seen_at"], rows[0].Keys);
+        Assert.Equal([null, false, null, new DateTimeOffset(2025, 3, 1, 12, 30, 0, TimeSpan.Zero)], rows[0].Values);
+        Assert.Equal([-2.0, true, "Bergen", new DateTimeOffset(2025, 3, 2, 0, 0, 0, TimeSpan.Zero)], rows[1].Values);
+    }
+
+    [Fact]
+    public async Task AReplicaWithoutALocalCopyReadsTheFileFromTheDatabase()
+    {
+        var info = await _store.AddVersionAsync("shared", await ReadAsync("x,y\n1,a\n2,b\n"), "00", AuditActor.Platform, CancellationToken.None);
+        Directory.Delete(_files.CacheDirectory, recursive: true);
+
+        var rows = await _store.GetRowsAsync("shared", info.Version, 0, 10, CancellationToken.None);
+
+        Assert.Equal([1.0, 2.0], rows.Select(row => row["x"]));
+        Assert.True(File.Exists((await _store.GetFileAsync("shared", info.Version, CancellationToken.None))!.Value.Path));
+    }
+
+    [Fact]
+    public async Task VersionsAnEarlierReleaseStoredAsRowsMoveIntoFilesAndReadTheSame()
+    {
+        // Arrange: one version as rows in column order, and one as the objects of an even earlier release.
+        await InsertStoredRowsAsync("old", 1, ["[1.5,\"a\",true,\"2025-01-01T00:00:00+00:00\"]", "[null,\"b\",false,null]"]);
+        await InsertStoredRowsAsync("old", 2, ["{\"n\":3,\"s\":\"c\",\"b\":true,\"t\":\"2025-01-02T00:00:00Z\"}"]);
+
+        // Act
+        var moved = await _store.ImportStoredRowsAsync(CancellationToken.None);
+
+        // Assert: both are files now, typed as their columns say; no row is left; a second pass has nothing to do.
+        Assert.Equal(2, moved);
+        var first = await _store.GetRowsAsync("old", 1, 0, 10, CancellationToken.None);
+        Assert.Equal([1.5, "a", true, new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero)], first[0].Values);
+        Assert.Equal([null, "b", false, null], first[1].Values);
+        Assert.Equal(3.0, Assert.Single(await _store.GetRowsAsync("old", 2, 0, 10, CancellationToken.None))["n"]);
+        await using var connection = await _database.OpenAsync(CancellationToken.None);
+        Assert.Equal(0, await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM dataset_rows"));
+        Assert.Equal(0, await _store.ImportStoredRowsAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AnUploadAnEarlierReleaseLeftWritingIsDiscardedOnceItsLeaseRunsOut()
+    {
+        await InsertStoredRowsAsync("stalled", 1, ["[1,\"a\",true,null]"], state: "writing");
+
         _clock.Advance(DatasetStore.UploadLease - TimeSpan.FromSeconds(1));
         Assert.Equal(0, await _store.DiscardAbandonedUploadsAsync(CancellationToken.None));
-        Assert.Equal((1, 4), await StoredAsync("stalled"));
-
         _clock.Advance(TimeSpan.FromSeconds(2));
         Assert.Equal(1, await _store.DiscardAbandonedUploadsAsync(CancellationToken.None));
-        Assert.Equal((0, 0), await StoredAsync("stalled"));
 
-        // A new upload takes the free number. The old writer, back after its upload was discarded, fails rather than
-        // write rows nobody owns, and leaves the new version alone.
-        var replacement = await _store.AddVersionAsync("stalled", await ReadAsync("x\n1\n"), "00", AuditActor.Platform, CancellationToken.None);
-        resume.SetResult();
-        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => stalled);
-        Assert.Contains("discarded", refused.Message);
-        Assert.Equal((1, 1), await StoredAsync("stalled"));
-        Assert.Equal(replacement.Rows, (await _store.GetVersionAsync("stalled", 1, CancellationToken.None))?.Rows);
+        await using var connection = await _database.OpenAsync(CancellationToken.None);
+        Assert.Equal(0, await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM dataset_versions WHERE name = 'stalled'"));
+        Assert.Equal(0, await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM dataset_rows WHERE name = 'stalled'"));
+    }
+
+    private async Task InsertStoredRowsAsync(string name, int version, string[] rows, string state = "ready")
+    {
+        var columns = """[{"name":"n","type":"numeric"},{"name":"s","type":"categorical"},{"name":"b","type":"boolean"},{"name":"t","type":"timestamp"}]""";
+        await using var connection = await _database.OpenAsync(CancellationToken.None);
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO dataset_versions (name, version, row_count, columns, sha256, created_at, state, writing_until, upload_id)
+            VALUES (@name, @version, @count, @columns, '00', @now, @state, @until, 'u')
+            """,
+            new
+            {
+                name,
+                version,
+                count = rows.Length,
+                columns,
+                now = _clock.GetUtcNow().ToString("O"),
+                state,
+                until = (_clock.GetUtcNow() + DatasetStore.UploadLease).ToString("O"),
+            });
+        for (var i = 0; i < rows.Length; i++)
+        {
+            await connection.ExecuteAsync(
+                "INSERT INTO dataset_rows (name, version, row_index, data) VALUES (@name, @version, @i, @data)", new { name, version, i, data = rows[i] });
+        }
+    }
+
+    private static async IAsyncEnumerable<object?[]> RowsOf(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            await Task.Yield();
+            yield return [(double)i];
+        }
+    }
+
+    private static async IAsyncEnumerable<object?[]> FailingAfter(int count)
+    {
+        await foreach (var row in RowsOf(count))
+        {
+            yield return row;
+        }
+
+        throw new InvalidOperationException("the upload broke off");
     }
 
     private static Task<ParsedDataset> ReadAsync(string csv) =>
         CsvDatasetReader.ReadAsync(new MemoryStream(Encoding.UTF8.GetBytes(csv)), CancellationToken.None);
-
-    /// <summary>Versions (of any state) and rows stored for <paramref name="name"/>, as the database holds them.</summary>
-    private async Task<(int Versions, int Rows)> StoredAsync(string name)
-    {
-        await using var connection = await _database.OpenAsync(CancellationToken.None);
-        return (await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM dataset_versions WHERE name = @name", new { name }),
-            await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM dataset_rows WHERE name = @name", new { name }));
-    }
-
-    private async Task WaitUntilRowsAsync(string name, int rows)
-    {
-        while ((await StoredAsync(name)).Rows < rows)
-        {
-            await Task.Delay(10);
-        }
-    }
-
-    [Fact]
-    public async Task RowsAreStoredWithoutRepeatingColumnNamesAndReadBackByName()
-    {
-        // Arrange: long column names, which a row stored as an object would repeat on every row.
-        var names = Enumerable.Range(1, 20).Select(i => $"a_rather_long_descriptive_column_name_{i}").ToList();
-        var csv = string.Join(',', names) + "\n" + string.Join('\n', Enumerable.Range(0, 50).Select(r => string.Join(',', names.Select((_, c) => r * c))));
-        var dataset = await CsvDatasetReader.ReadAsync(new MemoryStream(Encoding.UTF8.GetBytes(csv)), CancellationToken.None);
-
-        // Act
-        await _store.AddVersionAsync("wide", dataset, "00", AuditActor.Platform, CancellationToken.None);
-        var rows = await _store.GetRowsAsync("wide", 1, 10, 2, CancellationToken.None);
-
-        // Assert: the stored rows hold no column name; they read back keyed by name, in order.
-        await using var connection = await _database.OpenAsync(CancellationToken.None);
-        var stored = (await connection.QueryAsync<string>("SELECT data FROM dataset_rows WHERE name = 'wide'")).ToList();
-        Assert.All(stored, data => Assert.DoesNotContain("a_rather_long", data));
-        Assert.Equal(names, rows[0].Keys);
-        Assert.Equal("190", rows[0]["a_rather_long_descriptive_column_name_20"]!.ToString());
-        Assert.Equal(2, rows.Count);
-    }
-
-    [Fact]
-    public async Task RowsStoredAsObjectsByEarlierVersionsStillRead()
-    {
-        var dataset = await CsvDatasetReader.ReadAsync(new MemoryStream("x,y\n1,a\n"u8.ToArray()), CancellationToken.None);
-        await _store.AddVersionAsync("old", dataset, "00", AuditActor.Platform, CancellationToken.None);
-        await using (var connection = await _database.OpenAsync(CancellationToken.None))
-        {
-            await connection.ExecuteAsync("UPDATE dataset_rows SET data = '{\"x\":1,\"y\":\"a\"}' WHERE name = 'old'");
-        }
-
-        var row = Assert.Single(await _store.GetRowsAsync("old", 1, 0, 10, CancellationToken.None));
-
-        Assert.Equal(["x", "y"], row.Keys);
-        Assert.Equal("a", row["y"]!.ToString());
-    }
 
     public void Dispose() => _testDatabase.Dispose();
 }

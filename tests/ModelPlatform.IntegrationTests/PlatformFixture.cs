@@ -67,6 +67,10 @@ public class PlatformFixture : IAsyncLifetime
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ModelPlatform_AppHost>(
             [$"Platform:DataDirectory={_data.FullName}", $"AppHost:DefaultLaunchProfileName={LaunchProfile}", .. AppHostArguments], timeout.Token);
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        // A request that asks before sending its body (Expect: 100-continue) waits for the server's answer however busy the
+        // machine is, rather than sending the body after a second and racing a refusal that closes the connection.
+        builder.Services.ConfigureHttpClientDefaults(http => http.ConfigurePrimaryHttpMessageHandler(
+            () => new SocketsHttpHandler { Expect100ContinueTimeout = TimeSpan.FromMinutes(1) }));
         // Short retry delays and leases keep the failure tests quick; the behaviour is the same as with the defaults.
         Project("training").WithEnvironment("EventBus__RetryDelaySeconds", "1")
             .WithEnvironment("TrainingOptions__LeaseSeconds", "4");

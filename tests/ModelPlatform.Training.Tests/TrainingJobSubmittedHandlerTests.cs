@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -9,6 +11,8 @@ using ModelPlatform.Messaging;
 using ModelPlatform.Storage;
 using ModelPlatform.TestSupport;
 using ModelPlatform.Training.Jobs;
+using Parquet;
+using Parquet.Schema;
 
 namespace ModelPlatform.Training.Tests;
 
@@ -47,9 +51,12 @@ public abstract class TrainingJobSubmittedHandlerTests : IDisposable
         {
             var path = request.RequestUri!.PathAndQuery;
             Calls.Add($"{request.Method} {path}");
-            if (request.Method == HttpMethod.Get && path.StartsWith("/datasets/iris/versions/1/rows", StringComparison.Ordinal))
+            if (request.Method == HttpMethod.Get && path == "/datasets/iris/versions/1/data")
             {
-                return new HttpResponseMessage { Content = JsonContent.Create(new { total = 60, rows = SeparableRows(60) }) };
+                var file = await SeparableRowsAsync(60);
+                var response = new HttpResponseMessage { Content = new ByteArrayContent(file) };
+                response.Headers.ETag = new EntityTagHeaderValue($"\"{Convert.ToHexStringLower(SHA256.HashData(file))}\"");
+                return response;
             }
 
             if (request.Method == HttpMethod.Post && path == "/models/iris/versions" && registryRefusal is { } refusal)
@@ -72,13 +79,23 @@ public abstract class TrainingJobSubmittedHandlerTests : IDisposable
             return new HttpResponseMessage(HttpStatusCode.NotFound);
         }
 
-        private static IEnumerable<Dictionary<string, object>> SeparableRows(int count) =>
-            Enumerable.Range(0, count).Select(i => new Dictionary<string, object>
+        /// <summary>A dataset version's file as the feature service serves it: Parquet, a column per dataset column.</summary>
+        private static async Task<byte[]> SeparableRowsAsync(int count)
+        {
+            var lengths = new DataField<double>("petal_length", true);
+            var widths = new DataField<double>("petal_width", true);
+            var species = new DataField<string>("species", true);
+            using var file = new MemoryStream();
+            await using (var writer = await ParquetWriter.CreateAsync(new ParquetSchema(lengths, widths, species), file))
             {
-                ["petal_length"] = i % 3 * 2 + i % 5 * 0.1,
-                ["petal_width"] = i % 3 + i % 7 * 0.05,
-                ["species"] = new[] { "setosa", "versicolor", "virginica" }[i % 3],
-            });
+                using var group = writer.CreateRowGroup();
+                await group.WriteAsync<double>(lengths, Enumerable.Range(0, count).Select(i => (double?)(i % 3 * 2 + i % 5 * 0.1)).ToArray(), null);
+                await group.WriteAsync<double>(widths, Enumerable.Range(0, count).Select(i => (double?)(i % 3 + i % 7 * 0.05)).ToArray(), null);
+                await group.WriteAsync(species, Enumerable.Range(0, count).Select(i => new[] { "setosa", "versicolor", "virginica" }[i % 3]).ToList(), null);
+            }
+
+            return file.ToArray();
+        }
     }
 
     /// <summary>A feature service that never answers: the job stays in its loading phase until it is stopped.</summary>
@@ -197,7 +214,7 @@ public abstract class TrainingJobSubmittedHandlerTests : IDisposable
 
         var finished = (await _store.GetAsync(job.Id, CancellationToken.None))!;
         Assert.True(finished.Status == JobStatus.Succeeded, $"The job ended {finished.Status}: {finished.Error}");
-        Assert.Equal(["GET /datasets/iris/versions/1/rows?offset=0&limit=10000", "POST /models/iris/versions"], services.Calls);
+        Assert.Equal(["GET /datasets/iris/versions/1/data", "POST /models/iris/versions"], services.Calls);
     }
 
     [Fact]

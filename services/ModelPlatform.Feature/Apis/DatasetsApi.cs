@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 using ModelPlatform.Contracts;
 using ModelPlatform.Feature.Datasets;
 using ModelPlatform.Storage;
@@ -10,6 +11,8 @@ namespace ModelPlatform.Feature.Apis;
 public static class DatasetsApi
 {
     public const int MaxRowsPerPage = 10_000;
+
+    public const string ParquetMediaType = "application/vnd.apache.parquet";
 
     public static IEndpointRouteBuilder MapDatasetsApi(this IEndpointRouteBuilder app)
     {
@@ -35,6 +38,10 @@ public static class DatasetsApi
         reads.MapGet("/{name}/versions/{version}/rows", GetRows)
             .WithName("GetDatasetRows")
             .WithSummary($"Read a page of typed rows (limit at most {MaxRowsPerPage})");
+        reads.MapGet("/{name}/versions/{version}/data", GetData)
+            .WithName("GetDatasetData")
+            .WithSummary("Download a version's rows as one Parquet file (what training reads); its ETag is the file's SHA-256")
+            .Produces(StatusCodes.Status200OK, contentType: ParquetMediaType);
 
         return app;
     }
@@ -131,6 +138,25 @@ public static class DatasetsApi
 
         var rows = await store.GetRowsAsync(name, info.Version, offset, limit, cancellationToken);
         return TypedResults.Ok(new DatasetRowsPage(name, info.Version, offset, limit, info.Rows, rows));
+    }
+
+    public static async Task<Results<PhysicalFileHttpResult, NotFound<ProblemDetails>, ValidationProblem>> GetData(
+        string name, string version, DatasetStore store, CancellationToken cancellationToken)
+    {
+        if (!TryParseVersion(version, out var number))
+        {
+            return InvalidVersion(version);
+        }
+
+        var info = await store.GetVersionAsync(name, number, cancellationToken);
+        if (info is null || await store.GetFileAsync(name, info.Version, cancellationToken) is not { } file)
+        {
+            return DatasetNotFound(name, version);
+        }
+
+        return TypedResults.PhysicalFile(
+            file.Path, ParquetMediaType, $"{name}-v{info.Version}.parquet", entityTag: new EntityTagHeaderValue($"\"{file.Sha256}\""),
+            enableRangeProcessing: true);
     }
 
     private static bool TryParseVersion(string version, out int? number)

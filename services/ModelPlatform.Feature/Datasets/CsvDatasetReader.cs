@@ -18,7 +18,7 @@ public sealed record CsvLimits(int MaxColumnNameLength = 128, int MaxColumns = 1
 /// <param name="Delimiter">The field separator found in the file: a comma, semicolon, tab or vertical bar.</param>
 public sealed record CsvShape(IReadOnlyList<ColumnSchema> Columns, string Delimiter, int Rows);
 
-/// <summary>A CSV read whole, parsed and typed: the inferred schema and each row's values (double, bool, string or null).</summary>
+/// <summary>A CSV read whole, parsed and typed: the inferred schema and each row's values (double, bool, string, DateTimeOffset or null).</summary>
 public sealed record ParsedDataset(IReadOnlyList<ColumnSchema> Columns, IReadOnlyList<object?[]> Rows, string Delimiter = ",");
 
 /// <summary>The upload is not a usable CSV; <see cref="Line"/> is 1-based, or null when the whole file is at fault.</summary>
@@ -35,6 +35,7 @@ public sealed class CsvFormatException(string message, int? line = null) : Excep
 /// <list type="bullet">
 /// <item>boolean when every value is true or false (any case);</item>
 /// <item>numeric when every value is a number (invariant culture: 1.5, -2, 3e-4);</item>
+/// <item>timestamp when every value is an ISO 8601 date and time (2025-03-01T12:00:00Z; UTC without an offset);</item>
 /// <item>text when values average more than two words (free text such as reviews or messages);</item>
 /// <item>categorical otherwise.</item>
 /// </list>
@@ -281,10 +282,12 @@ public static class CsvDatasetReader
         private long _words;
         private bool _allBoolean = true;
         private bool _allNumeric = true;
+        private bool _allTimestamps = true;
 
         public ColumnType Type => _values == 0 ? ColumnType.Categorical
             : _allBoolean ? ColumnType.Boolean
             : _allNumeric ? ColumnType.Numeric
+            : _allTimestamps ? ColumnType.Timestamp
             : (double)_words / _values > 2 ? ColumnType.Text
             : ColumnType.Categorical;
 
@@ -298,6 +301,7 @@ public static class CsvDatasetReader
             _values++;
             _allBoolean = _allBoolean && bool.TryParse(value, out _);
             _allNumeric = _allNumeric && CellValues.TryParseNumber(value, out _);
+            _allTimestamps = _allTimestamps && CellValues.TryParseTimestamp(value, out _);
             _words += Words(value);
         }
 
@@ -326,6 +330,7 @@ public static class CsvDatasetReader
         {
             ColumnType.Numeric => CellValues.TryParseNumber(value, out var number) ? number : null,
             ColumnType.Boolean => bool.Parse(value),
+            ColumnType.Timestamp => CellValues.TryParseTimestamp(value, out var timestamp) ? timestamp : null,
             _ => value,
         };
     }

@@ -9,8 +9,14 @@ internal static class Extensions
     {
         builder.AddServiceDatabase("featuredb", DatasetStore.Migrations);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<BlobStore>();
+        builder.Services.AddSingleton<DatasetFiles>();
         builder.Services.AddSingleton<DatasetStore>();
+        // Versions an earlier release stored as rows become files before the service takes requests.
+        builder.Services.AddHostedService<StoredRowsImport>();
         builder.Services.AddSweeper<DatasetStore>("dataset uploads whose writer stopped", (store, ct) => store.DiscardAbandonedUploadsAsync(ct));
+        builder.Services.AddSweeper<DatasetStore>("dataset files no version names", (store, ct) => store.DeleteUnreferencedFilesAsync(ct));
+        builder.Services.AddSweeper<BlobStore>("dataset file writes whose writer stopped", (blobs, ct) => blobs.DeleteAbandonedAsync(ct));
         builder.Services.AddOptions<FeatureOptions>()
             .BindConfiguration(nameof(FeatureOptions))
             .ValidateDataAnnotations()

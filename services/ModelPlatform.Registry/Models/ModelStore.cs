@@ -134,11 +134,7 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await database.BeginWriteAsync(connection, $"models/{name}", cancellationToken);
         // Held against the sweep of unnamed artifacts, which could otherwise take these bytes before this row names them.
-        await LockArtifactAsync(connection, transaction, sha256, cancellationToken);
-        if (await artifacts.GetAsync(sha256, cancellationToken) is null)
-        {
-            throw new InvalidOperationException($"The artifact {sha256} was swept away before its version was registered; register it again.");
-        }
+        await artifacts.ClaimAsync(connection, transaction, sha256, cancellationToken);
 
         var version = await connection.ExecuteScalarAsync<int>(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = @name", new { name }, transaction);
@@ -263,39 +259,10 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
     /// Deletes artifacts that no version names and that were stored over an hour ago: the bytes of a registration that
     /// failed, or whose process died, between storing its artifact and its row. Safe with several replicas.
     /// </summary>
-    public async Task<int> DeleteUnreferencedArtifactsAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var candidates = (await connection.QueryAsync<string>(new CommandDefinition(
-            """
-            SELECT b.sha256 FROM blobs b
-            WHERE b.created_at < @before AND NOT EXISTS (SELECT 1 FROM model_versions v WHERE v.sha256 = b.sha256)
-            """,
-            new { before = (clock.GetUtcNow() - UnreferencedArtifactGrace).ToString("O") }, cancellationToken: cancellationToken))).ToList();
-        var deleted = 0;
-        foreach (var sha256 in candidates)
-        {
-            await using var transaction = await database.BeginWriteAsync(connection, ArtifactResource(sha256), cancellationToken);
-            // Checked again under the lock: a registration may have named it since.
-            if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                "SELECT COUNT(*) FROM model_versions WHERE sha256 = @sha256", new { sha256 }, transaction, cancellationToken: cancellationToken)) == 0)
-            {
-                await BlobStore.DeleteAsync(connection, transaction, sha256, cancellationToken);
-                deleted++;
-            }
-
-            await transaction.CommitAsync(cancellationToken);
-        }
-
-        return deleted;
-    }
+    public Task<int> DeleteUnreferencedArtifactsAsync(CancellationToken cancellationToken) =>
+        artifacts.DeleteUnreferencedAsync("model_versions", "sha256", UnreferencedArtifactGrace, cancellationToken);
 
     private static readonly TimeSpan UnreferencedArtifactGrace = TimeSpan.FromHours(1);
-
-    private static string ArtifactResource(string sha256) => $"artifacts/{sha256}";
-
-    private async Task LockArtifactAsync(DbConnection connection, DbTransaction transaction, string sha256, CancellationToken cancellationToken) =>
-        await database.LockAsync(connection, transaction, ArtifactResource(sha256), cancellationToken);
 
     private static DateTimeOffset Parse(string timestamp) => DateTimeOffset.Parse(timestamp, CultureInfo.InvariantCulture);
 

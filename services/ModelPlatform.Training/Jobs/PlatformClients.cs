@@ -1,15 +1,15 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
 using System.Text.Json;
 using ModelPlatform.Contracts;
+using ModelPlatform.ML;
 
 namespace ModelPlatform.Training.Jobs;
 
 /// <summary>Reads datasets from the feature service (<c>http://feature</c>, resolved by service discovery).</summary>
 public sealed class FeatureClient(HttpClient http)
 {
-    private const int PageSize = 10_000;
-
     public async Task<DatasetVersionInfo?> GetVersionAsync(string dataset, int? version, CancellationToken cancellationToken)
     {
         using var response = await http.GetAsync($"/datasets/{Uri.EscapeDataString(dataset)}/versions/{version?.ToString() ?? "latest"}", cancellationToken);
@@ -22,31 +22,46 @@ public sealed class FeatureClient(HttpClient http)
         return await response.Content.ReadFromJsonAsync<DatasetVersionInfo>(cancellationToken);
     }
 
-    /// <summary>Every row of a version, read page by page; null when the version does not exist.</summary>
-    public async Task<List<IReadOnlyDictionary<string, JsonElement>>?> GetRowsAsync(string dataset, int version, CancellationToken cancellationToken)
+    /// <summary>
+    /// A version's rows, column by column, from its Parquet file (checked against the SHA-256 the feature service names it
+    /// by); null when the version does not exist.
+    /// </summary>
+    public async Task<IReadOnlyList<TableColumn>?> GetTableAsync(
+        string dataset, int version, IReadOnlyList<ColumnSchema> columns, CancellationToken cancellationToken)
     {
-        var rows = new List<IReadOnlyDictionary<string, JsonElement>>();
-        while (true)
+        using var response = await http.GetAsync(
+            $"/datasets/{Uri.EscapeDataString(dataset)}/versions/{version}/data", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound)
         {
-            using var response = await http.GetAsync(
-                $"/datasets/{Uri.EscapeDataString(dataset)}/versions/{version}/rows?offset={rows.Count}&limit={PageSize}", cancellationToken);
-            if (response.StatusCode == HttpStatusCode.NotFound)
+            return null;
+        }
+
+        response.EnsureSuccessStatusCode();
+        var expected = response.Headers.ETag?.Tag.Trim('"')
+            ?? throw new InvalidDataException("The feature service named no SHA-256 (ETag) for the dataset file.");
+        // Parquet is read from its footer back: the file goes to disk first, and is hashed on the way.
+        await using var file = new FileStream(
+            Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+        using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            var buffer = new byte[1 << 16];
+            int read;
+            while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
             {
-                return null;
+                hash.AppendData(buffer, 0, read);
+                await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
             }
 
-            response.EnsureSuccessStatusCode();
-            var page = await response.Content.ReadFromJsonAsync<RowsPage>(cancellationToken)
-                ?? throw new InvalidOperationException("The feature service returned an empty page.");
-            rows.AddRange(page.Rows);
-            if (page.Rows.Count < PageSize || rows.Count >= page.Total)
+            if (!string.Equals(Convert.ToHexStringLower(hash.GetHashAndReset()), expected, StringComparison.OrdinalIgnoreCase))
             {
-                return rows;
+                throw new InvalidDataException($"The file of {dataset} v{version} does not match its SHA-256 {expected}.");
             }
         }
-    }
 
-    private sealed record RowsPage(int Total, List<Dictionary<string, JsonElement>> Rows);
+        file.Position = 0;
+        return await ParquetTable.ReadAsync(file, columns, cancellationToken);
+    }
 }
 
 /// <summary>Registers trained models with the registry service (<c>http://registry</c>).</summary>

@@ -114,8 +114,8 @@ public sealed partial class TrainingJobSubmittedHandler(
     {
         progress.Report(new TrainingProgress("loading-data", 0));
         var columns = datasetColumns ?? (await features.GetVersionAsync(job.Dataset, job.DatasetVersion, cancellationToken))?.Columns ?? throw Gone();
-        var rows = await features.GetRowsAsync(job.Dataset, job.DatasetVersion, cancellationToken) ?? throw Gone();
-        var data = TrainingData.Create(columns, job.Label, job.Task, rows, job.PositiveClass);
+        var table = await features.GetTableAsync(job.Dataset, job.DatasetVersion, columns, cancellationToken) ?? throw Gone();
+        var data = TrainingData.Create(table, job.Label, job.Task, job.PositiveClass);
 
         // Training is CPU-bound: off the consumer's dispatch thread, and stopped through the token.
         var trained = await Task.Run(() => Train(data, job, progress, cancellationToken), cancellationToken).WaitAsync(cancellationToken);

@@ -1,0 +1,103 @@
+using System.Globalization;
+using System.Text.Json;
+using ModelPlatform.Contracts;
+
+namespace ModelPlatform.ML;
+
+/// <summary>
+/// One column of a table as training reads it, value by value, whatever held it: typed arrays read from a columnar file,
+/// or the values of JSON rows. Each reader returns null on success, else a message that says what was expected.
+/// </summary>
+public abstract class TableColumn(ColumnSchema schema)
+{
+    public ColumnSchema Schema { get; } = schema;
+
+    public abstract int Count { get; }
+
+    /// <summary>The text that stands for the value (as <see cref="ColumnValues.CanonicalText"/>); null when it is missing.</summary>
+    public abstract string? CanonicalText(int row);
+
+    /// <summary>The value as ML.NET's float (missing = NaN); see <see cref="ColumnValues.TryReadNumber"/>.</summary>
+    public abstract string? TryReadNumber(int row, out float value);
+
+    /// <summary>The value as text (missing = empty); see <see cref="ColumnValues.TryReadText"/>.</summary>
+    public virtual string? TryReadText(int row, out string value)
+    {
+        value = CanonicalText(row) ?? string.Empty;
+        return null;
+    }
+
+    public static TableColumn Of(ColumnSchema schema, double?[] values) => new Numbers(schema, values);
+
+    public static TableColumn Of(ColumnSchema schema, bool?[] values) => new Booleans(schema, values);
+
+    public static TableColumn Of(ColumnSchema schema, string?[] values) => new Texts(schema, values);
+
+    /// <summary>The column <paramref name="schema"/> names, read from each of <paramref name="rows"/>.</summary>
+    public static TableColumn Of(ColumnSchema schema, IReadOnlyList<IReadOnlyDictionary<string, JsonElement>> rows) => new JsonValues(schema, rows);
+
+    private static string Expected(ColumnType type) => type == ColumnType.Boolean ? "expected true, false or null" : "expected a number or null";
+
+    private sealed class Numbers(ColumnSchema schema, double?[] values) : TableColumn(schema)
+    {
+        public override int Count => values.Length;
+
+        public override string? CanonicalText(int row) => values[row]?.ToString("R", CultureInfo.InvariantCulture);
+
+        public override string? TryReadNumber(int row, out float value)
+        {
+            value = float.NaN;
+            if (values[row] is not { } number)
+            {
+                return null;
+            }
+
+            if (Schema.Type != ColumnType.Numeric)
+            {
+                return $"{Expected(Schema.Type)}, got the number {CanonicalText(row)}";
+            }
+
+            value = (float)number;
+            return float.IsFinite(value) ? null : "the number is outside the range of a 32-bit float";
+        }
+    }
+
+    private sealed class Booleans(ColumnSchema schema, bool?[] values) : TableColumn(schema)
+    {
+        public override int Count => values.Length;
+
+        public override string? CanonicalText(int row) => values[row] switch { true => "true", false => "false", null => null };
+
+        public override string? TryReadNumber(int row, out float value)
+        {
+            value = values[row] switch { true => 1f, false => 0f, null => float.NaN };
+            return values[row] is null || Schema.Type == ColumnType.Boolean ? null : $"{Expected(Schema.Type)}, got the boolean {CanonicalText(row)}";
+        }
+    }
+
+    private sealed class Texts(ColumnSchema schema, string?[] values) : TableColumn(schema)
+    {
+        public override int Count => values.Length;
+
+        public override string? CanonicalText(int row) => values[row];
+
+        public override string? TryReadNumber(int row, out float value)
+        {
+            value = float.NaN;
+            return values[row] is null ? null : $"{Expected(Schema.Type)}, got the string \"{CellValues.Truncate(values[row]!)}\"";
+        }
+    }
+
+    private sealed class JsonValues(ColumnSchema schema, IReadOnlyList<IReadOnlyDictionary<string, JsonElement>> rows) : TableColumn(schema)
+    {
+        public override int Count => rows.Count;
+
+        public override string? CanonicalText(int row) => ColumnValues.CanonicalText(Value(row));
+
+        public override string? TryReadNumber(int row, out float value) => ColumnValues.TryReadNumber(Value(row), Schema.Type, out value);
+
+        public override string? TryReadText(int row, out string value) => ColumnValues.TryReadText(Value(row), out value);
+
+        private JsonElement Value(int row) => rows[row].TryGetValue(Schema.Name, out var value) ? value : default;
+    }
+}

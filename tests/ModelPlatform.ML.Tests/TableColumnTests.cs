@@ -1,0 +1,63 @@
+using System.Text.Json;
+using ModelPlatform.Contracts;
+
+namespace ModelPlatform.ML.Tests;
+
+/// <summary>Training reads a dataset's columns as typed arrays (from its Parquet file) exactly as it reads JSON rows.</summary>
+public class TableColumnTests
+{
+    [Fact]
+    public void TypedColumnsTrainTheSameModelAsTheRowsTheyHold()
+    {
+        var rows = SampleData.Churn(300);
+        var settings = new TrainingSettings("FastTree");
+
+        var fromRows = ModelTrainer.Train(TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, rows), settings);
+        var fromColumns = ModelTrainer.Train(TrainingData.Create(Typed(SampleData.ChurnColumns, rows), "churned", MLTask.Binary), settings);
+
+        Assert.Equal(fromRows.Signature.Inputs, fromColumns.Signature.Inputs);
+        Assert.Equal(fromRows.Signature.Classes, fromColumns.Signature.Classes);
+        Assert.Equal(fromRows.DroppedColumns, fromColumns.DroppedColumns);
+        Assert.Equal(fromRows.Metrics, fromColumns.Metrics);
+    }
+
+    [Fact]
+    public void ATimestampColumnIsLeftOutWithItsReason()
+    {
+        var rows = SampleData.Churn(100);
+        var start = new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var times = Enumerable.Range(0, rows.Count).Select(i => (string?)start.AddHours(i).ToString("O")).ToArray();
+        var table = Typed(SampleData.ChurnColumns, rows).Append(TableColumn.Of(new ColumnSchema("signed_up_at", ColumnType.Timestamp), times)).ToList();
+
+        var data = TrainingData.Create(table, "churned", MLTask.Binary);
+
+        var dropped = Assert.Single(data.DroppedColumns, column => column.Name == "signed_up_at");
+        Assert.Contains("timestamp", dropped.Reason);
+        Assert.DoesNotContain(data.Signature.Inputs, input => input.Name == "signed_up_at");
+    }
+
+    [Fact]
+    public void AValueOfTheWrongTypeNamesItsRowAndColumn()
+    {
+        var column = TableColumn.Of(new ColumnSchema("tenure", ColumnType.Numeric), ["12", "13"]);
+        var label = TableColumn.Of(new ColumnSchema("churned", ColumnType.Categorical), ["yes", "no"]);
+
+        var error = Assert.Throws<TrainingDataException>(() => TrainingData.Create([column, label], "churned", MLTask.Binary));
+
+        Assert.Equal("Row 0, column 'tenure': expected a number or null, got the string \"12\".", error.Message);
+    }
+
+    /// <summary>The rows' values as the typed arrays a Parquet file gives.</summary>
+    private static IReadOnlyList<TableColumn> Typed(IReadOnlyList<ColumnSchema> columns, List<IReadOnlyDictionary<string, JsonElement>> rows) =>
+        [.. columns.Select(column => column.Type switch
+        {
+            ColumnType.Numeric => TableColumn.Of(column, rows.Select(row => Value(row, column) is { ValueKind: JsonValueKind.Number } v
+                ? v.GetDouble() : (double?)null).ToArray()),
+            ColumnType.Boolean => TableColumn.Of(column, rows.Select(row => Value(row, column) is { ValueKind: JsonValueKind.True or JsonValueKind.False } v
+                ? v.GetBoolean() : (bool?)null).ToArray()),
+            _ => TableColumn.Of(column, rows.Select(row => Value(row, column) is { ValueKind: JsonValueKind.String } v ? v.GetString() : null).ToArray()),
+        })];
+
+    private static JsonElement Value(IReadOnlyDictionary<string, JsonElement> row, ColumnSchema column) =>
+        row.TryGetValue(column.Name, out var value) ? value : default;
+}
