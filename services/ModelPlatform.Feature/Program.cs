@@ -11,6 +11,7 @@ var app = builder.Build();
 
 app.MapDefaultEndpoints();
 app.MapDatasetsApi();
+app.MapDefinitionsApi();
 app.MapAuditApi();
 
 app.Run();

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using ModelPlatform.Contracts;
 using ModelPlatform.Feature.Datasets;
+using ModelPlatform.Feature.Definitions;
 using ModelPlatform.Storage;
 
 namespace ModelPlatform.Feature.Apis;
@@ -47,7 +48,8 @@ public static class DatasetsApi
     }
 
     public static async Task<Results<Created<DatasetVersionInfo>, ValidationProblem, ProblemHttpResult>> CreateVersion(
-        string name, HttpRequest request, DatasetStore store, IOptions<FeatureOptions> options, CancellationToken cancellationToken)
+        string name, HttpRequest request, DatasetStore store, DefinitionStore definitions, IOptions<FeatureOptions> options,
+        CancellationToken cancellationToken)
     {
         if (ResourceNames.NameError(name) is { } nameError)
         {
@@ -75,6 +77,14 @@ public static class DatasetsApi
         {
             var errors = new Dictionary<string, string[]> { [ex.Line is { } line ? $"line {line}" : "body"] = [ex.Message] };
             return TypedResults.ValidationProblem(errors, detail: ex.Message, title: "The CSV could not be read.");
+        }
+
+        // A dataset feature views read takes only versions that keep what they read.
+        if (await definitions.AppendProblemsAsync(name, shape.Columns, cancellationToken) is { Count: > 0 } problems)
+        {
+            return TypedResults.ValidationProblem(
+                problems, detail: string.Join(" ", problems.Values.SelectMany(list => list)),
+                title: "The upload does not fit the feature views that read this dataset.");
         }
 
         await using var rows = File.OpenRead(upload.TemporaryPath);

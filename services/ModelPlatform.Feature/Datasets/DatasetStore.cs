@@ -21,7 +21,10 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
     /// <summary>How long a stored file may go unnamed: longer than any upload takes between storing its file and its version.</summary>
     public static readonly TimeSpan UnreferencedFileGrace = TimeSpan.FromHours(1);
 
-    /// <summary>The database schema, one migration per entry; add new ones at the end.</summary>
+    /// <summary>
+    /// The feature service's database schema, one migration per entry, datasets' and definitions' alike; add new ones at the
+    /// end, whichever store they serve.
+    /// </summary>
     public static readonly Migration[] Migrations =
     [
         Migration.Portable(
@@ -53,6 +56,7 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
         // Rows move into Parquet files in the database (LegacyRowsImport moves those stored as rows).
         BlobStore.Migration,
         Migration.Portable("ALTER TABLE dataset_versions ADD COLUMN data_sha256 TEXT;"),
+        Definitions.DefinitionStore.Migration,
     ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;

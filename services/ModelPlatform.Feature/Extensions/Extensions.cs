@@ -1,4 +1,5 @@
 using ModelPlatform.Feature.Datasets;
+using ModelPlatform.Feature.Definitions;
 using ModelPlatform.Storage;
 
 namespace ModelPlatform.Feature;
@@ -12,6 +13,7 @@ internal static class Extensions
         builder.Services.AddSingleton<BlobStore>();
         builder.Services.AddSingleton<DatasetFiles>();
         builder.Services.AddSingleton<DatasetStore>();
+        builder.Services.AddSingleton<DefinitionStore>();
         // Versions an earlier release stored as rows become files before the service takes requests.
         builder.Services.AddHostedService<StoredRowsImport>();
         builder.Services.AddSweeper<DatasetStore>("dataset uploads whose writer stopped", (store, ct) => store.DiscardAbandonedUploadsAsync(ct));

@@ -1,0 +1,135 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using ModelPlatform.Contracts;
+using ModelPlatform.Feature.Datasets;
+using ModelPlatform.Feature.Definitions;
+using ModelPlatform.Features;
+using ModelPlatform.Storage;
+
+namespace ModelPlatform.Feature.Apis;
+
+/// <summary>
+/// Entities, feature views and feature services: listed, read by version, and changed by putting a new version. A change
+/// that breaks a definition depending on it is refused (409) with the dependents named.
+/// </summary>
+public static class DefinitionsApi
+{
+    public static IEndpointRouteBuilder MapDefinitionsApi(this IEndpointRouteBuilder app)
+    {
+        Map(app, DefinitionKind<EntityDefinition>.Entity, "Entities", "an entity (a named join key, or several)", PutEntity);
+        Map(app, DefinitionKind<FeatureViewDefinition>.FeatureView, "Feature views", "a feature view (features about an entity, from a dataset)", PutView);
+        Map(app, DefinitionKind<FeatureServiceDefinition>.FeatureService, "Feature services", "a feature service (the features a model uses)", PutService);
+        return app;
+    }
+
+    private static void Map<T>(IEndpointRouteBuilder app, DefinitionKind<T> kind, string tag, string what, Delegate put)
+    {
+        var api = app.MapGroup($"/{kind.Path}").WithTags(tag);
+        var reads = api.MapGroup("").RequireRoles(PlatformRoles.Reader, PlatformRoles.TrainingService, PlatformRoles.InferenceService);
+        api.MapPut("/{name}", put)
+            .WithName($"Put{tag.Replace(" ", "", StringComparison.Ordinal)}")
+            .WithSummary($"Create or change {what}: a new version, unless it is the same as the latest")
+            .RequireRoles(PlatformRoles.Scientist);
+        reads.MapGet("/", (DefinitionStore store, CancellationToken cancellationToken) => List(kind, store, cancellationToken))
+            .WithSummary($"List the latest version of every one of the {tag.ToLowerInvariant()}");
+        reads.MapGet("/{name}", (string name, int? version, DefinitionStore store, CancellationToken cancellationToken) =>
+                Get(kind, name, version, store, cancellationToken))
+            .WithSummary($"Read {what}: the latest version, or ?version=N");
+        reads.MapGet("/{name}/versions", (string name, DefinitionStore store, CancellationToken cancellationToken) =>
+                Versions(kind, name, store, cancellationToken))
+            .WithSummary("List every version, oldest first");
+    }
+
+    public static async Task<Results<
+            Created<DefinitionVersion<EntityDefinition>>, Ok<DefinitionVersion<EntityDefinition>>, ValidationProblem, Conflict<ProblemDetails>>>
+        PutEntity(string name, EntityDefinition entity, DefinitionStore store, HttpContext context, CancellationToken cancellationToken)
+    {
+        entity = entity with { Name = entity.Name ?? name };
+        if (NameProblems(name, entity.Name) is { } nameProblems)
+        {
+            return TypedResults.ValidationProblem(nameProblems);
+        }
+
+        var result = await store.PutAsync(
+            DefinitionKind<EntityDefinition>.Entity, name, DefinitionChecks.PrepareEntity(entity), AuditActor.From(context), cancellationToken);
+        return Answer(DefinitionKind<EntityDefinition>.Entity, name, result);
+    }
+
+    public static async Task<Results<
+            Created<DefinitionVersion<FeatureViewDefinition>>, Ok<DefinitionVersion<FeatureViewDefinition>>, ValidationProblem, Conflict<ProblemDetails>>>
+        PutView(string name, FeatureViewDefinition view, DefinitionStore store, DatasetStore datasets, HttpContext context, CancellationToken cancellationToken)
+    {
+        view = view with { Name = view.Name ?? name };
+        if (NameProblems(name, view.Name) is { } nameProblems)
+        {
+            return TypedResults.ValidationProblem(nameProblems);
+        }
+
+        var latestData = ResourceNames.NameError(view.Dataset) is null ? await datasets.GetVersionAsync(view.Dataset, null, cancellationToken) : null;
+        var result = await store.PutAsync(
+            DefinitionKind<FeatureViewDefinition>.FeatureView, name, DefinitionChecks.PrepareView(view, latestData), AuditActor.From(context),
+            cancellationToken);
+        return Answer(DefinitionKind<FeatureViewDefinition>.FeatureView, name, result);
+    }
+
+    public static async Task<Results<
+            Created<DefinitionVersion<FeatureServiceDefinition>>, Ok<DefinitionVersion<FeatureServiceDefinition>>, ValidationProblem, Conflict<ProblemDetails>>>
+        PutService(string name, FeatureServiceDefinition service, DefinitionStore store, HttpContext context, CancellationToken cancellationToken)
+    {
+        service = service with { Name = service.Name ?? name };
+        if (NameProblems(name, service.Name) is { } nameProblems)
+        {
+            return TypedResults.ValidationProblem(nameProblems);
+        }
+
+        var result = await store.PutAsync(
+            DefinitionKind<FeatureServiceDefinition>.FeatureService, name, DefinitionChecks.PrepareService(service), AuditActor.From(context),
+            cancellationToken);
+        return Answer(DefinitionKind<FeatureServiceDefinition>.FeatureService, name, result);
+    }
+
+    private static async Task<Ok<IReadOnlyList<DefinitionVersion<T>>>> List<T>(
+        DefinitionKind<T> kind, DefinitionStore store, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await store.ListAsync(kind, cancellationToken));
+
+    private static async Task<Results<Ok<DefinitionVersion<T>>, NotFound<ProblemDetails>>> Get<T>(
+        DefinitionKind<T> kind, string name, int? version, DefinitionStore store, CancellationToken cancellationToken) =>
+        await store.GetAsync(kind, name, version, cancellationToken) is { } found
+            ? TypedResults.Ok(found)
+            : ProblemResults.NotFound(version is null ? $"There is no {kind.Path} '{name}'." : $"{kind.Path} '{name}' has no version {version}.");
+
+    private static async Task<Results<Ok<IReadOnlyList<DefinitionVersion<T>>>, NotFound<ProblemDetails>>> Versions<T>(
+        DefinitionKind<T> kind, string name, DefinitionStore store, CancellationToken cancellationToken) =>
+        await store.GetVersionsAsync(kind, name, cancellationToken) is { Count: > 0 } versions
+            ? TypedResults.Ok(versions)
+            : ProblemResults.NotFound($"There is no {kind.Path} '{name}'.");
+
+    private static Dictionary<string, string[]>? NameProblems(string path, string body) =>
+        ResourceNames.NameError(path) is { } error ? new() { ["name"] = [error] }
+        : body != path ? new() { ["name"] = [$"'{body}' differs from the name in the path, '{path}'"] }
+        : null;
+
+    private static Results<Created<DefinitionVersion<T>>, Ok<DefinitionVersion<T>>, ValidationProblem, Conflict<ProblemDetails>> Answer<T>(
+        DefinitionKind<T> kind, string name, PutResult<T> result)
+    {
+        if (result.Problems.Invalid.Count > 0)
+        {
+            return TypedResults.ValidationProblem(result.Problems.Invalid);
+        }
+
+        if (result.Problems.Breaks.Count > 0)
+        {
+            return TypedResults.Conflict(new ProblemDetails
+            {
+                Title = "The change would break definitions that depend on this one.",
+                Status = StatusCodes.Status409Conflict,
+                Detail = string.Join(" ", result.Problems.Breaks),
+                Extensions = { ["breaks"] = result.Problems.Breaks },
+            });
+        }
+
+        return result.Changed
+            ? TypedResults.Created($"/{kind.Path}/{name}?version={result.Stored!.Version}", result.Stored)
+            : TypedResults.Ok(result.Stored!);
+    }
+}

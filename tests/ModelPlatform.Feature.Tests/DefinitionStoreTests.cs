@@ -1,0 +1,164 @@
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using ModelPlatform.Contracts;
+using ModelPlatform.Feature.Datasets;
+using ModelPlatform.Feature.Definitions;
+using ModelPlatform.Features;
+using ModelPlatform.Storage;
+using ModelPlatform.TestSupport;
+
+namespace ModelPlatform.Feature.Tests;
+
+/// <summary>Definitions change by versions, checked against their dataset and against what depends on them. Run on each engine.</summary>
+public abstract class DefinitionStoreTests : IDisposable
+{
+    private static readonly EntityDefinition Customer = new("customer", [new JoinKey("customer_id", ColumnType.Numeric)]);
+
+    private static readonly FeatureViewDefinition Activity = new(
+        "activity", "customer", "activity", "event_time", [new FeatureField("spend"), new FeatureField("plan")], TtlSeconds: 86_400);
+
+    private readonly ITestDatabase _testDatabase;
+    private readonly ServiceDatabase _database;
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+    private readonly DatasetStore _datasets;
+    private readonly DefinitionStore _store;
+
+    protected DefinitionStoreTests(ITestDatabase testDatabase)
+    {
+        _testDatabase = testDatabase;
+        _database = testDatabase.Open(DatasetStore.Migrations);
+        var blobs = new BlobStore(_database, _clock);
+        _datasets = new DatasetStore(_database, new DatasetFiles(blobs, _database, Options.Create(new FeatureOptions())), blobs, _clock);
+        _store = new DefinitionStore(_database, _clock);
+    }
+
+    [Fact]
+    public async Task AnEqualDefinitionKeepsItsVersionAndAChangedOneAddsAVersionWithAnAuditRecord()
+    {
+        var first = await PutEntityAsync(Customer);
+        var again = await PutEntityAsync(Customer);
+        var changed = await PutEntityAsync(Customer with { Description = "people who buy" });
+
+        Assert.Equal((1, true), (first.Stored!.Version, first.Changed));
+        Assert.Equal((1, false), (again.Stored!.Version, again.Changed));
+        Assert.Equal((2, true), (changed.Stored!.Version, changed.Changed));
+        var versions = await _store.GetVersionsAsync(DefinitionKind<EntityDefinition>.Entity, "customer", CancellationToken.None);
+        Assert.Equal([1, 2], versions.Select(v => v.Version));
+        Assert.Null((await _store.GetAsync(DefinitionKind<EntityDefinition>.Entity, "customer", 1, CancellationToken.None))!.Definition.Description);
+        await using var connection = await _database.OpenAsync(CancellationToken.None);
+        Assert.Equal(2, await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM audit WHERE resource = 'entities/customer'"));
+    }
+
+    [Theory]
+    [InlineData("[]", "joinKeys")]
+    [InlineData("""[{"name":"id","type":"text"}]""", "joinKeys[0].type")]
+    [InlineData("""[{"name":"","type":"numeric"}]""", "joinKeys[0].name")]
+    [InlineData("""[{"name":"id","type":"numeric"},{"name":"id","type":"numeric"}]""", "joinKeys")]
+    public void AnEntityNeedsDistinctNamedKeysOfAKeyType(string keys, string field)
+    {
+        var entity = JsonSerializer.Deserialize<EntityDefinition>($$"""{"name":"e","joinKeys":{{keys}}}""", JsonSerializerOptions.Web)!;
+
+        Assert.Contains(field, DefinitionChecks.Entity(entity).Keys);
+    }
+
+    [Fact]
+    public async Task AViewTakesItsFeatureTypesFromItsDatasetAndNamesEveryColumnItCannotRead()
+    {
+        await PutEntityAsync(Customer);
+        await UploadAsync("activity", "customer_id,event_time,spend,plan\n1,2025-01-01T00:00:00Z,10.5,basic\n");
+        await UploadAsync("broken", "customer_id,event_time,spend\nc1,2025-01-01T00:00:00Z,10.5\n");
+
+        var view = await PutViewAsync(Activity);
+        var broken = await PutViewAsync(Activity with { Name = "broken", Dataset = "broken" });
+        var unknownEntity = await PutViewAsync(Activity with { Name = "orphan", Entity = "nobody" });
+
+        Assert.Equal([ColumnType.Numeric, ColumnType.Categorical], view.Stored!.Definition.Features.Select(feature => feature.Type));
+        Assert.Equal(["columns.customer_id", "columns.plan"], broken.Problems.Invalid.Keys.Order());
+        Assert.Contains("as numeric, but it is categorical", broken.Problems.Invalid["columns.customer_id"].Single());
+        Assert.Contains("missing", broken.Problems.Invalid["columns.plan"].Single());
+        Assert.Equal(["entity"], unknownEntity.Problems.Invalid.Keys);
+        Assert.Null(await _store.GetAsync(DefinitionKind<FeatureViewDefinition>.FeatureView, "broken", null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AChangeThatBreaksADependentIsRefusedWithTheDependentsNamed()
+    {
+        await PutEntityAsync(Customer);
+        await UploadAsync("activity", "customer_id,event_time,spend,plan\n1,2025-01-01T00:00:00Z,10.5,basic\n");
+        await PutViewAsync(Activity);
+        var service = await _store.PutAsync(
+            DefinitionKind<FeatureServiceDefinition>.FeatureService, "churn",
+            DefinitionChecks.PrepareService(new FeatureServiceDefinition("churn", ["activity:spend"])), AuditActor.Platform, CancellationToken.None);
+        Assert.True(service.Changed);
+
+        var dropsSpend = await PutViewAsync(Activity with { Features = [new FeatureField("plan")] });
+        var dropsPlan = await PutViewAsync(Activity with { Features = [new FeatureField("spend")] });
+        var rekeyed = await PutEntityAsync(Customer with { JoinKeys = [new JoinKey("customer_id", ColumnType.Categorical)] });
+
+        Assert.Contains("Feature service 'churn' uses activity:spend", Assert.Single(dropsSpend.Problems.Breaks));
+        Assert.True(dropsPlan.Changed);
+        Assert.Contains("activity", Assert.Single(rekeyed.Problems.Breaks));
+        Assert.Equal(1, (await _store.GetAsync(DefinitionKind<EntityDefinition>.Entity, "customer", null, CancellationToken.None))!.Version);
+    }
+
+    [Theory]
+    [InlineData("activity", "features[0]", "is not view:feature")]
+    [InlineData("nowhere:spend", "features[0]", "no feature view 'nowhere'")]
+    [InlineData("activity:height", "features[0]", "has no feature 'height'")]
+    public async Task AFeatureServiceNamesOnlyFeaturesItsViewsHave(string reference, string field, string message)
+    {
+        await PutEntityAsync(Customer);
+        await PutViewAsync(Activity with { Features = [new FeatureField("spend", ColumnType.Numeric)] });
+
+        var problems = await InTransactionAsync(reader => DefinitionChecks.ServiceAsync(new FeatureServiceDefinition("s", [reference]), reader));
+
+        Assert.Contains(message, Assert.Single(problems[field]));
+    }
+
+    [Fact]
+    public async Task AnAppendMustKeepEveryColumnTheViewsOfItsDatasetRead()
+    {
+        await PutEntityAsync(Customer);
+        await UploadAsync("activity", "customer_id,event_time,spend,plan\n1,2025-01-01T00:00:00Z,10.5,basic\n");
+        await PutViewAsync(Activity);
+
+        var kept = await _store.AppendProblemsAsync("activity", Columns("customer_id,event_time,spend,plan,extra\n1,2025-01-02T00:00:00Z,3,pro,x\n"), default);
+        var broken = await _store.AppendProblemsAsync("activity", Columns("customer_id,event_time,spend\n1,yesterday,3\n"), default);
+        var unread = await _store.AppendProblemsAsync("elsewhere", Columns("x\n1\n"), default);
+
+        Assert.Empty(kept);
+        Assert.Equal(["columns.event_time", "columns.plan"], broken.Keys.Order());
+        Assert.Empty(unread);
+    }
+
+    private Task<PutResult<EntityDefinition>> PutEntityAsync(EntityDefinition entity) =>
+        _store.PutAsync(DefinitionKind<EntityDefinition>.Entity, entity.Name, DefinitionChecks.PrepareEntity(entity), AuditActor.Platform, default);
+
+    private async Task<PutResult<FeatureViewDefinition>> PutViewAsync(FeatureViewDefinition view) =>
+        await _store.PutAsync(
+            DefinitionKind<FeatureViewDefinition>.FeatureView, view.Name,
+            DefinitionChecks.PrepareView(view, await _datasets.GetVersionAsync(view.Dataset, null, default)), AuditActor.Platform, default);
+
+    private async Task<T> InTransactionAsync<T>(Func<DefinitionStore.DefinitionReader, Task<T>> read)
+    {
+        await using var connection = await _database.OpenAsync(CancellationToken.None);
+        return await read(new DefinitionStore.DefinitionReader(connection, null, CancellationToken.None));
+    }
+
+    private async Task UploadAsync(string name, string csv) =>
+        await _datasets.AddVersionAsync(name, await Parse(csv), "00", AuditActor.Platform, CancellationToken.None);
+
+    private static IReadOnlyList<ColumnSchema> Columns(string csv) => Parse(csv).GetAwaiter().GetResult().Columns;
+
+    private static Task<ParsedDataset> Parse(string csv) => CsvDatasetReader.ReadAsync(new MemoryStream(Encoding.UTF8.GetBytes(csv)), CancellationToken.None);
+
+    public void Dispose() => _testDatabase.Dispose();
+}
+
+public sealed class DefinitionStoreOnSqliteTests() : DefinitionStoreTests(new SqliteTestDatabase());
+
+[Collection(nameof(PostgresServer))]
+public sealed class DefinitionStoreOnPostgresTests(PostgresServer server) : DefinitionStoreTests(new PostgresTestDatabase(server));
