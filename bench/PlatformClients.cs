@@ -1,13 +1,64 @@
+using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace ModelPlatform.Bench;
 
 /// <summary>Clients of a platform the benchmarks started, and the key they send (shared by the benchmark projects).</summary>
 internal static class PlatformClients
 {
+    /// <summary>
+    /// Starts the whole platform from its AppHost on <paramref name="store"/> (sqlite or postgres), in a new data folder,
+    /// as the integration tests do (without telemetry export, which is not what is measured), and makes a key with every role.
+    /// </summary>
+    public static async Task<(DistributedApplication App, DirectoryInfo Data, string Key)> StartAsync(string store)
+    {
+        var data = Directory.CreateTempSubdirectory("modelplatform-bench-");
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ModelPlatform_AppHost>(
+            [$"Platform:DataDirectory={data.FullName}", $"Platform:Store={store}"]);
+        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        foreach (var project in builder.Resources.OfType<ProjectResource>())
+        {
+            builder.CreateResourceBuilder(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
+        }
+
+        var app = await builder.BuildAsync();
+        await app.StartAsync();
+        foreach (var service in new[] { "identity", "feature", "training", "registry", "inference" })
+        {
+            await app.ResourceNotifications.WaitForResourceHealthyAsync(service);
+        }
+
+        return (app, data, await CreateKeyAsync(app, data.FullName));
+    }
+
+    /// <summary>Submits a training job and waits for it to succeed; returns the seconds from submit to registered version, and the job.</summary>
+    public static async Task<(double Seconds, JsonObject Job)> TrainAsync(HttpClient training, object job)
+    {
+        var clock = Stopwatch.StartNew();
+        using var submitted = await training.PostAsJsonAsync("/training-jobs", job);
+        submitted.EnsureSuccessStatusCode();
+        var id = (await submitted.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        while (true)
+        {
+            var state = (await training.GetFromJsonAsync<JsonObject>($"/training-jobs/{id}"))!;
+            switch (state["status"]!.GetValue<string>())
+            {
+                case "succeeded":
+                    return (clock.Elapsed.TotalSeconds, state);
+                case "failed" or "cancelled":
+                    throw new InvalidOperationException($"The job did not succeed: {state}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>Makes a key with every user role, with the first admin key the AppHost generated in <paramref name="dataDirectory"/>.</summary>
     public static async Task<string> CreateKeyAsync(DistributedApplication app, string dataDirectory)
     {

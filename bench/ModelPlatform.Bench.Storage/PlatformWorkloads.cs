@@ -2,11 +2,6 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
-using Aspire.Hosting.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace ModelPlatform.Bench.Storage;
 
@@ -27,23 +22,8 @@ internal static class PlatformWorkloads
 
     public static async Task<IReadOnlyDictionary<Measure, List<double>>> RunAsync(string store, int rounds)
     {
-        var data = Directory.CreateTempSubdirectory("modelplatform-bench-");
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ModelPlatform_AppHost>(
-            [$"Platform:DataDirectory={data.FullName}", $"Platform:Store={store}"]);
-        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
-        foreach (var project in builder.Resources.OfType<ProjectResource>())
-        {
-            builder.CreateResourceBuilder(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
-        }
-
-        await using var app = await builder.BuildAsync();
-        await app.StartAsync();
-        foreach (var service in new[] { "identity", "feature", "training", "registry", "inference" })
-        {
-            await app.ResourceNotifications.WaitForResourceHealthyAsync(service);
-        }
-
-        var key = await PlatformClients.CreateKeyAsync(app, data.FullName);
+        var (app, data, key) = await PlatformClients.StartAsync(store);
+        await using var running = app;
         using var feature = PlatformClients.Client(app, "feature", key);
         using var training = PlatformClients.Client(app, "training", key);
         using var registry = PlatformClients.Client(app, "registry", key);
@@ -76,27 +56,9 @@ internal static class PlatformWorkloads
         return results;
     }
 
-    private static async Task<double> TrainAsync(HttpClient training)
-    {
-        var clock = Stopwatch.StartNew();
-        using var submitted = await training.PostAsJsonAsync("/training-jobs",
-            new { modelName = "iris", dataset = "iris", label = "species", task = "multiclass", trainer = "LightGbm" });
-        submitted.EnsureSuccessStatusCode();
-        var id = (await submitted.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
-        while (true)
-        {
-            var job = (await training.GetFromJsonAsync<JsonObject>($"/training-jobs/{id}"))!;
-            switch (job["status"]!.GetValue<string>())
-            {
-                case "succeeded":
-                    return clock.Elapsed.TotalSeconds;
-                case "failed" or "cancelled":
-                    throw new InvalidOperationException($"The job did not succeed: {job}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
+    private static async Task<double> TrainAsync(HttpClient training) =>
+        (await PlatformClients.TrainAsync(training, new { modelName = "iris", dataset = "iris", label = "species", task = "multiclass", trainer = "LightGbm" }))
+        .Seconds;
 
     private static readonly object Record = new { records = new[] { new { sepal_length = 5.1, sepal_width = 3.5, petal_length = 1.4, petal_width = 0.2 } } };
 
