@@ -1,0 +1,45 @@
+namespace ModelPlatform.Features.Statistics;
+
+/// <summary>Two columns' label counts side by side over the union of their labels (the reference's labels first).</summary>
+internal readonly record struct AlignedCounts(long[] Reference, long[] Current)
+{
+    public static AlignedCounts Of(ColumnData reference, ColumnData current)
+    {
+        var labels = new List<string>(reference.LabelCounts.Keys);
+        foreach (var label in current.LabelCounts.Keys)
+        {
+            if (!reference.LabelCounts.ContainsKey(label))
+            {
+                labels.Add(label);
+            }
+        }
+
+        var referenceCounts = new long[labels.Count];
+        var currentCounts = new long[labels.Count];
+        for (var i = 0; i < labels.Count; i++)
+        {
+            referenceCounts[i] = reference.LabelCounts.GetValueOrDefault(labels[i]);
+            currentCounts[i] = current.LabelCounts.GetValueOrDefault(labels[i]);
+        }
+
+        return new AlignedCounts(referenceCounts, currentCounts);
+    }
+
+    public static void RequireLabels(ColumnData column, string parameterName, string test)
+    {
+        ArgumentNullException.ThrowIfNull(column, parameterName);
+        if (column.IsNumeric || column.Count == 0)
+        {
+            throw new ArgumentException($"Column '{column.Name}' needs labels for {test}.", parameterName);
+        }
+    }
+
+    public static void RequireNumbers(ColumnData column, string parameterName, string test)
+    {
+        ArgumentNullException.ThrowIfNull(column, parameterName);
+        if (!column.IsNumeric || column.Count == 0)
+        {
+            throw new ArgumentException($"Column '{column.Name}' needs numeric values for {test}.", parameterName);
+        }
+    }
+}
