@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using ModelPlatform.Feature.Datasets;
+using ModelPlatform.Features.Statistics;
 
 namespace ModelPlatform.Feature;
 
@@ -27,6 +28,13 @@ public sealed class FeatureOptions
     /// <summary>The memory each query of the offline store may take before it spills to the scratch folder.</summary>
     [Range(64L << 20, 1L << 40)]
     public long QueryMemoryBytes { get; set; } = 1L << 30;
+
+    /// <summary>
+    /// The thresholds of <c>GET /datasets/{name}/drift</c> (section <c>FeatureOptions:Drift</c>): the p-value below which KS
+    /// and chi-square call a column drifted, the distance from which Wasserstein and Jensen-Shannon do, the reference size
+    /// above which the distances are used, and the share of drifted columns from which the dataset has drifted.
+    /// </summary>
+    public DriftOptions Drift { get; set; } = DriftOptions.Default;
 
     public CsvLimits Limits => new(MaxColumnNameLength, MaxColumns, MaxCellCharacters, MaxRows);
 }

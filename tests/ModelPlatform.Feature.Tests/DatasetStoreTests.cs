@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using ModelPlatform.Contracts;
 using ModelPlatform.Feature.Datasets;
+using ModelPlatform.Features.Statistics;
 using ModelPlatform.Storage;
 using ModelPlatform.TestSupport;
 
@@ -112,6 +113,34 @@ public abstract class DatasetStoreTests : IDisposable
 
         Assert.Equal([1.0, 2.0], rows.Select(row => row["x"]));
         Assert.True(File.Exists((await _store.GetFileAsync("shared", info.Version, CancellationToken.None))!.Value.Path));
+    }
+
+    [Fact]
+    public async Task EachVersionKeepsItsColumnStatisticsAndTwoVersionsCompareColumnByColumn()
+    {
+        // Arrange: 200 rows, then the same rows with every number moved up by 50 and one label gone.
+        static string Csv(int shift, bool bothLabels) =>
+            "x,label,when\n" + string.Concat(Enumerable.Range(0, 200).Select(i =>
+                $"{i + shift},{(bothLabels && i % 2 == 1 ? "b" : "a")},2025-01-01T00:00:{i % 60:00}Z\n"));
+        var baseline = await _store.AddVersionAsync("moving", await ReadAsync(Csv(0, true)), "00", AuditActor.Platform, CancellationToken.None);
+        var shifted = await _store.AddVersionAsync("moving", await ReadAsync(Csv(50, false)), "00", AuditActor.Platform, CancellationToken.None);
+
+        // Act
+        var statistics = (await _store.GetStatisticsAsync("moving", baseline.Version, CancellationToken.None))!;
+        var drift = (await _store.CompareAsync("moving", baseline.Version, shifted.Version, DriftOptions.Default, CancellationToken.None))!;
+        var itself = (await _store.CompareAsync("moving", baseline.Version, baseline.Version, DriftOptions.Default, CancellationToken.None))!;
+
+        // Assert: numbers have their moments and quantiles, labels their counts; both columns moved, and nothing moved from itself.
+        var x = statistics.Single(column => column.Name == "x");
+        Assert.Equal((200L, 0L, 200L, 99.5, 0.0, 199.0), (x.Count, x.Missing, x.Distinct, x.Mean!.Value, x.Min!.Value, x.Max!.Value));
+        Assert.Equal(99.5, x.Quantiles!.P50);
+        Assert.Equal([("a", 100L), ("b", 100L)], statistics.Single(column => column.Name == "label").TopValues!.Select(v => (v.Value, v.Count)));
+        Assert.Equal(
+            [("label", DriftMethod.ChiSquare, true), ("when", DriftMethod.KolmogorovSmirnov, false), ("x", DriftMethod.KolmogorovSmirnov, true)],
+            drift.Columns.Select(column => (column.Name, column.Method!.Value, column.Drifted)).OrderBy(column => column.Name));
+        Assert.True(drift.Drifted);
+        Assert.False(itself.Drifted);
+        Assert.All(itself.Columns, column => Assert.False(column.Drifted));
     }
 
     [Fact]

@@ -40,6 +40,28 @@ public class FeatureStoreTests(PlatformFixture platform) : PlatformTest(platform
     }
 
     [Fact]
+    public async Task EveryVersionHasItsStatisticsAndAShiftedVersionDriftsFromItsBaseline()
+    {
+        var dataset = PlatformSteps.UniqueName("drift");
+        static string Csv(double shift) => "amount,channel\n" + string.Concat(Enumerable.Range(0, 300).Select(i =>
+            FormattableString.Invariant($"{i % 100 + shift},{(i % 3 == 0 ? "web" : "store")}\n")));
+        await Platform.UploadCsvAsync(dataset, Csv(0)).AssertStatusAsync(HttpStatusCode.Created);
+        await Platform.UploadCsvAsync(dataset, Csv(40)).AssertStatusAsync(HttpStatusCode.Created);
+
+        var statistics = await Platform.Feature.GetFromJsonAsync<JsonArray>($"/datasets/{dataset}/versions/1/statistics");
+        var drift = await Platform.Feature.GetAsync($"/datasets/{dataset}/drift?baseline=1&current=latest").AssertJsonAsync();
+        var refused = await Platform.Feature.GetAsync($"/datasets/{dataset}/drift?baseline=first&current=2").AssertJsonAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(49.5, statistics!.Single(column => column!["name"]!.GetValue<string>() == "amount")!["mean"]!.GetValue<double>());
+        var columns = drift["columns"]!.AsArray().ToDictionary(column => column!["name"]!.GetValue<string>());
+        Assert.Equal(("ks", true), (columns["amount"]!["method"]!.GetValue<string>(), columns["amount"]!["drifted"]!.GetValue<bool>()));
+        Assert.Equal(("chisquare", false), (columns["channel"]!["method"]!.GetValue<string>(), columns["channel"]!["drifted"]!.GetValue<bool>()));
+        Assert.True(columns["amount"]!["psi"]!.GetValue<double>() > 0.1);
+        Assert.True(drift["drifted"]!.GetValue<bool>());
+        Assert.Contains("baseline", refused["errors"]!.AsObject().Select(error => error.Key));
+    }
+
+    [Fact]
     public async Task AChangeThatBreaksAFeatureServiceIsRefusedWithTheServiceNamedAndAuditedWhenAllowed()
     {
         var (dataset, entity, view, service) = (PlatformSteps.UniqueName("orders"), PlatformSteps.UniqueName("buyer"),

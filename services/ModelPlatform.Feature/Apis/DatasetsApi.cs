@@ -5,6 +5,7 @@ using Microsoft.Net.Http.Headers;
 using ModelPlatform.Contracts;
 using ModelPlatform.Feature.Datasets;
 using ModelPlatform.Feature.Definitions;
+using ModelPlatform.Features.Statistics;
 using ModelPlatform.Storage;
 
 namespace ModelPlatform.Feature.Apis;
@@ -39,6 +40,12 @@ public static class DatasetsApi
         reads.MapGet("/{name}/versions/{version}/rows", GetRows)
             .WithName("GetDatasetRows")
             .WithSummary($"Read a page of typed rows (limit at most {MaxRowsPerPage})");
+        reads.MapGet("/{name}/versions/{version}/statistics", GetStatistics)
+            .WithName("GetDatasetStatistics")
+            .WithSummary("Per-column statistics: counts, missing and distinct; moments, quantiles and a histogram of numbers; top values of labels");
+        reads.MapGet("/{name}/drift", GetDrift)
+            .WithName("GetDatasetDrift")
+            .WithSummary("Compare two versions column by column: KS or chi-square on small references, Wasserstein or Jensen-Shannon on large; PSI");
         reads.MapGet("/{name}/versions/{version}/data", GetData)
             .WithName("GetDatasetData")
             .WithSummary("Download a version's rows as one Parquet file (what training reads); its ETag is the file's SHA-256")
@@ -167,6 +174,52 @@ public static class DatasetsApi
         return TypedResults.PhysicalFile(
             file.Path, ParquetMediaType, $"{name}-v{info.Version}.parquet", entityTag: new EntityTagHeaderValue($"\"{file.Sha256}\""),
             enableRangeProcessing: true);
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<ColumnStatistics>>, NotFound<ProblemDetails>, ValidationProblem>> GetStatistics(
+        string name, string version, DatasetStore store, CancellationToken cancellationToken)
+    {
+        if (!TryParseVersion(version, out var number))
+        {
+            return InvalidVersion(version);
+        }
+
+        var info = await store.GetVersionAsync(name, number, cancellationToken);
+        return info is not null && await store.GetStatisticsAsync(name, info.Version, cancellationToken) is { } statistics
+            ? TypedResults.Ok(statistics)
+            : DatasetNotFound(name, version);
+    }
+
+    /// <summary>Compares <c>?current=</c> with <c>?baseline=</c> (each a version number or 'latest').</summary>
+    public static async Task<Results<Ok<DatasetDrift>, NotFound<ProblemDetails>, ValidationProblem>> GetDrift(
+        string name, string? baseline, string? current, DatasetStore store, IOptions<FeatureOptions> options, CancellationToken cancellationToken)
+    {
+        int? baselineNumber = null, currentNumber = null;
+        var errors = new Dictionary<string, string[]>();
+        if (baseline is null || !TryParseVersion(baseline, out baselineNumber))
+        {
+            errors["baseline"] = [$"'{baseline}' is not a positive version number or 'latest'"];
+        }
+
+        if (current is null || !TryParseVersion(current, out currentNumber))
+        {
+            errors["current"] = [$"'{current}' is not a positive version number or 'latest'"];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var reference = await store.GetVersionAsync(name, baselineNumber, cancellationToken);
+        var compared = await store.GetVersionAsync(name, currentNumber, cancellationToken);
+        if (reference is null || compared is null)
+        {
+            return DatasetNotFound(name, reference is null ? baseline : current);
+        }
+
+        var drift = await store.CompareAsync(name, reference.Version, compared.Version, options.Value.Drift, cancellationToken);
+        return drift is null ? DatasetNotFound(name) : TypedResults.Ok(drift);
     }
 
     private static bool TryParseVersion(string version, out int? number)

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Dapper;
 using ModelPlatform.Contracts;
+using ModelPlatform.Features.Statistics;
 using ModelPlatform.Storage;
 
 namespace ModelPlatform.Feature.Datasets;
@@ -57,6 +58,8 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
         BlobStore.Migration,
         Migration.Portable("ALTER TABLE dataset_versions ADD COLUMN data_sha256 TEXT;"),
         Definitions.DefinitionStore.Migration,
+        // Each version's per-column statistics, computed when its file is written.
+        Migration.Portable("ALTER TABLE dataset_versions ADD COLUMN statistics TEXT;"),
     ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
@@ -84,6 +87,8 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
             throw new InvalidOperationException($"The upload changed while it was read: {shape.Rows} rows counted, {file.Rows} read.");
         }
 
+        var statistics = await StatisticsAsync(file.Sha256, shape.Columns, cancellationToken);
+
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await database.BeginWriteAsync(connection, Resource(name), cancellationToken);
         await blobs.ClaimAsync(connection, transaction, file.Sha256, cancellationToken);
@@ -92,8 +97,8 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
         var info = new DatasetVersionInfo(name, version, shape.Rows, shape.Columns, sha256, clock.GetUtcNow());
         await connection.ExecuteAsync(
             """
-            INSERT INTO dataset_versions (name, version, row_count, columns, sha256, created_at, state, data_sha256)
-            VALUES (@Name, @Version, @Rows, @Columns, @Sha256, @CreatedAt, 'ready', @DataSha256)
+            INSERT INTO dataset_versions (name, version, row_count, columns, sha256, created_at, state, data_sha256, statistics)
+            VALUES (@Name, @Version, @Rows, @Columns, @Sha256, @CreatedAt, 'ready', @DataSha256, @Statistics)
             """,
             new
             {
@@ -104,6 +109,7 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
                 info.Sha256,
                 CreatedAt = info.CreatedAt.ToString("O"),
                 DataSha256 = file.Sha256,
+                Statistics = JsonSerializer.Serialize(statistics, Json),
             },
             transaction);
         await connection.AppendAsync(transaction, actor, "dataset-version.created", $"datasets/{name}/versions/{version}", null, info, info.CreatedAt);
@@ -158,16 +164,56 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
         foreach (var info in versions)
         {
             var file = await files.WriteAsync(info.Columns, StoredRowsAsync(info, cancellationToken), cancellationToken);
+            var statistics = JsonSerializer.Serialize(await StatisticsAsync(file.Sha256, info.Columns, cancellationToken), Json);
             await using var transaction = await database.BeginWriteAsync(connection, Resource(info.Name), cancellationToken);
             await blobs.ClaimAsync(connection, transaction, file.Sha256, cancellationToken);
-            var parameters = new { info.Name, info.Version, file.Sha256 };
+            var parameters = new { info.Name, info.Version, file.Sha256, statistics };
             await connection.ExecuteAsync(
-                "UPDATE dataset_versions SET data_sha256 = @Sha256 WHERE name = @Name AND version = @Version AND data_sha256 IS NULL", parameters, transaction);
+                "UPDATE dataset_versions SET data_sha256 = @Sha256, statistics = @statistics WHERE name = @Name AND version = @Version AND data_sha256 IS NULL",
+                parameters, transaction);
             await connection.ExecuteAsync("DELETE FROM dataset_rows WHERE name = @Name AND version = @Version", parameters, transaction);
             await transaction.CommitAsync(cancellationToken);
         }
 
         return versions.Count;
+    }
+
+    /// <summary>Per-column statistics of the stored file <paramref name="sha256"/>.</summary>
+    private async Task<IReadOnlyList<ColumnStatistics>> StatisticsAsync(
+        string sha256, IReadOnlyList<ColumnSchema> columns, CancellationToken cancellationToken)
+    {
+        var path = await files.GetLocalPathAsync(sha256, cancellationToken);
+        using var duckdb = files.OpenQueryEngine();
+        return [.. DatasetColumns.Read(duckdb, path, columns).Select(ColumnStatistics.Of)];
+    }
+
+    /// <summary>A version's per-column statistics, as computed when it was stored; null when there is no such version.</summary>
+    public async Task<IReadOnlyList<ColumnStatistics>?> GetStatisticsAsync(string name, int version, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var statistics = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT statistics FROM dataset_versions WHERE name = @name AND version = @version AND state = 'ready'",
+            new { name, version }, cancellationToken: cancellationToken));
+        return statistics is null ? null : JsonSerializer.Deserialize<List<ColumnStatistics>>(statistics, Json);
+    }
+
+    /// <summary>
+    /// How <paramref name="current"/> moved from <paramref name="baseline"/>, column by column, with the tests Evidently uses
+    /// by default; null when either version does not exist.
+    /// </summary>
+    public async Task<DatasetDrift?> CompareAsync(string name, int baseline, int current, DriftOptions options, CancellationToken cancellationToken)
+    {
+        var (reference, compared) = (await GetVersionAsync(name, baseline, cancellationToken), await GetVersionAsync(name, current, cancellationToken));
+        if (reference is null || compared is null
+            || await GetFileAsync(name, baseline, cancellationToken) is not { } referenceFile
+            || await GetFileAsync(name, current, cancellationToken) is not { } currentFile)
+        {
+            return null;
+        }
+
+        using var duckdb = files.OpenQueryEngine();
+        return DriftDetector.CompareDataset(
+            DatasetColumns.Read(duckdb, referenceFile.Path, reference.Columns), DatasetColumns.Read(duckdb, currentFile.Path, compared.Columns), options);
     }
 
     /// <summary>A version's stored rows, typed by its columns, read a page at a time.</summary>
