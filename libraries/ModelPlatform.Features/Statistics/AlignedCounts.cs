@@ -24,22 +24,4 @@ internal readonly record struct AlignedCounts(long[] Reference, long[] Current)
 
         return new AlignedCounts(referenceCounts, currentCounts);
     }
-
-    public static void RequireLabels(ColumnData column, string parameterName, string test)
-    {
-        ArgumentNullException.ThrowIfNull(column, parameterName);
-        if (column.IsNumeric || column.Count == 0)
-        {
-            throw new ArgumentException($"Column '{column.Name}' needs labels for {test}.", parameterName);
-        }
-    }
-
-    public static void RequireNumbers(ColumnData column, string parameterName, string test)
-    {
-        ArgumentNullException.ThrowIfNull(column, parameterName);
-        if (!column.IsNumeric || column.Count == 0)
-        {
-            throw new ArgumentException($"Column '{column.Name}' needs numeric values for {test}.", parameterName);
-        }
-    }
 }

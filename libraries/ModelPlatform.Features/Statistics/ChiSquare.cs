@@ -16,8 +16,8 @@ public static class ChiSquare
 {
     public static ChiSquareResult GoodnessOfFit(ColumnData reference, ColumnData current)
     {
-        AlignedCounts.RequireLabels(reference, nameof(reference), "a chi-square test");
-        AlignedCounts.RequireLabels(current, nameof(current), "a chi-square test");
+        ColumnArguments.RequireLabels(reference, nameof(reference), "a chi-square test");
+        ColumnArguments.RequireLabels(current, nameof(current), "a chi-square test");
 
         var counts = AlignedCounts.Of(reference, current);
         var scale = (double)current.Count / reference.Count;

@@ -8,8 +8,8 @@ public static class JensenShannon
 {
     public static double Distance(ColumnData reference, ColumnData current)
     {
-        AlignedCounts.RequireLabels(reference, nameof(reference), "a Jensen–Shannon distance");
-        AlignedCounts.RequireLabels(current, nameof(current), "a Jensen–Shannon distance");
+        ColumnArguments.RequireLabels(reference, nameof(reference), "a Jensen–Shannon distance");
+        ColumnArguments.RequireLabels(current, nameof(current), "a Jensen–Shannon distance");
 
         var counts = AlignedCounts.Of(reference, current);
         var p = Proportions(counts.Reference, reference.Count);

@@ -15,8 +15,10 @@ public static class KolmogorovSmirnov
 
     public static KolmogorovSmirnovResult TwoSample(ColumnData first, ColumnData second)
     {
-        var a = NumericValues(first, nameof(first));
-        var b = NumericValues(second, nameof(second));
+        ColumnArguments.RequireNumbers(first, nameof(first), "a Kolmogorov–Smirnov test");
+        ColumnArguments.RequireNumbers(second, nameof(second), "a Kolmogorov–Smirnov test");
+        var a = first.SortedValues;
+        var b = second.SortedValues;
         var statistic = Statistic(a, b);
 
         if (Math.Max(a.Length, b.Length) <= MaxExactSampleSize)
@@ -148,16 +150,5 @@ public static class KolmogorovSmirnov
         }
 
         return a;
-    }
-
-    private static ReadOnlySpan<double> NumericValues(ColumnData column, string parameterName)
-    {
-        ArgumentNullException.ThrowIfNull(column, parameterName);
-        if (!column.IsNumeric || column.Count == 0)
-        {
-            throw new ArgumentException($"Column '{column.Name}' needs numeric values for a Kolmogorov–Smirnov test.", parameterName);
-        }
-
-        return column.SortedValues;
     }
 }

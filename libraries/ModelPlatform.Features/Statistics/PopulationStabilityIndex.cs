@@ -15,8 +15,8 @@ public static class PopulationStabilityIndex
     /// <summary>PSI of two numeric columns over np.histogram_bin_edges(both, bins: 30); NaN if their range overflows a double.</summary>
     public static double Numeric(ColumnData reference, ColumnData current)
     {
-        AlignedCounts.RequireNumbers(reference, nameof(reference), "a numeric population stability index");
-        AlignedCounts.RequireNumbers(current, nameof(current), "a numeric population stability index");
+        ColumnArguments.RequireNumbers(reference, nameof(reference), "a numeric population stability index");
+        ColumnArguments.RequireNumbers(current, nameof(current), "a numeric population stability index");
 
         var min = Math.Min(reference.SortedValues[0], current.SortedValues[0]);
         var max = Math.Max(reference.SortedValues[^1], current.SortedValues[^1]);
@@ -34,8 +34,8 @@ public static class PopulationStabilityIndex
     /// <summary>PSI of two label columns, one bin per label in either.</summary>
     public static double Categorical(ColumnData reference, ColumnData current)
     {
-        AlignedCounts.RequireLabels(reference, nameof(reference), "a categorical population stability index");
-        AlignedCounts.RequireLabels(current, nameof(current), "a categorical population stability index");
+        ColumnArguments.RequireLabels(reference, nameof(reference), "a categorical population stability index");
+        ColumnArguments.RequireLabels(current, nameof(current), "a categorical population stability index");
 
         var counts = AlignedCounts.Of(reference, current);
         return Index(counts.Reference, reference.Count, counts.Current, current.Count);

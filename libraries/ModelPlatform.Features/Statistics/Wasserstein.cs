@@ -9,8 +9,8 @@ public static class Wasserstein
     /// <summary>scipy.stats.wasserstein_distance(a, b), in one merge of the two sorted columns.</summary>
     public static double Distance(ColumnData first, ColumnData second)
     {
-        AlignedCounts.RequireNumbers(first, nameof(first), "a Wasserstein distance");
-        AlignedCounts.RequireNumbers(second, nameof(second), "a Wasserstein distance");
+        ColumnArguments.RequireNumbers(first, nameof(first), "a Wasserstein distance");
+        ColumnArguments.RequireNumbers(second, nameof(second), "a Wasserstein distance");
 
         var a = first.SortedValues;
         var b = second.SortedValues;
