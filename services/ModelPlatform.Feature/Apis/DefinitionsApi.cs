@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using ModelPlatform.Contracts;
 using ModelPlatform.Feature.Datasets;
 using ModelPlatform.Feature.Definitions;
+using ModelPlatform.Feature.Offline;
 using ModelPlatform.Features;
 using ModelPlatform.Storage;
 
@@ -19,6 +20,11 @@ public static class DefinitionsApi
         Map(app, DefinitionKind<EntityDefinition>.Entity, "Entities", "an entity (a named join key, or several)", PutEntity);
         Map(app, DefinitionKind<FeatureViewDefinition>.FeatureView, "Feature views", "a feature view (features about an entity, from a dataset)", PutView);
         Map(app, DefinitionKind<FeatureServiceDefinition>.FeatureService, "Feature services", "a feature service (the features a model uses)", PutService);
+        app.MapPost("/feature-services/{name}/training-sets", BuildTrainingSet)
+            .WithTags("Feature services")
+            .WithName("BuildTrainingSet")
+            .WithSummary("Join the service's features onto a dataset of entity rows as of each row's time, into a new dataset version")
+            .RequireRoles(PlatformRoles.Scientist, PlatformRoles.TrainingService);
         return app;
     }
 
@@ -86,6 +92,36 @@ public static class DefinitionsApi
             DefinitionKind<FeatureServiceDefinition>.FeatureService, name, DefinitionChecks.PrepareService(service), AuditActor.From(context),
             cancellationToken);
         return Answer(DefinitionKind<FeatureServiceDefinition>.FeatureService, name, result);
+    }
+
+    public static async Task<Results<Created<DatasetVersionInfo>, ValidationProblem>> BuildTrainingSet(
+        string name, TrainingSetRequest request, TrainingSets trainingSets, HttpContext context, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (ResourceNames.NameError(request.EntityDataset) is { } datasetError)
+        {
+            errors["entityDataset"] = [datasetError];
+        }
+
+        if (string.IsNullOrWhiteSpace(request.TimestampField))
+        {
+            errors["timestampField"] = ["must name the entity rows' timestamp column"];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        try
+        {
+            var version = await trainingSets.BuildAsync(name, request, AuditActor.From(context), cancellationToken);
+            return TypedResults.Created($"/datasets/{version.Name}/versions/{version.Version}", version);
+        }
+        catch (TrainingSetException ex)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [ex.Field] = [ex.Message] }, detail: ex.Message);
+        }
     }
 
     private static async Task<Ok<IReadOnlyList<DefinitionVersion<T>>>> List<T>(

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using DuckDB.NET.Data;
 using ModelPlatform.Contracts;
+using ModelPlatform.Feature.Offline;
 using ModelPlatform.Features.Statistics;
 
 namespace ModelPlatform.Feature.Datasets;
@@ -21,13 +22,13 @@ public static class DatasetColumns
 
     public static ColumnData Read(DuckDBConnection duckdb, string file, ColumnSchema column)
     {
-        var name = DuckDb.Identifier(column.Name);
+        var name = DuckDbSql.Identifier(column.Name);
         using var query = duckdb.CreateCommand();
         query.CommandText = column.Type switch
         {
-            ColumnType.Numeric => $"SELECT {name}::DOUBLE FROM read_parquet({DuckDb.Text(file)})",
-            ColumnType.Timestamp => $"SELECT epoch({name}) FROM read_parquet({DuckDb.Text(file)})",
-            _ => $"SELECT {name}::VARCHAR FROM read_parquet({DuckDb.Text(file)})",
+            ColumnType.Numeric => $"SELECT {name}::DOUBLE FROM read_parquet({DuckDbSql.String(file)})",
+            ColumnType.Timestamp => $"SELECT epoch({name}) FROM read_parquet({DuckDbSql.String(file)})",
+            _ => $"SELECT {name}::VARCHAR FROM read_parquet({DuckDbSql.String(file)})",
         };
         using var reader = query.ExecuteReader();
         if (column.Type is ColumnType.Numeric or ColumnType.Timestamp)

@@ -2,6 +2,7 @@ using System.Globalization;
 using DuckDB.NET.Data;
 using Microsoft.Extensions.Options;
 using ModelPlatform.Contracts;
+using ModelPlatform.Feature.Offline;
 using ModelPlatform.Storage;
 
 namespace ModelPlatform.Feature.Datasets;
@@ -25,24 +26,36 @@ public sealed class DatasetFiles(BlobStore blobs, ServiceDatabase database, IOpt
     /// <summary>Writes <paramref name="rows"/> (values as <see cref="CsvDatasetReader"/> types them) as a Parquet file and stores it.</summary>
     public async Task<DatasetFile> WriteAsync(IReadOnlyList<ColumnSchema> columns, IAsyncEnumerable<object?[]> rows, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(CacheDirectory);
-        var temporary = Path.Combine(CacheDirectory, $"{Guid.NewGuid():N}.tmp");
+        var temporary = NewTemporaryPath();
         try
         {
             var count = await WriteParquetAsync(temporary, columns, rows, cancellationToken);
-            BlobInfo stored;
-            await using (var file = File.OpenRead(temporary))
-            {
-                stored = await blobs.WriteAsync(file, cancellationToken);
-            }
-
-            Keep(temporary, stored.Sha256);
-            return new DatasetFile(stored.Sha256, stored.Size, count);
+            return await StoreAsync(temporary, count, cancellationToken);
         }
         finally
         {
             File.Delete(temporary);
         }
+    }
+
+    /// <summary>A path in the local copies' folder for a file being made; it is moved away, or should be deleted, when done.</summary>
+    public string NewTemporaryPath()
+    {
+        Directory.CreateDirectory(CacheDirectory);
+        return Path.Combine(CacheDirectory, $"{Guid.NewGuid():N}.tmp");
+    }
+
+    /// <summary>Stores the Parquet file at <paramref name="path"/> (of <paramref name="rows"/> rows) and keeps it as this replica's copy.</summary>
+    public async Task<DatasetFile> StoreAsync(string path, long rows, CancellationToken cancellationToken)
+    {
+        BlobInfo stored;
+        await using (var file = File.OpenRead(path))
+        {
+            stored = await blobs.WriteAsync(file, cancellationToken);
+        }
+
+        Keep(path, stored.Sha256);
+        return new DatasetFile(stored.Sha256, stored.Size, rows);
     }
 
     /// <summary>The local path of the stored file <paramref name="sha256"/>, copied from the store when this replica has none.</summary>
@@ -93,7 +106,7 @@ public sealed class DatasetFiles(BlobStore blobs, ServiceDatabase database, IOpt
         string path, IReadOnlyList<ColumnSchema> columns, IAsyncEnumerable<object?[]> rows, CancellationToken cancellationToken)
     {
         using var duckdb = OpenQueryEngine();
-        duckdb.Execute($"CREATE TABLE data ({string.Join(", ", columns.Select(column => $"{DuckDb.Identifier(column.Name)} {SqlType(column.Type)}"))})");
+        duckdb.Execute($"CREATE TABLE data ({string.Join(", ", columns.Select(column => $"{DuckDbSql.Identifier(column.Name)} {SqlType(column.Type)}"))})");
         var count = 0L;
         using (var appender = duckdb.CreateAppender("data"))
         {
@@ -117,7 +130,7 @@ public sealed class DatasetFiles(BlobStore blobs, ServiceDatabase database, IOpt
             }
         }
 
-        duckdb.Execute($"COPY data TO {DuckDb.Text(path)} (FORMAT parquet, COMPRESSION zstd)");
+        duckdb.Execute($"COPY data TO {DuckDbSql.String(path)} (FORMAT parquet, COMPRESSION zstd)");
         return count;
     }
 

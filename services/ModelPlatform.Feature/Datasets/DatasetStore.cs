@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Dapper;
 using ModelPlatform.Contracts;
+using ModelPlatform.Feature.Offline;
 using ModelPlatform.Features.Statistics;
 using ModelPlatform.Storage;
 
@@ -60,6 +61,8 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
         Definitions.DefinitionStore.Migration,
         // Each version's per-column statistics, computed when its file is written.
         Migration.Portable("ALTER TABLE dataset_versions ADD COLUMN statistics TEXT;"),
+        // What a training set was joined from.
+        Migration.Portable("ALTER TABLE dataset_versions ADD COLUMN lineage TEXT;"),
     ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
@@ -87,18 +90,26 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
             throw new InvalidOperationException($"The upload changed while it was read: {shape.Rows} rows counted, {file.Rows} read.");
         }
 
-        var statistics = await StatisticsAsync(file.Sha256, shape.Columns, cancellationToken);
+        return await AddVersionAsync(name, shape.Columns, file, sha256, lineage: null, actor, cancellationToken);
+    }
+
+    /// <summary>Stores the next version of <paramref name="name"/> from a file already stored (a training set a join wrote).</summary>
+    public async Task<DatasetVersionInfo> AddVersionAsync(
+        string name, IReadOnlyList<ColumnSchema> columns, DatasetFile file, string sha256, TrainingSetLineage? lineage, AuditActor actor,
+        CancellationToken cancellationToken)
+    {
+        var statistics = await StatisticsAsync(file.Sha256, columns, cancellationToken);
 
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await database.BeginWriteAsync(connection, Resource(name), cancellationToken);
         await blobs.ClaimAsync(connection, transaction, file.Sha256, cancellationToken);
         var version = await connection.ExecuteScalarAsync<int>(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM dataset_versions WHERE name = @name", new { name }, transaction);
-        var info = new DatasetVersionInfo(name, version, shape.Rows, shape.Columns, sha256, clock.GetUtcNow());
+        var info = new DatasetVersionInfo(name, version, (int)file.Rows, columns, sha256, clock.GetUtcNow(), Lineage: lineage);
         await connection.ExecuteAsync(
             """
-            INSERT INTO dataset_versions (name, version, row_count, columns, sha256, created_at, state, data_sha256, statistics)
-            VALUES (@Name, @Version, @Rows, @Columns, @Sha256, @CreatedAt, 'ready', @DataSha256, @Statistics)
+            INSERT INTO dataset_versions (name, version, row_count, columns, sha256, created_at, state, data_sha256, statistics, lineage)
+            VALUES (@Name, @Version, @Rows, @Columns, @Sha256, @CreatedAt, 'ready', @DataSha256, @Statistics, @Lineage)
             """,
             new
             {
@@ -110,6 +121,7 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
                 CreatedAt = info.CreatedAt.ToString("O"),
                 DataSha256 = file.Sha256,
                 Statistics = JsonSerializer.Serialize(statistics, Json),
+                Lineage = lineage is null ? null : JsonSerializer.Serialize(lineage, Json),
             },
             transaction);
         await connection.AppendAsync(transaction, actor, "dataset-version.created", $"datasets/{name}/versions/{version}", null, info, info.CreatedAt);
@@ -157,7 +169,7 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
         await using var connection = await database.OpenAsync(cancellationToken);
         var versions = (await connection.QueryAsync<VersionRow>(new CommandDefinition(
             """
-            SELECT name, version, row_count AS RowCount, columns, sha256, created_at AS CreatedAt, data_sha256 AS DataSha256 FROM dataset_versions
+            SELECT name, version, row_count AS RowCount, columns, sha256, created_at AS CreatedAt, data_sha256 AS DataSha256, lineage FROM dataset_versions
             WHERE state = 'ready' AND data_sha256 IS NULL ORDER BY name, version
             """,
             cancellationToken: cancellationToken))).Select(row => row.ToInfo()).ToList();
@@ -267,7 +279,7 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<VersionRow>(new CommandDefinition(
             """
-            SELECT name, version, row_count AS RowCount, columns, sha256, created_at AS CreatedAt, data_sha256 AS DataSha256 FROM dataset_versions
+            SELECT name, version, row_count AS RowCount, columns, sha256, created_at AS CreatedAt, data_sha256 AS DataSha256, lineage FROM dataset_versions
             WHERE name = @name AND state = 'ready' ORDER BY version
             """,
             new { name }, cancellationToken: cancellationToken));
@@ -280,7 +292,7 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
         await using var connection = await database.OpenAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<VersionRow>(new CommandDefinition(
             """
-            SELECT name, version, row_count AS RowCount, columns, sha256, created_at AS CreatedAt, data_sha256 AS DataSha256 FROM dataset_versions
+            SELECT name, version, row_count AS RowCount, columns, sha256, created_at AS CreatedAt, data_sha256 AS DataSha256, lineage FROM dataset_versions
             WHERE name = @name AND state = 'ready' AND (@version IS NULL OR version = @version) ORDER BY version DESC LIMIT 1
             """,
             new { name, version }, cancellationToken: cancellationToken));
@@ -308,7 +320,7 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
 
         using var duckdb = files.OpenQueryEngine();
         using var query = duckdb.CreateCommand();
-        query.CommandText = $"SELECT * FROM read_parquet({DuckDb.Text(file.Path)}) LIMIT {limit} OFFSET {offset}";
+        query.CommandText = $"SELECT * FROM read_parquet({DuckDbSql.String(file.Path)}) LIMIT {limit} OFFSET {offset}";
         using var reader = await query.ExecuteReaderAsync(cancellationToken);
         var rows = new List<IReadOnlyDictionary<string, object?>>();
         while (await reader.ReadAsync(cancellationToken))
@@ -341,11 +353,13 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
         return names.Select((name, c) => (name, value: values[c])).ToDictionary(pair => pair.name, pair => pair.value, StringComparer.Ordinal);
     }
 
-    private sealed record VersionRow(string Name, long Version, long RowCount, string Columns, string Sha256, string CreatedAt, string? DataSha256)
+    private sealed record VersionRow(
+        string Name, long Version, long RowCount, string Columns, string Sha256, string CreatedAt, string? DataSha256, string? Lineage)
     {
         public DatasetVersionInfo ToInfo() => new(
             Name, (int)Version, (int)RowCount, JsonSerializer.Deserialize<List<ColumnSchema>>(Columns, Json)!, Sha256,
-            DateTimeOffset.Parse(CreatedAt, CultureInfo.InvariantCulture));
+            DateTimeOffset.Parse(CreatedAt, CultureInfo.InvariantCulture),
+            Lineage: Lineage is null ? null : JsonSerializer.Deserialize<TrainingSetLineage>(Lineage, Json));
     }
 }
 

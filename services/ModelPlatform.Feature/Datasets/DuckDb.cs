@@ -1,4 +1,5 @@
 using DuckDB.NET.Data;
+using ModelPlatform.Feature.Offline;
 
 namespace ModelPlatform.Feature.Datasets;
 
@@ -14,7 +15,7 @@ public static class DuckDb
         Directory.CreateDirectory(spill);
         var connection = new DuckDBConnection("DataSource=:memory:");
         connection.Open();
-        connection.Execute($"SET memory_limit = '{memoryLimitBytes / (1 << 20)}MB'; SET temp_directory = {Text(spill)};");
+        connection.Execute($"SET memory_limit = '{memoryLimitBytes / (1 << 20)}MB'; SET temp_directory = {DuckDbSql.String(spill)};");
         return connection;
     }
 
@@ -24,10 +25,4 @@ public static class DuckDb
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
-
-    /// <summary>A quoted identifier: column names come from users' files.</summary>
-    public static string Identifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
-
-    /// <summary>A quoted string literal, such as a file's path.</summary>
-    public static string Text(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
 }

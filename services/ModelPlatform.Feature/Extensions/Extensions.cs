@@ -1,5 +1,6 @@
 using ModelPlatform.Feature.Datasets;
 using ModelPlatform.Feature.Definitions;
+using ModelPlatform.Feature.Offline;
 using ModelPlatform.Storage;
 
 namespace ModelPlatform.Feature;
@@ -14,6 +15,7 @@ internal static class Extensions
         builder.Services.AddSingleton<DatasetFiles>();
         builder.Services.AddSingleton<DatasetStore>();
         builder.Services.AddSingleton<DefinitionStore>();
+        builder.Services.AddSingleton<TrainingSets>();
         // Versions an earlier release stored as rows become files before the service takes requests.
         builder.Services.AddHostedService<StoredRowsImport>();
         builder.Services.AddSweeper<DatasetStore>("dataset uploads whose writer stopped", (store, ct) => store.DiscardAbandonedUploadsAsync(ct));
