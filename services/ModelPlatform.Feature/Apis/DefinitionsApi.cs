@@ -46,52 +46,46 @@ public static class DefinitionsApi
             .WithSummary("List every version, oldest first");
     }
 
-    public static async Task<Results<
+    public static Task<Results<
             Created<DefinitionVersion<EntityDefinition>>, Ok<DefinitionVersion<EntityDefinition>>, ValidationProblem, Conflict<ProblemDetails>>>
-        PutEntity(string name, EntityDefinition entity, DefinitionStore store, HttpContext context, CancellationToken cancellationToken)
-    {
-        entity = entity with { Name = entity.Name ?? name };
-        if (NameProblems(name, entity.Name) is { } nameProblems)
-        {
-            return TypedResults.ValidationProblem(nameProblems);
-        }
+        PutEntity(string name, EntityDefinition entity, DefinitionStore store, HttpContext context, CancellationToken cancellationToken) =>
+        PutAsync(
+            DefinitionKind<EntityDefinition>.Entity, name, entity.Name, () => Task.FromResult(DefinitionChecks.PrepareEntity(entity with { Name = name })),
+            store, context, cancellationToken);
 
-        var result = await store.PutAsync(
-            DefinitionKind<EntityDefinition>.Entity, name, DefinitionChecks.PrepareEntity(entity), AuditActor.From(context), cancellationToken);
-        return Answer(DefinitionKind<EntityDefinition>.Entity, name, result);
-    }
-
-    public static async Task<Results<
+    public static Task<Results<
             Created<DefinitionVersion<FeatureViewDefinition>>, Ok<DefinitionVersion<FeatureViewDefinition>>, ValidationProblem, Conflict<ProblemDetails>>>
-        PutView(string name, FeatureViewDefinition view, DefinitionStore store, DatasetStore datasets, HttpContext context, CancellationToken cancellationToken)
-    {
-        view = view with { Name = view.Name ?? name };
-        if (NameProblems(name, view.Name) is { } nameProblems)
-        {
-            return TypedResults.ValidationProblem(nameProblems);
-        }
+        PutView(
+            string name, FeatureViewDefinition view, DefinitionStore store, DatasetStore datasets, HttpContext context, CancellationToken cancellationToken) =>
+        PutAsync(
+            DefinitionKind<FeatureViewDefinition>.FeatureView, name, view.Name,
+            async () => DefinitionChecks.PrepareView(
+                view with { Name = name },
+                ResourceNames.NameError(view.Dataset) is null ? await datasets.GetVersionAsync(view.Dataset, null, cancellationToken) : null),
+            store, context, cancellationToken);
 
-        var latestData = ResourceNames.NameError(view.Dataset) is null ? await datasets.GetVersionAsync(view.Dataset, null, cancellationToken) : null;
-        var result = await store.PutAsync(
-            DefinitionKind<FeatureViewDefinition>.FeatureView, name, DefinitionChecks.PrepareView(view, latestData), AuditActor.From(context),
-            cancellationToken);
-        return Answer(DefinitionKind<FeatureViewDefinition>.FeatureView, name, result);
-    }
-
-    public static async Task<Results<
+    public static Task<Results<
             Created<DefinitionVersion<FeatureServiceDefinition>>, Ok<DefinitionVersion<FeatureServiceDefinition>>, ValidationProblem, Conflict<ProblemDetails>>>
-        PutService(string name, FeatureServiceDefinition service, DefinitionStore store, HttpContext context, CancellationToken cancellationToken)
+        PutService(string name, FeatureServiceDefinition service, DefinitionStore store, HttpContext context, CancellationToken cancellationToken) =>
+        PutAsync(DefinitionKind<FeatureServiceDefinition>.FeatureService, name, service.Name,
+            () => Task.FromResult(DefinitionChecks.PrepareService(service with { Name = name })), store, context, cancellationToken);
+
+    /// <summary>Stores what <paramref name="prepare"/> makes as the next version of the definition the path names.</summary>
+    private static async Task<Results<Created<DefinitionVersion<T>>, Ok<DefinitionVersion<T>>, ValidationProblem, Conflict<ProblemDetails>>> PutAsync<T>(
+        DefinitionKind<T> kind,
+        string name,
+        string? nameInBody,
+        Func<Task<Func<DefinitionStore.DefinitionReader, Task<(T, DefinitionProblems)>>>> prepare,
+        DefinitionStore store,
+        HttpContext context,
+        CancellationToken cancellationToken)
     {
-        service = service with { Name = service.Name ?? name };
-        if (NameProblems(name, service.Name) is { } nameProblems)
+        if (NameProblems(name, nameInBody ?? name) is { } nameProblems)
         {
             return TypedResults.ValidationProblem(nameProblems);
         }
 
-        var result = await store.PutAsync(
-            DefinitionKind<FeatureServiceDefinition>.FeatureService, name, DefinitionChecks.PrepareService(service), AuditActor.From(context),
-            cancellationToken);
-        return Answer(DefinitionKind<FeatureServiceDefinition>.FeatureService, name, result);
+        return Answer(kind, name, await store.PutAsync(kind, name, await prepare(), AuditActor.From(context), cancellationToken));
     }
 
     public static async Task<Results<Created<DatasetVersionInfo>, ValidationProblem>> BuildTrainingSet(
