@@ -1,0 +1,59 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using ModelPlatform.Contracts;
+using StackExchange.Redis;
+
+namespace ModelPlatform.Features.Online;
+
+/// <summary>
+/// Feature values in Redis hash fields, tagged with their type so they read back as what was written: <c>d:</c> and a double's
+/// shortest round-trip text (<c>d:0.1</c>, <c>d:NaN</c>), <c>s:</c> and a string, <c>b:true</c> or <c>b:false</c>.
+/// Every number is a double. A null value is no field at all.
+/// </summary>
+internal static class OnlineValues
+{
+    private const string NumberTag = "d:";
+    private const string TextTag = "s:";
+    private const string True = "b:true";
+    private const string False = "b:false";
+    private static readonly object BoxedTrue = true;
+    private static readonly object BoxedFalse = false;
+
+    /// <summary>Whether <paramref name="value"/> is null, as .NET, JSON or a data reader says it.</summary>
+    public static bool IsNull(object? value) => value is null or DBNull or JsonElement { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined };
+
+    public static RedisValue Encode(string feature, object value) => value switch
+    {
+        string text => TextTag + text,
+        bool flag => flag ? True : False,
+        double number => Number(number),
+        float or int or long or short or sbyte or byte or ushort or uint or ulong or decimal =>
+            Number(Convert.ToDouble(value, CultureInfo.InvariantCulture)),
+        JsonElement { ValueKind: JsonValueKind.String } json => TextTag + json.GetString(),
+        JsonElement { ValueKind: JsonValueKind.Number } json => Number(json.GetDouble()),
+        JsonElement { ValueKind: JsonValueKind.True } => True,
+        JsonElement { ValueKind: JsonValueKind.False } => False,
+        _ => throw new ArgumentException(
+            $"Feature '{feature}' has a value of type {Describe(value)}; the online store keeps numbers, strings, booleans and null."),
+    };
+
+    // Read from the reply's bytes: a number is parsed without first becoming a string.
+    public static object Decode(RedisValue stored)
+    {
+        var bytes = ((ReadOnlyMemory<byte>)stored).Span;
+        if (bytes.StartsWith("d:"u8))
+        {
+            return double.Parse(bytes[NumberTag.Length..], NumberStyles.Float, CultureInfo.InvariantCulture);
+        }
+
+        return bytes.StartsWith("s:"u8) ? Encoding.UTF8.GetString(bytes[TextTag.Length..])
+            : bytes.SequenceEqual("b:true"u8) ? BoxedTrue
+            : bytes.SequenceEqual("b:false"u8) ? BoxedFalse
+            : throw new InvalidDataException($"The online store holds a value without a known type tag: '{CellValues.Truncate((string)stored!)}'.");
+    }
+
+    private static RedisValue Number(double number) => NumberTag + number.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Describe(object value) => value is JsonElement json ? $"JSON {json.ValueKind}" : value.GetType().Name;
+}
