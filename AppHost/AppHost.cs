@@ -12,6 +12,8 @@ var identity = store.For(builder.AddProject<Projects.ModelPlatform_Identity>("id
 
 var feature = store.For(builder.AddProject<Projects.ModelPlatform_Feature>("feature"))
     .WithServiceIdentity(builder, identity)
+    // Its online store: the latest feature values per entity, for serving.
+    .WithReference(redis).WaitFor(redis)
     .WithHttpHealthCheck("/health")
     .PublishAsContainerApp(minReplicas: 1, maxReplicas: 3, ScaleRule.Http(concurrentRequests: 50));
 

@@ -12,6 +12,7 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapDatasetsApi();
 app.MapDefinitionsApi();
+app.MapOnlineApi();
 app.MapAuditApi();
 
 app.Run();

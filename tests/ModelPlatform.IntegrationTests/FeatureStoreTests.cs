@@ -113,6 +113,52 @@ public class FeatureStoreTests(PlatformFixture platform) : PlatformTest(platform
     }
 
     [Fact]
+    public async Task MaterializedFeaturesAreServedByKeyAndAValuePastItsTtlIsNeverPresent()
+    {
+        // Arrange: a view with a two-day TTL over fresh, stale and missing values, and its entity.
+        var (dataset, customer) = (PlatformSteps.UniqueName("spend"), PlatformSteps.UniqueName("customer"));
+        var now = DateTimeOffset.UtcNow;
+        string At(TimeSpan ago) => (now - ago).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        await Platform.UploadCsvAsync(dataset, $"""
+            customer_id,event_time,spend
+            1,{At(TimeSpan.FromHours(3))},5
+            1,{At(TimeSpan.FromHours(1))},7
+            2,{At(TimeSpan.FromDays(3))},9
+            4,{At(TimeSpan.FromHours(1))},
+            """).AssertStatusAsync(HttpStatusCode.Created);
+        await Platform.Feature.PutAsJsonAsync($"/entities/{customer}", new { joinKeys = new[] { new { name = "customer_id", type = "numeric" } } })
+            .AssertStatusAsync(HttpStatusCode.Created);
+        await Platform.Feature.PutAsJsonAsync($"/feature-views/{dataset}", new
+        {
+            entity = customer,
+            dataset,
+            timestampField = "event_time",
+            ttlSeconds = 2 * 86_400,
+            features = new[] { new { name = "spend", type = "numeric" } },
+        }).AssertStatusAsync(HttpStatusCode.Created);
+
+        // Act: materialize everything so far; again (nothing new since); and the whole window once more (nothing newer).
+        var first = await Platform.Feature.PostAsJsonAsync($"/feature-views/{dataset}/materialize", new { }).AssertJsonAsync();
+        var incremental = await Platform.Feature.PostAsJsonAsync($"/feature-views/{dataset}/materialize", new { }).AssertJsonAsync();
+        var replay = await Platform.Feature.PostAsJsonAsync($"/feature-views/{dataset}/materialize", new { start = "2000-01-01T00:00:00Z" })
+            .AssertJsonAsync();
+        var read = await Platform.Feature.PostAsJsonAsync("/online-features", new
+        {
+            features = new[] { $"{dataset}:spend" },
+            entities = new Dictionary<string, object[]> { ["customer_id"] = [1, 2, 3, 4] },
+        }).AssertJsonAsync();
+
+        // Assert: one row per entity written; the rest skipped as no newer; the latest value served, the stale one never.
+        Assert.Equal((3, 0), (first["written"]!.GetValue<int>(), first["skipped"]!.GetValue<int>()));
+        Assert.Equal((0, 0), (incremental["written"]!.GetValue<int>(), incremental["skipped"]!.GetValue<int>()));
+        Assert.Equal((0, 3), (replay["written"]!.GetValue<int>(), replay["skipped"]!.GetValue<int>()));
+        var result = read["results"]!.AsArray().Single()!;
+        Assert.Equal(["present", "outside_max_age", "not_found", "null"], result["statuses"]!.AsArray().Select(status => status!.GetValue<string>()));
+        Assert.Equal(7.0, result["values"]![0]!.GetValue<double>());
+        Assert.Null(result["values"]![1]);
+    }
+
+    [Fact]
     public async Task EveryVersionHasItsStatisticsAndAShiftedVersionDriftsFromItsBaseline()
     {
         var dataset = PlatformSteps.UniqueName("drift");

@@ -112,7 +112,7 @@ public static class DefinitionsApi
             var version = await trainingSets.BuildAsync(name, request, AuditActor.From(context), cancellationToken);
             return TypedResults.Created($"/datasets/{version.Name}/versions/{version.Version}", version);
         }
-        catch (TrainingSetException ex)
+        catch (FeatureRequestException ex)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [ex.Field] = [ex.Message] }, detail: ex.Message);
         }

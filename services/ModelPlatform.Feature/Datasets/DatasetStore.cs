@@ -63,6 +63,7 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
         Migration.Portable("ALTER TABLE dataset_versions ADD COLUMN statistics TEXT;"),
         // What a training set was joined from.
         Migration.Portable("ALTER TABLE dataset_versions ADD COLUMN lineage TEXT;"),
+        Online.Materialization.Migration,
     ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;

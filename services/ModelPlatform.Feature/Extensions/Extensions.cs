@@ -1,6 +1,8 @@
 using ModelPlatform.Feature.Datasets;
 using ModelPlatform.Feature.Definitions;
 using ModelPlatform.Feature.Offline;
+using ModelPlatform.Feature.Online;
+using ModelPlatform.Features.Online;
 using ModelPlatform.Storage;
 
 namespace ModelPlatform.Feature;
@@ -16,6 +18,10 @@ internal static class Extensions
         builder.Services.AddSingleton<DatasetStore>();
         builder.Services.AddSingleton<DefinitionStore>();
         builder.Services.AddSingleton<TrainingSets>();
+        // The online store: the latest value per entity of each view, in Redis.
+        builder.AddRedisClient("redis");
+        builder.Services.AddSingleton<OnlineStore>();
+        builder.Services.AddSingleton<Materialization>();
         // Versions an earlier release stored as rows become files before the service takes requests.
         builder.Services.AddHostedService<StoredRowsImport>();
         builder.Services.AddSweeper<DatasetStore>("dataset uploads whose writer stopped", (store, ct) => store.DiscardAbandonedUploadsAsync(ct));

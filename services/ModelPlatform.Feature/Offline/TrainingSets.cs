@@ -10,8 +10,8 @@ namespace ModelPlatform.Feature.Offline;
 /// <param name="Output">The dataset the training set becomes a version of; by default <c>{service}-training</c>.</param>
 public sealed record TrainingSetRequest(string EntityDataset, string TimestampField, int? EntityDatasetVersion = null, string? Output = null);
 
-/// <summary>A request that cannot be joined as it stands; <see cref="Field"/> names what is at fault.</summary>
-public sealed class TrainingSetException(string field, string message) : Exception(message)
+/// <summary>A request the feature store cannot serve as it stands (a 400); <see cref="Field"/> names what is at fault.</summary>
+public sealed class FeatureRequestException(string field, string message) : Exception(message)
 {
     public string Field { get; } = field;
 }
@@ -26,15 +26,15 @@ public sealed class TrainingSets(DefinitionStore definitions, DatasetStore datas
     public async Task<DatasetVersionInfo> BuildAsync(string service, TrainingSetRequest request, AuditActor actor, CancellationToken cancellationToken)
     {
         var definition = await definitions.GetAsync(DefinitionKind<FeatureServiceDefinition>.FeatureService, service, null, cancellationToken)
-            ?? throw new TrainingSetException("name", $"There is no feature service '{service}'.");
+            ?? throw new FeatureRequestException("name", $"There is no feature service '{service}'.");
         var output = request.Output ?? $"{service}-training";
         if (ResourceNames.NameError(output) is { } outputError)
         {
-            throw new TrainingSetException("output", outputError);
+            throw new FeatureRequestException("output", outputError);
         }
 
         var entityVersion = await datasets.GetVersionAsync(request.EntityDataset, request.EntityDatasetVersion, cancellationToken)
-            ?? throw new TrainingSetException(
+            ?? throw new FeatureRequestException(
                 "entityDataset", $"Dataset '{request.EntityDataset}' has no version {request.EntityDatasetVersion?.ToString() ?? "yet"}.");
         var entityFile = (await datasets.GetFileAsync(entityVersion.Name, entityVersion.Version, cancellationToken))!.Value.Path;
 
@@ -48,7 +48,7 @@ public sealed class TrainingSets(DefinitionStore definitions, DatasetStore datas
             var versions = await datasets.GetVersionsAsync(view.Definition.Dataset, cancellationToken);
             if (versions.Count == 0)
             {
-                throw new TrainingSetException(
+                throw new FeatureRequestException(
                     "name", $"Feature view '{view.Definition.Name}' reads dataset '{view.Definition.Dataset}', which has no version yet.");
             }
 
@@ -80,7 +80,7 @@ public sealed class TrainingSets(DefinitionStore definitions, DatasetStore datas
         }
         catch (PointInTimeJoinException ex)
         {
-            throw new TrainingSetException(ex.Column is null ? "entityDataset" : $"columns.{ex.Column}", ex.Message);
+            throw new FeatureRequestException(ex.Column is null ? "entityDataset" : $"columns.{ex.Column}", ex.Message);
         }
         finally
         {

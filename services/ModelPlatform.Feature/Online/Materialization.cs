@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Globalization;
+using Dapper;
+using ModelPlatform.Feature.Datasets;
+using ModelPlatform.Feature.Definitions;
+using ModelPlatform.Feature.Offline;
+using ModelPlatform.Features;
+using ModelPlatform.Features.Online;
+using ModelPlatform.Storage;
+
+namespace ModelPlatform.Feature.Online;
+
+/// <summary>What a materialization loaded: the event-time window, the rows written and skipped (older than Redis had), and how long it took.</summary>
+public sealed record MaterializationRun(string View, DateTimeOffset Start, DateTimeOffset End, int Written, int Skipped, double Seconds);
+
+/// <summary>A window to load; without one, the run continues from where the last one ended (Feast's materialize_incremental).</summary>
+public sealed record MaterializeRequest(DateTimeOffset? Start = null, DateTimeOffset? End = null);
+
+/// <summary>
+/// Loads the latest value per entity of a feature view, within an event-time window, from its dataset's versions into the
+/// online store. Idempotent: the store keeps the newer of two rows, so a run repeated or overlapping another changes nothing.
+/// </summary>
+public sealed class Materialization(
+    DefinitionStore definitions, DatasetStore datasets, DatasetFiles files, OnlineStore online, ServiceDatabase database, TimeProvider clock)
+{
+    public static readonly Migration Migration = Migration.Portable(
+        """
+        CREATE TABLE materializations (
+            view TEXT NOT NULL,
+            window_start TEXT NOT NULL,
+            window_end TEXT NOT NULL,
+            written INTEGER NOT NULL,
+            skipped INTEGER NOT NULL,
+            seconds REAL NOT NULL,
+            at TEXT NOT NULL);
+        """);
+
+    private static readonly ActivitySource Source = new("ModelPlatform.Feature.Materialization");
+
+    private const int RowsPerWrite = 10_000;
+
+    public async Task<MaterializationRun> RunAsync(string viewName, MaterializeRequest request, AuditActor actor, CancellationToken cancellationToken)
+    {
+        var view = (await definitions.GetAsync(DefinitionKind<FeatureViewDefinition>.FeatureView, viewName, null, cancellationToken))?.Definition
+            ?? throw new FeatureRequestException("name", $"There is no feature view '{viewName}'.");
+        var entity = (await definitions.GetAsync(DefinitionKind<EntityDefinition>.Entity, view.Entity, null, cancellationToken))!.Definition;
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var lastEnd = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT MAX(window_end) FROM materializations WHERE view = @viewName", new { viewName }, cancellationToken: cancellationToken));
+        var start = request.Start ?? (lastEnd is null ? DateTimeOffset.UnixEpoch : DateTimeOffset.Parse(lastEnd, CultureInfo.InvariantCulture));
+        var end = request.End ?? clock.GetUtcNow();
+        if (end <= start)
+        {
+            throw new FeatureRequestException("end", $"The window ends at {end:O}, not after its start {start:O}.");
+        }
+
+        using var activity = Source.StartActivity($"materialize {view.Name}");
+        var elapsed = Stopwatch.StartNew();
+        var keys = entity.JoinKeys.Select(key => key.Name).ToList();
+        var target = new OnlineView(view.Name, keys, view.Ttl);
+        var (written, skipped) = (0, 0);
+        var paths = new List<string>();
+        foreach (var version in await datasets.GetVersionsAsync(view.Dataset, cancellationToken))
+        {
+            paths.Add((await datasets.GetFileAsync(version.Name, version.Version, cancellationToken))!.Value.Path);
+        }
+
+        if (paths.Count > 0)
+        {
+            foreach (var rows in LatestRows(paths, view, keys, start, end).Chunk(RowsPerWrite))
+            {
+                var counts = await online.WriteAsync(target, rows, cancellationToken);
+                (written, skipped) = (written + counts.Written, skipped + counts.Skipped);
+            }
+        }
+
+        var run = new MaterializationRun(view.Name, start, end, written, skipped, elapsed.Elapsed.TotalSeconds);
+        activity?.SetTag("modelplatform.feature_view", view.Name);
+        activity?.SetTag("modelplatform.rows_written", written);
+        var at = clock.GetUtcNow();
+        await using var transaction = await database.BeginWriteAsync(connection, $"feature-views/{view.Name}/materializations", cancellationToken);
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO materializations (view, window_start, window_end, written, skipped, seconds, at)
+            VALUES (@View, @start, @end, @Written, @Skipped, @Seconds, @at)
+            """,
+            new { run.View, start = start.ToString("O"), end = end.ToString("O"), run.Written, run.Skipped, run.Seconds, at = at.ToString("O") },
+            transaction);
+        await connection.AppendAsync(transaction, actor, "feature-view.materialized", $"feature-views/{view.Name}", null, run, at);
+        await transaction.CommitAsync(cancellationToken);
+        return run;
+    }
+
+    /// <summary>The latest row per entity with its event time in [start, end): the newest event, then the newest created.</summary>
+    private IEnumerable<OnlineRow> LatestRows(
+        IReadOnlyList<string> paths, FeatureViewDefinition view, IReadOnlyList<string> keys, DateTimeOffset start, DateTimeOffset end)
+    {
+        using var duckdb = files.OpenQueryEngine();
+        using var query = duckdb.CreateCommand();
+        var time = DuckDbSql.Identifier(view.TimestampField);
+        var created = view.CreatedTimestampField is { } field ? DuckDbSql.Identifier(field) : "NULL";
+        var partition = string.Join(", ", keys.Select(DuckDbSql.Identifier));
+        var features = string.Concat(view.Features.Select(feature => ", " + DuckDbSql.Identifier(feature.Name)));
+        query.CommandText = $"""
+            SELECT {partition}, {time}::TIMESTAMPTZ, {created}::TIMESTAMPTZ{features}
+            FROM {DuckDbSql.ReadParquet(paths)}
+            WHERE {time} >= {DuckDbSql.String(start.ToString("O"))}::TIMESTAMPTZ AND {time} < {DuckDbSql.String(end.ToString("O"))}::TIMESTAMPTZ
+            QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {time} DESC, {created} DESC NULLS LAST) = 1
+            """;
+        using var reader = query.ExecuteReader();
+        while (reader.Read())
+        {
+            var entity = keys.Select((key, i) => (key, value: reader.GetValue(i))).ToDictionary(pair => pair.key, pair => (object?)pair.value);
+            var values = new Dictionary<string, object?>(view.Features.Count);
+            for (var f = 0; f < view.Features.Count; f++)
+            {
+                var column = keys.Count + 2 + f;
+                values[view.Features[f].Name] = reader.IsDBNull(column) ? null : reader.GetValue(column);
+            }
+
+            var createdAt = reader.IsDBNull(keys.Count + 1) ? (DateTimeOffset?)null : Moment(reader.GetValue(keys.Count + 1));
+            yield return new OnlineRow(entity, values, Moment(reader.GetValue(keys.Count)), createdAt);
+        }
+    }
+
+    private static DateTimeOffset Moment(object value) => value switch
+    {
+        DateTimeOffset moment => moment,
+        DateTime time => new DateTimeOffset(DateTime.SpecifyKind(time, DateTimeKind.Utc)),
+        _ => throw new InvalidDataException($"Expected a timestamp, read {value}."),
+    };
+}
