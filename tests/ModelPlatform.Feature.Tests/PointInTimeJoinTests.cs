@@ -436,6 +436,28 @@ public sealed class PointInTimeJoinTests : IDisposable
     }
 
     [Fact]
+    public async Task ManyEntityRowsKeepTheirOrder()
+    {
+        // Enough rows for DuckDB to work in parallel, where only the join's own ordering keeps them in place.
+        var entities = Parquet("entities", """
+            SELECT i AS seq, hash(i) % 50000 AS customer_id, TIMESTAMP '2025-01-01' + to_seconds((hash(i, 1) % 31536000)::BIGINT) AS event_timestamp
+            FROM range(300000) AS t(i)
+            """);
+        var spend = Parquet("spend", """
+            SELECT hash(i, 2) % 50000 AS customer_id, TIMESTAMP '2025-01-01' + to_seconds((hash(i, 3) % 31536000)::BIGINT) AS event_timestamp,
+                i::DOUBLE AS amount
+            FROM range(300000) AS t(i)
+            """);
+
+        await JoinAsync(entities, View("spend", spend, TimeSpan.FromDays(30), "amount"));
+
+        using var connection = new DuckDBConnection("DataSource=:memory:");
+        connection.Open();
+        var counts = Query(connection, $"SELECT count(*)::VARCHAR, (count(*) FILTER (WHERE seq <> file_row_number))::VARCHAR FROM read_parquet('{Output}')");
+        Assert.Equal(["300000", "0"], counts.Single());
+    }
+
+    [Fact]
     public async Task NamesAndPathsWithQuotesReachDuckDbIntact()
     {
         var folder = Directory.CreateDirectory(Path.Combine(_folder, "it's \"here\"")).FullName;
