@@ -164,6 +164,31 @@ public sealed class PointInTimeJoinTests : IDisposable
     }
 
     [Fact]
+    public async Task NullInTheLatestRowStaysNullRatherThanTakingAnOlderValue()
+    {
+        var entities = Parquet("entities", """
+            SELECT * FROM (VALUES
+                (1, TIMESTAMP '2025-01-10 12:00:00'))
+            AS t(customer_id, event_timestamp)
+            """);
+        var spend = Parquet("spend", """
+            SELECT * FROM (VALUES
+                (1, TIMESTAMP '2025-01-08 00:00:00', 1.0, 10.0),
+                (1, TIMESTAMP '2025-01-09 00:00:00', NULL, 20.0))
+            AS t(customer_id, event_timestamp, amount, visits)
+            """);
+
+        await JoinAsync(entities, View("spend", spend, Unlimited, "amount", "visits"));
+
+        Assert.Equal(
+            [
+                "customer_id | event_timestamp | spend__amount | spend__visits",
+                "1 | 2025-01-10 12:00:00 | NULL | 20.0",
+            ],
+            ReadTable(Output));
+    }
+
+    [Fact]
     public async Task EntitiesWithoutFeatureRowsKeepTheirRowWithNulls()
     {
         var entities = Parquet("entities", """
