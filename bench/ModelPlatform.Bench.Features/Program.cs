@@ -42,7 +42,8 @@ try
 
     const double MiB = 1 << 20;
     var holds = seconds.Max() < TargetSeconds && peakResident.Max() < TargetBytes;
-    var views = data.Views.Select(view => $"{view.Name} ({view.Files.Count} files, TTL {(view.Ttl == TimeSpan.Zero ? "none" : $"{view.Ttl.TotalDays} days")})");
+    var views = data.Views.Select(view =>
+        $"{view.Name} (TTL {(view.Ttl == TimeSpan.Zero ? "none" : $"{view.Ttl.TotalDays} days")}, {view.Files.Count} file{(view.Files.Count > 1 ? "s" : "")})");
     var agreement = check.Select(view => $"{view.View} {view.Sampled - view.Disagreeing}/{view.Sampled}");
     Console.WriteLine($"""
         | measure | median | min | max |
