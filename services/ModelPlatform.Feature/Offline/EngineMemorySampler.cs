@@ -4,8 +4,8 @@ using DuckDB.NET.Data;
 namespace ModelPlatform.Feature.Offline;
 
 /// <summary>
-/// Watches how much memory DuckDB's buffer manager holds while a query runs, from a second connection to the same
-/// database (a connection runs one query at a time), and keeps the most it saw.
+/// Watches how much memory DuckDB's buffer manager holds, and how much it has spilled to disk, while queries run: from a
+/// second connection to the same database (a connection runs one query at a time), keeping the most it saw of each.
 /// </summary>
 internal sealed class EngineMemorySampler : IDisposable
 {
@@ -15,6 +15,7 @@ internal sealed class EngineMemorySampler : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _sampling;
     private long _peakBytes;
+    private long _peakSpilledBytes;
 
     public EngineMemorySampler(DuckDBConnection connection)
     {
@@ -27,12 +28,12 @@ internal sealed class EngineMemorySampler : IDisposable
         _sampling = Task.Run(SampleAsync);
     }
 
-    /// <summary>Stops sampling, and returns the most memory seen in use.</summary>
-    public long Stop()
+    /// <summary>Stops sampling, and returns the most memory seen in use and the most seen spilled.</summary>
+    public (long PeakBytes, long PeakSpilledBytes) Stop()
     {
         _stop.Cancel();
         _sampling.GetAwaiter().GetResult();
-        return _peakBytes;
+        return (_peakBytes, _peakSpilledBytes);
     }
 
     public void Dispose()
@@ -50,8 +51,13 @@ internal sealed class EngineMemorySampler : IDisposable
             do
             {
                 using var command = _connection.CreateCommand();
-                command.CommandText = "SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT FROM duckdb_memory()";
-                _peakBytes = Math.Max(_peakBytes, (long)command.ExecuteScalar()!);
+                command.CommandText = """
+                    SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT, coalesce(sum(temporary_storage_bytes), 0)::BIGINT FROM duckdb_memory()
+                    """;
+                using var reader = command.ExecuteReader();
+                reader.Read();
+                _peakBytes = Math.Max(_peakBytes, reader.GetInt64(0));
+                _peakSpilledBytes = Math.Max(_peakSpilledBytes, reader.GetInt64(1));
             }
             while (await timer.WaitForNextTickAsync(_stop.Token));
         }

@@ -65,11 +65,16 @@ public static class PointInTimeJoin
             PointInTimeJoinQuery.Check(entities, entityColumns, views, viewColumns);
 
             using var memory = new EngineMemorySampler(connection);
-            var rows = Execute(connection, PointInTimeJoinQuery.Copy(entities, entityColumns, views, viewColumns, partialFile), cancellationToken);
-            var peakMemory = memory.Stop();
+            var rows = 0L;
+            foreach (var statement in PointInTimeJoinQuery.Statements(entities, entityColumns, views, viewColumns, partialFile))
+            {
+                rows = Execute(connection, statement, cancellationToken);
+            }
+
+            var (peakMemory, peakSpilled) = memory.Stop();
             var columns = Describe(connection, $"read_parquet({String(partialFile)})");
             File.Move(partialFile, outputFile, overwrite: true);
-            return new PointInTimeJoinResult(rows, clock.Elapsed, columns, peakMemory);
+            return new PointInTimeJoinResult(rows, clock.Elapsed, columns, peakMemory, peakSpilled);
         }
         finally
         {
@@ -79,8 +84,8 @@ public static class PointInTimeJoin
     }
 
     /// <summary>
-    /// Insertion order stays preserved (DuckDB's default): the entity rows are numbered by reading them in order, and the
-    /// output is written in the order of its ORDER BY.
+    /// Insertion order stays preserved (DuckDB's default): rows are numbered as they are read, which keeps the entity rows'
+    /// order and decides exact ties between view rows.
     /// </summary>
     private static string Settings(PointInTimeJoinLimits limits, string spillDirectory) =>
         string.Create(CultureInfo.InvariantCulture, $"""
