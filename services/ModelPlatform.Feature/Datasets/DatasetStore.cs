@@ -310,6 +310,21 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
         return sha256 is null ? null : (await files.GetLocalPathAsync(sha256, cancellationToken), sha256);
     }
 
+    /// <summary>
+    /// Every version of <paramref name="name"/>, oldest first, each with its Parquet file on this replica's disk: what a
+    /// feature view reads as one table.
+    /// </summary>
+    public async Task<IReadOnlyList<(DatasetVersionInfo Version, string Path)>> GetAllFilesAsync(string name, CancellationToken cancellationToken)
+    {
+        var files = new List<(DatasetVersionInfo, string)>();
+        foreach (var version in await GetVersionsAsync(name, cancellationToken))
+        {
+            files.Add((version, (await GetFileAsync(name, version.Version, cancellationToken))!.Value.Path));
+        }
+
+        return files;
+    }
+
     /// <summary>A page of a version's rows, in their upload's order, each keyed by column name.</summary>
     public async Task<IReadOnlyList<IReadOnlyDictionary<string, object?>>> GetRowsAsync(
         string name, int version, int offset, int limit, CancellationToken cancellationToken)

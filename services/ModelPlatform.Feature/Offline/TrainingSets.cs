@@ -45,24 +45,19 @@ public sealed class TrainingSets(DefinitionStore definitions, DatasetStore datas
         {
             var view = (await definitions.GetAsync(DefinitionKind<FeatureViewDefinition>.FeatureView, group.Key, null, cancellationToken))!;
             var entity = (await definitions.GetAsync(DefinitionKind<EntityDefinition>.Entity, view.Definition.Entity, null, cancellationToken))!;
-            var versions = await datasets.GetVersionsAsync(view.Definition.Dataset, cancellationToken);
+            var versions = await datasets.GetAllFilesAsync(view.Definition.Dataset, cancellationToken);
             if (versions.Count == 0)
             {
                 throw new FeatureRequestException(
                     "name", $"Feature view '{view.Definition.Name}' reads dataset '{view.Definition.Dataset}', which has no version yet.");
             }
 
-            var viewFiles = new List<string>();
-            foreach (var version in versions)
-            {
-                viewFiles.Add((await datasets.GetFileAsync(version.Name, version.Version, cancellationToken))!.Value.Path);
-            }
-
+            var viewFiles = versions.Select(version => version.Path).ToList();
             var features = group.Select(reference => reference.Feature).ToList();
             sources.Add(new FeatureViewSource(
                 view.Definition.Name, viewFiles, [.. entity.Definition.JoinKeys.Select(key => key.Name)], view.Definition.TimestampField,
                 view.Definition.CreatedTimestampField, view.Definition.Ttl, features));
-            lineage.Add(new ViewLineage(view.Definition.Name, view.Version, view.Definition.Dataset, [.. versions.Select(version => version.Version)]));
+            lineage.Add(new ViewLineage(view.Definition.Name, view.Version, view.Definition.Dataset, [.. versions.Select(version => version.Version.Version)]));
             columns.AddRange(features.Select(feature => new ColumnSchema(
                 PointInTimeJoinQuery.OutputName(sources[^1], feature),
                 view.Definition.Features.Single(field => field.Name == feature).Type ?? ColumnType.Numeric)));

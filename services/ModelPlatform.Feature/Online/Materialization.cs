@@ -59,11 +59,7 @@ public sealed class Materialization(
         var keys = entity.JoinKeys.Select(key => key.Name).ToList();
         var target = new OnlineView(view.Name, keys, view.Ttl);
         var (written, skipped) = (0, 0);
-        var paths = new List<string>();
-        foreach (var version in await datasets.GetVersionsAsync(view.Dataset, cancellationToken))
-        {
-            paths.Add((await datasets.GetFileAsync(version.Name, version.Version, cancellationToken))!.Value.Path);
-        }
+        var paths = (await datasets.GetAllFilesAsync(view.Dataset, cancellationToken)).Select(version => version.Path).ToList();
 
         if (paths.Count > 0)
         {
