@@ -10,18 +10,20 @@ var identity = store.For(builder.AddProject<Projects.ModelPlatform_Identity>("id
     .WithHttpHealthCheck("/health")
     .PublishAsContainerApp(minReplicas: 1, maxReplicas: 3, ScaleRule.Http(concurrentRequests: 100));
 
-var feature = store.For(builder.AddProject<Projects.ModelPlatform_Feature>("feature"))
-    .WithServiceIdentity(builder, identity)
-    // Its online store: the latest feature values per entity, for serving.
-    .WithReference(redis).WaitFor(redis)
-    .WithHttpHealthCheck("/health")
-    .PublishAsContainerApp(minReplicas: 1, maxReplicas: 3, ScaleRule.Http(concurrentRequests: 50));
-
 var registry = store.For(builder.AddProject<Projects.ModelPlatform_Registry>("registry"))
     .WithServiceIdentity(builder, identity)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithHttpHealthCheck("/health")
     .PublishAsContainerApp(minReplicas: 1, maxReplicas: 3, ScaleRule.Http(concurrentRequests: 100));
+
+var feature = store.For(builder.AddProject<Projects.ModelPlatform_Feature>("feature"))
+    .WithServiceIdentity(builder, identity)
+    // Its online store: the latest feature values per entity, for serving.
+    .WithReference(redis).WaitFor(redis)
+    // Asked which models use a feature before a definition change could break them.
+    .WithReference(registry)
+    .WithHttpHealthCheck("/health")
+    .PublishAsContainerApp(minReplicas: 1, maxReplicas: 3, ScaleRule.Http(concurrentRequests: 50));
 
 // Two workers compete for the training queue; a job survives either of them stopping.
 var training = store.For(builder.AddProject<Projects.ModelPlatform_Training>("training"))

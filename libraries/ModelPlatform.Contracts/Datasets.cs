@@ -16,13 +16,31 @@ public sealed record DatasetVersionInfo(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TrainingSetLineage? Lineage = null);
 
 /// <summary>
-/// What a point-in-time training set was joined from: a feature service's version, the entity rows (a dataset version),
-/// and for each feature view its version and the versions of its dataset that were read.
+/// What a point-in-time training set was joined from: a feature service's version, the entity rows (a dataset version)
+/// and their timestamp column, and for each feature view its version, the versions of its dataset that were read, the
+/// keys it was joined by and the column each feature became. A model trained on the set carries it in its lineage, which
+/// is how it is served by entity key.
 /// </summary>
 public sealed record TrainingSetLineage(
-    string FeatureService, int FeatureServiceVersion, string EntityDataset, int EntityDatasetVersion, IReadOnlyList<ViewLineage> Views);
+    string FeatureService,
+    int FeatureServiceVersion,
+    string EntityDataset,
+    int EntityDatasetVersion,
+    string TimestampField,
+    IReadOnlyList<ViewLineage> Views)
+{
+    /// <summary>Every <c>view:feature</c> reference the set holds.</summary>
+    public IEnumerable<string> FeatureReferences => Views.SelectMany(view => view.Features.Select(feature => $"{view.View}:{feature.Feature}"));
 
-public sealed record ViewLineage(string View, int ViewVersion, string Dataset, IReadOnlyList<int> DatasetVersions);
+    /// <summary>Every view's join keys, each once: the entity columns of the set, which identify rows rather than describe them.</summary>
+    public IEnumerable<string> JoinKeys => Views.SelectMany(view => view.JoinKeys).Distinct();
+}
+
+public sealed record ViewLineage(
+    string View, int ViewVersion, string Dataset, IReadOnlyList<int> DatasetVersions, IReadOnlyList<string> JoinKeys, IReadOnlyList<FeatureColumn> Features);
+
+/// <summary>A feature of a view, and the column of the training set (and so of the model's input) that holds it.</summary>
+public sealed record FeatureColumn(string Feature, string Column);
 
 /// <summary>
 /// A page of rows; each row maps column name to a typed value (number, string or boolean; null when missing).

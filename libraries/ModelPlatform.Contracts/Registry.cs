@@ -1,7 +1,16 @@
+using System.Text.Json.Serialization;
+
 namespace ModelPlatform.Contracts;
 
 /// <summary>Where a model version came from.</summary>
-public sealed record ModelLineage(string Dataset, int DatasetVersion, Guid? TrainingJobId, string? Trainer);
+/// <param name="TrainingSet">For a model trained from a feature service: what its training set was joined from, which
+/// features it reads and by which keys.</param>
+public sealed record ModelLineage(
+    string Dataset,
+    int DatasetVersion,
+    Guid? TrainingJobId,
+    string? Trainer,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TrainingSetLineage? TrainingSet = null);
 
 /// <summary>What a trainer sends with the artifact when it registers a version.</summary>
 public sealed record RegisterModelVersionRequest(

@@ -30,11 +30,14 @@ public static class PlatformRoles
     /// <summary>The inference service's identity: reads the registry.</summary>
     public const string InferenceService = "inference";
 
+    /// <summary>The feature service's identity: reads which model versions use which features, before a change could break them.</summary>
+    public const string FeatureService = "feature";
+
     /// <summary>The roles an admin may give a key; service roles come only from the platform's own configuration.</summary>
     public static readonly IReadOnlyList<string> UserRoles = [Reader, Predictor, Scientist, Deployer, Admin];
 
     /// <summary>The roles of the services' own identities.</summary>
-    public static readonly IReadOnlyList<string> ServiceRoles = [Service, TrainingService, InferenceService];
+    public static readonly IReadOnlyList<string> ServiceRoles = [Service, TrainingService, InferenceService, FeatureService];
 }
 
 /// <summary>Asks the identity service about a presented API key (after RFC 7662, token introspection).</summary>

@@ -55,7 +55,9 @@ public sealed class TrainingData
     /// (wrong label type, too few classes, a value that does not fit its column).
     /// </summary>
     /// <param name="positiveClass">For binary tasks, the label value that counts as positive; see <see cref="PositiveClass"/>.</param>
-    public static TrainingData Create(IReadOnlyList<TableColumn> table, string label, MLTask task, string? positiveClass = null)
+    /// <param name="excluded">Columns the caller knows are no inputs, and why; they are reported with the dropped columns.</param>
+    public static TrainingData Create(
+        IReadOnlyList<TableColumn> table, string label, MLTask task, string? positiveClass = null, IReadOnlyList<DroppedColumn>? excluded = null)
     {
         var labelColumn = table.FirstOrDefault(column => column.Schema.Name == label)
             ?? throw new TrainingDataException(
@@ -83,12 +85,14 @@ public sealed class TrainingData
             throw new TrainingDataException($"No row has a value in the label column '{label}'.");
         }
 
-        var candidates = table.Where(column => column != labelColumn).ToList();
+        var excludedByName = (excluded ?? []).Where(column => column.Name != label).ToDictionary(column => column.Name);
+        var candidates = table.Where(column => column != labelColumn && !excludedByName.ContainsKey(column.Schema.Name)).ToList();
         var profiles = candidates.ToDictionary(column => column.Schema.Name, column => ColumnProfile.Of(column, labelled));
-        var dropped = candidates
-            .Select(column => (column.Schema.Name, Reason: profiles[column.Schema.Name].ReasonToDrop))
-            .Where(column => column.Reason is not null)
-            .Select(column => new DroppedColumn(column.Name, column.Reason!))
+        var dropped = table.Select(column => excludedByName.GetValueOrDefault(column.Schema.Name)).OfType<DroppedColumn>()
+            .Concat(candidates
+                .Select(column => (column.Schema.Name, Reason: profiles[column.Schema.Name].ReasonToDrop))
+                .Where(column => column.Reason is not null)
+                .Select(column => new DroppedColumn(column.Name, column.Reason!)))
             .ToList();
         var inputs = candidates.Where(column => profiles[column.Schema.Name].ReasonToDrop is null).ToList();
         if (inputs.Count == 0)

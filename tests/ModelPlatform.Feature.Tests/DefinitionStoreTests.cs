@@ -91,7 +91,7 @@ public abstract class DefinitionStoreTests : IDisposable
         await PutViewAsync(Activity);
         var service = await _store.PutAsync(
             DefinitionKind<FeatureServiceDefinition>.FeatureService, "churn",
-            DefinitionChecks.PrepareService(new FeatureServiceDefinition("churn", ["activity:spend"])), AuditActor.Platform, CancellationToken.None);
+            DefinitionChecks.PrepareService(new FeatureServiceDefinition("churn", ["activity:spend"]), []), AuditActor.Platform, CancellationToken.None);
         Assert.True(service.Changed);
 
         var dropsSpend = await PutViewAsync(Activity with { Features = [new FeatureField("plan")] });
@@ -102,6 +102,32 @@ public abstract class DefinitionStoreTests : IDisposable
         Assert.True(dropsPlan.Changed);
         Assert.Contains("activity", Assert.Single(rekeyed.Problems.Breaks));
         Assert.Equal(1, (await _store.GetAsync(DefinitionKind<EntityDefinition>.Entity, "customer", null, CancellationToken.None))!.Version);
+    }
+
+    [Fact]
+    public async Task AChangeThatBreaksAModelInTheRegistryIsRefusedWithTheModelsNamed()
+    {
+        await PutEntityAsync(Customer);
+        await UploadAsync("activity", "customer_id,account_id,event_time,spend,plan\n1,7,2025-01-01T00:00:00Z,10.5,basic\n");
+        await PutViewAsync(Activity);
+        IReadOnlyList<ModelVersionInfo> models = [ModelUsing("churn", 1, "spend"), ModelUsing("churn", 2, "spend", "plan")];
+        Assert.True((await PutServiceAsync(new FeatureServiceDefinition("churn", ["activity:spend", "activity:plan"]), models)).Changed);
+
+        var serviceDropsPlan = await PutServiceAsync(new FeatureServiceDefinition("churn", ["activity:spend"]), models);
+        var viewDropsSpend = await PutViewAsync(Activity with { Features = [new FeatureField("plan")] }, models);
+        await PutEntityAsync(new EntityDefinition("account", [new JoinKey("account_id", ColumnType.Numeric)]));
+        var viewRekeyed = await PutViewAsync(Activity with { Entity = "account" }, models);
+        var viewAddsNothingUsed = await PutViewAsync(Activity with { TtlSeconds = 3_600 }, models);
+
+        Assert.Contains("Model 'churn' v2 was trained on activity:plan", Assert.Single(serviceDropsPlan.Problems.Breaks));
+        Assert.Equal(
+            ["Model 'churn' v1 reads activity:spend, which this change removes or retypes.", "Model 'churn' v2 reads activity:spend, which this change removes or retypes."],
+            viewDropsSpend.Problems.Breaks.Where(problem => problem.StartsWith("Model", StringComparison.Ordinal)));
+        Assert.Equal(
+            [.. models.Select(model => $"Model 'churn' v{model.Version} finds activity's features by customer_id, but this change finds them by account_id.")],
+            viewRekeyed.Problems.Breaks);
+        Assert.True(viewAddsNothingUsed.Changed);
+        Assert.Equal(1, (await _store.GetAsync(DefinitionKind<FeatureServiceDefinition>.FeatureService, "churn", null, default))!.Version);
     }
 
     [Theory]
@@ -137,10 +163,21 @@ public abstract class DefinitionStoreTests : IDisposable
     private Task<PutResult<EntityDefinition>> PutEntityAsync(EntityDefinition entity) =>
         _store.PutAsync(DefinitionKind<EntityDefinition>.Entity, entity.Name, DefinitionChecks.PrepareEntity(entity), AuditActor.Platform, default);
 
-    private async Task<PutResult<FeatureViewDefinition>> PutViewAsync(FeatureViewDefinition view) =>
+    private async Task<PutResult<FeatureViewDefinition>> PutViewAsync(FeatureViewDefinition view, IReadOnlyList<ModelVersionInfo>? models = null) =>
         await _store.PutAsync(
             DefinitionKind<FeatureViewDefinition>.FeatureView, view.Name,
-            DefinitionChecks.PrepareView(view, await _datasets.GetVersionAsync(view.Dataset, null, default)), AuditActor.Platform, default);
+            DefinitionChecks.PrepareView(view, await _datasets.GetVersionAsync(view.Dataset, null, default), models ?? []), AuditActor.Platform, default);
+
+    private Task<PutResult<FeatureServiceDefinition>> PutServiceAsync(FeatureServiceDefinition service, IReadOnlyList<ModelVersionInfo> models) =>
+        _store.PutAsync(
+            DefinitionKind<FeatureServiceDefinition>.FeatureService, service.Name, DefinitionChecks.PrepareService(service, models), AuditActor.Platform, default);
+
+    /// <summary>A registry version trained on <paramref name="features"/> of the activity view through the churn service.</summary>
+    private static ModelVersionInfo ModelUsing(string model, int version, params string[] features) =>
+        new(model, version, "00", 1, new ModelSignature(MLTask.Binary, [], new ColumnSchema("churned", ColumnType.Boolean), ["False", "True"]), new Dictionary<string, double>(),
+            new ModelLineage("churn-training", 1, null, "FastTree", new TrainingSetLineage("churn", 1, "customers", 1, "at",
+                [new ViewLineage("activity", 1, "activity", [1], ["customer_id"], [.. features.Select(f => new FeatureColumn(f, $"activity__{f}"))])])),
+            [], DateTimeOffset.UnixEpoch);
 
     private async Task<T> InTransactionAsync<T>(Func<DefinitionStore.DefinitionReader, Task<T>> read)
     {

@@ -113,6 +113,63 @@ public class FeatureStoreTests(PlatformFixture platform) : PlatformTest(platform
     }
 
     [Fact]
+    public async Task AModelTrainsFromAFeatureServiceWithItsTrainingSetInItsLineageAndAChangeThatWouldBreakItIsRefused()
+    {
+        // Arrange: each customer's spend and visits as of January 1 and 10, and entity rows on January 5 and 15 whose label
+        // follows the spend of that time, with a request-time amount beside it.
+        var (activity, labels, customer, service, model) = (PlatformSteps.UniqueName("activity"), PlatformSteps.UniqueName("labels"),
+            PlatformSteps.UniqueName("customer"), PlatformSteps.UniqueName("churn"), PlatformSteps.UniqueName("churn"));
+        var customers = Enumerable.Range(1, 60).ToList();
+        await Platform.UploadCsvAsync(activity, "customer_id,event_time,spend,visits\n" + string.Concat(customers.Select(c =>
+            $"{c},2025-01-01T00:00:00Z,{c},{c % 5}\n{c},2025-01-10T00:00:00Z,{2 * c},{c % 3}\n"))).AssertStatusAsync(HttpStatusCode.Created);
+        await Platform.UploadCsvAsync(labels, "customer_id,event_time,amount,churned\n" + string.Concat(customers.Select(c =>
+            $"{c},2025-01-05T00:00:00Z,{c % 7},{(c < 40 ? "yes" : "no")}\n{c},2025-01-15T00:00:00Z,{c % 4},{(2 * c < 40 ? "yes" : "no")}\n")))
+            .AssertStatusAsync(HttpStatusCode.Created);
+        await Platform.Feature.PutAsJsonAsync($"/entities/{customer}", new { joinKeys = new[] { new { name = "customer_id", type = "numeric" } } })
+            .AssertStatusAsync(HttpStatusCode.Created);
+        await Platform.Feature.PutAsJsonAsync($"/feature-views/{activity}", new
+        {
+            entity = customer, dataset = activity, timestampField = "event_time", ttlSeconds = 30 * 86_400,
+            features = new[] { new { name = "spend" }, new { name = "visits" } },
+        }).AssertStatusAsync(HttpStatusCode.Created);
+        await Platform.Feature.PutAsJsonAsync($"/feature-services/{service}", new { features = new[] { $"{activity}:spend", $"{activity}:visits" } })
+            .AssertStatusAsync(HttpStatusCode.Created);
+
+        // Act: train from the service and the entity rows; ask for an unknown service; then try to take a feature out.
+        var job = await Platform.TrainAsync(new
+        {
+            modelName = model, featureService = service, dataset = labels, timestampField = "event_time", label = "churned", task = "binary",
+            trainer = "LbfgsLogisticRegression",
+        });
+        var unknown = await Platform.Training.PostAsJsonAsync("/training-jobs", new
+        {
+            modelName = model, featureService = "nothing-here", dataset = labels, timestampField = "event_time", label = "churned", task = "binary",
+        }).AssertJsonAsync(HttpStatusCode.BadRequest);
+        var version = await Platform.Registry.GetFromJsonAsync<JsonObject>($"/models/{model}/versions/{job["modelVersion"]}");
+        var refused = await Platform.Feature.PutAsJsonAsync($"/feature-services/{service}", new { features = new[] { $"{activity}:visits" } })
+            .AssertJsonAsync(HttpStatusCode.Conflict);
+        var users = await Platform.Registry.GetFromJsonAsync<JsonArray>($"/model-versions?featureView={activity}");
+
+        // Assert: the model trained on the joined set, without the entity key or the timestamp, and says where it came from.
+        var lineage = version!["lineage"]!;
+        Assert.Equal($"{service}-training", lineage["dataset"]!.GetValue<string>());
+        var trainingSet = lineage["trainingSet"]!;
+        Assert.Equal((service, labels, "event_time"), (trainingSet["featureService"]!.GetValue<string>(),
+            trainingSet["entityDataset"]!.GetValue<string>(), trainingSet["timestampField"]!.GetValue<string>()));
+        var view = trainingSet["views"]!.AsArray().Single()!;
+        Assert.Equal(["customer_id"], view["joinKeys"]!.AsArray().Select(key => key!.GetValue<string>()));
+        Assert.Equal([$"{activity}__spend", $"{activity}__visits"], view["features"]!.AsArray().Select(f => f!["column"]!.GetValue<string>()));
+        Assert.Equal(
+            [$"{activity}__spend", $"{activity}__visits", "amount"],
+            version["signature"]!["inputs"]!.AsArray().Select(input => input!["name"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        Assert.Contains(job["report"]!["droppedColumns"]!.AsArray(), dropped => dropped!["name"]!.GetValue<string>() == "customer_id");
+        Assert.Equal(service, job["trainingSet"]!["featureService"]!.GetValue<string>());
+        Assert.Contains("featureService", unknown["errors"]!.AsObject().Select(error => error.Key));
+        Assert.Contains($"Model '{model}' v{job["modelVersion"]} was trained on {activity}:spend", refused["detail"]!.GetValue<string>());
+        Assert.Equal([model], users!.Select(user => user!["modelName"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task MaterializedFeaturesAreServedByKeyAndAValuePastItsTtlIsNeverPresent()
     {
         // Arrange: a view with a two-day TTL over fresh, stale and missing values, and its entity.

@@ -37,6 +37,20 @@ public class TableColumnTests
     }
 
     [Fact]
+    public void AColumnTheCallerExcludesIsLeftOutWithTheCallersReason()
+    {
+        var rows = SampleData.Churn(100);
+        var table = Typed(SampleData.ChurnColumns, rows);
+        var key = table.First(column => column.Schema.Name != "churned").Schema.Name;
+
+        var data = TrainingData.Create(table, "churned", MLTask.Binary, excluded: [new DroppedColumn(key, "an entity key"), new DroppedColumn("absent", "x")]);
+
+        Assert.Equal(new DroppedColumn(key, "an entity key"), data.DroppedColumns[0]);
+        Assert.DoesNotContain(data.DroppedColumns, column => column.Name == "absent");
+        Assert.DoesNotContain(data.Signature.Inputs, input => input.Name == key);
+    }
+
+    [Fact]
     public void AValueOfTheWrongTypeNamesItsRowAndColumn()
     {
         var column = TableColumn.Of(new ColumnSchema("tenure", ColumnType.Numeric), ["12", "13"]);

@@ -30,13 +30,32 @@ public abstract class ModelStoreTests : IDisposable
     private static readonly ModelSignature Signature = new(
         MLTask.Regression, [new ColumnSchema("x", ColumnType.Numeric)], new ColumnSchema("y", ColumnType.Numeric), null);
 
-    private static RegisterModelVersionRequest Request(Guid? jobId = null) =>
-        new(Signature, new Dictionary<string, double> { ["rmse"] = 0.5 }, new ModelLineage("data", 1, jobId, "Sdca"));
+    private static RegisterModelVersionRequest Request(Guid? jobId = null, TrainingSetLineage? trainingSet = null) =>
+        new(Signature, new Dictionary<string, double> { ["rmse"] = 0.5 }, new ModelLineage("data", 1, jobId, "Sdca", trainingSet));
 
-    private async Task<ModelVersionInfo> RegisterAsync(ModelStore store, string name, byte[] artifact, Guid? jobId = null)
+    private async Task<ModelVersionInfo> RegisterAsync(
+        ModelStore store, string name, byte[] artifact, Guid? jobId = null, TrainingSetLineage? trainingSet = null)
     {
         using var staged = await StagedFile.ReceiveAsync(_uploads.FullName, new MemoryStream(artifact), CancellationToken.None);
-        return (await store.RegisterAsync(name, Request(jobId), staged, AuditActor.Platform, CancellationToken.None)).Version;
+        return (await store.RegisterAsync(name, Request(jobId, trainingSet), staged, AuditActor.Platform, CancellationToken.None)).Version;
+    }
+
+    [Fact]
+    public async Task VersionsTrainedFromAFeatureServiceAreFoundByIt()
+    {
+        static TrainingSetLineage From(string service) =>
+            new(service, 1, "labels", 1, "at", [new ViewLineage("activity", 1, "activity", [1], ["customer_id"], [new FeatureColumn("spend", "activity__spend")])]);
+        var none = await _replicas[0].GetVersionsUsingFeaturesAsync(null, CancellationToken.None);
+        await RegisterAsync(_replicas[0], "plain", Artifact(1));
+        await RegisterAsync(_replicas[0], "churn", Artifact(2), trainingSet: From("churn"));
+        await RegisterAsync(_replicas[1], "fraud", Artifact(3), trainingSet: From("fraud"));
+
+        var all = await _replicas[0].GetVersionsUsingFeaturesAsync(null, CancellationToken.None);
+        var churn = await _replicas[1].GetVersionsUsingFeaturesAsync("churn", CancellationToken.None);
+
+        Assert.Empty(none);
+        Assert.Equal(["churn", "fraud"], all.Select(version => version.ModelName));
+        Assert.Equal("activity__spend", Assert.Single(churn).Lineage.TrainingSet!.Views[0].Features[0].Column);
     }
 
     private static byte[] Artifact(int seed) => System.Text.Encoding.UTF8.GetBytes($"model bytes {seed}");

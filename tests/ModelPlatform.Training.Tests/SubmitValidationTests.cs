@@ -45,6 +45,15 @@ public class SubmitValidationTests
     }
 
     [Fact]
+    public void AFeatureServiceNeedsTheEntityRowsTimestampAndATimestampNeedsAFeatureService()
+    {
+        Assert.Empty(TrainingJobsApi.Validate(Valid with { FeatureService = "churn", TimestampField = "at" }));
+        Assert.Contains("is required with featureService", TrainingJobsApi.Validate(Valid with { FeatureService = "churn" })["timestampField"][0]);
+        Assert.Contains("applies only with featureService", TrainingJobsApi.Validate(Valid with { TimestampField = "at" })["timestampField"][0]);
+        Assert.Contains("featureService", TrainingJobsApi.Validate(Valid with { FeatureService = "bad name", TimestampField = "at" }).Keys);
+    }
+
+    [Fact]
     public void RejectsPositiveClassOutsideBinaryTasks()
     {
         Assert.Contains("positiveClass", TrainingJobsApi.Validate(Valid with { PositiveClass = "setosa" }).Keys);

@@ -47,31 +47,41 @@ public static class DefinitionsApi
     }
 
     public static Task<Results<
-            Created<DefinitionVersion<EntityDefinition>>, Ok<DefinitionVersion<EntityDefinition>>, ValidationProblem, Conflict<ProblemDetails>>>
+            Created<DefinitionVersion<EntityDefinition>>, Ok<DefinitionVersion<EntityDefinition>>, ValidationProblem, Conflict<ProblemDetails>,
+            ProblemHttpResult>>
         PutEntity(string name, EntityDefinition entity, DefinitionStore store, HttpContext context, CancellationToken cancellationToken) =>
         PutAsync(
             DefinitionKind<EntityDefinition>.Entity, name, entity.Name, () => Task.FromResult(DefinitionChecks.PrepareEntity(entity with { Name = name })),
             store, context, cancellationToken);
 
     public static Task<Results<
-            Created<DefinitionVersion<FeatureViewDefinition>>, Ok<DefinitionVersion<FeatureViewDefinition>>, ValidationProblem, Conflict<ProblemDetails>>>
+            Created<DefinitionVersion<FeatureViewDefinition>>, Ok<DefinitionVersion<FeatureViewDefinition>>, ValidationProblem, Conflict<ProblemDetails>,
+            ProblemHttpResult>>
         PutView(
-            string name, FeatureViewDefinition view, DefinitionStore store, DatasetStore datasets, HttpContext context, CancellationToken cancellationToken) =>
+            string name, FeatureViewDefinition view, DefinitionStore store, DatasetStore datasets, RegistryClient registry, HttpContext context,
+            CancellationToken cancellationToken) =>
         PutAsync(
             DefinitionKind<FeatureViewDefinition>.FeatureView, name, view.Name,
             async () => DefinitionChecks.PrepareView(
                 view with { Name = name },
-                ResourceNames.NameError(view.Dataset) is null ? await datasets.GetVersionAsync(view.Dataset, null, cancellationToken) : null),
+                ResourceNames.NameError(view.Dataset) is null ? await datasets.GetVersionAsync(view.Dataset, null, cancellationToken) : null,
+                await registry.GetVersionsUsingFeaturesAsync(cancellationToken)),
             store, context, cancellationToken);
 
     public static Task<Results<
-            Created<DefinitionVersion<FeatureServiceDefinition>>, Ok<DefinitionVersion<FeatureServiceDefinition>>, ValidationProblem, Conflict<ProblemDetails>>>
-        PutService(string name, FeatureServiceDefinition service, DefinitionStore store, HttpContext context, CancellationToken cancellationToken) =>
-        PutAsync(DefinitionKind<FeatureServiceDefinition>.FeatureService, name, service.Name,
-            () => Task.FromResult(DefinitionChecks.PrepareService(service with { Name = name })), store, context, cancellationToken);
+            Created<DefinitionVersion<FeatureServiceDefinition>>, Ok<DefinitionVersion<FeatureServiceDefinition>>, ValidationProblem, Conflict<ProblemDetails>,
+            ProblemHttpResult>>
+        PutService(
+            string name, FeatureServiceDefinition service, DefinitionStore store, RegistryClient registry, HttpContext context,
+            CancellationToken cancellationToken) =>
+        PutAsync(
+            DefinitionKind<FeatureServiceDefinition>.FeatureService, name, service.Name,
+            async () => DefinitionChecks.PrepareService(service with { Name = name }, await registry.GetVersionsUsingFeaturesAsync(cancellationToken)),
+            store, context, cancellationToken);
 
     /// <summary>Stores what <paramref name="prepare"/> makes as the next version of the definition the path names.</summary>
-    private static async Task<Results<Created<DefinitionVersion<T>>, Ok<DefinitionVersion<T>>, ValidationProblem, Conflict<ProblemDetails>>> PutAsync<T>(
+    private static async Task<Results<Created<DefinitionVersion<T>>, Ok<DefinitionVersion<T>>, ValidationProblem, Conflict<ProblemDetails>, ProblemHttpResult>>
+        PutAsync<T>(
         DefinitionKind<T> kind,
         string name,
         string? nameInBody,
@@ -85,7 +95,20 @@ public static class DefinitionsApi
             return TypedResults.ValidationProblem(nameProblems);
         }
 
-        return Answer(kind, name, await store.PutAsync(kind, name, await prepare(), AuditActor.From(context), cancellationToken));
+        Func<DefinitionStore.DefinitionReader, Task<(T, DefinitionProblems)>> prepared;
+        try
+        {
+            prepared = await prepare();
+        }
+        catch (HttpRequestException)
+        {
+            // Without the registry's answer the change might break a model: refuse it rather than guess.
+            return TypedResults.Problem(
+                "The registry could not be asked which models use these features, so the change was not made. Try again shortly.",
+                statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        return Answer(kind, name, await store.PutAsync(kind, name, prepared, AuditActor.From(context), cancellationToken));
     }
 
     public static async Task<Results<Created<DatasetVersionInfo>, ValidationProblem>> BuildTrainingSet(
@@ -139,7 +162,7 @@ public static class DefinitionsApi
         : body != path ? new() { ["name"] = [$"'{body}' differs from the name in the path, '{path}'"] }
         : null;
 
-    private static Results<Created<DefinitionVersion<T>>, Ok<DefinitionVersion<T>>, ValidationProblem, Conflict<ProblemDetails>> Answer<T>(
+    private static Results<Created<DefinitionVersion<T>>, Ok<DefinitionVersion<T>>, ValidationProblem, Conflict<ProblemDetails>, ProblemHttpResult> Answer<T>(
         DefinitionKind<T> kind, string name, PutResult<T> result)
     {
         if (result.Problems.Invalid.Count > 0)

@@ -17,16 +17,66 @@ public static class DefinitionChecks
         async reader => (entity, Entity(entity) is { Count: > 0 } invalid ? new(invalid, []) : new([], await EntityBreaksAsync(entity, reader)));
 
     /// <summary>A view as it will be read (feature types filled in from <paramref name="latestData"/>), with its problems.</summary>
+    /// <param name="models">The registry's model versions trained from feature services: what the change must not break.</param>
     public static Func<DefinitionReader, Task<(FeatureViewDefinition, DefinitionProblems)>> PrepareView(
-        FeatureViewDefinition view, DatasetVersionInfo? latestData) =>
+        FeatureViewDefinition view, DatasetVersionInfo? latestData, IReadOnlyList<ModelVersionInfo> models) =>
         async reader =>
         {
             var (resolved, invalid) = await ViewAsync(view, reader, latestData);
-            return (resolved, invalid.Count > 0 ? new(invalid, []) : new([], await ViewBreaksAsync(resolved, reader)));
+            return (resolved, invalid.Count > 0 ? new(invalid, []) : new([], [.. await ViewBreaksAsync(resolved, reader), .. await ViewBreaksModelsAsync(resolved, reader, models)]));
         };
 
-    public static Func<DefinitionReader, Task<(FeatureServiceDefinition, DefinitionProblems)>> PrepareService(FeatureServiceDefinition service) =>
-        async reader => (service, new(await ServiceAsync(service, reader), []));
+    /// <param name="models">The registry's model versions trained from feature services: what the change must not break.</param>
+    public static Func<DefinitionReader, Task<(FeatureServiceDefinition, DefinitionProblems)>> PrepareService(
+        FeatureServiceDefinition service, IReadOnlyList<ModelVersionInfo> models) =>
+        async reader => (service, await ServiceAsync(service, reader) is { Count: > 0 } invalid ? new(invalid, []) : new([], ServiceBreaksModels(service, models)));
+
+    /// <summary>A model trained from a feature service is served through it: every feature it was trained on stays in it.</summary>
+    public static IReadOnlyList<string> ServiceBreaksModels(FeatureServiceDefinition service, IReadOnlyList<ModelVersionInfo> models)
+    {
+        var kept = service.Features.ToHashSet();
+        return [.. models
+            .Where(model => model.Lineage.TrainingSet?.FeatureService == service.Name)
+            .Select(model => (model, Removed: model.Lineage.TrainingSet!.FeatureReferences.Where(reference => !kept.Contains(reference)).ToList()))
+            .Where(use => use.Removed.Count > 0)
+            .Select(use => $"Model '{use.model.ModelName}' v{use.model.Version} was trained on {string.Join(", ", use.Removed)} from this service, "
+                + "which this change removes.")];
+    }
+
+    /// <summary>
+    /// A model reads each of its features from its view, found by the keys it was trained with: those features stay with
+    /// their types, and the keys stay the same.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> ViewBreaksModelsAsync(FeatureViewDefinition view, DefinitionReader reader, IReadOnlyList<ModelVersionInfo> models)
+    {
+        var latest = (await reader.GetAsync(DefinitionKind<FeatureViewDefinition>.FeatureView, view.Name))?.Definition;
+        var types = view.Features.ToDictionary(feature => feature.Name, feature => feature.Type);
+        var keys = (await reader.GetAsync(DefinitionKind<EntityDefinition>.Entity, view.Entity))?.Definition.JoinKeys.Select(key => key.Name).ToList() ?? [];
+        var breaks = new List<string>();
+        foreach (var model in models)
+        {
+            foreach (var used in model.Lineage.TrainingSet?.Views.Where(used => used.View == view.Name) ?? [])
+            {
+                var lost = used.Features.Select(feature => feature.Feature)
+                    .Where(feature => !types.TryGetValue(feature, out var type)
+                        || latest?.Features.FirstOrDefault(before => before.Name == feature) is { } before && before.Type != type)
+                    .ToList();
+                if (lost.Count > 0)
+                {
+                    breaks.Add($"Model '{model.ModelName}' v{model.Version} reads {string.Join(", ", lost.Select(feature => $"{view.Name}:{feature}"))}, "
+                        + "which this change removes or retypes.");
+                }
+
+                if (!keys.SequenceEqual(used.JoinKeys))
+                {
+                    breaks.Add($"Model '{model.ModelName}' v{model.Version} finds {view.Name}'s features by {string.Join(", ", used.JoinKeys)}, "
+                        + $"but this change finds them by {string.Join(", ", keys)}.");
+                }
+            }
+        }
+
+        return breaks;
+    }
 
     public static Dictionary<string, string[]> Entity(EntityDefinition entity)
     {

@@ -18,6 +18,8 @@ internal static class Extensions
         builder.Services.AddSingleton<DatasetStore>();
         builder.Services.AddSingleton<DefinitionStore>();
         builder.Services.AddSingleton<TrainingSets>();
+        // Which models use which features, before a definition change could break them.
+        builder.Services.AddHttpClient<RegistryClient>(http => http.BaseAddress = new("https+http://registry"));
         // The online store: the latest value per entity of each view, in Redis.
         builder.AddRedisClient("redis");
         builder.Services.AddSingleton<OnlineStore>();

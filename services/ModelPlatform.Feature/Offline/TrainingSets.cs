@@ -54,13 +54,15 @@ public sealed class TrainingSets(DefinitionStore definitions, DatasetStore datas
 
             var viewFiles = versions.Select(version => version.Path).ToList();
             var features = group.Select(reference => reference.Feature).ToList();
-            sources.Add(new FeatureViewSource(
+            var source = new FeatureViewSource(
                 view.Definition.Name, viewFiles, [.. entity.Definition.JoinKeys.Select(key => key.Name)], view.Definition.TimestampField,
-                view.Definition.CreatedTimestampField, view.Definition.Ttl, features));
-            lineage.Add(new ViewLineage(view.Definition.Name, view.Version, view.Definition.Dataset, [.. versions.Select(version => version.Version.Version)]));
-            columns.AddRange(features.Select(feature => new ColumnSchema(
-                PointInTimeJoinQuery.OutputName(sources[^1], feature),
-                view.Definition.Features.Single(field => field.Name == feature).Type ?? ColumnType.Numeric)));
+                view.Definition.CreatedTimestampField, view.Definition.Ttl, features);
+            sources.Add(source);
+            var outputs = features.Select(feature => new FeatureColumn(feature, PointInTimeJoinQuery.OutputName(source, feature))).ToList();
+            lineage.Add(new ViewLineage(
+                view.Definition.Name, view.Version, view.Definition.Dataset, [.. versions.Select(version => version.Version.Version)], source.JoinKeys, outputs));
+            columns.AddRange(outputs.Select(output => new ColumnSchema(
+                output.Column, view.Definition.Features.Single(field => field.Name == output.Feature).Type ?? ColumnType.Numeric)));
         }
 
         var joined = files.NewTemporaryPath();
@@ -71,7 +73,7 @@ public sealed class TrainingSets(DefinitionStore definitions, DatasetStore datas
             var file = await files.StoreAsync(joined, result.Rows, cancellationToken);
             return await datasets.AddVersionAsync(
                 output, columns, file, file.Sha256,
-                new TrainingSetLineage(service, definition.Version, entityVersion.Name, entityVersion.Version, lineage), actor, cancellationToken);
+                new TrainingSetLineage(service, definition.Version, entityVersion.Name, entityVersion.Version, request.TimestampField, lineage), actor, cancellationToken);
         }
         catch (PointInTimeJoinException ex)
         {

@@ -43,7 +43,23 @@ public static class ModelsApi
                 + "promotion and rollback alike")
             .RequireRoles(PlatformRoles.Deployer);
 
+        // Readers, and the feature service, which refuses a definition change that would break a version using it.
+        app.MapGet("/model-versions", ListVersionsUsingFeatures)
+            .WithTags("Models")
+            .WithName("ListModelVersionsUsingFeatures")
+            .WithSummary("List the versions, of every model, trained from a feature service: all, or those of ?featureService= or reading ?featureView=")
+            .RequireRoles(PlatformRoles.Reader, PlatformRoles.FeatureService);
+
         return app;
+    }
+
+    public static async Task<Ok<IReadOnlyList<ModelVersionInfo>>> ListVersionsUsingFeatures(
+        ModelStore store, CancellationToken cancellationToken, string? featureService = null, string? featureView = null)
+    {
+        var versions = await store.GetVersionsUsingFeaturesAsync(featureService, cancellationToken);
+        return TypedResults.Ok<IReadOnlyList<ModelVersionInfo>>(featureView is null
+            ? versions
+            : [.. versions.Where(version => version.Lineage.TrainingSet!.Views.Any(view => view.View == featureView))]);
     }
 
     public static async Task<Ok<IReadOnlyList<ModelInfo>>> ListModels(ModelStore store, CancellationToken cancellationToken) =>

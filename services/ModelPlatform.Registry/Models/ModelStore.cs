@@ -51,6 +51,12 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
         AuditLog.IsoTimesMigration(),
         // Artifacts move from files on the registry's disk into the database, where every replica reads them.
         BlobStore.Migration,
+        // Which feature service a version was trained from, so a change to its definitions can find the versions it would break.
+        Migration.Portable(
+            """
+                ALTER TABLE model_versions ADD COLUMN feature_service TEXT;
+                CREATE INDEX ix_model_versions_feature_service ON model_versions (feature_service);
+            """),
     ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
@@ -141,8 +147,8 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
         var createdAt = clock.GetUtcNow();
         await connection.ExecuteAsync(
             """
-            INSERT INTO model_versions (name, version, sha256, size_bytes, signature, metrics, lineage, training_job_id, created_at)
-            VALUES (@name, @version, @sha256, @size, @signature, @metrics, @lineage, @jobId, @createdAt)
+            INSERT INTO model_versions (name, version, sha256, size_bytes, signature, metrics, lineage, training_job_id, feature_service, created_at)
+            VALUES (@name, @version, @sha256, @size, @signature, @metrics, @lineage, @jobId, @featureService, @createdAt)
             """,
             new
             {
@@ -154,6 +160,7 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
                 metrics = JsonSerializer.Serialize(request.Metrics, Json),
                 lineage = JsonSerializer.Serialize(request.Lineage, Json),
                 jobId = request.Lineage.TrainingJobId?.ToString(),
+                featureService = request.Lineage.TrainingSet?.FeatureService,
                 createdAt = createdAt.ToString("O"),
             },
             transaction);
@@ -170,6 +177,31 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
         var row = await connection.QuerySingleOrDefaultAsync<VersionRow>(new CommandDefinition(
             SelectVersion + " WHERE v.name = @name AND v.version = @version", new { name, version }, cancellationToken: cancellationToken));
         return row?.ToInfo();
+    }
+
+    /// <summary>Every version trained from a feature service, or from <paramref name="featureService"/> when given, oldest first.</summary>
+    public async Task<IReadOnlyList<ModelVersionInfo>> GetVersionsUsingFeaturesAsync(string? featureService, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(
+            SelectVersion + """
+                 WHERE v.feature_service IS NOT NULL AND (@featureService IS NULL OR v.feature_service = @featureService)
+                ORDER BY v.name, v.version
+                """,
+            new { featureService }, cancellationToken: cancellationToken));
+        var versions = new List<ModelVersionInfo>();
+        // The row parser is made once a row is read: SQLite types an expression's column (the aliases) only from a row.
+        if (await reader.ReadAsync(cancellationToken))
+        {
+            var parse = reader.GetRowParser<VersionRow>();
+            do
+            {
+                versions.Add(parse(reader).ToInfo());
+            }
+            while (await reader.ReadAsync(cancellationToken));
+        }
+
+        return versions;
     }
 
     public async Task<IReadOnlyList<ModelVersionInfo>> GetVersionsAsync(string name, CancellationToken cancellationToken)

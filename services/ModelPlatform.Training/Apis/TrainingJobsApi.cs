@@ -22,7 +22,7 @@ public static class TrainingJobsApi
 
         api.MapPost("/", SubmitJob)
             .WithName("SubmitTrainingJob")
-            .WithSummary("Queue a job that trains a model on a dataset version and registers it")
+            .WithSummary("Queue a job that trains a model on a dataset version, or on entity rows joined to a feature service's features, and registers it")
             .RequireRoles(PlatformRoles.Scientist);
         api.MapGet("/{id:guid}", GetJob).WithName("GetTrainingJob").WithSummary("Get a job's status, progress, attempts, history, metrics and model version")
             .RequireRoles(PlatformRoles.Reader);
@@ -77,6 +77,20 @@ public static class TrainingJobsApi
             return TypedResults.ValidationProblem(errors);
         }
 
+        // Trained from a feature service: the job trains on the entity rows joined to the service's features as of each row.
+        TrainingSetLineage? trainingSet = null;
+        if (request.FeatureService is { } featureService)
+        {
+            var (joined, problems) = await features.BuildTrainingSetAsync(featureService, dataset, request.TimestampField!, cancellationToken);
+            if (problems is not null)
+            {
+                return TypedResults.ValidationProblem(problems.ToDictionary(problem => TrainingRequestField(problem.Key), problem => problem.Value));
+            }
+
+            dataset = joined!;
+            trainingSet = dataset.Lineage;
+        }
+
         var options = new TrainingJobOptions(
             request.Hyperparameters,
             request.BudgetSeconds ?? DefaultBudgetSeconds,
@@ -87,7 +101,7 @@ public static class TrainingJobsApi
             request.MaxAttempts ?? DefaultMaxAttempts);
         var queued = TrainingJob.Queued(Guid.CreateVersion7(), model: request.ModelName!, dataset: dataset.Name, datasetVersion: dataset.Version,
             label: request.Label!, task: request.Task!.Value, trainer: TrainerName(request), positiveClass: request.PositiveClass, options,
-            at: clock.GetUtcNow());
+            at: clock.GetUtcNow(), trainingSet);
         var job = await jobs.AddAsync(queued, dataset.Columns, AuditActor.From(context), cancellationToken);
         relay.Wake();
         return TypedResults.Accepted($"/training-jobs/{job.Id}", job);
@@ -121,6 +135,15 @@ public static class TrainingJobsApi
         var job = await jobs.RequestCancelAsync(id, AuditActor.From(context), cancellationToken);
         return TypedResults.Accepted($"/training-jobs/{id}", job!);
     }
+
+    /// <summary>The field of this API's request that a field of the feature service's training-set request comes from.</summary>
+    private static string TrainingRequestField(string featureField) => featureField switch
+    {
+        "name" => "featureService",
+        "entityDataset" => "dataset",
+        "entityDatasetVersion" => "datasetVersion",
+        _ => featureField,
+    };
 
     private static NotFound<ProblemDetails> JobNotFound(Guid id) => ProblemResults.NotFound($"There is no training job '{id}'.");
 
@@ -163,6 +186,20 @@ public static class TrainingJobsApi
         if (ResourceNames.NameError(request.Dataset) is { } datasetError)
         {
             errors["dataset"] = [datasetError];
+        }
+
+        if (request.FeatureService is not null && ResourceNames.NameError(request.FeatureService) is { } serviceError)
+        {
+            errors["featureService"] = [serviceError];
+        }
+
+        if (request.FeatureService is not null && string.IsNullOrWhiteSpace(request.TimestampField))
+        {
+            errors["timestampField"] = ["is required with featureService: the entity rows' timestamp column, the time their features are joined as of"];
+        }
+        else if (request.FeatureService is null && request.TimestampField is not null)
+        {
+            errors["timestampField"] = ["applies only with featureService"];
         }
 
         if (request.DatasetVersion is <= 0)

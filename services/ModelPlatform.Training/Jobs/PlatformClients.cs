@@ -23,6 +23,32 @@ public sealed class FeatureClient(HttpClient http)
     }
 
     /// <summary>
+    /// Has the feature service join <paramref name="featureService"/>'s features onto a version of entity rows as of each
+    /// row's time, into a new version of a training-set dataset. Answers that version, or the problems the feature service
+    /// named (a 400), keyed by its field names.
+    /// </summary>
+    public async Task<(DatasetVersionInfo? TrainingSet, IDictionary<string, string[]>? Problems)> BuildTrainingSetAsync(
+        string featureService, DatasetVersionInfo entityRows, string timestampField, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/feature-services/{Uri.EscapeDataString(featureService)}/training-sets")
+        {
+            Content = JsonContent.Create(new { entityDataset = entityRows.Name, entityDatasetVersion = entityRows.Version, timestampField }),
+        };
+        // The join takes time in proportion to the set it writes: give the request the time to move that set, at up to a
+        // kilobyte a row.
+        request.Options.Set(LargeTransfers.ExpectedBytes, entityRows.Rows * 1024L);
+        using var response = await http.SendAsync(request, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.BadRequest)
+        {
+            var problem = await response.Content.ReadFromJsonAsync<HttpValidationProblemDetails>(cancellationToken);
+            return (null, problem?.Errors);
+        }
+
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<DatasetVersionInfo>(cancellationToken), null);
+    }
+
+    /// <summary>
     /// A version's rows, column by column, from its Parquet file (checked against the SHA-256 the feature service names it
     /// by); null when the version does not exist.
     /// </summary>

@@ -39,6 +39,9 @@ public static class JobStatuses
     }
 }
 
+/// <param name="Dataset">The rows to train on; with <paramref name="FeatureService"/>, the entity rows (keys, a timestamp,
+/// the label and any request-time columns) that the service's features are joined onto as of each row's time.</param>
+/// <param name="TimestampField">With <paramref name="FeatureService"/>, the entity rows' timestamp column.</param>
 public sealed record SubmitTrainingJobRequest(
     string? ModelName,
     string? Dataset,
@@ -53,7 +56,9 @@ public sealed record SubmitTrainingJobRequest(
     int? Folds = null,
     int? Seed = null,
     int? MaxTrials = null,
-    int? MaxAttempts = null);
+    int? MaxAttempts = null,
+    string? FeatureService = null,
+    string? TimestampField = null);
 
 /// <summary>How a job trains: the settings it was submitted with, defaults filled in.</summary>
 public sealed record TrainingJobOptions(
@@ -111,13 +116,26 @@ public sealed record TrainingJob(
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
     IReadOnlyList<JobAttempt>? Attempts = null,
-    IReadOnlyList<JobStatusChange>? History = null)
+    IReadOnlyList<JobStatusChange>? History = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TrainingSetLineage? TrainingSet = null)
 {
     /// <summary>A job as it is accepted: queued to train <paramref name="model"/> on a dataset version, nothing run yet.</summary>
+    /// <param name="trainingSet">When the dataset version is a training set a feature service joined: what from.</param>
     public static TrainingJob Queued(
         Guid id, string model, string dataset, int datasetVersion, string label, MLTask task, string trainer, string? positiveClass,
-        TrainingJobOptions options, DateTimeOffset at) =>
+        TrainingJobOptions options, DateTimeOffset at, TrainingSetLineage? trainingSet = null) =>
         new(id, JobStatus.Queued, model, dataset, datasetVersion, label, task, trainer, positiveClass, options,
             Progress: null, CancelRequested: false, Metrics: null, ModelVersion: null, Error: null, Report: null,
-            CreatedAt: at, StartedAt: null, FinishedAt: null);
+            CreatedAt: at, StartedAt: null, FinishedAt: null, TrainingSet: trainingSet);
+
+    /// <summary>
+    /// Columns of the training set that are no inputs of the model: the entity keys and the rows' timestamp, which say
+    /// which row and when rather than describing it. Served by entity key, the keys find the features instead.
+    /// </summary>
+    public IReadOnlyList<DroppedColumn> EntityColumns() => TrainingSet is null
+        ? []
+        : [
+            .. TrainingSet.JoinKeys.Select(key => new DroppedColumn(key, "an entity key: it finds the features, and is no feature itself")),
+            new DroppedColumn(TrainingSet.TimestampField, "the entity rows' timestamp: the time the features were joined as of"),
+        ];
 }

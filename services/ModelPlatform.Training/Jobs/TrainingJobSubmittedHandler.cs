@@ -115,7 +115,7 @@ public sealed partial class TrainingJobSubmittedHandler(
         progress.Report(new TrainingProgress("loading-data", 0));
         var columns = datasetColumns ?? (await features.GetVersionAsync(job.Dataset, job.DatasetVersion, cancellationToken))?.Columns ?? throw Gone();
         var table = await features.GetTableAsync(job.Dataset, job.DatasetVersion, columns, cancellationToken) ?? throw Gone();
-        var data = TrainingData.Create(table, job.Label, job.Task, job.PositiveClass);
+        var data = TrainingData.Create(table, job.Label, job.Task, job.PositiveClass, job.EntityColumns());
 
         // Training is CPU-bound: off the consumer's dispatch thread, and stopped through the token.
         var trained = await Task.Run(() => Train(data, job, progress, cancellationToken), cancellationToken).WaitAsync(cancellationToken);
@@ -123,7 +123,8 @@ public sealed partial class TrainingJobSubmittedHandler(
         progress.Report(new TrainingProgress("registering", 0));
         var version = await registry.RegisterAsync(
             job.ModelName,
-            new RegisterModelVersionRequest(trained.Signature, trained.Metrics, new ModelLineage(job.Dataset, job.DatasetVersion, job.Id, trained.Trainer)),
+            new RegisterModelVersionRequest(
+                trained.Signature, trained.Metrics, new ModelLineage(job.Dataset, job.DatasetVersion, job.Id, trained.Trainer, job.TrainingSet)),
             trained.Artifact,
             cancellationToken);
 
