@@ -121,7 +121,7 @@ public abstract class DefinitionStoreTests : IDisposable
 
         Assert.Contains("Model 'churn' v2 was trained on activity:plan", Assert.Single(serviceDropsPlan.Problems.Breaks));
         Assert.Equal(
-            ["Model 'churn' v1 reads activity:spend, which this change removes or retypes.", "Model 'churn' v2 reads activity:spend, which this change removes or retypes."],
+            [.. models.Select(model => $"Model 'churn' v{model.Version} reads activity:spend, which this change removes or retypes.")],
             viewDropsSpend.Problems.Breaks.Where(problem => problem.StartsWith("Model", StringComparison.Ordinal)));
         Assert.Equal(
             [.. models.Select(model => $"Model 'churn' v{model.Version} finds activity's features by customer_id, but this change finds them by account_id.")],
@@ -170,11 +170,13 @@ public abstract class DefinitionStoreTests : IDisposable
 
     private Task<PutResult<FeatureServiceDefinition>> PutServiceAsync(FeatureServiceDefinition service, IReadOnlyList<ModelVersionInfo> models) =>
         _store.PutAsync(
-            DefinitionKind<FeatureServiceDefinition>.FeatureService, service.Name, DefinitionChecks.PrepareService(service, models), AuditActor.Platform, default);
+            DefinitionKind<FeatureServiceDefinition>.FeatureService, service.Name, DefinitionChecks.PrepareService(service, models),
+            AuditActor.Platform, default);
 
     /// <summary>A registry version trained on <paramref name="features"/> of the activity view through the churn service.</summary>
     private static ModelVersionInfo ModelUsing(string model, int version, params string[] features) =>
-        new(model, version, "00", 1, new ModelSignature(MLTask.Binary, [], new ColumnSchema("churned", ColumnType.Boolean), ["False", "True"]), new Dictionary<string, double>(),
+        new(model, version, "00", 1, new ModelSignature(MLTask.Binary, [], new ColumnSchema("churned", ColumnType.Boolean), ["False", "True"]),
+            new Dictionary<string, double>(),
             new ModelLineage("churn-training", 1, null, "FastTree", new TrainingSetLineage("churn", 1, "customers", 1, "at",
                 [new ViewLineage("activity", 1, "activity", [1], ["customer_id"], [.. features.Select(f => new FeatureColumn(f, $"activity__{f}"))])])),
             [], DateTimeOffset.UnixEpoch);

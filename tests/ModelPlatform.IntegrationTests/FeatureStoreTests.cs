@@ -129,7 +129,10 @@ public class FeatureStoreTests(PlatformFixture platform) : PlatformTest(platform
             .AssertStatusAsync(HttpStatusCode.Created);
         await Platform.Feature.PutAsJsonAsync($"/feature-views/{activity}", new
         {
-            entity = customer, dataset = activity, timestampField = "event_time", ttlSeconds = 30 * 86_400,
+            entity = customer,
+            dataset = activity,
+            timestampField = "event_time",
+            ttlSeconds = 30 * 86_400,
             features = new[] { new { name = "spend" }, new { name = "visits" } },
         }).AssertStatusAsync(HttpStatusCode.Created);
         await Platform.Feature.PutAsJsonAsync($"/feature-services/{service}", new { features = new[] { $"{activity}:spend", $"{activity}:visits" } })
@@ -138,12 +141,22 @@ public class FeatureStoreTests(PlatformFixture platform) : PlatformTest(platform
         // Act: train from the service and the entity rows; ask for an unknown service; then try to take a feature out.
         var job = await Platform.TrainAsync(new
         {
-            modelName = model, featureService = service, dataset = labels, timestampField = "event_time", label = "churned", task = "binary",
+            modelName = model,
+            featureService = service,
+            dataset = labels,
+            timestampField = "event_time",
+            label = "churned",
+            task = "binary",
             trainer = "LbfgsLogisticRegression",
         });
         var unknown = await Platform.Training.PostAsJsonAsync("/training-jobs", new
         {
-            modelName = model, featureService = "nothing-here", dataset = labels, timestampField = "event_time", label = "churned", task = "binary",
+            modelName = model,
+            featureService = "nothing-here",
+            dataset = labels,
+            timestampField = "event_time",
+            label = "churned",
+            task = "binary",
         }).AssertJsonAsync(HttpStatusCode.BadRequest);
         var version = await Platform.Registry.GetFromJsonAsync<JsonObject>($"/models/{model}/versions/{job["modelVersion"]}");
         var refused = await Platform.Feature.PutAsJsonAsync($"/feature-services/{service}", new { features = new[] { $"{activity}:visits" } })

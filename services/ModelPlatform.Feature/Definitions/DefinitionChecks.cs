@@ -23,13 +23,17 @@ public static class DefinitionChecks
         async reader =>
         {
             var (resolved, invalid) = await ViewAsync(view, reader, latestData);
-            return (resolved, invalid.Count > 0 ? new(invalid, []) : new([], [.. await ViewBreaksAsync(resolved, reader), .. await ViewBreaksModelsAsync(resolved, reader, models)]));
+            return invalid.Count > 0
+                ? (resolved, new(invalid, []))
+                : (resolved, new([], [.. await ViewBreaksAsync(resolved, reader), .. await ViewBreaksModelsAsync(resolved, reader, models)]));
         };
 
     /// <param name="models">The registry's model versions trained from feature services: what the change must not break.</param>
     public static Func<DefinitionReader, Task<(FeatureServiceDefinition, DefinitionProblems)>> PrepareService(
         FeatureServiceDefinition service, IReadOnlyList<ModelVersionInfo> models) =>
-        async reader => (service, await ServiceAsync(service, reader) is { Count: > 0 } invalid ? new(invalid, []) : new([], ServiceBreaksModels(service, models)));
+        async reader => await ServiceAsync(service, reader) is { Count: > 0 } invalid
+            ? (service, new(invalid, []))
+            : (service, new([], ServiceBreaksModels(service, models)));
 
     /// <summary>A model trained from a feature service is served through it: every feature it was trained on stays in it.</summary>
     public static IReadOnlyList<string> ServiceBreaksModels(FeatureServiceDefinition service, IReadOnlyList<ModelVersionInfo> models)
@@ -47,7 +51,8 @@ public static class DefinitionChecks
     /// A model reads each of its features from its view, found by the keys it was trained with: those features stay with
     /// their types, and the keys stay the same.
     /// </summary>
-    public static async Task<IReadOnlyList<string>> ViewBreaksModelsAsync(FeatureViewDefinition view, DefinitionReader reader, IReadOnlyList<ModelVersionInfo> models)
+    public static async Task<IReadOnlyList<string>> ViewBreaksModelsAsync(
+        FeatureViewDefinition view, DefinitionReader reader, IReadOnlyList<ModelVersionInfo> models)
     {
         var latest = (await reader.GetAsync(DefinitionKind<FeatureViewDefinition>.FeatureView, view.Name))?.Definition;
         var types = view.Features.ToDictionary(feature => feature.Name, feature => feature.Type);

@@ -60,7 +60,8 @@ public sealed class TrainingSets(DefinitionStore definitions, DatasetStore datas
             sources.Add(source);
             var outputs = features.Select(feature => new FeatureColumn(feature, PointInTimeJoinQuery.OutputName(source, feature))).ToList();
             lineage.Add(new ViewLineage(
-                view.Definition.Name, view.Version, view.Definition.Dataset, [.. versions.Select(version => version.Version.Version)], source.JoinKeys, outputs));
+                view.Definition.Name, view.Version, view.Definition.Dataset, [.. versions.Select(version => version.Version.Version)], source.JoinKeys,
+                outputs));
             columns.AddRange(outputs.Select(output => new ColumnSchema(
                 output.Column, view.Definition.Features.Single(field => field.Name == output.Feature).Type ?? ColumnType.Numeric)));
         }
@@ -73,7 +74,8 @@ public sealed class TrainingSets(DefinitionStore definitions, DatasetStore datas
             var file = await files.StoreAsync(joined, result.Rows, cancellationToken);
             return await datasets.AddVersionAsync(
                 output, columns, file, file.Sha256,
-                new TrainingSetLineage(service, definition.Version, entityVersion.Name, entityVersion.Version, request.TimestampField, lineage), actor, cancellationToken);
+                new TrainingSetLineage(service, definition.Version, entityVersion.Name, entityVersion.Version, request.TimestampField, lineage),
+                actor, cancellationToken);
         }
         catch (PointInTimeJoinException ex)
         {
