@@ -36,8 +36,16 @@ public sealed record TrainingSetLineage(
     public IEnumerable<string> JoinKeys => Views.SelectMany(view => view.JoinKeys).Distinct();
 }
 
+/// <param name="TtlSeconds">The view's TTL the set was joined with (0: none). Served by entity key, a model's features are
+/// held to the same TTL, so it sees a value too old as missing exactly as it did in training.</param>
 public sealed record ViewLineage(
-    string View, int ViewVersion, string Dataset, IReadOnlyList<int> DatasetVersions, IReadOnlyList<string> JoinKeys, IReadOnlyList<FeatureColumn> Features);
+    string View,
+    int ViewVersion,
+    string Dataset,
+    IReadOnlyList<int> DatasetVersions,
+    IReadOnlyList<string> JoinKeys,
+    long TtlSeconds,
+    IReadOnlyList<FeatureColumn> Features);
 
 /// <summary>A feature of a view, and the column of the training set (and so of the model's input) that holds it.</summary>
 public sealed record FeatureColumn(string Feature, string Column);

@@ -178,7 +178,7 @@ public abstract class DefinitionStoreTests : IDisposable
         new(model, version, "00", 1, new ModelSignature(MLTask.Binary, [], new ColumnSchema("churned", ColumnType.Boolean), ["False", "True"]),
             new Dictionary<string, double>(),
             new ModelLineage("churn-training", 1, null, "FastTree", new TrainingSetLineage("churn", 1, "customers", 1, "at",
-                [new ViewLineage("activity", 1, "activity", [1], ["customer_id"], [.. features.Select(f => new FeatureColumn(f, $"activity__{f}"))])])),
+                [new ViewLineage("activity", 1, "activity", [1], ["customer_id"], 86_400, [.. features.Select(f => new FeatureColumn(f, $"activity__{f}"))])])),
             [], DateTimeOffset.UnixEpoch);
 
     private async Task<T> InTransactionAsync<T>(Func<DefinitionStore.DefinitionReader, Task<T>> read)

@@ -113,7 +113,7 @@ public class FeatureStoreTests(PlatformFixture platform) : PlatformTest(platform
     }
 
     [Fact]
-    public async Task AModelTrainsFromAFeatureServiceWithItsTrainingSetInItsLineageAndAChangeThatWouldBreakItIsRefused()
+    public async Task AModelTrainedFromAFeatureServiceCarriesItsTrainingSetAndIsServedByEntityKeyWithStaleValuesMissing()
     {
         // Arrange: each customer's spend and visits as of January 1 and 10, and entity rows on January 5 and 15 whose label
         // follows the spend of that time, with a request-time amount beside it.
@@ -180,6 +180,42 @@ public class FeatureStoreTests(PlatformFixture platform) : PlatformTest(platform
         Assert.Contains("featureService", unknown["errors"]!.AsObject().Select(error => error.Key));
         Assert.Contains($"Model '{model}' v{job["modelVersion"]} was trained on {activity}:spend", refused["detail"]!.GetValue<string>());
         Assert.Equal([model], users!.Select(user => user!["modelName"]!.GetValue<string>()));
+
+        // Act: fresh activity for customer 5, activity past the 30-day TTL for customer 6 (customer 7's is from 2025),
+        // materialized; then predict by key, with the request-time amount, for them and for a customer never seen.
+        string At(TimeSpan ago) => (DateTimeOffset.UtcNow - ago).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        var recent = $"5,{At(TimeSpan.FromHours(1))},100,2\n6,{At(TimeSpan.FromDays(40))},1,1\n";
+        await Platform.UploadCsvAsync(activity, "customer_id,event_time,spend,visits\n" + recent).AssertStatusAsync(HttpStatusCode.Created);
+        await Platform.Feature.PostAsJsonAsync($"/feature-views/{activity}/materialize", new { }).AssertJsonAsync();
+        var versionQuery = $"?version={job["modelVersion"]}";
+        var byKey = await Platform.Inference.PostAsJsonAsync($"/models/{model}/predict{versionQuery}&include=features", new
+        {
+            entities = new Dictionary<string, object[]> { ["customer_id"] = [5, 6, 7, 999], ["amount"] = [1, 2, 3, 4] },
+        }).AssertJsonAsync();
+        var inline = await Platform.PredictAsync(model, [
+            new Dictionary<string, object?> { [$"{activity}__spend"] = 100, [$"{activity}__visits"] = 2, ["amount"] = 1 },
+            new Dictionary<string, object?> { [$"{activity}__spend"] = null, [$"{activity}__visits"] = null, ["amount"] = 4 },
+        ], versionQuery).AssertJsonAsync();
+        var noAmount = await Platform.Inference.PostAsJsonAsync($"/models/{model}/predict{versionQuery}", new
+        {
+            entities = new Dictionary<string, object[]> { ["customer_id"] = [5] },
+        }).AssertJsonAsync(HttpStatusCode.BadRequest);
+
+        // Assert: the fresh values are used as if sent inline; a value past its TTL and an unknown customer are missing
+        // values the model imputes, and the answer says which and why. Customer 7's 2025 row is past twice its TTL, so
+        // Redis no longer holds it at all.
+        var missing = byKey["missingFeatures"]!.AsArray().Select(row => row!.AsObject().Select(m => $"{m.Key}={m.Value}").Order().ToList()).ToList();
+        Assert.Empty(missing[0]);
+        Assert.Equal([$"{activity}:spend=outside_max_age", $"{activity}:visits=outside_max_age"], missing[1]);
+        Assert.Equal([$"{activity}:spend=not_found", $"{activity}:visits=not_found"], missing[2]);
+        Assert.Equal([$"{activity}:spend=not_found", $"{activity}:visits=not_found"], missing[3]);
+        var predictions = byKey["predictions"]!.AsArray();
+        Assert.Equal(inline["predictions"]![0]!.ToJsonString(), predictions[0]!.ToJsonString());
+        Assert.Equal(inline["predictions"]![1]!.ToJsonString(), predictions[3]!.ToJsonString());
+        var spend = byKey["features"]!["results"]![0]!;
+        Assert.Equal(100, spend["values"]![0]!.GetValue<double>());
+        Assert.Null(spend["values"]![1]);
+        Assert.Contains("entities.amount", noAmount["errors"]!.AsObject().Select(error => error.Key));
     }
 
     [Fact]

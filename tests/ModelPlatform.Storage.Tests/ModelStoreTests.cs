@@ -45,7 +45,7 @@ public abstract class ModelStoreTests : IDisposable
     {
         static TrainingSetLineage From(string service) =>
             new(service, 1, "labels", 1, "at",
-                [new ViewLineage("activity", 1, "activity", [1], ["customer_id"], [new FeatureColumn("spend", "activity__spend")])]);
+                [new ViewLineage("activity", 1, "activity", [1], ["customer_id"], 0, [new FeatureColumn("spend", "activity__spend")])]);
         var none = await _replicas[0].GetVersionsUsingFeaturesAsync(null, CancellationToken.None);
         await RegisterAsync(_replicas[0], "plain", Artifact(1));
         await RegisterAsync(_replicas[0], "churn", Artifact(2), trainingSet: From("churn"));

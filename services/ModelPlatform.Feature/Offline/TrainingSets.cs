@@ -61,7 +61,7 @@ public sealed class TrainingSets(DefinitionStore definitions, DatasetStore datas
             var outputs = features.Select(feature => new FeatureColumn(feature, PointInTimeJoinQuery.OutputName(source, feature))).ToList();
             lineage.Add(new ViewLineage(
                 view.Definition.Name, view.Version, view.Definition.Dataset, [.. versions.Select(version => version.Version.Version)], source.JoinKeys,
-                outputs));
+                view.Definition.TtlSeconds, outputs));
             columns.AddRange(outputs.Select(output => new ColumnSchema(
                 output.Column, view.Definition.Features.Single(field => field.Name == output.Feature).Type ?? ColumnType.Numeric)));
         }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using ModelPlatform.Contracts;
 using ModelPlatform.Inference.Protocols;
 using ModelPlatform.Inference.Serving;
+using StackExchange.Redis;
 
 namespace ModelPlatform.Inference.Apis;
 
@@ -25,6 +26,9 @@ public static class PredictApi
             .WithSummary($"Score records with a model version, chosen by ?version= or ?alias= (default '{Scoring.DefaultAlias}')")
             .WithDescription($"""
                 JSON: {"{"}"records": [{"{"}"column": value, …{"}"}]{"}"} in, {"{"}model, version, predictions{"}"} out.
+                A model trained from a feature service also takes {"{"}"entities": {"{"}"customer_id": [1, 2], "amount": [9.5, 3]{"}"}{"}"}: its
+                features are read from the online store by the join keys, beside any request-time columns; missingFeatures says,
+                per record, which were not present (the model imputes them), and ?include=features returns every value read.
                 CSV (Content-Type: text/csv, a header row naming the model's columns): scored as a stream, one prediction per row
                 in the same order, as CSV or, with Accept: application/x-ndjson, as JSON lines. The {ModelVersionHeader} header says
                 which version answered; {RoutingKeyHeader} keeps a caller on one side of a canary split.
@@ -49,10 +53,12 @@ public static class PredictApi
         string name,
         HttpContext context,
         Scoring scoring,
+        EntityFeatures features,
         IOptions<InferenceOptions> options,
         CancellationToken cancellationToken,
         int? version = null,
-        string? alias = null)
+        string? alias = null,
+        string? include = null)
     {
         if (version is not null && alias is not null)
         {
@@ -84,6 +90,11 @@ public static class PredictApi
         context.SetMaxRequestBodySize(options.Value.MaxJsonBytes);
         using var body = await RequestBody.ReadAsync(context.Request, cancellationToken);
         using var document = ParseJson(body);
+        if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("entities", out var entities))
+        {
+            return await PredictByEntitiesAsync(target, entities, include, scoring, features, options.Value, cancellationToken);
+        }
+
         var (records, problem) = PredictRequest.ReadRecords(document.RootElement, options.Value.MaxRecordsPerRequest);
         if (records is null)
         {
@@ -98,6 +109,57 @@ public static class PredictApi
 
         var predictions = await scoring.PredictAsync(target, read, "json");
         return TypedResults.Ok(new PredictResponse(name, target.Version.Version, predictions));
+    }
+
+    /// <summary>Predicts for entity keys: the model's features from the online store, the rest of its inputs from the request.</summary>
+    private static async Task<Results<Ok<PredictResponse>, EmptyHttpResult, ValidationProblem, NotFound<ProblemDetails>, ProblemHttpResult>>
+        PredictByEntitiesAsync(
+            ServingTarget target, JsonElement entities, string? include, Scoring scoring, EntityFeatures features, InferenceOptions options,
+            CancellationToken cancellationToken)
+    {
+        var (model, version) = (target.Version.ModelName, target.Version.Version);
+        if (target.Version.Lineage.TrainingSet is not { } trainingSet)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["entities"] = [$"{model} v{version} was not trained from a feature service: send its columns as records"],
+            });
+        }
+
+        if (include is not (null or "features"))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["include"] = ["can only be 'features'"] });
+        }
+
+        EntityRecords? read;
+        Dictionary<string, string[]>? problems;
+        try
+        {
+            (read, problems) = await features.ReadAsync(
+                trainingSet, target.Predictor.Signature.Inputs, entities, options.MaxRecordsPerRequest, cancellationToken);
+        }
+        catch (RedisException)
+        {
+            return Problem(StatusCodes.Status503ServiceUnavailable, "The online store is unreachable",
+                $"{model} v{version} reads its features from the online store (Redis), which is unreachable; send its columns as records.");
+        }
+
+        if (read is null)
+        {
+            return TypedResults.ValidationProblem(problems!);
+        }
+
+        using (read)
+        {
+            var (records, errors) = target.Predictor.Read(read.Records);
+            if (errors.Count > 0)
+            {
+                return TypedResults.ValidationProblem(errors, title: $"The request-time columns do not match the signature of {model} v{version}.");
+            }
+
+            var predictions = await scoring.PredictAsync(target, records, "entities");
+            return TypedResults.Ok(new PredictResponse(model, version, predictions, read.Missing, include is null ? null : read.Features));
+        }
     }
 
     public static async Task<Results<Ok<List<ShadowComparison>>, ProblemHttpResult>> GetShadowComparisons(string name, ShadowTotals shadowTotals) =>

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ModelPlatform.Contracts;
+using ModelPlatform.Features.Online;
 using ModelPlatform.Inference.Serving;
 using ModelPlatform.Messaging;
 using StackExchange.Redis;
@@ -43,6 +44,9 @@ internal static class Extensions
         builder.Services.AddSingleton<ShadowTraffic>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ShadowTraffic>());
         builder.Services.AddSingleton<Scoring>();
+        // Models trained from a feature service read their features from the online store, in the same Redis.
+        builder.Services.AddSingleton<OnlineStore>();
+        builder.Services.AddSingleton<EntityFeatures>();
         builder.Services.AddSingleton<ServingReadiness>();
         builder.Services.AddHostedService<ModelPreloader>();
         builder.Services.AddHttpClient<RegistryClient>(http => http.BaseAddress = new("https+http://registry"));
