@@ -30,9 +30,11 @@ public sealed record TrainingSetLineage(
     IReadOnlyList<ViewLineage> Views)
 {
     /// <summary>Every <c>view:feature</c> reference the set holds.</summary>
+    [JsonIgnore]
     public IEnumerable<string> FeatureReferences => Views.SelectMany(view => view.Features.Select(feature => $"{view.View}:{feature.Feature}"));
 
     /// <summary>Every view's join keys, each once: the entity columns of the set, which identify rows rather than describe them.</summary>
+    [JsonIgnore]
     public IEnumerable<string> JoinKeys => Views.SelectMany(view => view.JoinKeys).Distinct();
 }
 

@@ -21,7 +21,7 @@ public partial class ReadmeTests(PlatformFixture platform, ITestOutputHelper out
     [Fact]
     public async Task TheCurlCommandsOfTheReadmeWorkAsWritten()
     {
-        // Arrange: the README's commands, a folder holding samples/iris.csv as they expect, and the real address of
+        // Arrange: the README's commands, a folder holding samples/iris.csv and samples/grunfeld as they expect, and the real address of
         // each service's fixed local port. The README counts versions from 1: the name must be new to this platform.
         var blocks = Readme.CurlBlocks();
         Assert.Contains(blocks, block => block.Heading == "A walk through the whole path with curl");
@@ -35,6 +35,11 @@ public partial class ReadmeTests(PlatformFixture platform, ITestOutputHelper out
         {
             Directory.CreateDirectory(Path.Combine(folder.FullName, "samples"));
             File.Copy(Path.Combine(AppContext.BaseDirectory, "iris.csv"), Path.Combine(folder.FullName, "samples", "iris.csv"));
+            var grunfeld = Directory.CreateDirectory(Path.Combine(folder.FullName, "samples", "grunfeld"));
+            foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "grunfeld")))
+            {
+                File.Copy(file, Path.Combine(grunfeld.FullName, Path.GetFileName(file)));
+            }
             Directory.CreateDirectory(Path.Combine(folder.FullName, "scripts"));
             File.Copy(Path.Combine(AppContext.BaseDirectory, "scripts", "admin-key.sh"), Path.Combine(folder.FullName, "scripts", "admin-key.sh"));
             var placeholders = new Dictionary<string, string>();

@@ -47,7 +47,8 @@ public sealed class Materialization(
         await using var connection = await database.OpenAsync(cancellationToken);
         var lastEnd = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
             "SELECT MAX(window_end) FROM materializations WHERE view = @viewName", new { viewName }, cancellationToken: cancellationToken));
-        var start = request.Start ?? (lastEnd is null ? DateTimeOffset.UnixEpoch : DateTimeOffset.Parse(lastEnd, CultureInfo.InvariantCulture));
+        // The first run takes the whole history: rows may well be older than 1970 (Feast starts at the epoch, and loses them).
+        var start = request.Start ?? (lastEnd is null ? DateTimeOffset.MinValue : DateTimeOffset.Parse(lastEnd, CultureInfo.InvariantCulture));
         var end = request.End ?? clock.GetUtcNow();
         if (end <= start)
         {
