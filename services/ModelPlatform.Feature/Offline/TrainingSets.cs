@@ -10,12 +10,6 @@ namespace ModelPlatform.Feature.Offline;
 /// <param name="Output">The dataset the training set becomes a version of; by default <c>{service}-training</c>.</param>
 public sealed record TrainingSetRequest(string EntityDataset, string TimestampField, int? EntityDatasetVersion = null, string? Output = null);
 
-/// <summary>A request the feature store cannot serve as it stands (a 400); <see cref="Field"/> names what is at fault.</summary>
-public sealed class FeatureRequestException(string field, string message) : Exception(message)
-{
-    public string Field { get; } = field;
-}
-
 /// <summary>
 /// Builds point-in-time correct training sets: the entity rows joined to every feature of a feature service as of each
 /// row's own time (<see cref="PointInTimeJoin"/>), over every version of each view's dataset, stored as a new dataset
