@@ -69,6 +69,7 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
             ALTER TABLE materializations ADD COLUMN scheduled INTEGER NOT NULL DEFAULT 0;
             CREATE INDEX materializations_by_view ON materializations (view, window_end);
             """),
+        Online.MaterializationLeases.Migration,
     ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
