@@ -19,6 +19,7 @@ public sealed record FeatureField(string Name, ColumnType? Type = null);
 /// <param name="CreatedTimestampField">When each row was written; breaks ties between rows of one event time (late corrections win).</param>
 /// <param name="TtlSeconds">How long a value stays valid after its event time; 0 is for ever.</param>
 /// <param name="Online">Whether materialization loads the view into the online store.</param>
+/// <param name="MaterializeEverySeconds">How often the feature service materializes an online view on its own; null is only on demand.</param>
 public sealed record FeatureViewDefinition(
     string Name,
     string Entity,
@@ -28,10 +29,14 @@ public sealed record FeatureViewDefinition(
     long TtlSeconds = 0,
     string? CreatedTimestampField = null,
     bool Online = true,
-    string? Description = null)
+    string? Description = null,
+    long? MaterializeEverySeconds = null)
 {
     [JsonIgnore]
     public TimeSpan Ttl => TimeSpan.FromSeconds(TtlSeconds);
+
+    [JsonIgnore]
+    public TimeSpan? MaterializeEvery => MaterializeEverySeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null;
 }
 
 /// <summary>The features a model uses, as <c>view:feature</c> references: what training and serving both read.</summary>

@@ -36,5 +36,16 @@ public sealed class FeatureOptions
     /// </summary>
     public DriftOptions Drift { get; set; } = DriftOptions.Default;
 
+    /// <summary>How often each replica looks for feature views whose schedule is due.</summary>
+    [Range(1, 3600)]
+    public int MaterializationCheckSeconds { get; set; } = 15;
+
+    /// <summary>
+    /// How long a replica holds a view it materializes on schedule: longer than a run takes. A replica that dies mid-run holds
+    /// its view back this long; a run that outlasts it may meet a second run of the same window, which changes nothing.
+    /// </summary>
+    [Range(10, 86_400)]
+    public int MaterializationLeaseSeconds { get; set; } = 900;
+
     public CsvLimits Limits => new(MaxColumnNameLength, MaxColumns, MaxCellCharacters, MaxRows);
 }

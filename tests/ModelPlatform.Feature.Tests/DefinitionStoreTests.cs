@@ -83,6 +83,23 @@ public abstract class DefinitionStoreTests : IDisposable
         Assert.Null(await _store.GetAsync(DefinitionKind<FeatureViewDefinition>.FeatureView, "broken", null, CancellationToken.None));
     }
 
+    [Theory]
+    [InlineData(false, 3600L, "only an online view")]
+    [InlineData(true, 59L, "must be from 60 seconds")]
+    [InlineData(true, 400L * 86_400, "(a year)")]
+    public async Task AScheduleIsRefusedNamingItsFieldUnlessTheViewIsOnlineAndTheIntervalSensible(bool online, long every, string message)
+    {
+        await PutEntityAsync(Customer);
+        await UploadAsync("activity", "customer_id,event_time,spend,plan\n1,2025-01-01T00:00:00Z,10.5,basic\n");
+
+        var refused = await PutViewAsync(Activity with { Online = online, MaterializeEverySeconds = every });
+        var hourly = await PutViewAsync(Activity with { MaterializeEverySeconds = 3600 });
+
+        Assert.Equal(["materializeEverySeconds"], refused.Problems.Invalid.Keys);
+        Assert.Contains(message, Assert.Single(refused.Problems.Invalid["materializeEverySeconds"]));
+        Assert.Equal((1, TimeSpan.FromHours(1)), (hourly.Stored!.Version, hourly.Stored.Definition.MaterializeEvery));
+    }
+
     [Fact]
     public async Task AChangeThatBreaksADependentIsRefusedWithTheDependentsNamed()
     {

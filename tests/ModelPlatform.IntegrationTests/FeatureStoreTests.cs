@@ -265,6 +265,44 @@ public class FeatureStoreTests(PlatformFixture platform) : PlatformTest(platform
     }
 
     [Fact]
+    public async Task AScheduledViewIsServedOnlineWithoutAnyoneMaterializingIt()
+    {
+        // Arrange: an hour-old value and its entity.
+        var (dataset, customer) = (PlatformSteps.UniqueName("spend"), PlatformSteps.UniqueName("customer"));
+        var hourAgo = DateTimeOffset.UtcNow.AddHours(-1).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        await Platform.UploadCsvAsync(dataset, $"customer_id,event_time,spend\n1,{hourAgo},5\n").AssertStatusAsync(HttpStatusCode.Created);
+        await Platform.Feature.PutAsJsonAsync($"/entities/{customer}", new { joinKeys = new[] { new { name = "customer_id", type = "numeric" } } })
+            .AssertStatusAsync(HttpStatusCode.Created);
+        object View(bool online) => new
+        {
+            entity = customer,
+            dataset,
+            timestampField = "event_time",
+            features = new[] { new { name = "spend" } },
+            online,
+            materializeEverySeconds = 3600,
+        };
+
+        // Act: an offline view with a schedule, then an online one; then only reads.
+        var refused = await Platform.Feature.PutAsJsonAsync($"/feature-views/{dataset}", View(online: false)).AssertJsonAsync(HttpStatusCode.BadRequest);
+        await Platform.Feature.PutAsJsonAsync($"/feature-views/{dataset}", View(online: true)).AssertStatusAsync(HttpStatusCode.Created);
+        var read = await Platform.WaitUntilAsync($"{dataset}:spend to be served without a materialize call", async () =>
+            await Platform.Feature.PostAsJsonAsync("/online-features", new
+            {
+                features = new[] { $"{dataset}:spend" },
+                entities = new Dictionary<string, object[]> { ["customer_id"] = [1] },
+            }).AssertJsonAsync(),
+            read => read["results"]![0]!["statuses"]![0]!.GetValue<string>() == "present", TimeSpan.FromSeconds(30), logsOf: ["feature"]);
+        var runs = await Platform.Feature.GetFromJsonAsync<JsonArray>($"/feature-views/{dataset}/materializations");
+
+        // Assert: the schedule is refused on the offline view, naming the field; the online one ran on its own, once.
+        Assert.Equal(["materializeEverySeconds"], refused["errors"]!.AsObject().Select(error => error.Key));
+        Assert.Equal(5.0, read["results"]![0]!["values"]![0]!.GetValue<double>());
+        var run = Assert.Single(runs!)!;
+        Assert.Equal((true, 1), (run["scheduled"]!.GetValue<bool>(), run["written"]!.GetValue<int>()));
+    }
+
+    [Fact]
     public async Task EveryVersionHasItsStatisticsAndAShiftedVersionDriftsFromItsBaseline()
     {
         var dataset = PlatformSteps.UniqueName("drift");

@@ -74,6 +74,8 @@ public class PlatformFixture : IAsyncLifetime
         // Short retry delays and leases keep the failure tests quick; the behaviour is the same as with the defaults.
         Project("training").WithEnvironment("EventBus__RetryDelaySeconds", "1")
             .WithEnvironment("TrainingOptions__LeaseSeconds", "4");
+        // A scheduled view materializes within a second of being due, rather than within the default check period.
+        Project("feature").WithEnvironment("FeatureOptions__MaterializationCheckSeconds", "1");
         // No dashboard runs under test, so nothing listens for telemetry: without an exporter, a stopping service does
         // not spend 10 s retrying its last export, and stops within the orchestrator's grace period.
         foreach (var project in builder.Resources.OfType<ProjectResource>())

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using ModelPlatform.Contracts;
 using ModelPlatform.Feature.Definitions;
 using ModelPlatform.Feature.Offline;
@@ -20,6 +21,9 @@ public static class OnlineApi
     /// <summary>The most entities one read may ask for.</summary>
     public const int MaxEntities = 10_000;
 
+    /// <summary>The most runs one list answers.</summary>
+    public const int MaxRuns = 1000;
+
     public static IEndpointRouteBuilder MapOnlineApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/feature-views/{name}/materialize", Materialize)
@@ -27,6 +31,11 @@ public static class OnlineApi
             .WithName("Materialize")
             .WithSummary("Load the latest value per entity in an event-time window (by default since the last run) into the online store")
             .RequireRoles(PlatformRoles.Scientist);
+        app.MapGet("/feature-views/{name}/materializations", ListMaterializations)
+            .WithTags("Feature views")
+            .WithName("ListMaterializations")
+            .WithSummary("List a view's materialization runs, newest first: window, rows, seconds, and whether its schedule ran it")
+            .RequireRoles(PlatformRoles.Reader, PlatformRoles.TrainingService, PlatformRoles.InferenceService);
         app.MapPost("/online-features", Read)
             .WithTags("Online features")
             .WithName("GetOnlineFeatures")
@@ -40,12 +49,28 @@ public static class OnlineApi
     {
         try
         {
-            return TypedResults.Ok(await materialization.RunAsync(name, request ?? new(), AuditActor.From(context), cancellationToken));
+            return TypedResults.Ok(await materialization.RunAsync(name, request ?? new(), AuditActor.From(context), scheduled: false, cancellationToken));
         }
         catch (FeatureRequestException ex)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [ex.Field] = [ex.Message] }, detail: ex.Message);
         }
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<MaterializationRun>>, NotFound<ProblemDetails>, ValidationProblem>> ListMaterializations(
+        string name, Materialization materialization, DefinitionStore definitions, CancellationToken cancellationToken, int limit = 100)
+    {
+        if (limit is < 1 or > MaxRuns)
+        {
+            return Invalid("limit", $"must be between 1 and {MaxRuns}");
+        }
+
+        if (await definitions.GetAsync(DefinitionKind<FeatureViewDefinition>.FeatureView, name, null, cancellationToken) is null)
+        {
+            return ProblemResults.NotFound($"There is no feature view '{name}'.");
+        }
+
+        return TypedResults.Ok(await materialization.ListAsync(name, limit, cancellationToken));
     }
 
     public static async Task<Results<Ok<OnlineFeatureTable>, ValidationProblem>> Read(

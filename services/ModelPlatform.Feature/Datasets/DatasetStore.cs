@@ -64,6 +64,12 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
         // What a training set was joined from.
         Migration.Portable("ALTER TABLE dataset_versions ADD COLUMN lineage TEXT;"),
         Online.Materialization.Migration,
+        // Whether the view's schedule ran a materialization; and its runs by view, for the schedule's checks and the list.
+        Migration.Portable("""
+            ALTER TABLE materializations ADD COLUMN scheduled INTEGER NOT NULL DEFAULT 0;
+            CREATE INDEX materializations_by_view ON materializations (view, window_end);
+            """),
+        Online.MaterializationLeases.Migration,
     ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;

@@ -12,6 +12,11 @@ public static class DefinitionChecks
 {
     private const int MaxColumnName = 128;
 
+    /// <summary>The shortest schedule: a run every few seconds would spend its time on the checks, not on new rows.</summary>
+    public const int MinMaterializeEverySeconds = 60;
+
+    public const int MaxMaterializeEverySeconds = 366 * 86_400;
+
     /// <summary>An entity as <see cref="DefinitionStore.PutAsync"/> stores it, with what is wrong with it or what it breaks.</summary>
     public static Func<DefinitionReader, Task<(EntityDefinition, DefinitionProblems)>> PrepareEntity(EntityDefinition entity) =>
         async reader => (entity, Entity(entity) is { Count: > 0 } invalid ? new(invalid, []) : new([], await EntityBreaksAsync(entity, reader)));
@@ -154,6 +159,18 @@ public static class DefinitionChecks
         if (view.TtlSeconds < 0)
         {
             problems["ttlSeconds"] = ["must be 0 (no limit) or more"];
+        }
+
+        if (view.MaterializeEverySeconds is { } every)
+        {
+            if (!view.Online)
+            {
+                problems["materializeEverySeconds"] = ["only an online view is materialized: leave the schedule out, or make the view online"];
+            }
+            else if (every is < MinMaterializeEverySeconds or > MaxMaterializeEverySeconds)
+            {
+                problems["materializeEverySeconds"] = [$"must be from {MinMaterializeEverySeconds} seconds to {MaxMaterializeEverySeconds} (a year)"];
+            }
         }
 
         var entity = view.Entity is null ? null : await reader.GetAsync(DefinitionKind<EntityDefinition>.Entity, view.Entity);

@@ -24,6 +24,9 @@ internal static class Extensions
         builder.AddRedisClient("redis");
         builder.Services.AddSingleton<OnlineStore>();
         builder.Services.AddSingleton<Materialization>();
+        // Views with a schedule materialize on their own: every replica looks, and a lease lets one run each view.
+        builder.Services.AddSingleton<MaterializationLeases>();
+        builder.Services.AddHostedService<MaterializationScheduler>();
         // Versions an earlier release stored as rows become files before the service takes requests.
         builder.Services.AddHostedService<StoredRowsImport>();
         builder.Services.AddSweeper<DatasetStore>("dataset uploads whose writer stopped", (store, ct) => store.DiscardAbandonedUploadsAsync(ct));

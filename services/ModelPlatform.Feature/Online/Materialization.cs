@@ -10,8 +10,12 @@ using ModelPlatform.Storage;
 
 namespace ModelPlatform.Feature.Online;
 
-/// <summary>What a materialization loaded: the event-time window, the rows written and skipped (older than Redis had), and how long it took.</summary>
-public sealed record MaterializationRun(string View, DateTimeOffset Start, DateTimeOffset End, int Written, int Skipped, double Seconds);
+/// <summary>
+/// What a materialization loaded: the event-time window, the rows written and skipped (older than Redis had), how long it took,
+/// whether the view's schedule ran it (or a caller did), and when it finished.
+/// </summary>
+public sealed record MaterializationRun(
+    string View, DateTimeOffset Start, DateTimeOffset End, int Written, int Skipped, double Seconds, bool Scheduled, DateTimeOffset FinishedAt);
 
 /// <summary>A window to load; without one, the run continues from where the last one ended (Feast's materialize_incremental).</summary>
 public sealed record MaterializeRequest(DateTimeOffset? Start = null, DateTimeOffset? End = null);
@@ -35,11 +39,18 @@ public sealed class Materialization(
             at TEXT NOT NULL);
         """);
 
-    private static readonly ActivitySource Source = new("ModelPlatform.Feature.Materialization");
+    /// <summary>The spans and metrics of materialization, under the name ServiceDefaults picks up (<c>ModelPlatform.*</c>).</summary>
+    public const string TelemetryName = "ModelPlatform.Feature.Materialization";
+
+    internal static readonly ActivitySource Source = new(TelemetryName);
 
     private const int RowsPerWrite = 10_000;
 
-    public async Task<MaterializationRun> RunAsync(string viewName, MaterializeRequest request, AuditActor actor, CancellationToken cancellationToken)
+    /// <summary>The lock a run takes to record itself, and a schedule to claim the view.</summary>
+    public static string Resource(string viewName) => $"feature-views/{viewName}/materializations";
+
+    public async Task<MaterializationRun> RunAsync(
+        string viewName, MaterializeRequest request, AuditActor actor, bool scheduled, CancellationToken cancellationToken)
     {
         var view = (await definitions.GetAsync(DefinitionKind<FeatureViewDefinition>.FeatureView, viewName, null, cancellationToken))?.Definition
             ?? throw new FeatureRequestException("name", $"There is no feature view '{viewName}'.");
@@ -71,21 +82,45 @@ public sealed class Materialization(
             }
         }
 
-        var run = new MaterializationRun(view.Name, start, end, written, skipped, elapsed.Elapsed.TotalSeconds);
+        var at = clock.GetUtcNow();
+        var run = new MaterializationRun(view.Name, start, end, written, skipped, elapsed.Elapsed.TotalSeconds, scheduled, at);
         activity?.SetTag("modelplatform.feature_view", view.Name);
         activity?.SetTag("modelplatform.rows_written", written);
-        var at = clock.GetUtcNow();
-        await using var transaction = await database.BeginWriteAsync(connection, $"feature-views/{view.Name}/materializations", cancellationToken);
+        await using var transaction = await database.BeginWriteAsync(connection, Resource(view.Name), cancellationToken);
+        // In UTC, so the latest end is the greatest text whatever offset a caller's window had.
         await connection.ExecuteAsync(
             """
-            INSERT INTO materializations (view, window_start, window_end, written, skipped, seconds, at)
-            VALUES (@View, @start, @end, @Written, @Skipped, @Seconds, @at)
+            INSERT INTO materializations (view, window_start, window_end, written, skipped, seconds, scheduled, at)
+            VALUES (@View, @start, @end, @Written, @Skipped, @Seconds, @scheduled, @at)
             """,
-            new { run.View, start = start.ToString("O"), end = end.ToString("O"), run.Written, run.Skipped, run.Seconds, at = at.ToString("O") },
+            new
+            {
+                run.View,
+                start = start.ToUniversalTime().ToString("O"),
+                end = end.ToUniversalTime().ToString("O"),
+                run.Written,
+                run.Skipped,
+                run.Seconds,
+                scheduled = run.Scheduled ? 1 : 0,
+                at = at.ToUniversalTime().ToString("O"),
+            },
             transaction);
         await connection.AppendAsync(transaction, actor, "feature-view.materialized", $"feature-views/{view.Name}", null, run, at);
         await transaction.CommitAsync(cancellationToken);
         return run;
+    }
+
+    /// <summary>The runs of a view, newest first.</summary>
+    public async Task<IReadOnlyList<MaterializationRun>> ListAsync(string viewName, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<RunRow>(new CommandDefinition(
+            """
+            SELECT view, window_start AS WindowStart, window_end AS WindowEnd, written, skipped, seconds, scheduled, at
+            FROM materializations WHERE view = @viewName ORDER BY at DESC LIMIT @limit
+            """,
+            new { viewName, limit }, cancellationToken: cancellationToken));
+        return [.. rows.Select(row => row.ToRun())];
     }
 
     /// <summary>The latest row per entity with its event time in [start, end): the newest event, then the newest created.</summary>
@@ -126,4 +161,11 @@ public sealed class Materialization(
         DateTime time => new DateTimeOffset(DateTime.SpecifyKind(time, DateTimeKind.Utc)),
         _ => throw new InvalidDataException($"Expected a timestamp, read {value}."),
     };
+
+    // Both engines read integers back as long.
+    private sealed record RunRow(
+        string View, DateTimeOffset WindowStart, DateTimeOffset WindowEnd, long Written, long Skipped, double Seconds, long Scheduled, DateTimeOffset At)
+    {
+        public MaterializationRun ToRun() => new(View, WindowStart, WindowEnd, (int)Written, (int)Skipped, Seconds, Scheduled != 0, At);
+    }
 }
