@@ -2,9 +2,9 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
-using NSubstitute;
 using ModelPlatform.Features.Online;
 using ModelPlatform.TestSupport;
+using NSubstitute;
 using StackExchange.Redis;
 
 namespace ModelPlatform.Features.Tests;
