@@ -15,8 +15,7 @@ public class FeatureStoreTests(PlatformFixture platform) : PlatformTest(platform
             PlatformSteps.UniqueName("activity"), PlatformSteps.UniqueName("churn"));
         await Platform.UploadCsvAsync(dataset, "customer_id,event_time,spend,plan\n1,2025-01-01T00:00:00Z,10.5,basic\n")
             .AssertStatusAsync(HttpStatusCode.Created);
-        await Platform.Feature.PutAsJsonAsync($"/entities/{entity}", new { joinKeys = new[] { new { name = "customer_id", type = "numeric" } } })
-            .AssertJsonAsync(HttpStatusCode.Created);
+        await DefineCustomerEntityAsync(entity);
         var defined = await Platform.Feature.PutAsJsonAsync($"/feature-views/{view}", new
         {
             entity,
@@ -53,8 +52,7 @@ public class FeatureStoreTests(PlatformFixture platform) : PlatformTest(platform
             """).AssertStatusAsync(HttpStatusCode.Created);
         await Platform.UploadCsvAsync(profile, "customer_id,since,plan\n1,2024-06-01T00:00:00Z,basic\n2,2024-06-01T00:00:00Z,pro\n")
             .AssertStatusAsync(HttpStatusCode.Created);
-        await Platform.Feature.PutAsJsonAsync($"/entities/{customer}", new { joinKeys = new[] { new { name = "customer_id", type = "numeric" } } })
-            .AssertStatusAsync(HttpStatusCode.Created);
+        await DefineCustomerEntityAsync(customer);
         await Platform.Feature.PutAsJsonAsync($"/feature-views/{activity}", new
         {
             entity = customer,
@@ -125,8 +123,7 @@ public class FeatureStoreTests(PlatformFixture platform) : PlatformTest(platform
         await Platform.UploadCsvAsync(labels, "customer_id,event_time,amount,churned\n" + string.Concat(customers.Select(c =>
             $"{c},2025-01-05T00:00:00Z,{c % 7},{(c < 40 ? "yes" : "no")}\n{c},2025-01-15T00:00:00Z,{c % 4},{(2 * c < 40 ? "yes" : "no")}\n")))
             .AssertStatusAsync(HttpStatusCode.Created);
-        await Platform.Feature.PutAsJsonAsync($"/entities/{customer}", new { joinKeys = new[] { new { name = "customer_id", type = "numeric" } } })
-            .AssertStatusAsync(HttpStatusCode.Created);
+        await DefineCustomerEntityAsync(customer);
         await Platform.Feature.PutAsJsonAsync($"/feature-views/{activity}", new
         {
             entity = customer,
@@ -232,8 +229,7 @@ public class FeatureStoreTests(PlatformFixture platform) : PlatformTest(platform
             2,{At(TimeSpan.FromDays(3))},9
             4,{At(TimeSpan.FromHours(1))},
             """).AssertStatusAsync(HttpStatusCode.Created);
-        await Platform.Feature.PutAsJsonAsync($"/entities/{customer}", new { joinKeys = new[] { new { name = "customer_id", type = "numeric" } } })
-            .AssertStatusAsync(HttpStatusCode.Created);
+        await DefineCustomerEntityAsync(customer);
         await Platform.Feature.PutAsJsonAsync($"/feature-views/{dataset}", new
         {
             entity = customer,
@@ -271,8 +267,7 @@ public class FeatureStoreTests(PlatformFixture platform) : PlatformTest(platform
         var (dataset, customer) = (PlatformSteps.UniqueName("spend"), PlatformSteps.UniqueName("customer"));
         var hourAgo = DateTimeOffset.UtcNow.AddHours(-1).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
         await Platform.UploadCsvAsync(dataset, $"customer_id,event_time,spend\n1,{hourAgo},5\n").AssertStatusAsync(HttpStatusCode.Created);
-        await Platform.Feature.PutAsJsonAsync($"/entities/{customer}", new { joinKeys = new[] { new { name = "customer_id", type = "numeric" } } })
-            .AssertStatusAsync(HttpStatusCode.Created);
+        await DefineCustomerEntityAsync(customer);
         object View(bool online) => new
         {
             entity = customer,
@@ -348,4 +343,9 @@ public class FeatureStoreTests(PlatformFixture platform) : PlatformTest(platform
         var trail = await admin.GetFromJsonAsync<JsonObject>($"/audit?resource=feature-views/{view}");
         Assert.Equal(2, trail!["records"]!.AsArray().Count);
     }
+
+    /// <summary>Defines an entity found by a numeric <c>customer_id</c>.</summary>
+    private async Task DefineCustomerEntityAsync(string name) =>
+        await Platform.Feature.PutAsJsonAsync($"/entities/{name}", new { joinKeys = new[] { new { name = "customer_id", type = "numeric" } } })
+            .AssertStatusAsync(HttpStatusCode.Created);
 }
