@@ -25,9 +25,16 @@ const string FloorName = "redis-benchmark (the floor)";
 
 Console.Error.WriteLine("Starting the platform...");
 // The feature service is reached directly, as in a deployment, not through the proxy Aspire puts in front of it locally.
-var (app, data, key) = await PlatformClients.StartAsync("sqlite", builder => builder
-    .CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(resource => resource.Name == "feature"))
-    .WithEndpoint("http", endpoint => endpoint.IsProxied = false));
+// BENCH_FEATURE_ENV="KEY=VALUE;…" gives the feature service more variables (DOTNET_PerfMapEnabled=1 to profile it with perf).
+var (app, data, key) = await PlatformClients.StartAsync("sqlite", builder =>
+{
+    var service = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(resource => resource.Name == "feature"))
+        .WithEndpoint("http", endpoint => endpoint.IsProxied = false);
+    foreach (var pair in (Environment.GetEnvironmentVariable("BENCH_FEATURE_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+    {
+        service.WithEnvironment(pair.Split('=', 2)[0], pair.Split('=', 2)[1]);
+    }
+});
 await using (app)
 {
     using var feature = PlatformClients.Client(app, "feature", key);
