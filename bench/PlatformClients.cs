@@ -16,17 +16,22 @@ internal static class PlatformClients
     /// Starts the whole platform from its AppHost on <paramref name="store"/> (sqlite or postgres), in a new data folder,
     /// as the integration tests do (without telemetry export, which is not what is measured), and makes a key with every role.
     /// </summary>
-    public static async Task<(DistributedApplication App, DirectoryInfo Data, string Key)> StartAsync(string store)
+    /// <param name="configure">A benchmark's own changes to the app model before it is built, such as an endpoint not proxied.</param>
+    public static async Task<(DistributedApplication App, DirectoryInfo Data, string Key)> StartAsync(
+        string store, Action<IDistributedApplicationTestingBuilder>? configure = null)
     {
         var data = Directory.CreateTempSubdirectory("modelplatform-bench-");
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ModelPlatform_AppHost>(
             [$"Platform:DataDirectory={data.FullName}", $"Platform:Store={store}"]);
-        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        // The AppHost's health probes log every refused connection while services start; only real errors matter here.
+        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None));
         foreach (var project in builder.Resources.OfType<ProjectResource>())
         {
             builder.CreateResourceBuilder(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
         }
 
+        configure?.Invoke(builder);
         var app = await builder.BuildAsync();
         await app.StartAsync();
         foreach (var service in new[] { "identity", "feature", "training", "registry", "inference" })

@@ -401,6 +401,25 @@ public sealed class OnlineStoreTests : IClassFixture<OnlineRedisFixture>
     }
 
     [Fact]
+    public async Task ReadWakesItsCallerOnceNotOncePerCommand()
+    {
+        // Arrange: 300 commands a read, the 100 entities × 3 views; one read first, so the connection is warm.
+        OnlineView[] views = [DriverView("a"), DriverView("b"), DriverView("c")];
+        IReadOnlyDictionary<string, object?>[] entities = [.. Enumerable.Range(0, 100).Select(entity => Driver(entity))];
+        OnlineFeatureRequest[] features = [.. views.Select(view => new OnlineFeatureRequest(view, ["f0"]))];
+        await _store.ReadAsync(features, entities);
+        var workItemsBefore = ThreadPool.CompletedWorkItemCount;
+
+        // Act
+        await _store.ReadAsync(features, entities);
+
+        // Assert: each continuation the client runs on a reply is a thread-pool work item, and on a busy machine each
+        // waits its turn for a thread; waiting on every reply took one per command. (Other tests may add a few.)
+        var workItems = ThreadPool.CompletedWorkItemCount - workItemsBefore;
+        Assert.InRange(workItems, 0, views.Length * entities.Length / 10);
+    }
+
+    [Fact]
     public async Task TableSerialisesInFeastsShape()
     {
         var view = DriverView(ttl: Hour);

@@ -119,6 +119,18 @@ public class ManifestTests : IClassFixture<ManifestTests.PublishedManifest>
     }
 
     [Fact]
+    public void TheServicesThatServeReadsUnderLoadRunWithALargeYoungGeneration()
+    {
+        // Inference's predictions and the feature service's online reads allocate on every request; deployed, as locally,
+        // each runs with a 64 MiB gen 0 (docs/performance.md), and the other services keep the runtime's default.
+        var largeYoung = OfType("project.")
+            .Where(project => project.Value!["env"]?["DOTNET_GCgen0size"]?.GetValue<string>() == "0x4000000")
+            .Select(project => project.Key);
+
+        Assert.Equal(["feature", "inference"], largeYoung.Order());
+    }
+
+    [Fact]
     public void EachStatefulServiceOwnsItsOwnPostgreSqlDatabase()
     {
         foreach (var (name, project) in OfType("project."))

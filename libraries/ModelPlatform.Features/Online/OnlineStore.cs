@@ -153,6 +153,14 @@ public sealed class OnlineStore(IConnectionMultiplexer redis, TimeProvider clock
         }
 
         batch.Execute();
+        // Redis answers a connection's commands in order, so when the last reply is in, the others are too. Waiting on it
+        // alone wakes this read once; waiting on all of them ran a thread-pool work item per command (300 for 100 entities
+        // × 3 views), each waiting its turn for a thread on a busy machine. The wait on all then only gathers any error.
+        if (replies is [.., [.., var last]])
+        {
+            await last.WaitAsync(cancellationToken);
+        }
+
         await Task.WhenAll(replies.SelectMany(view => view)).WaitAsync(cancellationToken);
 
         var names = new List<string>();

@@ -92,23 +92,17 @@ public static class OnlineApi
             return Invalid("features", "name at least one view:feature, or a featureService");
         }
 
-        var views = new Dictionary<string, OnlineView>();
-        for (var i = 0; i < references.Count; i++)
+        IReadOnlyList<OnlineFeatureRequest> features;
+        try
         {
-            if (FeatureReference.Parse(references[i]) is not var (viewName, featureName))
-            {
-                return Invalid($"features[{i}]", $"'{references[i]}' is not view:feature");
-            }
-
-            var view = (await definitions.GetAsync(DefinitionKind<FeatureViewDefinition>.FeatureView, viewName, null, cancellationToken))?.Definition;
-            if (view is null || view.Features.All(feature => feature.Name != featureName))
-            {
-                return Invalid(
-                    $"features[{i}]", view is null ? $"there is no feature view '{viewName}'" : $"feature view '{viewName}' has no feature '{featureName}'");
-            }
-
-            var entity = (await definitions.GetAsync(DefinitionKind<EntityDefinition>.Entity, view.Entity, null, cancellationToken))!.Definition;
-            views[viewName] = new OnlineView(viewName, [.. entity.JoinKeys.Select(key => key.Name)], view.Ttl);
+            features = await OnlineFeatureLookup.ResolveAsync(
+                references,
+                async view => (await definitions.GetAsync(DefinitionKind<FeatureViewDefinition>.FeatureView, view, null, cancellationToken))?.Definition,
+                async entity => (await definitions.GetAsync(DefinitionKind<EntityDefinition>.Entity, entity, null, cancellationToken))?.Definition);
+        }
+        catch (FeatureRequestException ex)
+        {
+            return Invalid(ex.Field, ex.Message);
         }
 
         var counts = request.Entities?.Values.Select(values => values.Count).Distinct().ToList() ?? [];
@@ -127,7 +121,6 @@ public static class OnlineApi
             .ToList();
         try
         {
-            var features = OnlineFeatureRequest.FromReferences(references, views.GetValueOrDefault);
             return TypedResults.Ok(await online.ReadAsync(features, entities, cancellationToken));
         }
         catch (ArgumentException ex)
