@@ -21,7 +21,9 @@ internal static class PlatformClients
         var data = Directory.CreateTempSubdirectory("modelplatform-bench-");
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ModelPlatform_AppHost>(
             [$"Platform:DataDirectory={data.FullName}", $"Platform:Store={store}"]);
-        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        // The AppHost's health probes log every refused connection while services start; only real errors matter here.
+        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None));
         foreach (var project in builder.Resources.OfType<ProjectResource>())
         {
             builder.CreateResourceBuilder(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
@@ -38,7 +40,8 @@ internal static class PlatformClients
     }
 
     /// <summary>Submits a training job and waits for it to succeed; returns the seconds from submit to registered version, and the job.</summary>
-    public static async Task<(double Seconds, JsonObject Job)> TrainAsync(HttpClient training, object job)
+    /// <param name="polled">Given the job's state each time it is read (every 50 ms), as it runs.</param>
+    public static async Task<(double Seconds, JsonObject Job)> TrainAsync(HttpClient training, object job, Action<JsonObject>? polled = null)
     {
         var clock = Stopwatch.StartNew();
         using var submitted = await training.PostAsJsonAsync("/training-jobs", job);
@@ -47,6 +50,7 @@ internal static class PlatformClients
         while (true)
         {
             var state = (await training.GetFromJsonAsync<JsonObject>($"/training-jobs/{id}"))!;
+            polled?.Invoke(state);
             switch (state["status"]!.GetValue<string>())
             {
                 case "succeeded":
