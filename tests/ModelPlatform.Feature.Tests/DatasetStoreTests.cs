@@ -116,6 +116,20 @@ public abstract class DatasetStoreTests : IDisposable
     }
 
     [Fact]
+    public void TheEngineAnUploadPassesThroughHoldsLittleAndSpillsTheRest()
+    {
+        using var duckdb = _files.OpenUploadEngine();
+        using var query = duckdb.CreateCommand();
+        query.CommandText = "SELECT current_setting('memory_limit'), current_setting('temp_directory')";
+        using var setting = query.ExecuteReader();
+        setting.Read();
+
+        // DuckDB names the limit in its own units ("128.0 MiB"); the query engine's is 1 GiB.
+        Assert.Equal($"{DatasetFiles.UploadMemoryBytes >> 20}.0 MiB", setting.GetString(0));
+        Assert.StartsWith(_database.ScratchDirectory, setting.GetString(1), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task EachVersionKeepsItsColumnStatisticsAndTwoVersionsCompareColumnByColumn()
     {
         // Arrange: 200 rows, then the same rows with every number moved up by 50 and one label gone.
