@@ -206,28 +206,27 @@ internal sealed record ColumnProfile(int Present, int Distinct, string? ReasonTo
 
     public static ColumnProfile Of(TableColumn column, List<int> rows)
     {
-        var present = rows.Select(column.CanonicalText).OfType<string>().Where(text => text.Length > 0).ToList();
-        var distinct = present.Distinct(StringComparer.Ordinal).Count();
+        var (present, distinct, first) = column.CountValues(rows);
         string? reason = null;
         if (column.Schema.Type == ColumnType.Timestamp)
         {
             // A moment is no quantity: a model fitted on when its rows happened would not carry over to new ones.
             reason = "a timestamp, which names a moment rather than describing the row";
         }
-        else if (present.Count == 0)
+        else if (present == 0)
         {
             reason = "every value is missing";
         }
         else if (distinct == 1)
         {
-            reason = $"constant: every value is {present[0]}";
+            reason = $"constant: every value is {first}";
         }
-        else if (distinct == present.Count && present.Count >= MinRowsToCallUnique && LooksLikeIdentifier(column.Schema))
+        else if (distinct == present && present >= MinRowsToCallUnique && LooksLikeIdentifier(column.Schema))
         {
             reason = "identifier: every value is different";
         }
 
-        return new ColumnProfile(present.Count, distinct, reason);
+        return new ColumnProfile(present, distinct, reason);
     }
 
     // Unique free text (reviews, messages) is a feature; unique labels or id-named numbers are keys.
