@@ -43,7 +43,8 @@ internal static class PlatformClients
     }
 
     /// <summary>Submits a training job and waits for it to succeed; returns the seconds from submit to registered version, and the job.</summary>
-    public static async Task<(double Seconds, JsonObject Job)> TrainAsync(HttpClient training, object job)
+    /// <param name="polled">Given the job's state each time it is read (every 50 ms), as it runs.</param>
+    public static async Task<(double Seconds, JsonObject Job)> TrainAsync(HttpClient training, object job, Action<JsonObject>? polled = null)
     {
         var clock = Stopwatch.StartNew();
         using var submitted = await training.PostAsJsonAsync("/training-jobs", job);
@@ -52,6 +53,7 @@ internal static class PlatformClients
         while (true)
         {
             var state = (await training.GetFromJsonAsync<JsonObject>($"/training-jobs/{id}"))!;
+            polled?.Invoke(state);
             switch (state["status"]!.GetValue<string>())
             {
                 case "succeeded":

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json.Nodes;
 using ModelPlatform.Bench;
 
@@ -10,12 +9,20 @@ using ModelPlatform.Bench;
 // platform on SQLite: the upload, then a LightGbm job from submit to registered version; and beside it, in the same run,
 // scikit-learn reads the same CSV with pandas and fits HistGradientBoostingClassifier. Prints medians and the ratios the
 // issue sets as targets: upload at least 200,000 rows/s, and the job within 3x of scikit-learn's read plus fit.
+// With `-- memory [ROWS=5000000]`, the memory check instead (MemoryCheck): one upload and one job of ROWS rows, and the
+// peak resident memory of the feature service and the training worker beside the sizes of the CSV, the rows and the Parquet file.
+if (args is ["memory", ..])
+{
+    await MemoryCheck.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5_000_000);
+    return;
+}
+
 var rows = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200_000;
 var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
 var python = Environment.GetEnvironmentVariable("PYTHON") ?? "/usr/bin/python3";
 
 var csvPath = Path.Combine(Path.GetTempPath(), $"modelplatform-churn-{rows}.csv");
-WriteChurn(csvPath, rows);
+ChurnTable.Write(csvPath, rows);
 var csv = await File.ReadAllBytesAsync(csvPath);
 Console.Error.WriteLine($"{rows:N0} rows, {csv.Length / 1e6:F1} MB; starting the platform...");
 
@@ -94,33 +101,4 @@ static async Task<string> RunAsync(string program, params string[] arguments)
     var errors = process.StandardError.ReadToEndAsync();
     await process.WaitForExitAsync();
     return process.ExitCode == 0 ? await output : throw new InvalidOperationException($"{program} failed: {await errors}");
-}
-
-// Customers with a churn risk that rises with ticket count and price and falls with tenure and autopay: a signal both
-// learners can find, so their AUCs say they did the same work.
-static void WriteChurn(string path, int rows)
-{
-    if (File.Exists(path))
-    {
-        return;
-    }
-
-    var random = new Random(42);
-    string[] plans = ["basic", "plus", "pro"];
-    string[] regions = ["north", "south", "east", "west"];
-    using var writer = new StreamWriter(path, false, new UTF8Encoding(false));
-    writer.WriteLine("customer_id,tenure,monthly,total,plan,autopay,tickets,region,age,churned");
-    for (var i = 0; i < rows; i++)
-    {
-        var tenure = random.Next(72);
-        var monthly = 20 + random.NextDouble() * 100;
-        var plan = random.Next(3);
-        var autopay = random.Next(2) == 0;
-        var tickets = random.Next(10);
-        var noise = random.NextDouble() * 1.5 - 0.75;
-        var risk = -1.5 + 0.25 * tickets + 0.015 * monthly - 0.04 * tenure - (autopay ? 0.8 : 0) + (plan == 0 ? 0.4 : 0) + noise;
-        var churned = random.NextDouble() < 1 / (1 + Math.Exp(-risk));
-        writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"c{i},{tenure},{monthly:F2},{monthly * tenure:F2},{plans[plan]},"
-            + $"{(autopay ? "true" : "false")},{tickets},{regions[random.Next(4)]},{18 + random.Next(60)},{(churned ? "yes" : "no")}"));
-    }
 }

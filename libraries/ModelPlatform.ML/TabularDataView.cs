@@ -4,28 +4,25 @@ using Microsoft.ML.Data;
 namespace ModelPlatform.ML;
 
 /// <summary>
-/// A read-only, in-memory <see cref="IDataView"/> over columns whose schema is only known at run time
-/// (one typed array per column: <see cref="float"/>, <see cref="bool"/> or <see cref="ReadOnlyMemory{T}"/> of char).
+/// A read-only, in-memory <see cref="IDataView"/> over columns whose schema is only known at run time. Each column is a
+/// function from a row's number to its value (<see cref="float"/>, <see cref="bool"/> or <see cref="ReadOnlyMemory{T}"/>
+/// of char), so the view can read the table it was made from rather than hold a copy of it.
 /// </summary>
 public sealed class TabularDataView : IDataView
 {
-    private readonly IReadOnlyList<Array> _columns;
+    private readonly IReadOnlyList<Delegate> _columns;
     private readonly int _rowCount;
 
-    public TabularDataView(DataViewSchema schema, IReadOnlyList<Array> columns)
+    /// <param name="columns">Each column's values, as a <c>Func&lt;int, T&gt;</c> of the type its schema column has.</param>
+    public TabularDataView(DataViewSchema schema, int rowCount, IReadOnlyList<Delegate> columns)
     {
         if (schema.Count != columns.Count)
         {
             throw new ArgumentException($"The schema has {schema.Count} columns but {columns.Count} were given.", nameof(columns));
         }
 
-        _rowCount = columns.Count == 0 ? 0 : columns[0].Length;
-        if (columns.Any(column => column.Length != _rowCount))
-        {
-            throw new ArgumentException("All columns must have the same length.", nameof(columns));
-        }
-
         Schema = schema;
+        _rowCount = rowCount;
         _columns = columns;
     }
 
@@ -71,12 +68,12 @@ public sealed class TabularDataView : IDataView
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
         {
-            if (view._columns[column.Index] is not TValue[] values)
+            if (view._columns[column.Index] is not Func<int, TValue> read)
             {
                 throw new InvalidOperationException($"Column '{column.Name}' does not hold {typeof(TValue).Name} values.");
             }
 
-            return (ref TValue value) => value = values[_position];
+            return (ref TValue value) => value = read((int)_position);
         }
     }
 }

@@ -107,19 +107,22 @@ public sealed class TrainingData
             .Select(column => column.Schema.Name)
             .ToHashSet();
         var classes = task == MLTask.Regression ? null : Classes(labelled.Select(row => labelTexts[row]!), task, positiveClass);
-        var data = inputs.Select(input => ReadInput(input, labelled)).ToList();
 
+        // The view reads the inputs from the table itself: a copy of them would double the memory a job takes. The rows of
+        // the view are the labelled rows of the table.
+        var rowOf = labelled.Count == rowCount ? null : labelled.ToArray();
+        var data = inputs.Select(input => ReadInput(input, labelled, rowOf)).ToList();
         data.Add(task switch
         {
-            MLTask.Binary => labelled.Select(row => labelTexts[row] == classes![1]).ToArray(),
-            MLTask.Multiclass => labelled.Select(row => labelTexts[row]!.AsMemory()).ToArray(),
-            _ => labelled.Select(row => ReadLabelNumber(labelColumn, row)).ToArray(),
+            MLTask.Binary => Values(labelled.Select(row => labelTexts[row] == classes![1]).ToArray()),
+            MLTask.Multiclass => Values(labelled.Select(row => labelTexts[row]!.AsMemory()).ToArray()),
+            _ => Values(labelled.Select(row => ReadLabelNumber(labelColumn, row)).ToArray()),
         });
 
         var inputSchema = inputs.Select(input => input.Schema).ToList();
         var signature = new ModelSignature(task, inputSchema, labelColumn.Schema, classes);
         return new TrainingData(
-            new TabularDataView(ModelSchema.ForTraining(inputSchema, task), data), signature, rowCount - labelled.Count, dropped, hashed);
+            new TabularDataView(ModelSchema.ForTraining(inputSchema, task), labelled.Count, data), signature, rowCount - labelled.Count, dropped, hashed);
     }
 
     /// <summary>
@@ -162,28 +165,35 @@ public sealed class TrainingData
         return distinct;
     }
 
-    private static Array ReadInput(TableColumn column, List<int> rows)
+    /// <summary>
+    /// An input column as the view reads it, row by row from the table (<paramref name="rowOf"/> maps the view's rows to the
+    /// table's when some are left out). Every value is checked first, so one that does not fit fails before training.
+    /// </summary>
+    private static Delegate ReadInput(TableColumn column, List<int> rows, int[]? rowOf)
     {
-        if (ColumnValues.IsNumeric(column.Schema.Type))
+        var numeric = ColumnValues.IsNumeric(column.Schema.Type);
+        foreach (var row in rows)
         {
-            var numbers = new float[rows.Count];
-            for (var i = 0; i < rows.Count; i++)
+            ThrowIfError(numeric ? column.TryReadNumber(row, out _) : column.TryReadText(row, out _), column.Schema.Name, row);
+        }
+
+        if (numeric)
+        {
+            return (Func<int, float>)(row =>
             {
-                ThrowIfError(column.TryReadNumber(rows[i], out numbers[i]), column.Schema.Name, rows[i]);
-            }
-
-            return numbers;
+                column.TryReadNumber(rowOf?[row] ?? row, out var number);
+                return number;
+            });
         }
 
-        var texts = new ReadOnlyMemory<char>[rows.Count];
-        for (var i = 0; i < rows.Count; i++)
+        return (Func<int, ReadOnlyMemory<char>>)(row =>
         {
-            ThrowIfError(column.TryReadText(rows[i], out var text), column.Schema.Name, rows[i]);
-            texts[i] = text.AsMemory();
-        }
-
-        return texts;
+            column.TryReadText(rowOf?[row] ?? row, out var text);
+            return text.AsMemory();
+        });
     }
+
+    private static Func<int, T> Values<T>(T[] values) => row => values[row];
 
     private static float ReadLabelNumber(TableColumn label, int row)
     {
@@ -210,28 +220,27 @@ internal sealed record ColumnProfile(int Present, int Distinct, string? ReasonTo
 
     public static ColumnProfile Of(TableColumn column, List<int> rows)
     {
-        var present = rows.Select(column.CanonicalText).OfType<string>().Where(text => text.Length > 0).ToList();
-        var distinct = present.Distinct(StringComparer.Ordinal).Count();
+        var (present, distinct, first) = column.CountValues(rows);
         string? reason = null;
         if (column.Schema.Type == ColumnType.Timestamp)
         {
             // A moment is no quantity: a model fitted on when its rows happened would not carry over to new ones.
             reason = "a timestamp, which names a moment rather than describing the row";
         }
-        else if (present.Count == 0)
+        else if (present == 0)
         {
             reason = "every value is missing";
         }
         else if (distinct == 1)
         {
-            reason = $"constant: every value is {present[0]}";
+            reason = $"constant: every value is {first}";
         }
-        else if (distinct == present.Count && present.Count >= MinRowsToCallUnique && LooksLikeIdentifier(column.Schema))
+        else if (distinct == present && present >= MinRowsToCallUnique && LooksLikeIdentifier(column.Schema))
         {
             reason = "identifier: every value is different";
         }
 
-        return new ColumnProfile(present.Count, distinct, reason);
+        return new ColumnProfile(present, distinct, reason);
     }
 
     // Unique free text (reviews, messages) is a feature; unique labels or id-named numbers are keys.

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -116,6 +117,20 @@ public abstract class DatasetStoreTests : IDisposable
     }
 
     [Fact]
+    public void TheEngineAnUploadPassesThroughHoldsLittleAndSpillsTheRest()
+    {
+        using var duckdb = _files.OpenUploadEngine();
+        using var query = duckdb.CreateCommand();
+        query.CommandText = "SELECT current_setting('memory_limit'), current_setting('temp_directory')";
+        using var setting = query.ExecuteReader();
+        setting.Read();
+
+        // DuckDB names the limit in its own units ("128.0 MiB"); the query engine's is 1 GiB.
+        Assert.Equal($"{DatasetFiles.UploadMemoryBytes >> 20}.0 MiB", setting.GetString(0));
+        Assert.StartsWith(_database.ScratchDirectory, setting.GetString(1), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task EachVersionKeepsItsColumnStatisticsAndTwoVersionsCompareColumnByColumn()
     {
         // Arrange: 200 rows, then the same rows with every number moved up by 50 and one label gone.
@@ -141,6 +156,25 @@ public abstract class DatasetStoreTests : IDisposable
         Assert.True(drift.Drifted);
         Assert.False(itself.Drifted);
         Assert.All(itself.Columns, column => Assert.False(column.Drifted));
+    }
+
+    [Fact]
+    public async Task LabelStatisticsCountedByTheEngineAreThoseOfTheValuesReadWhole()
+    {
+        // Arrange: an identifier, labels with ties and gaps, and booleans with gaps.
+        var csv = "id,label,flag\n" + string.Concat(Enumerable.Range(0, 300).Select(i =>
+            $"u{i},{(i % 7 == 0 ? "" : ((char)('a' + i % 13)).ToString())},{(i % 5 == 0 ? "NA" : i % 2 == 0 ? "true" : "false")}\n"));
+        var info = await _store.AddVersionAsync("labels", await ReadAsync(csv), "00", AuditActor.Platform, CancellationToken.None);
+        var file = (await _store.GetFileAsync("labels", info.Version, CancellationToken.None))!.Value.Path;
+
+        // Act
+        var stored = (await _store.GetStatisticsAsync("labels", info.Version, CancellationToken.None))!;
+        using var duckdb = _files.OpenQueryEngine();
+        var whole = info.Columns.Select(column => ColumnStatistics.Of(DatasetColumns.Read(duckdb, file, column))).ToList();
+
+        // Assert: the same counts, distinct values and top values, in the same order.
+        Assert.Equal(whole.Select(column => JsonSerializer.Serialize(column)), stored.Select(column => JsonSerializer.Serialize(column)));
+        Assert.Equal((300L, 43L, 2L, 60L), (stored[0].Distinct, stored[1].Missing, stored[2].Distinct, stored[2].Missing));
     }
 
     [Fact]

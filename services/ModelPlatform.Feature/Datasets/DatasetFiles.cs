@@ -20,8 +20,20 @@ public sealed class DatasetFiles(BlobStore blobs, ServiceDatabase database, IOpt
 {
     public string CacheDirectory => Path.Combine(database.ScratchDirectory, "datasets");
 
+    /// <summary>
+    /// What DuckDB may hold in memory while a new version's rows pass through its table on their way to a Parquet file, and
+    /// while the file's statistics are counted. The table only stages rows for the file's writer, so beyond this DuckDB
+    /// moves it to the scratch folder, and memory stays flat whatever the upload's size (with the query engine's 1 GiB,
+    /// 5,000,000 rows held 700 MB; docs/performance.md).
+    /// </summary>
+    public const long UploadMemoryBytes = 128L << 20;
+
     /// <summary>An in-process DuckDB, bounded by <see cref="FeatureOptions.QueryMemoryBytes"/>.</summary>
     public DuckDBConnection OpenQueryEngine() => DuckDb.Open(database.ScratchDirectory, options.Value.QueryMemoryBytes);
+
+    /// <summary>The in-process DuckDB a new version's rows pass through, bounded by <see cref="UploadMemoryBytes"/>.</summary>
+    public DuckDBConnection OpenUploadEngine() =>
+        DuckDb.Open(database.ScratchDirectory, Math.Min(UploadMemoryBytes, options.Value.QueryMemoryBytes));
 
     /// <summary>Writes <paramref name="rows"/> (values as <see cref="CsvDatasetReader"/> types them) as a Parquet file and stores it.</summary>
     public async Task<DatasetFile> WriteAsync(IReadOnlyList<ColumnSchema> columns, IAsyncEnumerable<object?[]> rows, CancellationToken cancellationToken)
@@ -105,7 +117,7 @@ public sealed class DatasetFiles(BlobStore blobs, ServiceDatabase database, IOpt
     private async Task<long> WriteParquetAsync(
         string path, IReadOnlyList<ColumnSchema> columns, IAsyncEnumerable<object?[]> rows, CancellationToken cancellationToken)
     {
-        using var duckdb = OpenQueryEngine();
+        using var duckdb = OpenUploadEngine();
         duckdb.Execute($"CREATE TABLE data ({string.Join(", ", columns.Select(column => $"{DuckDbSql.Identifier(column.Name)} {SqlType(column.Type)}"))})");
         var count = 0L;
         using (var appender = duckdb.CreateAppender("data"))

@@ -202,8 +202,8 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
         string sha256, IReadOnlyList<ColumnSchema> columns, CancellationToken cancellationToken)
     {
         var path = await files.GetLocalPathAsync(sha256, cancellationToken);
-        using var duckdb = files.OpenQueryEngine();
-        return [.. DatasetColumns.Read(duckdb, path, columns).Select(ColumnStatistics.Of)];
+        using var duckdb = files.OpenUploadEngine();
+        return [.. columns.Select(column => DatasetColumns.Statistics(duckdb, path, column))];
     }
 
     /// <summary>A version's per-column statistics, as computed when it was stored; null when there is no such version.</summary>

@@ -15,7 +15,7 @@ public static class DuckDb
         Directory.CreateDirectory(spill);
         var connection = new DuckDBConnection("DataSource=:memory:");
         connection.Open();
-        connection.Execute($"SET memory_limit = '{memoryLimitBytes / (1 << 20)}MB'; SET temp_directory = {DuckDbSql.String(spill)};");
+        connection.Execute($"SET memory_limit = '{memoryLimitBytes / (1 << 20)}MiB'; SET temp_directory = {DuckDbSql.String(spill)};");
         return connection;
     }
 
