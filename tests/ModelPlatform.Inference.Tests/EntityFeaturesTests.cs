@@ -81,6 +81,25 @@ public sealed class EntityFeaturesTests(RedisConnectionFixture redis) : IClassFi
         }
     }
 
+    [Fact]
+    public async Task RecordsCarryStoredValuesAndRequestColumnsAsTheyWouldBeSentInline()
+    {
+        // Arrange: a number, a number with no JSON form, and no row at all.
+        var view = new OnlineView(_view, ["customer_id"], Ttl);
+        await _online.WriteAsync(view, [Row(1, 1.25, TimeSpan.FromHours(1)), Row(2, double.NaN, TimeSpan.FromHours(1))]);
+
+        // Act
+        var (records, _) = await ReadAsync("""{"customer_id": [1, 2, 3], "amount": [3.5, null, "4"]}""");
+
+        // Assert: NaN is written as null, the missing value the model would have read it as; the request's values go as sent.
+        using (records)
+        {
+            Assert.Equal(["""{"#__spend":1.25,"amount":3.5}""", """{"#__spend":null,"amount":null}""", """{"#__spend":null,"amount":"4"}"""],
+                records!.Records.Select(record => record.GetRawText().Replace(_view, "#", StringComparison.Ordinal)));
+            Assert.Equal([0, 0, 1], records.Missing.Select(missing => missing.Count));
+        }
+    }
+
     private async Task<(EntityRecords? Records, Dictionary<string, string[]>? Problems)> ReadAsync(string entities)
     {
         using var request = JsonDocument.Parse(entities);
