@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
@@ -29,6 +28,7 @@ internal sealed class Platform : IAsyncDisposable
         Training = Client(app, "training", key);
         Registry = Client(app, "registry", key);
         InferenceUrl = app.GetEndpoint("inference", "http");
+        Inference = new HttpClient { BaseAddress = InferenceUrl, DefaultRequestHeaders = { Authorization = new("Bearer", key) } };
     }
 
     /// <summary>A key with every role a person can hold, which the clients and the load send.</summary>
@@ -38,6 +38,9 @@ internal sealed class Platform : IAsyncDisposable
     public HttpClient Training { get; }
     public HttpClient Registry { get; }
     public Uri InferenceUrl { get; }
+
+    /// <summary>The inference service, reached directly as the load reaches it.</summary>
+    public HttpClient Inference { get; }
 
     /// <summary>The inference service's process, for dotnet-trace and dotnet-counters (when Aspire reports it).</summary>
     public int? InferenceProcessId { get; private init; }
@@ -113,33 +116,34 @@ internal sealed class Platform : IAsyncDisposable
     /// <summary>Uploads the CSV, trains a model version with <paramref name="trainer"/>, and returns its version number.</summary>
     public async Task<int> TrainAsync(string model, string csvPath, string label, string trainer)
     {
-        var csv = new StringContent(await File.ReadAllTextAsync(csvPath), System.Text.Encoding.UTF8, "text/csv");
-        using (var upload = await Feature.PostAsync($"/datasets/{model}/versions", csv))
-        {
-            upload.EnsureSuccessStatusCode();
-        }
+        await UploadCsvAsync(model, await File.ReadAllTextAsync(csvPath));
+        return await TrainAsync(new { modelName = model, dataset = model, label, task = "binary", trainer });
+    }
 
-        using var submitted = await Training.PostAsJsonAsync("/training-jobs", new { modelName = model, dataset = model, label, task = "binary", trainer });
-        submitted.EnsureSuccessStatusCode();
-        var id = (await submitted.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
-        while (true)
-        {
-            await Task.Delay(500);
-            var job = (await Training.GetFromJsonAsync<JsonObject>($"/training-jobs/{id}"))!;
-            switch (job["status"]!.GetValue<string>())
-            {
-                case "succeeded":
-                    return job["modelVersion"]!.GetValue<int>();
-                case "failed" or "cancelled":
-                    throw new InvalidOperationException($"Training failed: {job}");
-            }
-        }
+    /// <summary>Submits a training job (the body of POST /training-jobs), waits for it, and returns the model version it registered.</summary>
+    public async Task<int> TrainAsync(object job) =>
+        (await PlatformClients.TrainAsync(Training, job)).Job["modelVersion"]!.GetValue<int>();
+
+    /// <summary>Appends <paramref name="csv"/> to the dataset as a new version.</summary>
+    public async Task UploadCsvAsync(string dataset, string csv)
+    {
+        using var upload = await Feature.PostAsync($"/datasets/{dataset}/versions", new StringContent(csv, System.Text.Encoding.UTF8, "text/csv"));
+        upload.EnsureSuccessStatusCode();
     }
 
     public async Task PromoteAsync(string model, int version)
     {
         using var response = await Registry.PutAsJsonAsync($"/models/{model}/aliases/production", new { version });
         response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Waits until the inference service has loaded the model's production version.</summary>
+    public async Task WaitUntilReadyAsync(string model)
+    {
+        while (!(await Inference.GetAsync($"/v2/models/{model}/ready")).IsSuccessStatusCode)
+        {
+            await Task.Delay(200);
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -7,9 +7,11 @@ using System.Text.Json.Nodes;
 using ModelPlatform.Bench.Inference;
 using ModelPlatform.Contracts;
 using ModelPlatform.ML;
+using static ModelPlatform.Bench.Inference.Stats;
 
 // The inference benchmark of docs/performance.md; bench/inference/run.sh prepares its inputs and runs it.
 // Usage: ModelPlatform.Bench.Inference DATA_DIR BODIES_DIR PYTHON_URL [ROUNDS=3] [SECONDS=10] [OUT_MARKDOWN]
+//        ModelPlatform.Bench.Inference entity BODIES_DIR [ROUNDS=3] [SECONDS=10] [OUT_MARKDOWN]  (serving by entity key alone)
 //        ModelPlatform.Bench.Inference serve DATA_DIR BODIES_DIR  (the platform as benchmarked, left running to profile)
 //        ModelPlatform.Bench.Inference serve-trivial PORT         (baseline (b), started by the benchmark itself)
 if (args is ["serve-trivial", var trivialPort])
@@ -18,8 +20,14 @@ if (args is ["serve-trivial", var trivialPort])
     return;
 }
 
-var serve = args is ["serve", _, _];
-var (dataDir, bodiesDir) = serve ? (args[1], args[2]) : (args[0], args[1]);
+var mode = args is ["serve" or "entity", ..] ? args[0] : "all";
+var serve = mode == "serve";
+var (dataDir, bodiesDir) = mode switch { "serve" => (args[1], args[2]), "entity" => ("", args[1]), _ => (args[0], args[1]) };
+// Rounds, seconds and the report's file come after the inputs.
+var options = args[(mode == "entity" ? 2 : 3)..];
+var rounds = options.Length > 0 ? int.Parse(options[0], CultureInfo.InvariantCulture) : 3;
+var seconds = TimeSpan.FromSeconds(options.Length > 1 ? int.Parse(options[1], CultureInfo.InvariantCulture) : 10);
+var outPath = options.Length > 2 ? options[2] : null;
 const string Model = "fair";
 const int TrivialPort = 18100;
 var warmUp = TimeSpan.FromSeconds(30);
@@ -36,15 +44,18 @@ var inferenceEnvironment = serve && Environment.GetEnvironmentVariable("BENCH_IN
     ? extra.Split(';').Select(pair => pair.Split('=', 2)).ToDictionary(pair => pair[0], pair => pair[1])
     : null;
 await using var platform = await Platform.StartAsync(sink.Url, inferenceEnvironment);
+var byKey = await ServingByEntityKey.PrepareAsync(platform, bodiesDir);
+if (mode == "entity")
+{
+    await ReportAsync(await byKey.MeasureAsync(warmUp, rounds, seconds), outPath);
+    return;
+}
+
 var train = Path.Combine(dataDir, "fair-affairs", "train.csv");
 var first = await platform.TrainAsync(Model, train, "had_affair", "LightGbm");
 var second = await platform.TrainAsync(Model, train, "had_affair", "FastTree");
 await platform.PromoteAsync(Model, first);
-using var inference = new HttpClient { BaseAddress = platform.InferenceUrl };
-while (!(await inference.GetAsync($"/v2/models/{Model}/ready")).IsSuccessStatusCode)
-{
-    await Task.Delay(200);
-}
+await platform.WaitUntilReadyAsync(Model);
 
 // The same rows for everyone: make_bodies.py wrote them as JSON records and CSV; the tensors for OIP are built here.
 var version = (await platform.Registry.GetFromJsonAsync<ModelVersionInfo>($"/models/{Model}/versions/{first}", JsonSerializerOptions.Web))!;
@@ -64,6 +75,8 @@ if (serve)
           BODY_FILE={one} wrk -t1 -c32 -d10s -s {Paths.WrkScript} {ours}/models/{Model}/predict
           BODY_FILE={oipOne} wrk -t1 -c32 -d10s -s {Paths.WrkScript} {ours}/v2/models/{Model}/infer
           BODY_FILE={csv} CONTENT_TYPE=text/csv wrk -t1 -c4 -d10s -s {Paths.WrkScript} {ours}/models/{Model}/predict
+        Serving by entity key, and the same model with the same rows' features inline:
+          {string.Join("\n  ", byKey.WrkCommands(TimeSpan.FromSeconds(10)))}
         Press Enter (or close standard input) to stop.
         """);
     await Console.In.ReadLineAsync();
@@ -71,9 +84,6 @@ if (serve)
 }
 
 var pythonUrl = args[2].TrimEnd('/');
-var rounds = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 3;
-var seconds = TimeSpan.FromSeconds(args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 10);
-var outPath = args.Length > 5 ? args[5] : null;
 
 // (a) in process, on the same artifact the service loaded.
 var artifact = await platform.Registry.GetByteArrayAsync($"/models/{Model}/versions/{first}/artifact");
@@ -106,31 +116,12 @@ Scenario[] scenarios =
     new("(d) FastAPI + scikit-learn", "1000 rows", $"{pythonUrl}/models/{Model}/predict", batch, "application/json", 4, 1000),
 ];
 
-// Measured at steady state: under load, .NET's tiered compiler still recompiles the platform's hot methods (with
-// profile-guided optimization) for tens of seconds; a profile 25 s in still spent 7% of the CPU in the JIT, one 70 s in
-// none. So every target is warmed up for this long first, the small ones as much as the large.
-Console.WriteLine($"Warming up ({warmUp.TotalSeconds:F0} s per target)...");
-foreach (var scenario in scenarios)
-{
-    await Wrk.RunAsync(scenario.Url, scenario.Body, scenario.Connections, warmUp, scenario.ContentType, apiKey: scenario.Key);
-}
-
+await Scenario.WarmUpAsync(scenarios, warmUp);
 sink.TakeCounts();
 var measuring = Stopwatch.StartNew();
 var inProcess = new List<(double One, double Two)>();
-var results = scenarios.ToDictionary(scenario => scenario, _ => new List<WrkResult>());
-for (var round = 1; round <= rounds; round++)
-{
-    Console.WriteLine($"Round {round} of {rounds}");
-    inProcess.Add((InProcess.RowsPerSecond(predictor, records, 1, seconds / 2), InProcess.RowsPerSecond(predictor, records, 2, seconds / 2)));
-    foreach (var scenario in scenarios)
-    {
-        var result = await Wrk.RunAsync(scenario.Url, scenario.Body, scenario.Connections, seconds, scenario.ContentType, apiKey: scenario.Key);
-        Console.WriteLine($"  {scenario.Name,-28} {scenario.Rows,-9} {result.Rps,10:F0} req/s  "
-            + $"p50 {result.P50Ms,7:F2} ms  p99 {result.P99Ms,7:F2} ms  errors {result.Errors}");
-        results[scenario].Add(result);
-    }
-}
+var results = await Scenario.MeasureAsync(scenarios, rounds, seconds, eachRound: () =>
+    inProcess.Add((InProcess.RowsPerSecond(predictor, records, 1, seconds / 2), InProcess.RowsPerSecond(predictor, records, 2, seconds / 2))));
 
 // Authentication's cost: the same single-row load with a key and without one, in short pairs whose order alternates, so
 // the machine's drift over a run (which moves throughput as much as the effect) falls on both sides alike.
@@ -185,6 +176,9 @@ var answers = await SwapUnderLoad.RunAsync(platform.InferenceUrl, File.ReadAllBy
 ]);
 trivial.Kill();
 
+// Serving by entity key: a block of rounds of its own, beside its own baseline (run.sh entity runs it alone).
+var byKeyReport = await byKey.MeasureAsync(warmUp, rounds, seconds);
+
 var report = new StringBuilder();
 report.Append(CultureInfo.InvariantCulture, $"Median of {rounds} rounds of {seconds.TotalSeconds:F0} s each; wrk with 1 thread; ");
 report.Append(CultureInfo.InvariantCulture, $"model `{Model}` v{first} ({version.Lineage.Trainer}), ");
@@ -200,10 +194,7 @@ report.AppendLine(CultureInfo.InvariantCulture,
     $"| (a) ML.NET in process, 2 threads | {batchRecords.Count} rows | – | – | {Median(inProcess.Select(r => r.Two)):N0} | – | – | – |");
 foreach (var scenario in scenarios)
 {
-    var runs = results[scenario];
-    report.Append(CultureInfo.InvariantCulture, $"| {scenario.Name} | {scenario.Rows} | {scenario.Connections} | {Median(runs.Select(r => r.Rps)):N0} | ");
-    report.Append(CultureInfo.InvariantCulture, $"{Median(runs.Select(r => r.Rps)) * scenario.RowsPerRequest:N0} | {Median(runs.Select(r => r.P50Ms)):F2} | ");
-    report.AppendLine(CultureInfo.InvariantCulture, $"{Median(runs.Select(r => r.P99Ms)):F2} | {runs.Sum(r => r.Errors)} |");
+    report.AppendLine(scenario.TableRow(results[scenario]));
 }
 
 report.Append(CultureInfo.InvariantCulture, $"| (c) /predict JSON at half load | 1 row | {connections} paced | {Median(halfLoad.Select(r => r.Rps)):N0} | ");
@@ -271,29 +262,21 @@ foreach (var (label, from, to) in windows)
     report.AppendLine(CultureInfo.InvariantCulture, $"{Percentile(window.Select(a => a.LatencyMs), 99):F2} |");
 }
 
-Console.WriteLine();
-Console.WriteLine(report);
-if (outPath is not null)
-{
-    await File.WriteAllTextAsync(outPath, report.ToString());
-}
+report.AppendLine();
+report.Append(byKeyReport);
+await ReportAsync(report.ToString(), outPath);
 
-static double Median(IEnumerable<double> values) => Percentile(values, 50);
+static async Task ReportAsync(string report, string? outPath)
+{
+    Console.WriteLine();
+    Console.WriteLine(report);
+    if (outPath is not null)
+    {
+        await File.WriteAllTextAsync(outPath, report);
+    }
+}
 
 static string Holds(bool holds) => holds ? "✓" : "✗";
-
-static double Percentile(IEnumerable<double> values, double percentile)
-{
-    var sorted = values.Order().ToList();
-    if (sorted.Count == 0)
-    {
-        return double.NaN;
-    }
-
-    var rank = percentile / 100 * (sorted.Count - 1);
-    var (low, high) = ((int)Math.Floor(rank), (int)Math.Ceiling(rank));
-    return sorted[low] + (sorted[high] - sorted[low]) * (rank - low);
-}
 
 static string WriteOipBody(string directory, string name, ModelSignature signature, IReadOnlyList<JsonElement> records)
 {
@@ -332,8 +315,3 @@ static async Task WaitUntilAnswersAsync(HttpClient client, string body)
 
     throw new InvalidOperationException("The trivial server did not start.");
 }
-
-/// <summary>One load scenario: a target, a request body and how many connections drive it.</summary>
-/// <param name="Key">The API key the requests send; none for the baselines, and for the anonymous predictor.</param>
-internal sealed record Scenario(
-    string Name, string Rows, string Url, string Body, string ContentType, int Connections, int RowsPerRequest, string? Key = null);

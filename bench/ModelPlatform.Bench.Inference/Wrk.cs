@@ -9,6 +9,7 @@ internal sealed record WrkResult(long Requests, double DurationS, double Rps, lo
 /// <summary>Drives load with wrk, a C load generator that takes little of the CPU the servers need.</summary>
 internal static class Wrk
 {
+    /// <param name="bodyFile">The request body; a <c>.jsonl</c> file holds several, one a line, sent in turn.</param>
     public static async Task<WrkResult> RunAsync(
         string url, string bodyFile, int connections, TimeSpan duration, string contentType = "application/json", int? delayMs = null,
         string? apiKey = null)
@@ -18,7 +19,7 @@ internal static class Wrk
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        start.Environment["BODY_FILE"] = bodyFile;
+        start.Environment[bodyFile.EndsWith(".jsonl", StringComparison.Ordinal) ? "BODIES_FILE" : "BODY_FILE"] = bodyFile;
         start.Environment["CONTENT_TYPE"] = contentType;
         start.Environment["API_KEY"] = apiKey ?? "";
         if (delayMs is not null)

@@ -2,13 +2,14 @@
 # Reruns the inference benchmark of docs/performance.md: (a) the ML.NET model in process, (b) a trivial ASP.NET Core
 # endpoint, (c) ModelPlatform's /predict, OIP /infer and CSV scoring, (d) FastAPI + uvicorn + scikit-learn, all on the
 # same model data and rows, driven by wrk on this machine; then a promotion under steady load.
-# Usage: bench/inference/run.sh [ROUNDS=3] [SECONDS=10]     (about 17 minutes with the defaults)
+# Usage: bench/inference/run.sh [ROUNDS=3] [SECONDS=10]     (about 22 minutes with the defaults)
+#        bench/inference/run.sh entity [ROUNDS=3] [SECONDS=10]   (serving by entity key beside inline features alone, ~6 minutes)
 #        bench/inference/run.sh serve      (the platform as benchmarked, left running for wrk, dotnet-trace, dotnet-counters)
 # Run it alone on the machine: flock /tmp/modelplatform-heavy.lock bench/inference/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mode=bench
-if [ "${1:-}" = serve ]; then mode=serve; shift; fi
+if [ "${1:-}" = serve ] || [ "${1:-}" = entity ]; then mode="$1"; shift; fi
 rounds="${1:-3}"
 seconds="${2:-10}"
 out="${OUT:-$(mktemp -d)}"
@@ -18,13 +19,21 @@ PYTHON_PORT=18000
 
 packages=()
 command -v wrk >/dev/null || packages+=(wrk)
-"$PYTHON" -c 'import fastapi, uvicorn, uvloop, sklearn, pandas, statsmodels' 2>/dev/null \
+# The entity-key benchmark generates its data in C#; the rest needs Python's.
+[ "$mode" = entity ] || "$PYTHON" -c 'import fastapi, uvicorn, uvloop, sklearn, pandas, statsmodels' 2>/dev/null \
   || packages+=(python3-fastapi python3-uvicorn python3-uvloop python3-httptools python3-sklearn python3-pandas python3-statsmodels)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "Installing ${packages[*]} (apt-get)..."
   ${SUDO:-$( [ "$(id -u)" -ne 0 ] && echo sudo )} apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 source scripts/prerequisites.sh
+
+if [ "$mode" = entity ]; then
+  mkdir -p "$out/bodies"
+  dotnet run -c Release --project bench/ModelPlatform.Bench.Inference -- entity "$out/bodies" "$rounds" "$seconds" "$out/results.md"
+  echo "Results in $out/results.md"
+  exit
+fi
 
 "$PYTHON" bench/training-quality/prepare.py "$out/data" >/dev/null
 "$PYTHON" bench/inference/make_bodies.py "$out/data/fair-affairs/test.csv" had_affair "$out/bodies"

@@ -1,7 +1,9 @@
 -- wrk script for the inference benchmark: POSTs one fixed body and prints one machine-readable result line.
 --
 -- Environment:
---   BODY_FILE     file holding the request body (required), e.g. one.json or batch.json from make_bodies.py
+--   BODY_FILE     file holding the request body, e.g. one.json or batch.json from make_bodies.py
+--   BODIES_FILE   instead of BODY_FILE: a file holding several bodies, one a line, sent in turn (each request built
+--                 once, when the thread starts, so sending the next costs as little as sending one fixed body)
 --   CONTENT_TYPE  Content-Type header (default application/json)
 --   API_KEY       optional; sent as Authorization: Bearer <key>
 --   DELAY_MS      optional; each connection waits this many milliseconds between requests, so the offered rate
@@ -36,8 +38,27 @@ local function read_body(path)
   return body
 end
 
+local function read_bodies(path)
+  local bodies = {}
+  for line in io.lines(path) do
+    if line ~= "" then
+      bodies[#bodies + 1] = line
+    end
+  end
+  if #bodies == 0 then
+    fail("BODIES_FILE holds no body")
+  end
+  return bodies
+end
+
 wrk.method = "POST"
-wrk.body = read_body(os.getenv("BODY_FILE"))
+local bodies_file = os.getenv("BODIES_FILE")
+local bodies = nil
+if bodies_file ~= nil and bodies_file ~= "" then
+  bodies = read_bodies(bodies_file)
+else
+  wrk.body = read_body(os.getenv("BODY_FILE"))
+end
 local content_type = os.getenv("CONTENT_TYPE")
 if content_type == nil or content_type == "" then
   content_type = "application/json"
@@ -46,6 +67,22 @@ wrk.headers["Content-Type"] = content_type
 local api_key = os.getenv("API_KEY")
 if api_key ~= nil and api_key ~= "" then
   wrk.headers["Authorization"] = "Bearer " .. api_key
+end
+
+if bodies ~= nil then
+  -- Defined only for BODIES_FILE: without a request() hook wrk sends its one prepared request over and over.
+  local requests, sent = {}, 0
+  function init(args)
+    -- wrk has set the Host header and the path by now; wrk.format adds Content-Length for each body.
+    for i, body in ipairs(bodies) do
+      requests[i] = wrk.format(nil, nil, nil, body)
+    end
+  end
+
+  function request()
+    sent = sent % #requests + 1
+    return requests[sent]
+  end
 end
 
 local delay_ms = tonumber(os.getenv("DELAY_MS") or "")

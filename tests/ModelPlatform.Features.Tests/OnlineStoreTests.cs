@@ -9,29 +9,13 @@ using StackExchange.Redis;
 
 namespace ModelPlatform.Features.Tests;
 
-/// <summary>One redis-server and one connection for all the online store tests.</summary>
-public sealed class OnlineRedisFixture : IDisposable
-{
-    public OnlineRedisFixture() => Redis = ConnectionMultiplexer.Connect(Server.ConnectionString);
-
-    public RedisServer Server { get; } = new();
-
-    public ConnectionMultiplexer Redis { get; }
-
-    public void Dispose()
-    {
-        Redis.Dispose();
-        Server.Dispose();
-    }
-}
-
-public sealed class OnlineStoreTests : IClassFixture<OnlineRedisFixture>
+public sealed class OnlineStoreTests : IClassFixture<RedisConnectionFixture>
 {
     private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
 
     // Whole seconds, so expiry times in milliseconds come out exact; and close to the real time, because Redis expires
     // keys by its own clock. The store's clock is a fake one the tests move forward.
-    private readonly OnlineRedisFixture _fixture;
+    private readonly RedisConnectionFixture _fixture;
     private readonly DateTimeOffset _now = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
     private readonly FakeTimeProvider _clock;
     private readonly IDatabase _redis;
@@ -40,7 +24,7 @@ public sealed class OnlineStoreTests : IClassFixture<OnlineRedisFixture>
     // Each test's views have names of their own, so no test sees another's rows.
     private readonly string _viewPrefix = $"t{Guid.NewGuid():N}"[..9];
 
-    public OnlineStoreTests(OnlineRedisFixture fixture)
+    public OnlineStoreTests(RedisConnectionFixture fixture)
     {
         _fixture = fixture;
         _clock = new FakeTimeProvider(_now);

@@ -48,10 +48,11 @@ public sealed class EntityFeatures(OnlineStore online)
         var featureColumns = trainingSet.Views
             .SelectMany(view => view.Features.Select(feature => (feature.Column, Reference: $"{view.View}:{feature.Feature}")))
             .ToDictionary(feature => feature.Column, feature => feature.Reference);
+        var joinKeys = trainingSet.JoinKeys.ToList();
         var problems = new Dictionary<string, string[]>();
-        foreach (var key in trainingSet.JoinKeys.Where(key => !entities.TryGetProperty(key, out _)))
+        foreach (var key in joinKeys.Where(key => !entities.TryGetProperty(key, out _)))
         {
-            problems[$"entities.{key}"] = [$"is missing: the model's features are found by {string.Join(", ", trainingSet.JoinKeys)}"];
+            problems[$"entities.{key}"] = [$"is missing: the model's features are found by {string.Join(", ", joinKeys)}"];
         }
 
         foreach (var input in inputs.Where(input => !featureColumns.ContainsKey(input.Name) && !entities.TryGetProperty(input.Name, out _)))
@@ -66,7 +67,7 @@ public sealed class EntityFeatures(OnlineStore online)
         }
 
         var keys = Enumerable.Range(0, count)
-            .Select(row => (IReadOnlyDictionary<string, object?>)trainingSet.JoinKeys.ToDictionary(key => key, key => (object?)entities.GetProperty(key)[row]))
+            .Select(row => (IReadOnlyDictionary<string, object?>)joinKeys.ToDictionary(key => key, key => (object?)entities.GetProperty(key)[row]))
             .ToList();
         var requests = trainingSet.Views
             .Select(view => new OnlineFeatureRequest(
@@ -111,6 +112,12 @@ public sealed class EntityFeatures(OnlineStore online)
     private static JsonDocument Records(
         IReadOnlyList<ColumnSchema> inputs, Dictionary<string, string> featureColumns, OnlineFeatureTable table, JsonElement entities, int count)
     {
+        // Where each input comes from, found once rather than once per row: a feature's values, or the request's list.
+        var sources = inputs
+            .Select(input => featureColumns.TryGetValue(input.Name, out var reference)
+                ? new InputSource(JsonEncodedText.Encode(input.Name), table[reference].Values, default)
+                : new InputSource(JsonEncodedText.Encode(input.Name), null, entities.GetProperty(input.Name)))
+            .ToArray();
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))
         {
@@ -118,16 +125,16 @@ public sealed class EntityFeatures(OnlineStore online)
             for (var row = 0; row < count; row++)
             {
                 writer.WriteStartObject();
-                foreach (var input in inputs)
+                foreach (var (name, stored, sent) in sources)
                 {
-                    writer.WritePropertyName(input.Name);
-                    if (featureColumns.TryGetValue(input.Name, out var reference))
+                    writer.WritePropertyName(name);
+                    if (stored is null)
                     {
-                        JsonSerializer.Serialize(writer, table[reference].Values[row]);
+                        sent[row].WriteTo(writer);
                     }
                     else
                     {
-                        entities.GetProperty(input.Name)[row].WriteTo(writer);
+                        WriteValue(writer, stored[row]);
                     }
                 }
 
@@ -140,19 +147,52 @@ public sealed class EntityFeatures(OnlineStore online)
         return JsonDocument.Parse(buffer.WrittenMemory);
     }
 
+    /// <summary>
+    /// A stored value as JSON. A number that is not finite has no JSON form; it is written as null, which the model reads as
+    /// the missing value a NaN would have been.
+    /// </summary>
+    private static void WriteValue(Utf8JsonWriter writer, object? value)
+    {
+        switch (value)
+        {
+            case double number when double.IsFinite(number):
+                writer.WriteNumberValue(number);
+                break;
+            case string text:
+                writer.WriteStringValue(text);
+                break;
+            case bool flag:
+                writer.WriteBooleanValue(flag);
+                break;
+            case null or double:
+                writer.WriteNullValue();
+                break;
+            default:
+                JsonSerializer.Serialize(writer, value);
+                break;
+        }
+    }
+
+    /// <summary>A model input's name, and its values: read from the store, or else sent in the request.</summary>
+    private readonly record struct InputSource(JsonEncodedText Name, IReadOnlyList<object?>? Stored, JsonElement Sent);
+
     private static IReadOnlyDictionary<string, FeatureStatus>[] Missing(OnlineFeatureTable table, int count)
     {
-        var missing = new Dictionary<string, FeatureStatus>[count];
+        // Most rows miss nothing: they share one empty dictionary.
+        var none = new Dictionary<string, FeatureStatus>();
+        var missing = new IReadOnlyDictionary<string, FeatureStatus>[count];
         for (var row = 0; row < count; row++)
         {
-            missing[row] = [];
+            Dictionary<string, FeatureStatus>? found = null;
             for (var feature = 0; feature < table.Results.Count; feature++)
             {
                 if (table.Results[feature].Statuses[row] is var status and not FeatureStatus.Present)
                 {
-                    missing[row][table.Metadata.Features[feature]] = status;
+                    (found ??= [])[table.Metadata.Features[feature]] = status;
                 }
             }
+
+            missing[row] = found ?? none;
         }
 
         return missing;
