@@ -47,6 +47,8 @@ var inference = builder.AddProject<Projects.ModelPlatform_Inference>("inference"
     .WithReference(redis).WaitFor(redis)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReference(registry).WaitFor(registry)
+    // Asked how served inputs drifted from the training data it holds; not waited for, as serving does not need it.
+    .WithReference(feature)
     .WithHttpHealthCheck("/health")
     .PublishAsContainerApp(minReplicas: 2, maxReplicas: 10, ScaleRule.Http(concurrentRequests: 100), ScaleRule.Cpu(percent: 70));
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace ModelPlatform.Contracts;
@@ -63,3 +64,13 @@ public sealed record DatasetRowsPage(
     int Limit,
     int Total,
     IReadOnlyList<IReadOnlyDictionary<string, object?>> Rows);
+
+/// <summary>
+/// Values of some of a dataset version's columns, gathered elsewhere (a sample of the inputs a model was sent), to compare
+/// with the version's own: numbers for numeric columns (seconds since the Unix epoch for timestamps), strings for
+/// categorical and text columns, true or false for booleans, null for a missing value.
+/// </summary>
+public sealed record SampleDriftRequest(IReadOnlyList<ColumnSample> Columns);
+
+/// <summary>One column of a <see cref="SampleDriftRequest"/>: its name in the dataset version and its values.</summary>
+public sealed record ColumnSample(string Name, IReadOnlyList<JsonElement> Values);

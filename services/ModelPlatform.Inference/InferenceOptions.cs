@@ -36,4 +36,22 @@ public sealed class InferenceOptions
     /// <summary>How many shadow requests may wait to be scored; past it, copies are dropped rather than slow the answers.</summary>
     [Range(1, 1_000_000)]
     public int ShadowQueueLength { get; set; } = 1000;
+
+    /// <summary>
+    /// How many of the rows each model version is sent are kept per window, a uniform (reservoir) sample in Redis shared by
+    /// the replicas, for drift against the version's training set. 0 keeps none.
+    /// </summary>
+    [Range(0, 10_000)]
+    public int DriftSampleSize { get; set; } = 1000;
+
+    /// <summary>How long a sample window lasts, in minutes: drift compares the current window, or the one before it.</summary>
+    [Range(1, 525_600)]
+    public int DriftWindowMinutes { get; set; } = 1440;
+
+    /// <summary>
+    /// How often each replica checks the models it has loaded for drift, in minutes, and updates the drift metrics. 0 checks
+    /// only when asked (<c>GET /models/{name}/versions/{version}/drift</c>).
+    /// </summary>
+    [Range(0, 525_600)]
+    public int DriftCheckMinutes { get; set; } = 60;
 }

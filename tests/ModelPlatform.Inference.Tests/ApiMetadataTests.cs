@@ -19,7 +19,7 @@ public sealed class ApiMetadataTests : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         // Registered so the handlers' parameters bind as services; no request is served here.
-        foreach (var service in new[] { typeof(Scoring), typeof(ShadowTotals), typeof(ModelCatalog), typeof(LoadedModels), typeof(ServingReadiness) })
+        foreach (var service in new[] { typeof(Scoring), typeof(ShadowTotals), typeof(ModelCatalog), typeof(LoadedModels), typeof(ServingReadiness), typeof(ServingDrift) })
         {
             builder.Services.AddSingleton(service, _ => throw new NotSupportedException());
         }

@@ -443,6 +443,48 @@ public class InferenceTests(PlatformFixture platform) : PlatformTest(platform)
         Assert.True(DateTimeOffset.UtcNow < cachedUntil, "the swap came only when the cached route expired, not by event");
     }
 
+    [Fact]
+    public async Task TheInputsAVersionServesAreSampledAndComparedWithItsTrainingData()
+    {
+        // Arrange: a model of this test's own, so no other test's predictions reach its sample.
+        var (model, versions) = await IrisVersionsAsync("served", 1);
+        var drift = $"/models/{model}/versions/{versions[0]}/drift";
+        var iris = PlatformSteps.IrisRows().Select(row => row.Record).ToList();
+        // Every iris row again, its petals ten centimetres longer and wider: two of the four inputs move.
+        var shifted = Enumerable.Range(0, 1000).Select(i => new Dictionary<string, object>(iris[i % iris.Count])
+        {
+            ["petal_length"] = (double)iris[i % iris.Count]["petal_length"] + 10,
+            ["petal_width"] = (double)iris[i % iris.Count]["petal_width"] + 10,
+        }).ToList();
+        Task<JsonObject> SampledAsync(long scored) => Platform.WaitUntilAsync($"{scored} rows scored in the sample",
+            () => Platform.Inference.GetAsync(drift).AssertJsonAsync(), report => report["scoredRows"]!.GetValue<long>() == scored,
+            PlatformSteps.EventTimeout, logsOf: ["inference"], show: report => report.ToJsonString());
+
+        // Act: the training rows themselves, then the shifted rows.
+        await Platform.PredictAsync(model, iris, $"?version={versions[0]}").AssertStatusAsync(HttpStatusCode.OK);
+        var same = await SampledAsync(150);
+        // Two requests: the platform under test takes at most 500 records in one.
+        foreach (var half in shifted.Chunk(500))
+        {
+            await Platform.PredictAsync(model, half, $"?version={versions[0]}").AssertStatusAsync(HttpStatusCode.OK);
+        }
+
+        var moved = await SampledAsync(1150);
+        var unknownWindow = await Platform.Inference.GetAsync($"{drift}?window=last").AssertJsonAsync(HttpStatusCode.BadRequest);
+        var previous = await Platform.Inference.GetAsync($"{drift}?window=previous").AssertJsonAsync();
+
+        // Assert: the sample of the training rows is the training data, by the small-sample test; the shifted rows take most
+        // of the 1,000 slots, and the two inputs they moved drift, which is half: the version drifts.
+        Assert.Equal((model, 150, false), (same["trainingDataset"]!.GetValue<string>(), same["sampledRows"]!.GetValue<int>(), same["drift"]!["drifted"]!.GetValue<bool>()));
+        Assert.All(same["drift"]!["columns"]!.AsArray(), column => Assert.Equal(("ks", false), (column!["method"]!.GetValue<string>(), column["drifted"]!.GetValue<bool>())));
+        Assert.Equal(1000, moved["sampledRows"]!.GetValue<int>());
+        var columns = moved["drift"]!["columns"]!.AsArray().ToDictionary(column => column!["name"]!.GetValue<string>(), column => column!["drifted"]!.GetValue<bool>());
+        Assert.Equal(new Dictionary<string, bool> { ["sepal_length"] = false, ["sepal_width"] = false, ["petal_length"] = true, ["petal_width"] = true }, columns);
+        Assert.True(moved["drift"]!["drifted"]!.GetValue<bool>());
+        Assert.Equal(["window"], unknownWindow["errors"]!.AsObject().Select(error => error.Key));
+        Assert.Equal(0, previous["sampledRows"]!.GetValue<int>());
+    }
+
     private async Task<(string Model, List<int> Versions)> IrisVersionsAsync(string prefix, int count, params string[] trainers)
     {
         var model = await Platform.UploadIrisAsync(prefix);

@@ -46,6 +46,12 @@ public static class DatasetsApi
         reads.MapGet("/{name}/drift", GetDrift)
             .WithName("GetDatasetDrift")
             .WithSummary("Compare two versions column by column: KS or chi-square on small references, Wasserstein or Jensen-Shannon on large; PSI");
+        // A read with a body: the inference service sends the sample of inputs a model version was sent, to compare with the
+        // version it was trained on.
+        api.MapPost("/{name}/versions/{version}/drift", CompareSample)
+            .WithName("CompareSampleWithDatasetVersion")
+            .WithSummary("Compare a sample of column values (such as a model's inputs) with a version's, by the tests of GET /drift")
+            .RequireRoles(PlatformRoles.Reader, PlatformRoles.InferenceService);
         reads.MapGet("/{name}/versions/{version}/data", GetData)
             .WithName("GetDatasetData")
             .WithSummary("Download a version's rows as one Parquet file (what training reads); its ETag is the file's SHA-256")
@@ -220,6 +226,31 @@ public static class DatasetsApi
 
         var drift = await store.CompareAsync(name, reference.Version, compared.Version, options.Value.Drift, cancellationToken);
         return drift is null ? DatasetNotFound(name) : TypedResults.Ok(drift);
+    }
+
+    /// <summary>Compares the sample's columns with the same columns of the version (a number or 'latest').</summary>
+    public static async Task<Results<Ok<DatasetDrift>, NotFound<ProblemDetails>, ValidationProblem>> CompareSample(
+        string name, string version, SampleDriftRequest sample, DatasetStore store, IOptions<FeatureOptions> options,
+        CancellationToken cancellationToken)
+    {
+        if (!TryParseVersion(version, out var number))
+        {
+            return InvalidVersion(version);
+        }
+
+        if (await store.GetVersionAsync(name, number, cancellationToken) is not { } info)
+        {
+            return DatasetNotFound(name, version);
+        }
+
+        var (columns, problems) = SampleColumns.Read(sample, info);
+        if (columns is null)
+        {
+            return TypedResults.ValidationProblem(problems, title: $"The sample does not fit {name} v{info.Version}.");
+        }
+
+        var drift = await store.CompareSampleAsync(info, columns, options.Value.Drift, cancellationToken);
+        return drift is null ? DatasetNotFound(name, version) : TypedResults.Ok(drift);
     }
 
     private static bool TryParseVersion(string version, out int? number)

@@ -235,6 +235,24 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
             DatasetColumns.Read(duckdb, referenceFile.Path, reference.Columns), DatasetColumns.Read(duckdb, currentFile.Path, compared.Columns), options);
     }
 
+    /// <summary>
+    /// How a sample of values gathered elsewhere (what a model was sent) moved from <paramref name="version"/>'s own values of
+    /// the same columns, by the same tests as <see cref="CompareAsync"/>; null when the version does not exist.
+    /// </summary>
+    public async Task<DatasetDrift?> CompareSampleAsync(
+        DatasetVersionInfo version, IReadOnlyList<ColumnData> sample, DriftOptions options, CancellationToken cancellationToken)
+    {
+        if (await GetFileAsync(version.Name, version.Version, cancellationToken) is not { } file)
+        {
+            return null;
+        }
+
+        var sampled = sample.Select(column => column.Name).ToHashSet(StringComparer.Ordinal);
+        using var duckdb = files.OpenQueryEngine();
+        return DriftDetector.CompareDataset(
+            DatasetColumns.Read(duckdb, file.Path, [.. version.Columns.Where(column => sampled.Contains(column.Name))]), sample, options);
+    }
+
     /// <summary>A version's stored rows, typed by its columns, read a page at a time.</summary>
     private async IAsyncEnumerable<object?[]> StoredRowsAsync(DatasetVersionInfo info, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

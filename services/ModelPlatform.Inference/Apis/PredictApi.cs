@@ -46,6 +46,17 @@ public static class PredictApi
             .WithSummary("How the shadow versions of a model's aliases compare with the versions that answered")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .RequireRoles(PlatformRoles.Reader);
+        app.MapGet("/models/{name}/versions/{version:int}/drift", GetDrift)
+            .WithTags("Predictions")
+            .WithName("GetServingDrift")
+            .WithSummary("How the inputs a version was sent in this window (or ?window=previous) moved from its training data")
+            .WithDescription("""
+                A uniform sample of the rows the version scored in the window, on every replica, compared column by column with
+                the dataset version it was trained on, by the feature service's tests: Kolmogorov-Smirnov or chi-square while the
+                training data is small, normalised Wasserstein or Jensen-Shannon once it is large, with the PSI beside each.
+                """)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .RequireRoles(PlatformRoles.Reader);
         return app;
     }
 
@@ -166,6 +177,30 @@ public static class PredictApi
         await shadowTotals.ReadAsync(name) is { } comparisons
             ? TypedResults.Ok(comparisons)
             : Problem(StatusCodes.Status503ServiceUnavailable, "Redis is unreachable", "Shadow comparisons are kept in Redis, which is unreachable.");
+
+    public static async Task<Results<Ok<ServingDriftReport>, ValidationProblem, NotFound<ProblemDetails>, ProblemHttpResult>> GetDrift(
+        string name, int version, ModelCatalog catalog, ServingDrift drift, CancellationToken cancellationToken, string? window = null)
+    {
+        if (window is not (null or "current" or "previous"))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["window"] = ["can be 'current' (the default) or 'previous'"] });
+        }
+
+        if (await catalog.GetVersionAsync(name, version, cancellationToken) is not { } info)
+        {
+            return ProblemResults.NotFound($"Model '{name}' has no version {version}.");
+        }
+
+        var (report, failure, detail) = await drift.CompareAsync(info, window == "previous", cancellationToken);
+        return failure switch
+        {
+            null => TypedResults.Ok(report!),
+            ServingDriftFailure.SampleUnavailable => Problem(StatusCodes.Status503ServiceUnavailable, "Redis is unreachable", detail!),
+            ServingDriftFailure.FeatureServiceUnavailable => Problem(StatusCodes.Status503ServiceUnavailable, "The feature service is unreachable", detail!),
+            ServingDriftFailure.TrainingDataMissing => ProblemResults.NotFound(detail!),
+            _ => Problem(StatusCodes.Status409Conflict, "The version's inputs do not fit its training data", detail!),
+        };
+    }
 
     /// <summary>Parses the body once, in place (no copy per record); malformed JSON is a 400 naming where.</summary>
     private static JsonDocument ParseJson(RequestBody body)

@@ -43,6 +43,10 @@ internal static class Extensions
         builder.Services.AddSingleton<ShadowTotals>();
         builder.Services.AddSingleton<ShadowTraffic>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ShadowTraffic>());
+        builder.Services.AddSingleton<InputSample>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<InputSample>());
+        builder.Services.AddSingleton<ServingDrift>();
+        builder.Services.AddHostedService<DriftMonitor>();
         builder.Services.AddSingleton<Scoring>();
         // Models trained from a feature service read their features from the online store, in the same Redis.
         builder.Services.AddSingleton<OnlineStore>();
@@ -50,6 +54,8 @@ internal static class Extensions
         builder.Services.AddSingleton<ServingReadiness>();
         builder.Services.AddHostedService<ModelPreloader>();
         builder.Services.AddHttpClient<RegistryClient>(http => http.BaseAddress = new("https+http://registry"));
+        // Drift is measured against training data, which the feature service holds.
+        builder.Services.AddHttpClient<FeatureClient>(http => http.BaseAddress = new("https+http://feature"));
         builder.Services.AddHttpClient<ArtifactClient>(http => http.BaseAddress = new("https+http://registry")).AddLargeTransferResilience();
     }
 }

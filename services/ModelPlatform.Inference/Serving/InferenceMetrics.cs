@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using ModelPlatform.Contracts;
+using ModelPlatform.Features.Statistics;
 
 namespace ModelPlatform.Inference.Serving;
 
@@ -25,7 +26,9 @@ public sealed class InferenceMetrics
     private readonly Counter<long> _evictions;
     private readonly Counter<long> _shadowRows;
     private readonly Counter<long> _shadowDropped;
+    private readonly Counter<long> _sampleDropped;
     private readonly ConcurrentDictionary<string, CacheTally> _cacheTallies = new();
+    private readonly ConcurrentDictionary<(string Model, int Version), DatasetDrift> _drift = new();
     private readonly ConcurrentDictionary<(string Model, int Version, string Protocol), KeyValuePair<string, object?>[]> _scoredTags = new();
 
     public InferenceMetrics(IMeterFactory meterFactory)
@@ -48,6 +51,14 @@ public sealed class InferenceMetrics
             description: "Rows a shadow version scored, by whether its answer agreed with the one returned");
         _shadowDropped = _meter.CreateCounter<long>("modelplatform.inference.shadow.dropped", unit: "{request}",
             description: "Copies of requests not sent to a shadow version because its queue was full");
+        _sampleDropped = _meter.CreateCounter<long>("modelplatform.inference.drift.sample_dropped", unit: "{request}",
+            description: "Requests whose rows were not offered to the drift sample because its queue was full");
+        _meter.CreateObservableGauge("modelplatform.inference.drift.share",
+            () => ObserveDrift(drift => drift.DriftedShare), unit: "1",
+            description: "Share of a model version's compared inputs that drifted from its training data, at its last drift check");
+        _meter.CreateObservableGauge("modelplatform.inference.drift.columns",
+            () => ObserveDrift(drift => drift.DriftedColumns), unit: "{column}",
+            description: "A model version's inputs that drifted from its training data, at its last drift check");
     }
 
     public void Scored(string model, int version, string protocol, int rows, TimeSpan elapsed)
@@ -90,6 +101,14 @@ public sealed class InferenceMetrics
     }
 
     public void ShadowDropped(string model) => _shadowDropped.Add(1, new KeyValuePair<string, object?>("model", model));
+
+    public void SampleDropped(string model) => _sampleDropped.Add(1, new KeyValuePair<string, object?>("model", model));
+
+    /// <summary>Keeps a version's latest drift for the drift gauges.</summary>
+    public void DriftMeasured(string model, int version, DatasetDrift drift) => _drift[(model, version)] = drift;
+
+    private IEnumerable<Measurement<double>> ObserveDrift(Func<DatasetDrift, double> value) =>
+        _drift.Select(pair => new Measurement<double>(value(pair.Value), new TagList { { "model", pair.Key.Model }, { "version", pair.Key.Version } }));
 
     private IEnumerable<Measurement<double>> ObserveHitRatios() =>
         _cacheTallies.Where(pair => Interlocked.Read(ref pair.Value.Lookups) > 0)

@@ -9,9 +9,10 @@ public sealed record ServingTarget(ModelVersionInfo Version, ModelPredictor Pred
 
 /// <summary>
 /// What every protocol (JSON, CSV, Open Inference Protocol) shares: which version answers, and scoring records with it,
-/// through the prediction cache, with metrics and a copy for the shadow.
+/// through the prediction cache, with metrics, a copy for the shadow, and the rows offered to the version's drift sample.
 /// </summary>
-public sealed class Scoring(ModelCatalog catalog, LoadedModels models, PredictionCache cache, ShadowTraffic shadow, InferenceMetrics metrics)
+public sealed class Scoring(
+    ModelCatalog catalog, LoadedModels models, PredictionCache cache, ShadowTraffic shadow, InputSample sample, InferenceMetrics metrics)
 {
     public const string DefaultAlias = "production";
 
@@ -91,6 +92,7 @@ public sealed class Scoring(ModelCatalog catalog, LoadedModels models, Predictio
     private Prediction[] Scored(ServingTarget target, IReadOnlyList<ModelRecord> records, string protocol, long started, Prediction[] predictions)
     {
         metrics.Scored(target.Version.ModelName, target.Version.Version, protocol, records.Count, Stopwatch.GetElapsedTime(started));
+        sample.Offer(target.Version, records);
         if (target.Shadow is { } shadowVersion)
         {
             shadow.Send(new ShadowCopy(target.Version, shadowVersion, records, predictions));
