@@ -13,7 +13,9 @@ public sealed class SampleColumnsTests
     [Fact]
     public void ValuesAreTypedByTheVersionsColumnsAsItsOwnAreRead()
     {
-        var (columns, problems) = SampleColumns.Read(Sample(("amount", "[1.5, null, 2]"), ("member", "[true, false, null]"), ("channel", """["web", null]""")), Version);
+        var sample = Sample(("amount", "[1.5, null, 2]"), ("member", "[true, false, null]"), ("channel", """["web", null]"""));
+
+        var (columns, problems) = SampleColumns.Read(sample, Version);
 
         Assert.Empty(problems);
         Assert.Equal((2L, 1L), (columns![0].Count, columns[0].Missing));

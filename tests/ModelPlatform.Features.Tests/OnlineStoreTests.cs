@@ -340,67 +340,25 @@ public sealed class OnlineStoreTests : IClassFixture<RedisConnectionFixture>
     }
 
     [Fact]
-    public async Task ReadSendsOneCommandPerEntityAndView()
+    public async Task AReadIsOneCommandThatRunsAnHmgetPerEntityAndViewOnTheServer()
     {
-        const int Entities = 100;
-        OnlineView[] views = [DriverView("a"), DriverView("b"), DriverView("c")];
-        IReadOnlyDictionary<string, object?>[] entities = [.. Enumerable.Range(0, Entities).Select(entity => Driver(entity))];
-        var commandsBefore = await InfoNumberAsync("commandstats", "cmdstat_hmget", "calls");
-
-        await _store.ReadAsync([.. views.Select(view => new OnlineFeatureRequest(view, ["f0", "f1"]))], entities);
-
-        Assert.Equal(Entities * views.Length, await InfoNumberAsync("commandstats", "cmdstat_hmget", "calls") - commandsBefore);
-    }
-
-    /// <summary>
-    /// Every command of a read is queued in one batch before any answer is awaited: no command waits for another's round
-    /// trip. (How many socket reads the server needs for them depends on timing, so it is not what is checked.)
-    /// </summary>
-    [Fact]
-    public async Task ReadQueuesEveryCommandInOneBatchBeforeAwaitingAny()
-    {
-        var sent = new TaskCompletionSource();
-        var batch = Substitute.For<IBatch>();
-        batch.HashGetAsync(Arg.Any<RedisKey>(), Arg.Any<RedisValue[]>(), Arg.Any<CommandFlags>())
-            .Returns(async call =>
-            {
-                // Answered only once the batch is sent: a read that awaited a command before queueing the next never ends.
-                await sent.Task;
-                return new RedisValue[call.ArgAt<RedisValue[]>(1).Length];
-            });
-        batch.When(b => b.Execute()).Do(_ => sent.TrySetResult());
-        var database = Substitute.For<IDatabase>();
-        database.CreateBatch(Arg.Any<object?>()).Returns(batch);
-        var redis = Substitute.For<IConnectionMultiplexer>();
-        redis.GetDatabase(Arg.Any<int>(), Arg.Any<object?>()).Returns(database);
-        OnlineView[] views = [DriverView("a"), DriverView("b")];
-
-        var table = await new OnlineStore(redis, _clock)
-            .ReadAsync([.. views.Select(view => new OnlineFeatureRequest(view, ["f0"]))], [Driver(1), Driver(2), Driver(3)])
-            .WaitAsync(TimeSpan.FromSeconds(30));
-
-        batch.Received(1).Execute();
-        Assert.Equal(6, batch.ReceivedCalls().Count(call => call.GetMethodInfo().Name == nameof(IBatch.HashGetAsync)));
-        Assert.All(table.Results.SelectMany(result => result.Statuses), status => Assert.Equal(FeatureStatus.NotFound, status));
-    }
-
-    [Fact]
-    public async Task ReadWakesItsCallerOnceNotOncePerCommand()
-    {
-        // Arrange: 300 commands a read, the 100 entities × 3 views; one read first, so the connection is warm.
+        // Arrange: the 100 entities × 3 views; one read first, so the script is loaded.
         OnlineView[] views = [DriverView("a"), DriverView("b"), DriverView("c")];
         IReadOnlyDictionary<string, object?>[] entities = [.. Enumerable.Range(0, 100).Select(entity => Driver(entity))];
-        OnlineFeatureRequest[] features = [.. views.Select(view => new OnlineFeatureRequest(view, ["f0"]))];
+        OnlineFeatureRequest[] features = [.. views.Select(view => new OnlineFeatureRequest(view, ["f0", "f1"]))];
+        await _store.WriteAsync(views[1], [Row(7, _now, rate: 0.5)]);
         await _store.ReadAsync(features, entities);
-        var workItemsBefore = ThreadPool.CompletedWorkItemCount;
+        var (scriptsBefore, hmgetsBefore) = (await ScriptCallsAsync(), await InfoNumberAsync("commandstats", "cmdstat_hmget", "calls"));
 
         // Act
-        await _store.ReadAsync(features, entities);
+        var table = await _store.ReadAsync(features, entities);
 
-        // Assert: each continuation the client runs on a reply is a thread-pool work item, and on a busy machine each
-        // waits its turn for a thread; waiting on every reply took one per command. (Other tests may add a few.)
-        var workItems = ThreadPool.CompletedWorkItemCount - workItemsBefore;
-        Assert.InRange(workItems, 0, views.Length * entities.Length / 10);
+        // Assert: the client sent one command, which ran an HMGET per key; each reply went to its own view and entity.
+        Assert.Equal(1, await ScriptCallsAsync() - scriptsBefore);
+        Assert.Equal(entities.Length * views.Length, await InfoNumberAsync("commandstats", "cmdstat_hmget", "calls") - hmgetsBefore);
+        var found = table.Results.Select((result, feature) => (feature, Present: result.Statuses.Select((status, entity) => (status, entity))
+            .Where(value => value.status != FeatureStatus.NotFound).Select(value => value.entity).ToArray())).Where(result => result.Present.Length > 0);
+        Assert.Equal([(2, new[] { 7 }), (3, new[] { 7 })], found.Select(result => (result.feature, result.Present)));
     }
 
     [Fact]
@@ -511,6 +469,9 @@ public sealed class OnlineStoreTests : IClassFixture<RedisConnectionFixture>
     }
 
     // A number from INFO: "name:value" lines, or "name:key=value,key=value" when a key is given.
+    private async Task<long> ScriptCallsAsync() =>
+        await InfoNumberAsync("commandstats", "cmdstat_evalsha", "calls") + await InfoNumberAsync("commandstats", "cmdstat_eval", "calls");
+
     private async Task<long> InfoNumberAsync(string section, string name, string? key = null)
     {
         var info = (string)(await _redis.ExecuteAsync("INFO", section))!;

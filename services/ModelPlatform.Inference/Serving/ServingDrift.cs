@@ -53,7 +53,8 @@ public sealed class ServingDrift(InputSample sample, FeatureClient features, Inf
         IDictionary<string, string[]>? problems;
         try
         {
-            (drift, problems) = await features.CompareSampleAsync(lineage.Dataset, lineage.DatasetVersion, new SampleDriftRequest(window.Columns), cancellationToken);
+            (drift, problems) = await features.CompareSampleAsync(
+                lineage.Dataset, lineage.DatasetVersion, new SampleDriftRequest(window.Columns), cancellationToken);
         }
         catch (HttpRequestException ex)
         {
