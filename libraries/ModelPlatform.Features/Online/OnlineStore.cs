@@ -7,11 +7,12 @@ namespace ModelPlatform.Features.Online;
 /// The feature store's online store: the latest row of each entity of each feature view, in Redis, for serving.
 /// </summary>
 /// <remarks>
-/// One hash per (view, entity), at <see cref="OnlineKeys"/>: <c>_ts</c> is the row's event time and <c>_created</c> its created
-/// time (Unix microseconds, 0 when none), and each feature is a field holding a typed value (<see cref="OnlineValues"/>).
-/// A null value is an absent field, so a null (the row is there) differs from not found (no row).
+/// One string per (view, entity), at <see cref="OnlineKeys"/>, holding the row as <see cref="OnlineRecord"/> writes it: its
+/// event and created times, then its values; a null value is absent, so a null (the row is there) differs from not found
+/// (no row). A read is one MGET per view, all in one round trip: the client sends and parses three commands for 100
+/// entities of 3 views, where a hash per row took 300 HMGETs, and the client's work per command was most of a read's time.
 /// <para>
-/// Writes never let an older row replace a newer one, so materialization can be replayed. The hash expires one TTL after its
+/// Writes never let an older row replace a newer one, so materialization can be replayed. The row expires one TTL after its
 /// max age: past its TTL, reads still find it and answer <see cref="FeatureStatus.OutsideMaxAge"/> for a while instead of
 /// <see cref="FeatureStatus.NotFound"/>, and Redis frees it later. Every write sets the expiry afresh.
 /// </para>
@@ -21,48 +22,25 @@ public sealed class OnlineStore(IConnectionMultiplexer redis, TimeProvider clock
     /// <summary>Rows sent to Redis in one round trip.</summary>
     public const int RowsPerFlush = 1000;
 
-    internal const string EventTimeField = "_ts";
-    internal const string CreatedTimeField = "_created";
-
-    // KEYS[1]: the row's hash. ARGV[1]: event time, ARGV[2]: created time (Unix µs), ARGV[3]: when the hash expires
-    // (Unix ms; 0: never), then feature, value, feature, value... Returns 1 when written, 0 when the stored row is as new or newer.
-    // The whole hash is replaced, so features the new row lacks do not linger; a new hash has no expiry until one is set.
-    // unpack() works in slices because Lua's stack holds only so many values.
+    // KEYS[1]: the row's key. ARGV[1]: event time, ARGV[2]: created time (Unix µs), ARGV[3]: when the row expires (Unix ms;
+    // 0: never), ARGV[4]: the row (OnlineRecord). Returns 1 when written, 0 when the stored row is as new or newer. The stored
+    // row's times lead it, so it is compared without reading the rest; SET replaces the row and its expiry whole.
     private const string WriteScript = """
-        local stored = redis.call('HMGET', KEYS[1], '_ts', '_created')
-        if stored[1] then
-          local storedEvent, event = tonumber(stored[1]), tonumber(ARGV[1])
-          if storedEvent > event or (storedEvent == event and tonumber(stored[2] or '0') >= tonumber(ARGV[2])) then
+        local stored = redis.call('GET', KEYS[1])
+        if stored then
+          local storedEvent, storedCreated = string.match(stored, '^(%-?%d+):(%-?%d+):')
+          local event = tonumber(ARGV[1])
+          if storedEvent and (tonumber(storedEvent) > event
+              or (tonumber(storedEvent) == event and tonumber(storedCreated) >= tonumber(ARGV[2]))) then
             return 0
           end
         end
-        redis.call('DEL', KEYS[1])
-        redis.call('HSET', KEYS[1], '_ts', ARGV[1], '_created', ARGV[2])
-        for first = 4, #ARGV, 1000 do
-          redis.call('HSET', KEYS[1], unpack(ARGV, first, math.min(first + 999, #ARGV)))
-        end
-        if ARGV[3] ~= '0' then
-          redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+        if ARGV[3] == '0' then
+          redis.call('SET', KEYS[1], ARGV[4])
+        else
+          redis.call('SET', KEYS[1], ARGV[4], 'PXAT', ARGV[3])
         end
         return 1
-        """;
-
-    // KEYS: every (view, entity) hash of a read, view by view. ARGV[1]: how many views; then, per view, its number of entities,
-    // its number of fields and the fields. Returns one HMGET reply per key, in KEYS' order. One script call rather than an HMGET
-    // per key: the client sends, awaits and parses one command instead of 300 for 100 entities × 3 views, which was most of a
-    // read's time (the keys all live on the one Redis server the platform uses; a Redis Cluster would need them in one slot).
-    private const string ReadScript = """
-        local replies, key, arg = {}, 1, 2
-        for view = 1, tonumber(ARGV[1]) do
-          local entities, count = tonumber(ARGV[arg]), tonumber(ARGV[arg + 1])
-          local fields = {unpack(ARGV, arg + 2, arg + 1 + count)}
-          arg = arg + 2 + count
-          for entity = 1, entities do
-            replies[key] = redis.call('HMGET', KEYS[key], unpack(fields))
-            key = key + 1
-          end
-        end
-        return replies
         """;
 
     private static readonly string[] StatusNames = ["present", "null", "not_found", "outside_max_age"];
@@ -132,7 +110,7 @@ public sealed class OnlineStore(IConnectionMultiplexer redis, TimeProvider clock
     /// Reads <paramref name="features"/> for each of <paramref name="entities"/>. Each entity holds the values of the join keys of
     /// every view asked for (by name; others are ignored). A value whose event time is more than the view's TTL before now
     /// (by the clock) is <see cref="FeatureStatus.OutsideMaxAge"/>; one exactly TTL old is still present.
-    /// The read is one command: a script that runs an HMGET per entity and view on the server, in one round trip.
+    /// All the commands go to Redis together: one MGET per view, in one round trip.
     /// </summary>
     public async Task<OnlineFeatureTable> ReadAsync(
         IReadOnlyList<OnlineFeatureRequest> features,
@@ -158,18 +136,11 @@ public sealed class OnlineStore(IConnectionMultiplexer redis, TimeProvider clock
             }
         }
 
-        var arguments = new List<RedisValue> { features.Count };
-        foreach (var feature in features)
-        {
-            arguments.Add(entities.Count);
-            arguments.Add(feature.Features.Count + 1);
-            arguments.Add(EventTimeField);
-            arguments.AddRange(feature.Features.Select(name => (RedisValue)name));
-        }
-
-        var replies = (RedisResult[])(await redis.GetDatabase()
-            .ScriptEvaluateAsync(ReadScript, [.. keys.SelectMany(view => view)], [.. arguments])
-            .WaitAsync(cancellationToken))!;
+        // One MGET per view, sent together.
+        var batch = redis.GetDatabase().CreateBatch();
+        var replies = keys.Select(viewKeys => batch.StringGetAsync(viewKeys)).ToArray();
+        batch.Execute();
+        await Task.WhenAll(replies).WaitAsync(cancellationToken);
 
         var names = new List<string>();
         var results = new List<OnlineFeatureResult>();
@@ -180,15 +151,15 @@ public sealed class OnlineStore(IConnectionMultiplexer redis, TimeProvider clock
             var statuses = NewRows<FeatureStatus>(featureNames.Count, entities.Count);
             var eventTimes = NewRows<DateTimeOffset?>(featureNames.Count, entities.Count);
             var statusCounts = new long[StatusNames.Length];
+            byte[][] wanted = [.. featureNames.Select(System.Text.Encoding.UTF8.GetBytes)];
+            var found = new object?[featureNames.Count];
             for (var e = 0; e < entities.Count; e++)
             {
-                var stored = (RedisValue[])replies[v * entities.Count + e]!;
-                var (rowStatus, eventTime) = RowStatus(view, stored[0], now);
+                var (rowStatus, eventTime) = ReadRow(view, replies[v].Result[e], now, wanted, found);
                 for (var f = 0; f < featureNames.Count; f++)
                 {
-                    var value = stored[f + 1];
-                    var status = rowStatus == FeatureStatus.Present && value.IsNull ? FeatureStatus.Null : rowStatus;
-                    values[f][e] = status == FeatureStatus.Present ? OnlineValues.Decode(value) : null;
+                    var status = rowStatus == FeatureStatus.Present && found[f] is null ? FeatureStatus.Null : rowStatus;
+                    values[f][e] = status == FeatureStatus.Present ? found[f] : null;
                     statuses[f][e] = status;
                     eventTimes[f][e] = eventTime;
                     statusCounts[(int)status]++;
@@ -210,45 +181,39 @@ public sealed class OnlineStore(IConnectionMultiplexer redis, TimeProvider clock
 
     private static RedisValue[] WriteArguments(OnlineView view, OnlineRow row)
     {
+        var (eventTime, createdTime) = (UnixMicroseconds(row.EventTimestamp), row.CreatedTimestamp is { } created ? UnixMicroseconds(created) : 0);
         var expiresAt = view.Ttl == TimeSpan.Zero
             ? 0
-            // Unix ms, rounded up so the hash never goes before its event time + 2 × TTL.
-            : (UnixMicroseconds(row.EventTimestamp) + 2 * (view.Ttl.Ticks / TimeSpan.TicksPerMicrosecond) + 999) / 1000;
-        var arguments = new List<RedisValue>(3 + 2 * row.Values.Count)
-        {
-            UnixMicroseconds(row.EventTimestamp),
-            row.CreatedTimestamp is { } created ? UnixMicroseconds(created) : 0,
-            expiresAt,
-        };
-        foreach (var (feature, value) in row.Values)
-        {
-            if (feature is EventTimeField or CreatedTimeField)
-            {
-                throw new ArgumentException($"Feature view '{view.Name}' has a feature named '{feature}', which the online store keeps for itself.");
-            }
-
-            if (!OnlineValues.IsNull(value))
-            {
-                arguments.Add(feature);
-                arguments.Add(OnlineValues.Encode(feature, value!));
-            }
-        }
-
-        return [.. arguments];
+            // Unix ms, rounded up so the row never goes before its event time + 2 × TTL.
+            : (eventTime + 2 * (view.Ttl.Ticks / TimeSpan.TicksPerMicrosecond) + 999) / 1000;
+        var values = row.Values.Where(value => !OnlineValues.IsNull(value.Value))
+            .Select(value => (value.Key, OnlineValues.Encode(value.Key, value.Value!)))
+            .ToList();
+        return [eventTime, createdTime, expiresAt, OnlineRecord.Encode(eventTime, createdTime, values)];
     }
 
-    // What a row's values are, by its event time: not found, outside its max age, or present (unless a value is null).
-    private static (FeatureStatus Status, DateTimeOffset? EventTime) RowStatus(OnlineView view, RedisValue storedEventTime, long now)
+    // A stored row's status by its event time (not found, outside its max age, or present), and its values in found.
+    private static (FeatureStatus Status, DateTimeOffset? EventTime) ReadRow(
+        OnlineView view, RedisValue stored, long now, byte[][] features, object?[] found)
     {
-        if (storedEventTime.IsNull)
+        if (stored.IsNull)
         {
             return (FeatureStatus.NotFound, null);
         }
 
-        var eventTime = (long)storedEventTime;
+        if (!OnlineRecord.TryRead(((ReadOnlyMemory<byte>)stored).Span, out var eventTime, out var values))
+        {
+            throw new InvalidDataException($"The online store holds a row of feature view '{view.Name}' it cannot read.");
+        }
+
         var ttl = view.Ttl.Ticks / TimeSpan.TicksPerMicrosecond;
-        var status = ttl > 0 && now - eventTime > ttl ? FeatureStatus.OutsideMaxAge : FeatureStatus.Present;
-        return (status, FromUnixMicroseconds(eventTime));
+        if (ttl > 0 && now - eventTime > ttl)
+        {
+            return (FeatureStatus.OutsideMaxAge, FromUnixMicroseconds(eventTime));
+        }
+
+        OnlineRecord.Read(values, features, found);
+        return (FeatureStatus.Present, FromUnixMicroseconds(eventTime));
     }
 
     private static T[][] NewRows<T>(int rows, int columns)

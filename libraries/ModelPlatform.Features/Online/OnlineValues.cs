@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using ModelPlatform.Contracts;
-using StackExchange.Redis;
 
 namespace ModelPlatform.Features.Online;
 
@@ -23,7 +22,7 @@ internal static class OnlineValues
     /// <summary>Whether <paramref name="value"/> is null, as .NET, JSON or a data reader says it.</summary>
     public static bool IsNull(object? value) => value is null or DBNull or JsonElement { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined };
 
-    public static RedisValue Encode(string feature, object value) => value switch
+    public static string Encode(string feature, object value) => value switch
     {
         string text => TextTag + text,
         bool flag => flag ? True : False,
@@ -38,10 +37,9 @@ internal static class OnlineValues
             $"Feature '{feature}' has a value of type {Describe(value)}; the online store keeps numbers, strings, booleans and null."),
     };
 
-    // Read from the reply's bytes: a number is parsed without first becoming a string.
-    public static object Decode(RedisValue stored)
+    // Read from the stored bytes: a number is parsed without first becoming a string.
+    public static object Decode(ReadOnlySpan<byte> bytes)
     {
-        var bytes = ((ReadOnlyMemory<byte>)stored).Span;
         if (bytes.StartsWith("d:"u8))
         {
             return double.Parse(bytes[NumberTag.Length..], NumberStyles.Float, CultureInfo.InvariantCulture);
@@ -50,10 +48,11 @@ internal static class OnlineValues
         return bytes.StartsWith("s:"u8) ? Encoding.UTF8.GetString(bytes[TextTag.Length..])
             : bytes.SequenceEqual("b:true"u8) ? BoxedTrue
             : bytes.SequenceEqual("b:false"u8) ? BoxedFalse
-            : throw new InvalidDataException($"The online store holds a value without a known type tag: '{CellValues.Truncate((string)stored!)}'.");
+            : throw new InvalidDataException(
+                $"The online store holds a value without a known type tag: '{CellValues.Truncate(Encoding.UTF8.GetString(bytes))}'.");
     }
 
-    private static RedisValue Number(double number) => NumberTag + number.ToString("R", CultureInfo.InvariantCulture);
+    private static string Number(double number) => NumberTag + number.ToString("R", CultureInfo.InvariantCulture);
 
     private static string Describe(object value) => value is JsonElement json ? $"JSON {json.ValueKind}" : value.GetType().Name;
 }
