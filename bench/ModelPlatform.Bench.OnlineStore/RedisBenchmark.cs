@@ -6,9 +6,8 @@ namespace ModelPlatform.Bench.OnlineStore;
 
 /// <summary>
 /// The floor: Redis's own <c>redis-benchmark</c> (a C client) doing a read's Redis work and nothing else. A read of 100
-/// customers in 3 views is one batch of 300 pipelined HMGETs (<c>-P 300</c>) of the fields the store asks for (the row's
-/// event time and ten features) on the keys it wrote (<see cref="OnlineKeys"/>); here, random customers of one view per run
-/// (the three views have the same shape).
+/// customers in 3 views is one batch of 3 pipelined MGETs (<c>-P 3</c>) of 100 rows each, on the keys the store wrote
+/// (<see cref="OnlineKeys"/>); here, random customers of one view per run (the three views have the same shape).
 /// </summary>
 /// <remarks>
 /// redis-benchmark times a batch from its first byte written to the first bytes of the reply read, and records that for
@@ -26,7 +25,7 @@ internal sealed class RedisBenchmark(string host, int port, string? password)
         return new RedisBenchmark(endpoint[0], int.Parse(endpoint[1], CultureInfo.InvariantCulture), password);
     }
 
-    public async Task<LatencySummary> RunAsync(OnlineView view, int commandsPerBatch, int batches, int connections)
+    public async Task<LatencySummary> RunAsync(OnlineView view, int keysPerCommand, int commandsPerBatch, int batches, int connections)
     {
         string[] arguments =
         [
@@ -34,7 +33,8 @@ internal sealed class RedisBenchmark(string host, int port, string? password)
             "-c", connections.ToString(CultureInfo.InvariantCulture), "-n", (batches * commandsPerBatch).ToString(CultureInfo.InvariantCulture),
             "-P", commandsPerBatch.ToString(CultureInfo.InvariantCulture), "-r", OnlineWorkload.Customers.ToString(CultureInfo.InvariantCulture),
             "--precision", "3",
-            "HMGET", $"{OnlineKeys.Prefix}:{view.Name}:c__rand_int__", "_ts", .. OnlineWorkload.FeatureNames,
+            // Each __rand_int__ is drawn on its own: a command reads keysPerCommand random customers.
+            "MGET", .. Enumerable.Repeat($"{OnlineKeys.Prefix}:{view.Name}:c__rand_int__", keysPerCommand),
         ];
         var start = new ProcessStartInfo("redis-benchmark", arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var process = Process.Start(start)!;

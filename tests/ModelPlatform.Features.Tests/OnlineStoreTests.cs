@@ -396,6 +396,10 @@ public sealed class OnlineStoreTests : IClassFixture<RedisConnectionFixture>
         Assert.Equal("""["present","not_found"]""", result.GetProperty("statuses").GetRawText());
         Assert.Equal(_now, result.GetProperty("eventTimestamps")[0].GetDateTimeOffset());
         Assert.Equal(JsonValueKind.Null, result.GetProperty("eventTimestamps")[1].ValueKind);
+        var readBack = JsonSerializer.Deserialize<OnlineFeatureTable>(json.GetRawText(), JsonSerializerOptions.Web)!.Results[0];
+        Assert.Equal([0.5, null], readBack.Values);
+        Assert.Equal([FeatureStatus.Present, FeatureStatus.NotFound], readBack.Statuses);
+        Assert.Equal([_now, null], readBack.EventTimestamps);
     }
 
     [Fact]

@@ -93,6 +93,7 @@ public sealed record OnlineFeatureMetadata(IReadOnlyList<string> Features);
 
 /// <param name="Values">Numbers as <see cref="double"/>, strings, booleans; null unless the status is <see cref="FeatureStatus.Present"/>.</param>
 /// <param name="EventTimestamps">When each entity's row was true; null when no row was found.</param>
+[JsonConverter(typeof(OnlineFeatureResultConverter))]
 public sealed record OnlineFeatureResult(
     IReadOnlyList<object?> Values,
     IReadOnlyList<FeatureStatus> Statuses,

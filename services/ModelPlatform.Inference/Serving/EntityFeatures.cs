@@ -134,7 +134,8 @@ public sealed class EntityFeatures(OnlineStore online)
                     }
                     else
                     {
-                        WriteValue(writer, stored[row]);
+                        // A number with no JSON form is written as null: the missing value a NaN would have been to the model.
+                        OnlineFeatureResultConverter.WriteValue(writer, stored[row]);
                     }
                 }
 
@@ -145,32 +146,6 @@ public sealed class EntityFeatures(OnlineStore online)
         }
 
         return JsonDocument.Parse(buffer.WrittenMemory);
-    }
-
-    /// <summary>
-    /// A stored value as JSON. A number that is not finite has no JSON form; it is written as null, which the model reads as
-    /// the missing value a NaN would have been.
-    /// </summary>
-    private static void WriteValue(Utf8JsonWriter writer, object? value)
-    {
-        switch (value)
-        {
-            case double number when double.IsFinite(number):
-                writer.WriteNumberValue(number);
-                break;
-            case string text:
-                writer.WriteStringValue(text);
-                break;
-            case bool flag:
-                writer.WriteBooleanValue(flag);
-                break;
-            case null or double:
-                writer.WriteNullValue();
-                break;
-            default:
-                JsonSerializer.Serialize(writer, value);
-                break;
-        }
     }
 
     /// <summary>A model input's name, and its values: read from the store, or else sent in the request.</summary>

@@ -1,0 +1,104 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ModelPlatform.Features.Online;
+
+/// <summary>
+/// Writes a result's values, statuses and event times straight to the writer, as the serializer would but without its
+/// per-value work: a read of 100 entities × 30 features is 9,000 of them, most of the answer's time. A number JSON cannot
+/// hold (NaN, an infinity) is written as null. Reads as the serializer does.
+/// </summary>
+public sealed class OnlineFeatureResultConverter : JsonConverter<OnlineFeatureResult>
+{
+    private static readonly JsonEncodedText ValuesName = JsonEncodedText.Encode("values");
+    private static readonly JsonEncodedText StatusesName = JsonEncodedText.Encode("statuses");
+    private static readonly JsonEncodedText EventTimestampsName = JsonEncodedText.Encode("eventTimestamps");
+    private static readonly JsonEncodedText[] StatusNames =
+        [.. Enum.GetValues<FeatureStatus>().Select(status => JsonEncodedText.Encode(JsonSerializer.Serialize(status).Trim('"')))];
+
+    public override OnlineFeatureResult Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        var (values, statuses, times) = (new List<object?>(), new List<FeatureStatus>(), new List<DateTimeOffset?>());
+        using var document = JsonDocument.ParseValue(ref reader);
+        foreach (var property in document.RootElement.EnumerateObject())
+        {
+            if (property.NameEquals("values"))
+            {
+                values.AddRange(property.Value.EnumerateArray().Select(value => (object?)(value.ValueKind switch
+                {
+                    JsonValueKind.Number => value.GetDouble(),
+                    JsonValueKind.String => value.GetString(),
+                    JsonValueKind.True or JsonValueKind.False => value.GetBoolean(),
+                    _ => null,
+                })));
+            }
+            else if (property.NameEquals("statuses"))
+            {
+                statuses.AddRange(property.Value.EnumerateArray().Select(status => status.Deserialize<FeatureStatus>(options)));
+            }
+            else if (property.NameEquals("eventTimestamps"))
+            {
+                times.AddRange(property.Value.EnumerateArray().Select(time => time.ValueKind == JsonValueKind.Null ? null : (DateTimeOffset?)time.GetDateTimeOffset()));
+            }
+        }
+
+        return new OnlineFeatureResult(values, statuses, times);
+    }
+
+    public override void Write(Utf8JsonWriter writer, OnlineFeatureResult value, JsonSerializerOptions options)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartArray(ValuesName);
+        foreach (var item in value.Values)
+        {
+            WriteValue(writer, item);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteStartArray(StatusesName);
+        foreach (var status in value.Statuses)
+        {
+            writer.WriteStringValue(StatusNames[(int)status]);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteStartArray(EventTimestampsName);
+        foreach (var time in value.EventTimestamps)
+        {
+            if (time is { } known)
+            {
+                writer.WriteStringValue(known);
+            }
+            else
+            {
+                writer.WriteNullValue();
+            }
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>A value as the online store reads it (a double, string or boolean), as JSON; a non-finite number as null.</summary>
+    public static void WriteValue(Utf8JsonWriter writer, object? value)
+    {
+        switch (value)
+        {
+            case double number when double.IsFinite(number):
+                writer.WriteNumberValue(number);
+                break;
+            case string text:
+                writer.WriteStringValue(text);
+                break;
+            case bool flag:
+                writer.WriteBooleanValue(flag);
+                break;
+            case null or double:
+                writer.WriteNullValue();
+                break;
+            default:
+                JsonSerializer.Serialize(writer, value);
+                break;
+        }
+    }
+}
