@@ -177,6 +177,26 @@ public abstract class DefinitionStoreTests : IDisposable
         Assert.Empty(unread);
     }
 
+    [Fact]
+    public async Task ServingLookupsTrustADefinitionBrieflyAndSeeThisReplicasChangesAtOnce()
+    {
+        var entity = DefinitionKind<EntityDefinition>.Entity;
+        var otherReplica = new DefinitionStore(_database, _clock);
+        var unknown = await _store.GetServingAsync(entity, "customer", default);
+
+        await PutEntityAsync(Customer);
+        var created = await _store.GetServingAsync(entity, "customer", default);
+        await otherReplica.PutAsync(entity, "customer", DefinitionChecks.PrepareEntity(Customer with { Description = "buyers" }), AuditActor.Platform, default);
+        var beforeExpiry = await _store.GetServingAsync(entity, "customer", default);
+        _clock.Advance(DefinitionStore.ServingCacheTime);
+        var afterExpiry = await _store.GetServingAsync(entity, "customer", default);
+
+        Assert.Null(unknown);
+        Assert.Equal(1, created!.Version);
+        Assert.Equal(1, beforeExpiry!.Version);
+        Assert.Equal(2, afterExpiry!.Version);
+    }
+
     private Task<PutResult<EntityDefinition>> PutEntityAsync(EntityDefinition entity) =>
         _store.PutAsync(DefinitionKind<EntityDefinition>.Entity, entity.Name, DefinitionChecks.PrepareEntity(entity), AuditActor.Platform, default);
 

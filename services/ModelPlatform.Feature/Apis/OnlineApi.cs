@@ -79,7 +79,7 @@ public static class OnlineApi
         var references = request.Features;
         if (request.FeatureService is { } service)
         {
-            var found = await definitions.GetAsync(DefinitionKind<FeatureServiceDefinition>.FeatureService, service, null, cancellationToken);
+            var found = await definitions.GetServingAsync(DefinitionKind<FeatureServiceDefinition>.FeatureService, service, cancellationToken);
             references = found?.Definition.Features;
             if (references is null)
             {
@@ -97,8 +97,8 @@ public static class OnlineApi
         {
             features = await OnlineFeatureLookup.ResolveAsync(
                 references,
-                async view => (await definitions.GetAsync(DefinitionKind<FeatureViewDefinition>.FeatureView, view, null, cancellationToken))?.Definition,
-                async entity => (await definitions.GetAsync(DefinitionKind<EntityDefinition>.Entity, entity, null, cancellationToken))?.Definition);
+                async view => (await definitions.GetServingAsync(DefinitionKind<FeatureViewDefinition>.FeatureView, view, cancellationToken))?.Definition,
+                async entity => (await definitions.GetServingAsync(DefinitionKind<EntityDefinition>.Entity, entity, cancellationToken))?.Definition);
         }
         catch (FeatureRequestException ex)
         {
