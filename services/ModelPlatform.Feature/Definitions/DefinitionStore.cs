@@ -39,8 +39,9 @@ public sealed class DefinitionStore(ServiceDatabase database, TimeProvider clock
 
     /// <summary>
     /// How long an online read trusts the latest definitions it looked up. A read of a feature service needs five (the
-    /// service, its views, their entity), and a database query each was a third of a read's time; Feast's feature server
-    /// caches its registry for ten minutes by default. A change through this replica shows at once.
+    /// service, its views, their entity), and a database query each took about a tenth of a read's time (0.3 of 2.7 ms at
+    /// the median); Feast's feature server caches its registry for ten minutes by default. A change through this replica
+    /// shows at once.
     /// </summary>
     public static readonly TimeSpan ServingCacheTime = TimeSpan.FromSeconds(5);
 
