@@ -38,7 +38,8 @@ public sealed class OnlineFeatureResultConverter : JsonConverter<OnlineFeatureRe
             }
             else if (property.NameEquals("eventTimestamps"))
             {
-                times.AddRange(property.Value.EnumerateArray().Select(time => time.ValueKind == JsonValueKind.Null ? null : (DateTimeOffset?)time.GetDateTimeOffset()));
+                times.AddRange(property.Value.EnumerateArray()
+                    .Select(time => time.ValueKind == JsonValueKind.Null ? null : (DateTimeOffset?)time.GetDateTimeOffset()));
             }
         }
 
