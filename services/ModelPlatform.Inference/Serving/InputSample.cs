@@ -108,19 +108,21 @@ public sealed partial class InputSample(
 
         var inputs = version.Signature.Inputs;
         var columns = inputs.Select(_ => new List<JsonElement>()).ToList();
-        long scored = 0;
+        var (scored, sampled) = (0L, 0);
         foreach (var entry in entries)
         {
             if (entry.Name == ScoredField)
             {
                 scored = (long)entry.Value;
+                continue;
             }
 
-            if (entry.Name == ScoredField || entry.Name == ClaimedField)
+            if (entry.Name == ClaimedField)
             {
                 continue;
             }
 
+            sampled++;
             using var row = JsonDocument.Parse((string)entry.Value!);
             for (var c = 0; c < inputs.Count; c++)
             {
@@ -128,8 +130,7 @@ public sealed partial class InputSample(
             }
         }
 
-        return new InputSampleWindow(start, start + _window, scored, columns.Count == 0 ? 0 : columns[0].Count,
-            [.. inputs.Select((input, c) => new ColumnSample(input.Name, columns[c]))]);
+        return new InputSampleWindow(start, start + _window, scored, sampled, [.. inputs.Select((input, c) => new ColumnSample(input.Name, columns[c]))]);
     }
 
     /// <summary>
