@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -51,10 +52,26 @@ await using (app)
 
     async Task PostAsync(byte[] body)
     {
-        using var content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } };
-        // Buffers the whole answer, so the time is to its last byte.
-        using var response = await feature.PostAsync("/online-features", content);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/online-features")
+        {
+            Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
+        };
+        using var response = await feature.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         response.EnsureSuccessStatusCode();
+        // Reads the answer to its last byte into a pooled buffer, so the time is to the last byte and the benchmark does
+        // not allocate (and collect) a 139 KiB copy per read on the cores the service runs on.
+        await using var answer = await response.Content.ReadAsStreamAsync();
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            while (await answer.ReadAsync(buffer) > 0)
+            {
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     var answerBytes = await CheckAnswerAsync(feature, byService[0], await store.ReadAsync(features, inProcess[0]));
