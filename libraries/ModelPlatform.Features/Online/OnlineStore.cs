@@ -126,19 +126,11 @@ public sealed class OnlineStore(IConnectionMultiplexer redis, TimeProvider clock
         var now = UnixMicroseconds(clock.GetUtcNow());
 
         // Every key first, so an entity without a join key fails the read before anything is sent.
-        var keys = new RedisKey[features.Count][];
-        for (var v = 0; v < features.Count; v++)
-        {
-            keys[v] = new RedisKey[entities.Count];
-            for (var e = 0; e < entities.Count; e++)
-            {
-                keys[v][e] = OnlineKeys.For(features[v].View, entities[e], nameof(entities), e);
-            }
-        }
+        var keys = OnlineKeys.ForEach([.. features.Select(feature => feature.View)], entities, nameof(entities));
 
         // One MGET per view, sent together.
         var batch = redis.GetDatabase().CreateBatch();
-        var replies = keys.Select(viewKeys => batch.StringGetAsync(viewKeys)).ToArray();
+        var replies = keys.Select(viewKeys => batch.StringGetAsync(Array.ConvertAll(viewKeys, key => (RedisKey)key))).ToArray();
         batch.Execute();
         await Task.WhenAll(replies).WaitAsync(cancellationToken);
 
@@ -149,19 +141,19 @@ public sealed class OnlineStore(IConnectionMultiplexer redis, TimeProvider clock
             var (view, featureNames) = (features[v].View, features[v].Features);
             var values = NewRows<object?>(featureNames.Count, entities.Count);
             var statuses = NewRows<FeatureStatus>(featureNames.Count, entities.Count);
-            var eventTimes = NewRows<DateTimeOffset?>(featureNames.Count, entities.Count);
+            // A row's features share its event time, so a view's results share one list of them.
+            var eventTimes = new DateTimeOffset?[entities.Count];
             var statusCounts = new long[StatusNames.Length];
             byte[][] wanted = [.. featureNames.Select(System.Text.Encoding.UTF8.GetBytes)];
             var found = new object?[featureNames.Count];
             for (var e = 0; e < entities.Count; e++)
             {
-                var (rowStatus, eventTime) = ReadRow(view, replies[v].Result[e], now, wanted, found);
+                (var rowStatus, eventTimes[e]) = ReadRow(view, replies[v].Result[e], now, wanted, found);
                 for (var f = 0; f < featureNames.Count; f++)
                 {
                     var status = rowStatus == FeatureStatus.Present && found[f] is null ? FeatureStatus.Null : rowStatus;
                     values[f][e] = status == FeatureStatus.Present ? found[f] : null;
                     statuses[f][e] = status;
-                    eventTimes[f][e] = eventTime;
                     statusCounts[(int)status]++;
                 }
             }
@@ -169,7 +161,7 @@ public sealed class OnlineStore(IConnectionMultiplexer redis, TimeProvider clock
             for (var f = 0; f < featureNames.Count; f++)
             {
                 names.Add($"{view.Name}:{featureNames[f]}");
-                results.Add(new OnlineFeatureResult(values[f], statuses[f], eventTimes[f]));
+                results.Add(new OnlineFeatureResult(values[f], statuses[f], eventTimes));
             }
 
             CountValues(view, statusCounts);
