@@ -63,8 +63,24 @@ public sealed class OnlineFeatureResultConverter : JsonConverter<OnlineFeatureRe
         }
 
         writer.WriteEndArray();
-        writer.WriteStartArray(EventTimestampsName);
-        foreach (var time in value.EventTimestamps)
+        writer.WritePropertyName(EventTimestampsName);
+        if (value.EventTimestamps is EventTimeList shared)
+        {
+            shared.WriteTo(writer);
+        }
+        else
+        {
+            WriteTimes(writer, value.EventTimestamps);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Event times as a JSON array, null where no row was found.</summary>
+    internal static void WriteTimes(Utf8JsonWriter writer, IEnumerable<DateTimeOffset?> times)
+    {
+        writer.WriteStartArray();
+        foreach (var time in times)
         {
             if (time is { } known)
             {
@@ -77,7 +93,6 @@ public sealed class OnlineFeatureResultConverter : JsonConverter<OnlineFeatureRe
         }
 
         writer.WriteEndArray();
-        writer.WriteEndObject();
     }
 
     /// <summary>A value as the online store reads it (a double, string or boolean), as JSON; a non-finite number as null.</summary>

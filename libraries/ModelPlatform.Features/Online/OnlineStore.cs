@@ -158,10 +158,11 @@ public sealed class OnlineStore(IConnectionMultiplexer redis, TimeProvider clock
                 }
             }
 
+            var sharedTimes = new EventTimeList(eventTimes);
             for (var f = 0; f < featureNames.Count; f++)
             {
                 names.Add($"{view.Name}:{featureNames[f]}");
-                results.Add(new OnlineFeatureResult(values[f], statuses[f], eventTimes));
+                results.Add(new OnlineFeatureResult(values[f], statuses[f], sharedTimes));
             }
 
             CountValues(view, statusCounts);

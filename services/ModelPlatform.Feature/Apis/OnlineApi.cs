@@ -73,7 +73,7 @@ public static class OnlineApi
         return TypedResults.Ok(await materialization.ListAsync(name, limit, cancellationToken));
     }
 
-    public static async Task<Results<Ok<OnlineFeatureTable>, ValidationProblem>> Read(
+    public static async Task<Results<BufferedJsonResult<OnlineFeatureTable>, ValidationProblem>> Read(
         OnlineFeaturesRequest request, DefinitionStore definitions, OnlineStore online, CancellationToken cancellationToken)
     {
         var references = request.Features;
@@ -121,7 +121,7 @@ public static class OnlineApi
             .ToList();
         try
         {
-            return TypedResults.Ok(await online.ReadAsync(features, entities, cancellationToken));
+            return new BufferedJsonResult<OnlineFeatureTable>(await online.ReadAsync(features, entities, cancellationToken));
         }
         catch (ArgumentException ex)
         {
