@@ -11,7 +11,7 @@ namespace ModelPlatform.Features.Online;
 /// </summary>
 internal sealed class EventTimeList(DateTimeOffset?[] times) : IReadOnlyList<DateTimeOffset?>
 {
-    private ArrayBufferWriter<byte>? json;
+    private ArrayBufferWriter<byte>? _json;
 
     public DateTimeOffset? this[int index] => times[index];
 
@@ -24,14 +24,14 @@ internal sealed class EventTimeList(DateTimeOffset?[] times) : IReadOnlyList<Dat
     /// <summary>Writes the times as a JSON array (null where no row was found), formatting them the first time only.</summary>
     public void WriteTo(Utf8JsonWriter writer)
     {
-        if (json is null)
+        if (_json is null)
         {
             // About 34 bytes a time: "2026-11-28T09:30:00.123456+00:00" and a comma.
-            json = new ArrayBufferWriter<byte>(times.Length * 34 + 2);
-            using var arrayWriter = new Utf8JsonWriter(json);
+            _json = new ArrayBufferWriter<byte>(times.Length * 34 + 2);
+            using var arrayWriter = new Utf8JsonWriter(_json);
             OnlineFeatureResultConverter.WriteTimes(arrayWriter, times);
         }
 
-        writer.WriteRawValue(json.WrittenSpan, skipInputValidation: true);
+        writer.WriteRawValue(_json.WrittenSpan, skipInputValidation: true);
     }
 }
