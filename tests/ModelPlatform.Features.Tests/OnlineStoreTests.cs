@@ -269,6 +269,55 @@ public sealed class OnlineStoreTests : IClassFixture<RedisConnectionFixture>
     }
 
     [Fact]
+    public async Task ValuesAreWrittenAsJsonStraightFromTheStoreAsTheyReadBack()
+    {
+        // The answer's JSON is written from the stored text, not from the decoded values: it must say what they say. The
+        // unicode string and the one with quotes are stored escaped by the record's JSON, so they come back the slow way.
+        var view = DriverView();
+        (string Feature, object? Value)[] values =
+        [
+            ("number", 0.1), ("negative", -2.5e-7), ("huge", 1e300), ("tiny", double.Epsilon), ("nan", double.NaN),
+            ("infinity", double.NegativeInfinity), ("text", "d:3"), ("empty", ""), ("unicode", "Zürich 🚕"), ("quoted", "say \"hi\"\n"),
+            ("yes", true), ("no", false), ("none", null),
+        ];
+        await _store.WriteAsync(view, [Row(1, _now, values)]);
+        var table = await _store.ReadAsync([new(view, [.. values.Select(value => value.Feature)])], [Driver(1), Driver(2)]);
+
+        var written = JsonDocument.Parse(JsonSerializer.Serialize(table, JsonSerializerOptions.Web)).RootElement.GetProperty("results");
+
+        // Strings by their text after "string:", everything else as it was written.
+        Assert.Equal(
+            ["0.1", "-2.5E-07", "1E+300", "5E-324", "null", "null", "string:d:3", "string:", "string:Zürich 🚕", "string:say \"hi\"\n",
+                "true", "false", "null"],
+            written.EnumerateArray().Select(result => result.GetProperty("values")[0])
+                .Select(value => value.ValueKind == JsonValueKind.String ? "string:" + value.GetString() : value.GetRawText()));
+        Assert.All(written.EnumerateArray(), result => Assert.Equal(JsonValueKind.Null, result.GetProperty("values")[1].ValueKind));
+        var readBack = JsonSerializer.Deserialize<OnlineFeatureTable>(JsonSerializer.Serialize(table), JsonSerializerOptions.Web)!;
+        Assert.Equal(
+            table.Results.Select(result => result.Values[0] is double number && !double.IsFinite(number) ? null : result.Values[0]),
+            readBack.Results.Select(result => result.Values[0]));
+    }
+
+    [Theory]
+    [InlineData("d:{}")]
+    [InlineData("d:1.5.2")]
+    [InlineData("d:1 2")]
+    [InlineData("d:")]
+    [InlineData("x:1")]
+    [InlineData("b:maybe")]
+    public async Task AValueTheStoreDidNotWriteFailsTheAnswerByName(string stored)
+    {
+        var view = DriverView();
+        var eventTime = (_now - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
+        await _redis.StringSetAsync(OnlineKeys.For(view, Driver(1)), $"{eventTime}:0:{{\"rate\":{JsonSerializer.Serialize(stored)}}}");
+        var table = await _store.ReadAsync([new(view, ["rate"])], [Driver(1)]);
+
+        var error = Assert.Throws<InvalidDataException>(() => JsonSerializer.Serialize(table));
+
+        Assert.Contains($"cannot read as a tagged number, string or boolean: '{stored}'", error.Message);
+    }
+
+    [Fact]
     public async Task UnsupportedValueIsRejected()
     {
         var view = DriverView();

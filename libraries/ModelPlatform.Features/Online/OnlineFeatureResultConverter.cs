@@ -50,9 +50,9 @@ public sealed class OnlineFeatureResultConverter : JsonConverter<OnlineFeatureRe
     {
         writer.WriteStartObject();
         writer.WriteStartArray(ValuesName);
-        foreach (var item in value.Values)
+        for (var index = 0; index < value.Values.Count; index++)
         {
-            WriteValue(writer, item);
+            WriteValue(writer, value.Values, index);
         }
 
         writer.WriteEndArray();
@@ -95,8 +95,24 @@ public sealed class OnlineFeatureResultConverter : JsonConverter<OnlineFeatureRe
         writer.WriteEndArray();
     }
 
+    /// <summary>
+    /// <paramref name="values"/>[<paramref name="index"/>] as JSON: from its stored text when the values are a read's
+    /// (no number parsed and formatted back), else as <see cref="WriteValue(Utf8JsonWriter, object?)"/> writes it.
+    /// </summary>
+    public static void WriteValue(Utf8JsonWriter writer, IReadOnlyList<object?> values, int index)
+    {
+        if (values is StoredValueList stored)
+        {
+            stored.WriteTo(writer, index);
+        }
+        else
+        {
+            WriteValue(writer, values[index]);
+        }
+    }
+
     /// <summary>A value as the online store reads it (a double, string or boolean), as JSON; a non-finite number as null.</summary>
-    public static void WriteValue(Utf8JsonWriter writer, object? value)
+    private static void WriteValue(Utf8JsonWriter writer, object? value)
     {
         switch (value)
         {

@@ -33,32 +33,33 @@ internal static class OnlineRecord
     }
 
     /// <summary>The row's event time, and the JSON of its values; false when the bytes are not a row.</summary>
-    public static bool TryRead(ReadOnlySpan<byte> stored, out long eventTime, out ReadOnlySpan<byte> values)
+    public static bool TryRead(ReadOnlyMemory<byte> stored, out long eventTime, out ReadOnlyMemory<byte> values)
     {
         values = default;
-        if (!Utf8Parser.TryParse(stored, out eventTime, out var eventLength) || stored.Length <= eventLength || stored[eventLength] != ':')
+        var span = stored.Span;
+        if (!Utf8Parser.TryParse(span, out eventTime, out var eventLength) || span.Length <= eventLength || span[eventLength] != ':')
         {
             return false;
         }
 
-        var rest = stored[(eventLength + 1)..];
+        var rest = span[(eventLength + 1)..];
         if (!Utf8Parser.TryParse(rest, out long _, out var createdLength) || rest.Length <= createdLength || rest[createdLength] != ':')
         {
             return false;
         }
 
-        values = rest[(createdLength + 1)..];
+        values = stored[(eventLength + 1 + createdLength + 1)..];
         return true;
     }
 
     /// <summary>
-    /// Reads each of <paramref name="features"/> (UTF-8 names) from a row's values: <paramref name="found"/>[i] is the value of
-    /// features[i], or null when the row has none.
+    /// Finds each of <paramref name="features"/> (UTF-8 names) in a row's values: <paramref name="found"/>[i] is the tagged
+    /// text of features[i] (<see cref="OnlineValues"/>), a slice of the row unless JSON escaped it, or empty when the row has none.
     /// </summary>
-    public static void Read(ReadOnlySpan<byte> values, byte[][] features, object?[] found)
+    public static void Read(ReadOnlyMemory<byte> values, byte[][] features, ReadOnlyMemory<byte>[] found)
     {
         Array.Clear(found);
-        var reader = new Utf8JsonReader(values);
+        var reader = new Utf8JsonReader(values.Span);
         while (reader.Read())
         {
             if (reader.TokenType != JsonTokenType.PropertyName)
@@ -75,9 +76,10 @@ internal static class OnlineRecord
             reader.Read();
             if (index >= 0)
             {
+                // A string token starts at its opening quote.
                 found[index] = reader.ValueIsEscaped
-                    ? OnlineValues.Decode(System.Text.Encoding.UTF8.GetBytes(reader.GetString()!))
-                    : OnlineValues.Decode(reader.ValueSpan);
+                    ? System.Text.Encoding.UTF8.GetBytes(reader.GetString()!)
+                    : values.Slice((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length);
             }
         }
     }

@@ -139,20 +139,20 @@ public sealed class OnlineStore(IConnectionMultiplexer redis, TimeProvider clock
         for (var v = 0; v < features.Count; v++)
         {
             var (view, featureNames) = (features[v].View, features[v].Features);
-            var values = NewRows<object?>(featureNames.Count, entities.Count);
+            var values = NewRows<ReadOnlyMemory<byte>>(featureNames.Count, entities.Count);
             var statuses = NewRows<FeatureStatus>(featureNames.Count, entities.Count);
             // A row's features share its event time, so a view's results share one list of them.
             var eventTimes = new DateTimeOffset?[entities.Count];
             var statusCounts = new long[StatusNames.Length];
             byte[][] wanted = [.. featureNames.Select(System.Text.Encoding.UTF8.GetBytes)];
-            var found = new object?[featureNames.Count];
+            var found = new ReadOnlyMemory<byte>[featureNames.Count];
             for (var e = 0; e < entities.Count; e++)
             {
                 (var rowStatus, eventTimes[e]) = ReadRow(view, replies[v].Result[e], now, wanted, found);
                 for (var f = 0; f < featureNames.Count; f++)
                 {
-                    var status = rowStatus == FeatureStatus.Present && found[f] is null ? FeatureStatus.Null : rowStatus;
-                    values[f][e] = status == FeatureStatus.Present ? found[f] : null;
+                    var status = rowStatus == FeatureStatus.Present && found[f].IsEmpty ? FeatureStatus.Null : rowStatus;
+                    values[f][e] = status == FeatureStatus.Present ? found[f] : default;
                     statuses[f][e] = status;
                     statusCounts[(int)status]++;
                 }
@@ -162,7 +162,7 @@ public sealed class OnlineStore(IConnectionMultiplexer redis, TimeProvider clock
             for (var f = 0; f < featureNames.Count; f++)
             {
                 names.Add($"{view.Name}:{featureNames[f]}");
-                results.Add(new OnlineFeatureResult(values[f], statuses[f], sharedTimes));
+                results.Add(new OnlineFeatureResult(new StoredValueList(values[f]), statuses[f], sharedTimes));
             }
 
             CountValues(view, statusCounts);
@@ -187,14 +187,14 @@ public sealed class OnlineStore(IConnectionMultiplexer redis, TimeProvider clock
 
     // A stored row's status by its event time (not found, outside its max age, or present), and its values in found.
     private static (FeatureStatus Status, DateTimeOffset? EventTime) ReadRow(
-        OnlineView view, RedisValue stored, long now, byte[][] features, object?[] found)
+        OnlineView view, RedisValue stored, long now, byte[][] features, ReadOnlyMemory<byte>[] found)
     {
         if (stored.IsNull)
         {
             return (FeatureStatus.NotFound, null);
         }
 
-        if (!OnlineRecord.TryRead(((ReadOnlyMemory<byte>)stored).Span, out var eventTime, out var values))
+        if (!OnlineRecord.TryRead((ReadOnlyMemory<byte>)stored, out var eventTime, out var values))
         {
             throw new InvalidDataException($"The online store holds a row of feature view '{view.Name}' it cannot read.");
         }

@@ -48,9 +48,55 @@ internal static class OnlineValues
         return bytes.StartsWith("s:"u8) ? Encoding.UTF8.GetString(bytes[TextTag.Length..])
             : bytes.SequenceEqual("b:true"u8) ? BoxedTrue
             : bytes.SequenceEqual("b:false"u8) ? BoxedFalse
-            : throw new InvalidDataException(
-                $"The online store holds a value without a known type tag: '{CellValues.Truncate(Encoding.UTF8.GetString(bytes))}'.");
+            : throw Unreadable(bytes);
     }
+
+    /// <summary>
+    /// Writes a stored value as JSON without decoding it: a number as the text it was stored as (a number JSON cannot hold,
+    /// NaN or an infinity, as null), a string, or a boolean.
+    /// </summary>
+    public static void WriteJson(Utf8JsonWriter writer, ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.StartsWith("d:"u8))
+        {
+            var number = bytes[NumberTag.Length..];
+            if (number.SequenceEqual("NaN"u8) || number.SequenceEqual("Infinity"u8) || number.SequenceEqual("-Infinity"u8))
+            {
+                writer.WriteNullValue();
+            }
+            else if (number is [(byte)'-' or (>= (byte)'0' and <= (byte)'9'), ..])
+            {
+                // Encode stores a finite double's round-trip text, which is a JSON number; the writer checks it is one.
+                try
+                {
+                    writer.WriteRawValue(number);
+                }
+                catch (Exception ex) when (ex is JsonException or ArgumentException)
+                {
+                    throw Unreadable(bytes);
+                }
+            }
+            else
+            {
+                throw Unreadable(bytes);
+            }
+        }
+        else if (bytes.StartsWith("s:"u8))
+        {
+            writer.WriteStringValue(bytes[TextTag.Length..]);
+        }
+        else if (bytes.SequenceEqual("b:true"u8) || bytes.SequenceEqual("b:false"u8))
+        {
+            writer.WriteBooleanValue(bytes.Length == True.Length);
+        }
+        else
+        {
+            throw Unreadable(bytes);
+        }
+    }
+
+    private static InvalidDataException Unreadable(ReadOnlySpan<byte> bytes) =>
+        new($"The online store holds a value it cannot read as a tagged number, string or boolean: '{CellValues.Truncate(Encoding.UTF8.GetString(bytes))}'.");
 
     private static string Number(double number) => NumberTag + number.ToString("R", CultureInfo.InvariantCulture);
 

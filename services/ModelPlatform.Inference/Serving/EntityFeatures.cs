@@ -135,7 +135,7 @@ public sealed class EntityFeatures(OnlineStore online)
                     else
                     {
                         // A number with no JSON form is written as null: the missing value a NaN would have been to the model.
-                        OnlineFeatureResultConverter.WriteValue(writer, stored[row]);
+                        OnlineFeatureResultConverter.WriteValue(writer, stored, row);
                     }
                 }
 
