@@ -444,6 +444,7 @@ public sealed class OnlineStoreTests : IClassFixture<RedisConnectionFixture>
         Assert.Equal("[0.5,null]", result.GetProperty("values").GetRawText());
         Assert.Equal("""["present","not_found"]""", result.GetProperty("statuses").GetRawText());
         Assert.Equal(_now, result.GetProperty("eventTimestamps")[0].GetDateTimeOffset());
+        Assert.EndsWith("Z", result.GetProperty("eventTimestamps")[0].GetString());
         Assert.Equal(JsonValueKind.Null, result.GetProperty("eventTimestamps")[1].ValueKind);
         var readBack = JsonSerializer.Deserialize<OnlineFeatureTable>(json.GetRawText(), JsonSerializerOptions.Web)!.Results[0];
         Assert.Equal([0.5, null], readBack.Values);

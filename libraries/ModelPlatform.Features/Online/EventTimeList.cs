@@ -26,8 +26,8 @@ internal sealed class EventTimeList(DateTimeOffset?[] times) : IReadOnlyList<Dat
     {
         if (_json is null)
         {
-            // About 34 bytes a time: "2026-11-28T09:30:00.123456+00:00" and a comma.
-            _json = new ArrayBufferWriter<byte>(times.Length * 34 + 2);
+            // At most 31 bytes a time: "2026-11-28T09:30:00.123456Z" and a comma.
+            _json = new ArrayBufferWriter<byte>(times.Length * 31 + 2);
             using var arrayWriter = new Utf8JsonWriter(_json);
             OnlineFeatureResultConverter.WriteTimes(arrayWriter, times);
         }

@@ -76,7 +76,7 @@ public sealed class OnlineFeatureResultConverter : JsonConverter<OnlineFeatureRe
         writer.WriteEndObject();
     }
 
-    /// <summary>Event times as a JSON array, null where no row was found.</summary>
+    /// <summary>Event times as a JSON array of UTC times (<c>2026-11-28T09:30:00Z</c>, as Feast writes them), null where no row was found.</summary>
     internal static void WriteTimes(Utf8JsonWriter writer, IEnumerable<DateTimeOffset?> times)
     {
         writer.WriteStartArray();
@@ -84,7 +84,8 @@ public sealed class OnlineFeatureResultConverter : JsonConverter<OnlineFeatureRe
         {
             if (time is { } known)
             {
-                writer.WriteStringValue(known);
+                // "Z", not "+00:00": most of an answer's bytes are its times.
+                writer.WriteStringValue(known.UtcDateTime);
             }
             else
             {
