@@ -17,7 +17,7 @@ var registry = store.For(builder.AddProject<Projects.ModelPlatform_Registry>("re
     .PublishAsContainerApp(minReplicas: 1, maxReplicas: 3, ScaleRule.Http(concurrentRequests: 100));
 
 var feature = store.For(builder.AddProject<Projects.ModelPlatform_Feature>("feature"))
-    // Online reads allocate hundreds of KB each (238 KiB in the online store alone for 100 entities × 30 features): the
+    // Online reads allocate hundreds of KB each (192 KiB in the online store alone for 100 entities × 30 features): the
     // 64 MiB young generation that cut the inference service's GC pauses about ninefold under load (docs/performance.md).
     .WithEnvironment("DOTNET_GCgen0size", "0x4000000")
     .WithServiceIdentity(builder, identity)
