@@ -55,7 +55,7 @@ public static class Extensions
             options.SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException;
         });
 
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(options => options.AddApiKeySecurity());
         builder.Services.AddHostedService<ShutdownWatchdog>();
 
         // Behind the gateway, the caller's address (which the audit records) is the one the gateway saw. Only proxies on
@@ -176,7 +176,8 @@ public static class Extensions
         context.Features.GetRequiredFeature<IHttpMaxRequestBodySizeFeature>().MaxRequestBodySize = maxBytes;
 
     /// <summary>
-    /// Errors as problem details, the OpenAPI document at <c>/openapi/v1.json</c>, and health:
+    /// Errors as problem details, the OpenAPI document at <c>/openapi/v1.json</c> and its interactive reference at
+    /// <c>/scalar/</c> (<see cref="ApiReference"/>), and health:
     /// <c>/health</c> is readiness (every check, dependencies included); <c>/alive</c> is liveness (only <c>live</c> checks).
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
@@ -190,6 +191,7 @@ public static class Extensions
 
         // Probes and the API's description are open, so orchestrators and tools need no key.
         app.MapOpenApi().AllowAnonymous();
+        app.MapApiReference($"ModelPlatform {app.Environment.ApplicationName.Replace("ModelPlatform.", "", StringComparison.Ordinal).ToLowerInvariant()} API");
         app.MapHealthChecks(HealthEndpointPath).AllowAnonymous();
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {

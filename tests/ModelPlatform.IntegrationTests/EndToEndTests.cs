@@ -191,6 +191,7 @@ public class EndToEndTests(PlatformFixture platform) : PlatformTest(platform)
             Assert.Equal("Healthy", await client.GetAsync("/health").AssertStatusAsync(HttpStatusCode.OK));
             Assert.Equal("Healthy", await client.GetAsync("/alive").AssertStatusAsync(HttpStatusCode.OK));
             await client.GetAsync("/openapi/v1.json").AssertStatusAsync(HttpStatusCode.OK);
+            Assert.Contains("scalar.js", await client.GetAsync("/scalar/").AssertStatusAsync(HttpStatusCode.OK));
         }
     }
 

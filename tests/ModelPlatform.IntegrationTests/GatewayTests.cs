@@ -37,6 +37,29 @@ public class GatewayTests(PlatformFixture platform) : PlatformTest(platform)
         Assert.Contains("/models/{name}/aliases/{alias}", await document.Content.ReadAsStringAsync());
     }
 
+    [Theory]
+    [InlineData("/registry")]
+    [InlineData("/inference")]
+    public async Task EachServicesApiReferenceIsOpenThroughTheGatewayAndDescribesTheKey(string prefix)
+    {
+        using var anonymous = Platform.Client("gateway", "");
+        anonymous.DefaultRequestHeaders.Authorization = null;
+
+        var page = await anonymous.GetAsync($"{prefix}/scalar/").AssertStatusAsync(HttpStatusCode.OK);
+        using var script = await anonymous.GetAsync($"{prefix}/scalar/scalar.js");
+        var document = JsonNode.Parse(await anonymous.GetAsync($"{prefix}/openapi/v1.json").AssertStatusAsync(HttpStatusCode.OK))!;
+
+        // The page loads its scripts from the service and the document from beside it, under the gateway's prefix.
+        Assert.Contains("scalar.js", page);
+        Assert.Contains("openapi/v1.json", page);
+        Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+        Assert.True((await script.Content.ReadAsByteArrayAsync()).Length > 100_000, "Scalar's script is served by the service itself.");
+        var scheme = document["components"]!["securitySchemes"]!["ApiKey"]!;
+        Assert.Equal("http", scheme["type"]!.GetValue<string>());
+        Assert.Equal("bearer", scheme["scheme"]!.GetValue<string>());
+        Assert.Contains(document["security"]!.AsArray(), requirement => requirement!["ApiKey"] is not null);
+    }
+
     [Fact]
     public async Task AnUnknownServiceIsNotFound()
     {
