@@ -43,9 +43,10 @@ public abstract class TableColumn(ColumnSchema schema)
 
     /// <summary>
     /// How many of <paramref name="rows"/> hold a value (empty text counts as none), how many different values they hold,
-    /// and the first one's text.
+    /// and the first one's text. Values are told apart only up to <paramref name="distinctLimit"/>: a column whose caller
+    /// needs to know no more than whether it is constant asks for 2, and costs no memory a row.
     /// </summary>
-    internal virtual (int Present, int Distinct, string? First) CountValues(List<int> rows)
+    internal virtual (int Present, int Distinct, string? First) CountValues(List<int> rows, int distinctLimit = int.MaxValue)
     {
         var (present, distinct, first) = (0, new HashSet<string>(StringComparer.Ordinal), (string?)null);
         foreach (var row in rows)
@@ -54,7 +55,10 @@ public abstract class TableColumn(ColumnSchema schema)
             {
                 present++;
                 first ??= text;
-                distinct.Add(text);
+                if (distinct.Count < distinctLimit)
+                {
+                    distinct.Add(text);
+                }
             }
         }
 
@@ -70,8 +74,13 @@ public abstract class TableColumn(ColumnSchema schema)
 
         // Counted as numbers, not as their text: a string for every row would take several times the column's memory. Two
         // numbers have the same shortest round-trip text exactly when they have the same bits.
-        internal override (int Present, int Distinct, string? First) CountValues(List<int> rows)
+        internal override (int Present, int Distinct, string? First) CountValues(List<int> rows, int distinctLimit = int.MaxValue)
         {
+            if (distinctLimit <= 2)
+            {
+                return CountUpToTwo(rows);
+            }
+
             var bits = new long[rows.Count];
             var present = 0;
             foreach (var row in rows)
@@ -91,6 +100,23 @@ public abstract class TableColumn(ColumnSchema schema)
             }
 
             return (present, distinct, rows.Select(CanonicalText).FirstOrDefault(text => text is not null));
+        }
+
+        // Whether the column is constant needs no copy of it: one pass, comparing each value with the first.
+        private (int Present, int Distinct, string? First) CountUpToTwo(List<int> rows)
+        {
+            var (present, distinct, first) = (0, 0, 0L);
+            foreach (var row in rows)
+            {
+                if (!double.IsNaN(values[row]))
+                {
+                    var bits = BitConverter.DoubleToInt64Bits(values[row]);
+                    first = present++ == 0 ? bits : first;
+                    distinct = present == 1 ? 1 : bits != first ? 2 : distinct;
+                }
+            }
+
+            return (present, distinct, present == 0 ? null : BitConverter.Int64BitsToDouble(first).ToString("R", CultureInfo.InvariantCulture));
         }
 
         public override string? TryReadNumber(int row, out float value)
