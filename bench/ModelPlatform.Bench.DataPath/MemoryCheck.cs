@@ -9,7 +9,8 @@ namespace ModelPlatform.Bench;
 /// The memory check of the data path (docs/performance.md): a churn table of many rows written to disk as CSV, uploaded
 /// from the file, and trained on with LightGbm, while the resident memory of the feature service (during the upload) and
 /// of the training worker (during the job) is measured. It prints their peaks beside the sizes they must stay clear of:
-/// the CSV on disk, the rows as typed columns in memory, and the Parquet file the upload became.
+/// the CSV on disk, the rows as typed columns in memory, and the Parquet file the upload became; and what the worker logged
+/// of its managed heap when the data was loaded and when the model was trained (<see cref="WorkerMemoryLog"/>).
 /// </summary>
 internal static class MemoryCheck
 {
@@ -33,6 +34,7 @@ internal static class MemoryCheck
             feature.Timeout = training.Timeout = TimeSpan.FromMinutes(30);
             var featureProcess = (await ServiceProcess.FindAsync(app, "feature", "ModelPlatform.Feature")).Single();
             var workers = await ServiceProcess.FindAsync(app, "training", "ModelPlatform.Training");
+            await using var workerLog = await WorkerMemoryLog.WatchAsync(app, "training");
 
             // The upload, streamed from the file (its length known, so sent as one body of that length).
             var featureBefore = featureProcess.ResidentBytes;
@@ -75,6 +77,8 @@ internal static class MemoryCheck
             var (workerBefore, workerPeak) = (workersBefore[workerId], worker.PeakBytes);
             var phases = samplers[workers.ToList().IndexOf(worker)].Phases;
             var trainingRows = trained["report"]!["trainingRows"]!.GetValue<int>();
+            var jobId = trained["id"]!.GetValue<string>();
+            var (loaded, fitted) = (await workerLog.ForAsync(jobId, "loaded"), await workerLog.ForAsync(jobId, "trained"));
 
             await app.StopAsync();
             data.Delete(recursive: true);
@@ -94,6 +98,14 @@ internal static class MemoryCheck
             foreach (var (phase, peak) in phases)
             {
                 Console.WriteLine($"| training worker, highest reading while {phase} (every 100 ms) | {peak / MiB:N0} | |");
+            }
+
+            foreach (var (point, figures) in new[] { ("the data was loaded", loaded), ("the model was trained", fitted) })
+            {
+                Console.WriteLine(figures is null
+                    ? $"| training worker, resident when {point} | | the worker logged no memory figures |"
+                    : $"| training worker, resident when {point} | {figures.Resident:N0} | managed heap {figures.Heap:N0} MiB at the last GC "
+                        + $"({figures.Free:N0} of it free), GC committed {figures.Committed:N0}, allocated now {figures.Allocated:N0} |");
             }
 
             Console.WriteLine($"\n{Environment.ProcessorCount} cores; {DateTime.UtcNow:yyyy-MM-dd}.");

@@ -10,7 +10,8 @@ using ModelPlatform.Bench;
 // scikit-learn reads the same CSV with pandas and fits HistGradientBoostingClassifier. Prints medians and the ratios the
 // issue sets as targets: upload at least 200,000 rows/s, and the job within 3x of scikit-learn's read plus fit.
 // With `-- memory [ROWS=5000000]`, the memory check instead (MemoryCheck): one upload and one job of ROWS rows, and the
-// peak resident memory of the feature service and the training worker beside the sizes of the CSV, the rows and the Parquet file.
+// peak resident memory of the feature service and the training worker beside the sizes of the CSV, the rows and the Parquet file,
+// and the managed heap the worker logs when the data is loaded and when the model is trained.
 if (args is ["memory", ..])
 {
     await MemoryCheck.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5_000_000);

@@ -84,10 +84,12 @@ public static class ModelTrainer
         var prepared = PipelineFactory.PrepareLabel(ml, data.View, signature.Task);
         var holdOutRows = settings.HoldOutFromRow is { } firstHeldOut ? data.Rows - firstHeldOut : (int)Math.Round(data.Rows * settings.TestFraction);
         var crossValidate = settings.HoldOutFromRow is null && holdOutRows < MinHoldOutRows;
-        var (trainRows, testSet) = crossValidate ? (prepared, null)
+        // The training rows are not cached (ml.Data.Cache): the view reads the job's columns, in memory already, and a cache
+        // would copy them as ML.NET's own arrays, grown by doubling (docs/performance.md). Trainers that pass over their rows
+        // many times (SDCA, L-BFGS) cache the featurized rows themselves, and the search caches its folds.
+        var (trainSet, testSet) = crossValidate ? (prepared, null)
             : settings.HoldOutFromRow is { } first ? (ml.Data.TakeRows(prepared, first), ml.Data.SkipRows(prepared, first))
             : ml.Data.TrainTestSplit(prepared, settings.TestFraction, seed: settings.Seed) switch { var split => (split.TrainSet, split.TestSet) };
-        var trainSet = ml.Data.Cache(trainRows);
 
         TrainerSpec trainer;
         IReadOnlyDictionary<string, double>? hyperparameters;

@@ -214,13 +214,19 @@ public sealed class TrainingData
 public sealed record DroppedColumn(string Name, string Reason);
 
 /// <summary>What the values of one column look like, to decide whether it can help a model.</summary>
+/// <param name="Distinct">For a column neither categorical nor possibly an identifier, 1 or 2 (more than one value).</param>
 internal sealed record ColumnProfile(int Present, int Distinct, string? ReasonToDrop)
 {
     private const int MinRowsToCallUnique = 20;
 
+    /// <remarks>
+    /// Values are told apart only as far as the column's decision needs: all of them for a category (how many it has decides
+    /// its encoding) or a possible identifier, two for any other column (is it constant?), which then costs no memory a row.
+    /// </remarks>
     public static ColumnProfile Of(TableColumn column, List<int> rows)
     {
-        var (present, distinct, first) = column.CountValues(rows);
+        var all = column.Schema.Type == ColumnType.Categorical || LooksLikeIdentifier(column.Schema);
+        var (present, distinct, first) = column.CountValues(rows, all ? int.MaxValue : 2);
         string? reason = null;
         if (column.Schema.Type == ColumnType.Timestamp)
         {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using ModelPlatform.Contracts;
 using ModelPlatform.ML;
 using Parquet;
@@ -28,7 +27,7 @@ public static class ParquetTable
                     ColumnType.Boolean => TableColumn.Of(column, await ReadAsync<bool>(groups, field, rows, cancellationToken)),
                     ColumnType.Timestamp => TableColumn.Of(column, [.. (await ReadAsync<DateTime>(groups, field, rows, cancellationToken))
                         .Select(time => time?.ToString("O", CultureInfo.InvariantCulture))]),
-                    _ => TableColumn.Of(column, await ReadTextAsync(groups, field, rows, cancellationToken)),
+                    _ => await ReadTextAsync(groups, field, column, rows, cancellationToken),
                 });
             }
 
@@ -54,45 +53,28 @@ public static class ParquetTable
         return values;
     }
 
-    /// <summary>Numbers as doubles, NaN where missing, read a row group at a time through one buffer of double? (16 bytes a value).</summary>
+    /// <summary>
+    /// Numbers as doubles, NaN where missing, each row group's values read straight into their place in the column and
+    /// spread over the rows they belong to (from the last, so none is overwritten before it moves): no buffer the size of
+    /// the data, and no double? (16 bytes a value).
+    /// </summary>
     private static async Task<double[]> ReadNumbersAsync(List<ParquetRowGroupReader> groups, DataField field, int rows, CancellationToken cancellationToken)
     {
         var values = new double[rows];
-        var buffer = new double?[groups.Count == 0 ? 0 : groups.Max(group => group.RowCount)];
+        var levels = field.MaxDefinitionLevel > 0 ? new int[MostRows(groups)] : null;
         var offset = 0;
         foreach (var group in groups)
         {
             var count = (int)group.RowCount;
-            await group.ReadAsync(field, buffer.AsMemory(0, count), null, cancellationToken);
-            for (var i = 0; i < count; i++)
+            var slice = values.AsMemory(offset, count);
+            await group.ReadValuesAsync(slice, field, levels, count, cancellationToken);
+            if (levels is not null)
             {
-                values[offset + i] = buffer[i] ?? double.NaN;
-            }
-
-            offset += count;
-        }
-
-        return values;
-    }
-
-    private static async Task<string?[]> ReadTextAsync(List<ParquetRowGroupReader> groups, DataField field, int rows, CancellationToken cancellationToken)
-    {
-        var values = new string?[rows];
-        var offset = 0;
-        var shared = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var group in groups)
-        {
-            var count = (int)group.RowCount;
-            await group.ReadAsync(field, values.AsMemory(offset, count)!, null, cancellationToken);
-            // Parquet.Net makes a string of every value, even of a column of three categories: within a row group, equal
-            // values keep one of them, so a column of few values costs its references rather than a string a row.
-            shared.Clear();
-            for (var i = offset; i < offset + count; i++)
-            {
-                if (values[i] is { } value)
+                var present = levels.AsSpan(0, count).Count(field.MaxDefinitionLevel);
+                var span = slice.Span;
+                for (var row = count - 1; row >= 0; row--)
                 {
-                    ref var kept = ref CollectionsMarshal.GetValueRefOrAddDefault(shared, value, out var seen);
-                    values[i] = seen ? kept : kept = value;
+                    span[row] = levels[row] == field.MaxDefinitionLevel ? span[--present] : double.NaN;
                 }
             }
 
@@ -101,4 +83,45 @@ public static class ParquetTable
 
         return values;
     }
+
+    /// <summary>
+    /// Text through <see cref="TextColumnBuilder"/>, each row group's values read as characters into one buffer: Parquet.Net
+    /// makes a string of every value it reads as a string, even of a column of three categories.
+    /// </summary>
+    private static async Task<TableColumn> ReadTextAsync(
+        List<ParquetRowGroupReader> groups, DataField field, ColumnSchema column, int rows, CancellationToken cancellationToken)
+    {
+        var builder = new TextColumnBuilder(column, rows);
+        var values = new ReadOnlyMemory<char>[MostRows(groups)];
+        var levels = field.MaxDefinitionLevel > 0 ? new int[values.Length] : null;
+        foreach (var group in groups)
+        {
+            var count = (int)group.RowCount;
+            await group.ReadValuesAsync(values.AsMemory(0, count), field, levels, count, cancellationToken);
+            var next = 0;
+            for (var row = 0; row < count; row++)
+            {
+                if (levels is not null && levels[row] != field.MaxDefinitionLevel)
+                {
+                    builder.AddMissing();
+                }
+                else
+                {
+                    builder.Add(values[next++].Span);
+                }
+            }
+        }
+
+        // The characters of the last row group's values are garbage now, not the column's.
+        Array.Clear(values);
+        return builder.Build();
+    }
+
+    private static int MostRows(List<ParquetRowGroupReader> groups) => groups.Count == 0 ? 0 : (int)groups.Max(group => group.RowCount);
+
+    /// <summary>A row group's values without their gaps, and where there are gaps, each row's definition level.</summary>
+    private static ValueTask ReadValuesAsync<T>(
+        this ParquetRowGroupReader group, Memory<T> values, DataField field, int[]? levels, int count, CancellationToken cancellationToken)
+        where T : struct =>
+        group.ReadRawAsync(field, values, levels?.AsMemory(0, count), null, cancellationToken);
 }

@@ -116,9 +116,11 @@ public sealed partial class TrainingJobSubmittedHandler(
         var columns = datasetColumns ?? (await features.GetVersionAsync(job.Dataset, job.DatasetVersion, cancellationToken))?.Columns ?? throw Gone();
         var table = await features.GetTableAsync(job.Dataset, job.DatasetVersion, columns, cancellationToken) ?? throw Gone();
         var data = TrainingData.Create(table, job.Label, job.Task, job.PositiveClass, job.EntityColumns());
+        LogMemory(job.Id, "loaded");
 
         // Training is CPU-bound: off the consumer's dispatch thread, and stopped through the token.
         var trained = await Task.Run(() => Train(data, job, progress, cancellationToken), cancellationToken).WaitAsync(cancellationToken);
+        LogMemory(job.Id, "trained");
 
         progress.Report(new TrainingProgress("registering", 0));
         var version = await registry.RegisterAsync(
@@ -230,6 +232,24 @@ public sealed partial class TrainingJobSubmittedHandler(
 
     [LoggerMessage(LogLevel.Information, "Job {JobId}: nothing to do ({Outcome})")]
     private partial void LogSkipped(Guid jobId, ClaimOutcome outcome);
+
+    /// <summary>
+    /// Logs the worker's memory at a point of a job (a worker runs one job at a time): what the process holds resident, beside
+    /// the managed heap as the GC counted it at its last collection. Resident memory above the GC's committed bytes is the
+    /// runtime's own, native memory (LightGBM's), or heap the GC has freed and kept. docs/performance.md reads these lines.
+    /// </summary>
+    private void LogMemory(Guid jobId, string point)
+    {
+        var gc = GC.GetGCMemoryInfo();
+        LogMemory(jobId, point, MiB(Environment.WorkingSet), MiB(gc.HeapSizeBytes), MiB(gc.FragmentedBytes), MiB(gc.TotalCommittedBytes),
+            MiB(GC.GetTotalMemory(forceFullCollection: false)));
+
+        static long MiB(long bytes) => bytes >> 20;
+    }
+
+    [LoggerMessage(LogLevel.Information, "Job {JobId} memory when {Point}: resident {ResidentMiB} MiB; managed heap {HeapMiB} MiB at the last GC, "
+        + "{FreeMiB} MiB of it free; GC committed {CommittedMiB} MiB; allocated now {AllocatedMiB} MiB")]
+    private partial void LogMemory(Guid jobId, string point, long residentMiB, long heapMiB, long freeMiB, long committedMiB, long allocatedMiB);
 
     [LoggerMessage(LogLevel.Information, "Job {JobId} registered {ModelName} version {Version}")]
     private partial void LogSucceeded(Guid jobId, string modelName, int version);
