@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using ModelPlatform.Contracts;
 
 namespace ModelPlatform.Security.Tests;
@@ -16,7 +17,7 @@ namespace ModelPlatform.Security.Tests;
 /// </summary>
 public sealed class EveryEndpointTests
 {
-    /// <summary>The only routes open to all: probes and the OpenAPI document.</summary>
+    /// <summary>The only routes open to all: probes and the OpenAPI document (and, under <see cref="ApiReference.Path"/>, the page that renders it).</summary>
     private static readonly string[] OpenRoutes = ["/health", "/alive", "/openapi/{documentName}.json", "/v2/health/live", "/v2/health/ready"];
 
     private static readonly string[] AllRoles = [.. PlatformRoles.UserRoles, .. PlatformRoles.ServiceRoles];
@@ -39,9 +40,11 @@ public sealed class EveryEndpointTests
             var pattern = "/" + endpoint.RoutePattern.RawText!.TrimStart('/');
             if (endpoint.Metadata.GetMetadata<IAllowAnonymous>() is not null)
             {
-                if (!OpenRoutes.Contains(pattern))
+                var rendersTheDocument = pattern.StartsWith(ApiReference.Path + "/", StringComparison.Ordinal)
+                    && endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods is ["GET"] or ["GET", "HEAD"] or ["HEAD", "GET"];
+                if (!OpenRoutes.Contains(pattern) && !rendersTheDocument)
                 {
-                    problems.Add($"{pattern} allows anonymous callers, and it is neither a probe nor the OpenAPI document.");
+                    problems.Add($"{pattern} allows anonymous callers, and it is neither a probe nor the OpenAPI document or its reference page.");
                 }
 
                 continue;
