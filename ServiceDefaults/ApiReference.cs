@@ -32,7 +32,7 @@ public static class ApiReference
                 Type = SecuritySchemeType.Http,
                 Scheme = "bearer",
                 BearerFormat = "API key",
-                Description = "An API key from the identity service (POST /keys), sent as 'Authorization: Bearer <key>'. "
+                Description = "An API key from the identity service (POST /api-keys), sent as 'Authorization: Bearer <key>'. "
                     + "Each route names the roles it needs; the probes and this document need none.",
             };
             document.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(SecuritySchemeName, document)] = [] }];
