@@ -122,7 +122,7 @@ public sealed class DatasetFiles(BlobStore blobs, ServiceDatabase database, IOpt
         var count = 0L;
         using (var appender = duckdb.CreateAppender("data"))
         {
-            await foreach (var values in rows.WithCancellation(cancellationToken))
+            await foreach (var values in rows.ReadAheadAsync(cancellationToken: cancellationToken))
             {
                 var row = appender.CreateRow();
                 for (var c = 0; c < values.Length; c++)

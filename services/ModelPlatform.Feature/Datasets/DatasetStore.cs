@@ -197,13 +197,25 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
         return versions.Count;
     }
 
-    /// <summary>Per-column statistics of the stored file <paramref name="sha256"/>.</summary>
+    /// <summary>
+    /// Per-column statistics of the stored file <paramref name="sha256"/>, a column per core at a time (each reads one
+    /// column, so memory stays bounded by a few columns whatever the file's width).
+    /// </summary>
     private async Task<IReadOnlyList<ColumnStatistics>> StatisticsAsync(
         string sha256, IReadOnlyList<ColumnSchema> columns, CancellationToken cancellationToken)
     {
         var path = await files.GetLocalPathAsync(sha256, cancellationToken);
-        using var duckdb = files.OpenUploadEngine();
-        return [.. columns.Select(column => DatasetColumns.Statistics(duckdb, path, column))];
+        var statistics = new ColumnStatistics[columns.Count];
+        Parallel.For(
+            0, columns.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken },
+            files.OpenUploadEngine,
+            (index, _, duckdb) =>
+            {
+                statistics[index] = DatasetColumns.Statistics(duckdb, path, columns[index]);
+                return duckdb;
+            },
+            duckdb => duckdb.Dispose());
+        return statistics;
     }
 
     /// <summary>A version's per-column statistics, as computed when it was stored; null when there is no such version.</summary>
