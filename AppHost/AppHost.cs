@@ -54,7 +54,7 @@ var inference = builder.AddProject<Projects.ModelPlatform_Inference>("inference"
 
 // The one public entry point when deployed: the services' APIs under /identity, /feature, /training, /registry and
 // /inference. Locally every service also answers on its own ports.
-builder.AddProject<Projects.ModelPlatform_Gateway>("gateway")
+var gateway = builder.AddProject<Projects.ModelPlatform_Gateway>("gateway")
     .WithServiceIdentity(builder, identity)
     .WithReference(feature).WaitFor(feature)
     .WithReference(training).WaitFor(training)
@@ -64,4 +64,23 @@ builder.AddProject<Projects.ModelPlatform_Gateway>("gateway")
     .WithHttpHealthCheck("/health")
     .PublishAsContainerApp(minReplicas: 2, maxReplicas: 5, ScaleRule.Http(concurrentRequests: 200));
 
+// The web console: people sign in with an API key and work through the services' APIs as themselves (the key's roles, and
+// its name in the audit). Its own identity only checks keys; Redis holds the keys that encrypt its session cookies.
+builder.AddProject<Projects.ModelPlatform_Console>("console")
+    .WithServiceIdentity(builder, identity)
+    .WithReference(redis).WaitFor(redis)
+    .WithReference(feature).WaitFor(feature)
+    .WithReference(training).WaitFor(training)
+    .WithReference(registry).WaitFor(registry)
+    .WithReference(inference).WaitFor(inference)
+    // Links to each service's API reference go through the public entry point.
+    .WithEnvironment("ConsoleOptions__GatewayUrl", PublicEndpoint(gateway))
+    .WithExternalHttpEndpoints()
+    .WithHttpHealthCheck("/health")
+    .PublishAsContainerApp(minReplicas: 1, maxReplicas: 3, ScaleRule.Http(concurrentRequests: 100));
+
 builder.Build().Run();
+
+// TLS where the launch profile serves it (https, the default), else plain HTTP.
+static EndpointReference PublicEndpoint(IResourceBuilder<ProjectResource> project) =>
+    project.GetEndpoint(project.Resource.Annotations.OfType<EndpointAnnotation>().Any(endpoint => endpoint.Name == "https") ? "https" : "http");

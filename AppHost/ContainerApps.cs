@@ -163,7 +163,7 @@ internal static partial class ContainerApps
                     configuration: {
                       activeRevisionsMode: 'Single'
                       ingress: {
-                        // {{(external ? "The platform's one public entry point." : "Reached by the other services over HTTP inside the environment.")}}
+                        // {{(external ? "Public: the gateway or the console." : "Reached by the other services over HTTP inside the environment.")}}
                         external: {{(external ? "true" : "false")}}
                         targetPort: int({{port}})
                         transport: 'http'

@@ -55,6 +55,12 @@ if ! has_postgres && { [ "${MODELPLATFORM_TESTS:-0}" = 1 ] || { [ "$store" = pos
     "PostgreSQL is missing. Install it ('brew install postgresql' on macOS, 'sudo apt-get install -y postgresql' on Debian/Ubuntu), or start Docker or Podman."
 fi
 
+# Chromium: the console's browser tests drive it (Playwright's own browser download is not used).
+if [ "${MODELPLATFORM_TESTS:-0}" = 1 ] && [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  apt_install "chromium" \
+    "Chromium is missing for the console's browser tests. Install it ('sudo apt-get install -y chromium'), or set CHROMIUM_PATH to a Chromium or Chrome."
+fi
+
 # TLS: the https launch profile, and the integration tests that run under it, need ASP.NET Core's development certificate,
 # trusted. On Linux, .NET trusts it through OpenSSL once its folder is in SSL_CERT_DIR (https://aka.ms/dev-certs-trust);
 # on macOS and Windows, 'dotnet dev-certs https --trust' asks once, so this only says so.

@@ -9,8 +9,8 @@ What it makes of each Aspire resource:
   container.v0  a StatefulSet (one replica) with a PersistentVolumeClaim per Aspire volume, and a Service for its bindings.
   project.v0    a Deployment of the project's container image (built with `dotnet publish /t:PublishContainer`) listening on
                 HTTP port 8080, with readiness (/health) and liveness (/alive) probes, and a ClusterIP Service on 8080; the
-                one project with external bindings (the gateway) gets a LoadBalancer Service on port 80 instead, the
-                platform's only way in.
+                projects with external bindings (the gateway and the console) get a LoadBalancer Service on port 80
+                instead, the platform's only ways in.
   parameter.v0  a key of the Secret `modelplatform-secrets`, which you create (docs/deploy.md); never a value in a file.
 Values that refer to other resources become Kubernetes DNS names and ports; a secret inside a longer value (a connection
 string) comes from an environment variable set from the Secret first, through Kubernetes' $(VAR) expansion.

@@ -16,6 +16,9 @@ public sealed record DatasetVersionInfo(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Delimiter = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TrainingSetLineage? Lineage = null);
 
+/// <summary>A dataset as the list shows it: its latest version, how many it has, and when the last was made.</summary>
+public sealed record DatasetSummary(string Name, int LatestVersion, int Versions, DateTimeOffset UpdatedAt);
+
 /// <summary>
 /// What a point-in-time training set was joined from: a feature service's version, the entity rows (a dataset version)
 /// and their timestamp column, and for each feature view its version, the versions of its dataset that were read, the

@@ -111,11 +111,12 @@ public class ManifestTests : IClassFixture<ManifestTests.PublishedManifest>
         }
 
         var projects = OfType("project.").ToList();
-        Assert.Equal(["feature", "gateway", "identity", "inference", "registry", "training"], projects.Select(project => project.Key).Order());
-        // Every service has an https binding, so the ingress azd deploys serves it over TLS only; only the gateway is public.
+        Assert.Equal(["console", "feature", "gateway", "identity", "inference", "registry", "training"], projects.Select(project => project.Key).Order());
+        // Every service has an https binding, so the ingress azd deploys serves it over TLS only; only the gateway and the
+        // console are public.
         Assert.All(projects, project => Assert.Equal("https", project.Value!["bindings"]?["https"]?["scheme"]?.GetValue<string>()));
         var external = projects.Where(project => project.Value!["bindings"]!.AsObject().Any(binding => binding.Value!["external"]?.GetValue<bool>() == true));
-        Assert.Equal(["gateway"], external.Select(project => project.Key));
+        Assert.Equal(["console", "gateway"], external.Select(project => project.Key).Order());
     }
 
     [Fact]
@@ -187,7 +188,7 @@ public class ManifestTests : IClassFixture<ManifestTests.PublishedManifest>
             var probes = container["probes"]!.AsArray()
                 .ToDictionary(probe => probe!["type"]!.GetValue<string>(), probe => probe!["httpGet"]!["path"]!.GetValue<string>());
             Assert.Equal(new Dictionary<string, string> { ["Readiness"] = "/health", ["Liveness"] = "/alive" }, probes);
-            Assert.Equal(name == "gateway", app["properties"]!["configuration"]!["ingress"]!["external"]!.GetValue<bool>());
+            Assert.Equal(name is "gateway" or "console", app["properties"]!["configuration"]!["ingress"]!["external"]!.GetValue<bool>());
             var env = container["env"]!.AsArray().Select(variable => variable!["name"]!.GetValue<string>()).ToHashSet();
             Assert.All(project["env"]!.AsObject(), variable => Assert.True(env.Contains(variable.Key), $"{name}'s container app lacks {variable.Key}"));
 
@@ -256,7 +257,7 @@ public class ManifestTests : IClassFixture<ManifestTests.PublishedManifest>
             Assert.All(expected, variable => Assert.True(env.Contains(variable), $"{name}'s Deployment lacks {variable}"));
             Assert.Equal("/health", Text((YamlMappingNode)((YamlMappingNode)container["readinessProbe"])["httpGet"], "path"));
             Assert.Equal("/alive", Text((YamlMappingNode)((YamlMappingNode)container["livenessProbe"])["httpGet"], "path"));
-            Assert.Equal(name == "gateway" ? "LoadBalancer" : "ClusterIP", Text((YamlMappingNode)Find("Service", name)["spec"], "type"));
+            Assert.Equal(name is "gateway" or "console" ? "LoadBalancer" : "ClusterIP", Text((YamlMappingNode)Find("Service", name)["spec"], "type"));
         }
 
         // Training scales on its queue, inference on requests and CPU, and each rule targets a Deployment that exists.

@@ -19,7 +19,7 @@ public class PlatformFixture : IAsyncLifetime
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
     public const int MaxRecordsPerRequest = 500;
     public const int MaxJsonBytes = 1 << 20;
-    public static readonly string[] Services = ["identity", "feature", "training", "registry", "inference", "gateway"];
+    public static readonly string[] Services = ["identity", "feature", "training", "registry", "inference", "gateway", "console"];
 
     /// <summary>The services' launch profile under test: TLS, as a deployment serves.</summary>
     public const string LaunchProfile = "https";

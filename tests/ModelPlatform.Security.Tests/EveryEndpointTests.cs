@@ -115,7 +115,7 @@ public sealed class EveryEndpointTests
     };
 
     /// <summary>A path that matches the pattern: a number for int parameters, a GUID for guid ones, a name otherwise.</summary>
-    private static string SamplePath(RoutePattern pattern) => "/" + string.Join('/', pattern.PathSegments.Select(segment =>
+    internal static string SamplePath(RoutePattern pattern) => "/" + string.Join('/', pattern.PathSegments.Select(segment =>
         string.Concat(segment.Parts.Select(part => part switch
         {
             RoutePatternLiteralPart literal => literal.Content,

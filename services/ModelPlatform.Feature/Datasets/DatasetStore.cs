@@ -414,5 +414,3 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
             Lineage: Lineage is null ? null : JsonSerializer.Deserialize<TrainingSetLineage>(Lineage, Json));
     }
 }
-
-public sealed record DatasetSummary(string Name, int LatestVersion, int Versions, DateTimeOffset UpdatedAt);

@@ -1,0 +1,135 @@
+using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.RegularExpressions;
+using Aspire.Hosting.Testing;
+using Microsoft.Playwright;
+
+namespace ModelPlatform.IntegrationTests;
+
+/// <summary>
+/// A user's day in the web console, in Chromium against the real platform: sign in, upload, look at a version, compare
+/// two; and what a key's roles and its revocation change. Every page visited passes axe-core's serious checks.
+/// </summary>
+public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : PlatformTest(platform), IClassFixture<ConsoleBrowser>
+{
+    private Uri Console => Platform.App.GetEndpoint("console", "https");
+
+    [Fact]
+    public Task AScientistUploadsTwoVersionsAndComparesThem() => BrowseAsync(async page =>
+    {
+        var dataset = PlatformSteps.UniqueName("console");
+        await page.SignInAsync(Platform.Key, "/datasets");
+        await page.AssertAccessibleAsync();
+
+        await UploadAsync(page, dataset, PlatformSteps.IrisCsv());
+        await page.WaitForURLAsync(new Regex($"/datasets/{dataset}/versions/1$"));
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = $"{dataset} v1" })).ToBeVisibleAsync();
+        // The columns' statistics, with a histogram, and the first page of rows.
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "sepal_length numeric" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Histogram of sepal_length" })).ToBeVisibleAsync();
+        await Expect(page.GetByText("1–50 of 150")).ToBeVisibleAsync();
+        await page.AssertAccessibleAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Next" }).ClickAsync();
+        await Expect(page.GetByText("51–100 of 150")).ToBeVisibleAsync();
+
+        // A second version whose measurements all doubled drifts.
+        await page.GotoAsync("/datasets");
+        await UploadAsync(page, dataset, Doubled(PlatformSteps.IrisCsv()));
+        await page.WaitForURLAsync(new Regex($"/datasets/{dataset}/versions/2$"));
+        await page.GotoAsync($"/datasets/{dataset}");
+        await page.AssertAccessibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Compare" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("baseline=1&current=2"));
+        await Expect(page.GetByText(new Regex("^Drifted: 4 of 5 compared columns moved"))).ToBeVisibleAsync();
+        await page.AssertAccessibleAsync();
+    });
+
+    [Fact]
+    public Task AnUploadTheServiceRefusesIsShownByLineAndNothingIsStored() => BrowseAsync(async page =>
+    {
+        var dataset = PlatformSteps.UniqueName("console-bad");
+        await page.SignInAsync(Platform.Key, "/datasets");
+
+        await UploadAsync(page, dataset, "a,b\n1,2\n3\n");
+
+        var problem = page.GetByRole(AriaRole.Alert);
+        await Expect(problem).ToContainTextAsync("line 3");
+        await Expect(problem).ToContainTextAsync("expected 2 fields as in the header, found 1");
+        await page.AssertAccessibleAsync();
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await Platform.Feature.GetAsync($"/datasets/{dataset}")).StatusCode);
+    });
+
+    [Fact]
+    public Task AReaderSeesDatasetsButNoUploadForm() => BrowseAsync(async page =>
+    {
+        var reader = await Platform.CreateKeyAsync(PlatformSteps.UniqueName("console-reader"), "reader");
+        await page.SignInAsync(reader, "/datasets");
+
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Datasets", Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Upload a version" })).ToHaveCountAsync(0);
+        await Expect(page.Locator("header")).ToContainTextAsync("reader");
+    });
+
+    [Fact]
+    public Task AWrongKeyIsRefusedAndARevokedKeyEndsItsSession() => BrowseAsync(async page =>
+    {
+        await page.GotoAsync("/datasets");
+        // Not signed in: the page sends you to sign in, and back after.
+        await page.WaitForURLAsync(new Regex("/sign-in\\?ReturnUrl=%2Fdatasets"));
+        await page.GetByLabel("API key").FillAsync("mpk_not-a-key-at-all");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("The API key is not known.");
+
+        var name = PlatformSteps.UniqueName("console-revoked");
+        var key = await Platform.CreateKeyAsync(name, "reader");
+        await page.SignInAsync(key, "/datasets");
+        var id = (await Platform.Identity.GetFromJsonAsync<System.Text.Json.Nodes.JsonArray>("/api-keys"))!
+            .Single(info => info!["name"]!.GetValue<string>() == name)!["id"]!.GetValue<string>();
+        (await Platform.Identity.DeleteAsync($"/api-keys/{id}")).EnsureSuccessStatusCode();
+
+        // Within the key cache's period, the next page is the sign-in page.
+        await Platform.WaitUntilAsync(
+            "the console to end the revoked key's session",
+            async () =>
+            {
+                await page.GotoAsync("/datasets");
+                return new Uri(page.Url).AbsolutePath;
+            },
+            path => path == "/sign-in",
+            TimeSpan.FromSeconds(30));
+    });
+
+    [Fact]
+    public Task ThePagesWorkAtPhoneWidth() => BrowseAsync(async page =>
+    {
+        await page.SignInAsync(Platform.Key, "/datasets");
+
+        await Expect(page.GetByRole(AriaRole.Navigation, new() { Name = "Sections" })).ToBeVisibleAsync();
+        // Nothing wider than the screen but the tables, which scroll in their own box.
+        var overflow = await page.EvaluateAsync<int>("document.documentElement.scrollWidth - window.innerWidth");
+        Assert.True(overflow <= 0, $"The page is {overflow}px wider than a phone's screen.");
+        await page.AssertAccessibleAsync();
+    }, new ViewportSize { Width = 390, Height = 844 });
+
+    /// <summary>Runs a test's steps in a fresh browser context; a failure leaves a screenshot named after the test.</summary>
+    private Task BrowseAsync(Func<IPage, Task> steps, ViewportSize? viewport = null, [CallerMemberName] string test = "") =>
+        browser.BrowseAsync(Console, test, steps, viewport);
+
+    private static async Task UploadAsync(IPage page, string dataset, string csv)
+    {
+        await page.GetByLabel("Dataset name").FillAsync(dataset);
+        await page.GetByLabel("Drop a CSV here, or choose one").SetInputFilesAsync(
+            new FilePayload { Name = $"{dataset}.csv", MimeType = "text/csv", Buffer = Encoding.UTF8.GetBytes(csv) });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Upload" }).ClickAsync();
+    }
+
+    /// <summary>Iris with every measurement doubled (the species column as it was).</summary>
+    private static string Doubled(string csv) => string.Join('\n', csv.Split('\n').Select((line, index) => index == 0 || line.Length == 0
+        ? line
+        : string.Join(',', line.Split(',').Select(field => double.TryParse(field, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            ? (value * 2).ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : field))));
+
+    private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
+}
