@@ -38,3 +38,23 @@ public sealed record ModelSignature(
     IReadOnlyList<ColumnSchema> Inputs,
     ColumnSchema Label,
     IReadOnlyList<string>? Classes);
+
+/// <summary>A trainer a job may name for a task, with the settings it takes (what a form to submit a job is built from).</summary>
+/// <param name="IsDefault">The task's trainer when a job names none.</param>
+public sealed record TrainerInfo(string Name, MLTask Task, bool IsDefault, IReadOnlyList<HyperparameterInfo> Hyperparameters);
+
+/// <summary>A trainer's setting: its valid range, and its default (null where ML.NET picks the value from the data).</summary>
+/// <param name="LogScale">Its useful values span orders of magnitude: a form steps it by factors, and the search samples it so.</param>
+public sealed record HyperparameterInfo(string Name, double Min, double Max, double? Default, bool IsInteger, bool LogScale);
+
+/// <summary>A metric a job may optimise for a task, and which way is better.</summary>
+/// <param name="IsDefault">The task's metric when a job names none.</param>
+public sealed record MetricInfo(string Name, MLTask Task, bool IsDefault, bool HigherIsBetter);
+
+/// <summary>
+/// The trainers and metrics per task, and the name that asks for the automatic search over all of a task's trainers.
+/// </summary>
+public sealed record TrainerCatalog(string Auto, BudgetRange BudgetSeconds, IReadOnlyList<TrainerInfo> Trainers, IReadOnlyList<MetricInfo> Metrics);
+
+/// <summary>The automatic search's time budget a job may ask for, in seconds.</summary>
+public sealed record BudgetRange(int Min, int Default, int Max);

@@ -79,6 +79,10 @@ public static class ConsolePages
         await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == returnPath);
     }
 
+    /// <summary>Waits until the page's interactive part is connected to the server (before that, its buttons wait too).</summary>
+    public static Task WaitForInteractiveAsync(this IPage page) =>
+        page.Locator("[data-interactive=true]").First.WaitForAsync();
+
     /// <summary>No serious or critical axe-core violation on the page as it is now.</summary>
     public static async Task AssertAccessibleAsync(this IPage page)
     {

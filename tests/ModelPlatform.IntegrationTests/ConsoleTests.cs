@@ -101,6 +101,68 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
     });
 
     [Fact]
+    public Task AScientistTrainsWithAutoAndWatchesTheJobToTheEnd() => BrowseAsync(async page =>
+    {
+        var dataset = await Platform.UploadIrisAsync("console-train");
+        var model = PlatformSteps.UniqueName("console-iris");
+        await page.SignInAsync(Platform.Key, "/training");
+        await page.WaitForInteractiveAsync();
+
+        // The form is built from the trainer catalog, and checked as it is typed in.
+        await page.GetByLabel("Model name").FillAsync("Not A Name");
+        await Expect(page.Locator("#job-model-error")).ToContainTextAsync("Lower-case letters");
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Train" })).ToBeDisabledAsync();
+        await page.GetByLabel("Model name").FillAsync(model);
+        await page.GetByLabel("Dataset").SelectOptionAsync(dataset);
+        await page.GetByLabel("Label").SelectOptionAsync("species");
+        await page.GetByLabel("Task").SelectOptionAsync(new SelectOptionValue { Label = "multiclass classification" });
+        await Expect(page.GetByLabel("Trainer")).ToHaveValueAsync("auto");
+        await page.GetByLabel("Search budget (seconds)").FillAsync("4");
+        await Expect(page.Locator("#job-budget-error")).ToContainTextAsync("From 5 to 86,400 seconds.");
+        await page.GetByLabel("Search budget (seconds)").FillAsync("5");
+        await page.AssertAccessibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Train" }).ClickAsync();
+
+        // The job's page follows it without a reload: from queued or running to succeeded, with its leaderboard.
+        await page.WaitForURLAsync(new Regex("/training/[0-9a-f-]{36}$"));
+        await Expect(page.Locator("h2 .status")).ToHaveTextAsync("succeeded", new() { Timeout = (float)PlatformSteps.JobTimeout.TotalMilliseconds });
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "The search's leaderboard" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Img, new() { Name = "macroAccuracy per trial" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "version 1" })).ToBeVisibleAsync();
+        await page.AssertAccessibleAsync();
+
+        // The list shows it, by model.
+        await page.GotoAsync($"/training?model={model}");
+        await Expect(page.GetByRole(AriaRole.Cell, new() { Name = model })).ToBeVisibleAsync();
+    });
+
+    [Fact]
+    public Task AScientistCancelsAQueuedJobAfterConfirming() => BrowseAsync(async page =>
+    {
+        var dataset = await Platform.UploadIrisAsync("console-cancel");
+        // A job with a long budget, so it is still queued or running when the page asks to cancel it.
+        var job = await Platform.SubmitJobAsync(new
+        {
+            modelName = PlatformSteps.UniqueName("console-cancel"),
+            dataset,
+            label = "species",
+            task = "multiclass",
+            trainer = "auto",
+            budgetSeconds = 600,
+        });
+        await page.SignInAsync(Platform.Key, $"/training/{job["id"]}");
+        await page.WaitForInteractiveAsync();
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Cancel job…" }).ClickAsync();
+        await Expect(page.GetByText("Cancel this job?")).ToBeVisibleAsync();
+        await page.AssertAccessibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Yes, cancel the job" }).ClickAsync();
+
+        await Expect(page.Locator("h2 .status")).ToHaveTextAsync("cancelled", new() { Timeout = 60_000 });
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Cancel job…" })).ToHaveCountAsync(0);
+    });
+
+    [Fact]
     public Task ThePagesWorkAtPhoneWidth() => BrowseAsync(async page =>
     {
         await page.SignInAsync(Platform.Key, "/datasets");

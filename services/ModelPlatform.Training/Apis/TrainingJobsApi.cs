@@ -11,6 +11,7 @@ namespace ModelPlatform.Training.Apis;
 public static class TrainingJobsApi
 {
     public const int DefaultBudgetSeconds = 60;
+    public const int MinBudgetSeconds = 5;
     public const int MaxBudgetSeconds = 24 * 3600;
     public const int DefaultFolds = 5;
     public const int DefaultSeed = 42;
@@ -32,9 +33,26 @@ public static class TrainingJobsApi
             .RequireRoles(PlatformRoles.Scientist);
         api.MapGet("/", ListJobs).WithName("ListTrainingJobs").WithSummary("List jobs, newest first, optionally by status and model")
             .RequireRoles(PlatformRoles.Reader);
+        app.MapGet("/trainers", ListTrainers).WithTags("Training jobs").WithName("ListTrainers")
+            .WithSummary("List the trainers a job may name per task, with their hyperparameters' ranges and defaults, and 'auto'")
+            .RequireRoles(PlatformRoles.Reader);
 
         return app;
     }
+
+    public static Ok<TrainerCatalog> ListTrainers() => TypedResults.Ok(new TrainerCatalog(
+        Trainers.Auto,
+        new BudgetRange(MinBudgetSeconds, DefaultBudgetSeconds, MaxBudgetSeconds),
+        [
+            .. Enum.GetValues<MLTask>().SelectMany(task => Trainers.For(task).Select(trainer => new TrainerInfo(
+                trainer.Name, task, trainer.Name == Trainers.DefaultFor(task),
+                [.. trainer.Hyperparameters.Select(parameter => new HyperparameterInfo(
+                    parameter.Name, parameter.Min, parameter.Max, parameter.Default, parameter.IsInteger, parameter.LogScale))]))),
+        ],
+        [
+            .. Enum.GetValues<MLTask>().SelectMany(task => ModelMetrics.NamesFor(task).Select(metric => new MetricInfo(
+                metric, task, metric == ModelMetrics.DefaultFor(task), ModelMetrics.HigherIsBetter(task, metric)!.Value))),
+        ]));
 
     public static async Task<Results<Accepted<TrainingJob>, ValidationProblem>> SubmitJob(
         SubmitTrainingJobRequest request,
@@ -221,7 +239,7 @@ public static class TrainingJobsApi
             ValidateTrainer(request, task, errors);
         }
 
-        Check(errors, "budgetSeconds", request.BudgetSeconds, 5, MaxBudgetSeconds);
+        Check(errors, "budgetSeconds", request.BudgetSeconds, MinBudgetSeconds, MaxBudgetSeconds);
         Check(errors, "folds", request.Folds, 2, 10);
         Check(errors, "maxTrials", request.MaxTrials, 1, 10_000);
         Check(errors, "maxAttempts", request.MaxAttempts, 1, 10);
