@@ -37,6 +37,12 @@ public sealed record ModelInfo(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt);
 
+/// <summary>A model and every one of its versions.</summary>
+public sealed record ModelDetails(ModelInfo Model, IReadOnlyList<ModelVersionInfo> Versions);
+
+/// <summary>Where an alias is to point: promotion and rollback alike, with a canary share and a shadow if wanted.</summary>
+public sealed record SetAliasRequest(int Version, CanaryRoute? Canary = null, int? Shadow = null);
+
 /// <summary>Sends <paramref name="Percent"/>% of an alias's traffic to <paramref name="Version"/> instead of the alias's main version.</summary>
 public sealed record CanaryRoute(int Version, int Percent);
 

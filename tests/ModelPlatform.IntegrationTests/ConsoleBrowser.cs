@@ -54,6 +54,10 @@ public sealed class ConsoleBrowser : IAsyncLifetime
         });
         context.SetDefaultTimeout(30_000);
         var page = await context.NewPageAsync();
+        // What the page's scripts said (Blazor reports a broken circuit here), kept beside the screenshot.
+        var console = new List<string>();
+        page.Console += (_, message) => console.Add($"{message.Type}: {message.Text}");
+        page.PageError += (_, error) => console.Add($"page error: {error}");
         try
         {
             await steps(page);
@@ -62,6 +66,7 @@ public sealed class ConsoleBrowser : IAsyncLifetime
         {
             Directory.CreateDirectory(ScreenshotDirectory);
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, $"{test}.png"), FullPage = true });
+            await File.WriteAllLinesAsync(Path.Combine(ScreenshotDirectory, $"{test}.console.log"), console);
             throw;
         }
     }

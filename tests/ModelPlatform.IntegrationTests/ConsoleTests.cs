@@ -163,6 +163,63 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
     });
 
     [Fact]
+    public Task ADeployerPromotesThenSetsACanaryAfterConfirmingEach() => BrowseAsync(async page =>
+    {
+        var model = await Platform.UploadIrisAsync("console-promote");
+        await Platform.TrainIrisAsync(model);
+        await Platform.TrainIrisAsync(model);
+        await page.SignInAsync(Platform.Key, $"/models/{model}");
+        await page.WaitForInteractiveAsync();
+
+        // Both versions side by side, with their metrics, and lineage one click away.
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "v1", Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Columnheader, new() { Name = "macroAccuracy" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Table, new() { Name = "macroAccuracy by version" })).ToBeVisibleAsync();
+        await page.AssertAccessibleAsync();
+
+        // Promote v2: the confirmation says what changes, and nothing moves before it is accepted.
+        await page.GetByRole(AriaRole.Combobox, new() { Name = "Alias", Exact = true }).FillAsync("production");
+        await page.GetByLabel("Version", new() { Exact = true }).SelectOptionAsync("2");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Review…" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Group, new() { NameRegex = new Regex("^production:") })).ToContainTextAsync("production: not set → v2");
+        await page.AssertAccessibleAsync();
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await Platform.Registry.GetAsync($"/models/{model}/aliases/production")).StatusCode);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Yes, move production" }).ClickAsync();
+        await Expect(page.Locator(".card", new() { Has = page.GetByRole(AriaRole.Heading, new() { Name = "production" }) }).First)
+            .ToContainTextAsync("v2");
+
+        // A canary: v2 keeps 90%, v1 gets 10%.
+        await page.WaitForInteractiveAsync();
+        await page.GetByRole(AriaRole.Combobox, new() { Name = "Alias", Exact = true }).FillAsync("production");
+        await page.GetByLabel("Send a share of traffic to a canary").CheckAsync();
+        await page.GetByLabel("Canary share (%)").FillAsync("10");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Review…" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Group, new() { NameRegex = new Regex("^production:") })).ToContainTextAsync("production: v2 → v2, canary v1 at 10%");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Yes, move production" }).ClickAsync();
+        await Expect(page.GetByText("v2, canary v1 at 10%").First).ToBeVisibleAsync();
+        await page.GetByText("History (2 moves)").ClickAsync();
+        await Expect(page.GetByText(new Regex("tests moved it from v2 to v2, canary v1 at 10%"))).ToBeVisibleAsync();
+        await page.AssertAccessibleAsync();
+
+        var alias = await Platform.Registry.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>($"/models/{model}/aliases/production");
+        Assert.Equal(2, alias!["version"]!.GetValue<int>());
+        Assert.Equal(10, alias["canary"]!["percent"]!.GetValue<int>());
+    });
+
+    [Fact]
+    public Task AReaderSeesAModelButCannotMoveItsAliases() => BrowseAsync(async page =>
+    {
+        var model = await Platform.UploadIrisAsync("console-reader-model");
+        await Platform.TrainIrisAsync(model);
+        var reader = await Platform.CreateKeyAsync(PlatformSteps.UniqueName("console-reader"), "reader");
+        await page.SignInAsync(reader, $"/models/{model}");
+
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Aliases" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Move an alias" })).ToHaveCountAsync(0);
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Review…" })).ToHaveCountAsync(0);
+    });
+
+    [Fact]
     public Task ThePagesWorkAtPhoneWidth() => BrowseAsync(async page =>
     {
         await page.SignInAsync(Platform.Key, "/datasets");

@@ -12,8 +12,6 @@ using ModelPlatform.Storage;
 namespace ModelPlatform.Registry.Apis;
 
 /// <summary>Where an alias should send traffic: <c>{"version": 3}</c>, optionally with a canary share and a shadow.</summary>
-public sealed record SetAliasRequest(int Version, CanaryRoute? Canary = null, int? Shadow = null);
-
 public static class ModelsApi
 {
     public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder app)
@@ -264,7 +262,4 @@ public static class ModelsApi
 
         return (request, errors);
     }
-
 }
-
-public sealed record ModelDetails(ModelInfo Model, IReadOnlyList<ModelVersionInfo> Versions);
