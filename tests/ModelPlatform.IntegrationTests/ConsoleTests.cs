@@ -181,7 +181,7 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
         await page.GetByRole(AriaRole.Combobox, new() { Name = "Alias", Exact = true }).FillAsync("production");
         await page.GetByLabel("Version", new() { Exact = true }).SelectOptionAsync("2");
         await page.GetByRole(AriaRole.Button, new() { Name = "Review…" }).ClickAsync();
-        await Expect(page.GetByRole(AriaRole.Group, new() { NameRegex = new Regex("^production:") })).ToContainTextAsync("production: not set → v2");
+        await Expect(Confirmation(page)).ToContainTextAsync("production: not set → v2");
         await page.AssertAccessibleAsync();
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await Platform.Registry.GetAsync($"/models/{model}/aliases/production")).StatusCode);
         await page.GetByRole(AriaRole.Button, new() { Name = "Yes, move production" }).ClickAsync();
@@ -194,7 +194,7 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
         await page.GetByLabel("Send a share of traffic to a canary").CheckAsync();
         await page.GetByLabel("Canary share (%)").FillAsync("10");
         await page.GetByRole(AriaRole.Button, new() { Name = "Review…" }).ClickAsync();
-        await Expect(page.GetByRole(AriaRole.Group, new() { NameRegex = new Regex("^production:") })).ToContainTextAsync("production: v2 → v2, canary v1 at 10%");
+        await Expect(Confirmation(page)).ToContainTextAsync("production: v2 → v2, canary v1 at 10%");
         await page.GetByRole(AriaRole.Button, new() { Name = "Yes, move production" }).ClickAsync();
         await Expect(page.GetByText("v2, canary v1 at 10%").First).ToBeVisibleAsync();
         await page.GetByText("History (2 moves)").ClickAsync();
@@ -249,6 +249,9 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
         : string.Join(',', line.Split(',').Select(field => double.TryParse(field, System.Globalization.CultureInfo.InvariantCulture, out var value)
             ? (value * 2).ToString(System.Globalization.CultureInfo.InvariantCulture)
             : field))));
+
+    /// <summary>The question the alias editor asks before it moves the alias.</summary>
+    private static ILocator Confirmation(IPage page) => page.GetByRole(AriaRole.Group, new() { NameRegex = new Regex("^production:") });
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
 }
