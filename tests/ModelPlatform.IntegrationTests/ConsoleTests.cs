@@ -220,6 +220,48 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
     });
 
     [Fact]
+    public Task AnAdminCreatesAKeySeenOnceRevokesItAndFindsBothInTheAudit() => BrowseAsync(async page =>
+    {
+        var name = PlatformSteps.UniqueName("console-made");
+        await page.SignInAsync(Platform.Key, "/admin");
+        await page.AssertAccessibleAsync();
+
+        await page.GetByLabel("Name", new() { Exact = true }).FillAsync(name);
+        await page.GetByLabel("reader", new() { Exact = true }).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create key" }).ClickAsync();
+        var key = await page.GetByLabel("New key").InputValueAsync();
+        Assert.StartsWith("mpk_", key);
+        using (var holder = Platform.Client("feature", key))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await holder.GetAsync("/datasets")).StatusCode);
+        }
+
+        // Shown once: the list has its name and roles, never the secret.
+        await page.GotoAsync("/admin");
+        await Expect(page.GetByRole(AriaRole.Row, new() { NameRegex = new Regex(name) })).ToContainTextAsync("reader");
+        Assert.DoesNotContain(key, await page.ContentAsync(), StringComparison.Ordinal);
+
+        await page.GetByRole(AriaRole.Link, new() { Name = $"Revoke {name}" }).ClickAsync();
+        await Expect(page.GetByText($"Revoke {name} (reader)?")).ToBeVisibleAsync();
+        await page.AssertAccessibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Yes, revoke {name}" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Row, new() { NameRegex = new Regex(name) })).ToContainTextAsync("revoked");
+        using (var holder = Platform.Client("feature", key))
+        {
+            await Platform.WaitUntilAsync(
+                "the feature service to refuse the revoked key",
+                async () => (await holder.GetAsync("/datasets")).StatusCode,
+                status => status == System.Net.HttpStatusCode.Unauthorized,
+                TimeSpan.FromSeconds(30));
+        }
+
+        // The audit names who made and revoked it.
+        await page.GotoAsync("/admin/audit?service=identity&action=api-key.revoked");
+        await Expect(page.GetByRole(AriaRole.Row).Filter(new() { HasText = "api-key.revoked" }).First).ToContainTextAsync("tests");
+        await page.AssertAccessibleAsync();
+    });
+
+    [Fact]
     public Task ThePagesWorkAtPhoneWidth() => BrowseAsync(async page =>
     {
         await page.SignInAsync(Platform.Key, "/datasets");
