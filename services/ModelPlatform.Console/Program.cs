@@ -17,6 +17,7 @@ app.MapDefaultEndpoints();
 app.UseAntiforgery();
 app.MapStaticAssets().AllowAnonymous();
 app.MapSignOut();
+app.MapBatchScoring();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 app.Run();

@@ -262,6 +262,73 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
     });
 
     [Fact]
+    public Task APredictorTriesARecordAndScoresACsvInTryIt() => BrowseAsync(async page =>
+    {
+        var model = await Platform.ProductionIrisAsync();
+        await page.SignInAsync(Platform.Key, "/try");
+        await page.WaitForInteractiveAsync();
+
+        // The form comes from the production version's signature.
+        var modelInput = page.GetByRole(AriaRole.Combobox, new() { Name = "Model", Exact = true });
+        await modelInput.FillAsync(model);
+        await modelInput.BlurAsync();
+        await Expect(page.GetByLabel("Version or alias")).ToHaveValueAsync("alias=production");
+        foreach (var (column, value) in new[] { ("sepal_length", "5.1"), ("sepal_width", "3.5"), ("petal_length", "1.4"), ("petal_width", "0.2") })
+        {
+            await page.GetByLabel(column).FillAsync(value);
+        }
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Predict" }).ClickAsync();
+        await Expect(page.Locator(".prediction")).ToHaveTextAsync("setosa");
+        await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Probability of each class" })).ToContainTextAsync("setosa");
+        await page.AssertAccessibleAsync();
+
+        // A whole CSV, scored and downloaded.
+        await page.GetByLabel("CSV to score").SetInputFilesAsync(
+            new FilePayload { Name = "iris.csv", MimeType = "text/csv", Buffer = Encoding.UTF8.GetBytes(PlatformSteps.IrisCsv()) });
+        var download = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Score and download" }).ClickAsync());
+        var lines = (await File.ReadAllLinesAsync((await download.PathAsync())!)).Where(line => line.Length > 0).ToList();
+        Assert.Equal(151, lines.Count);
+        Assert.Equal($"{model}-predictions.csv", download.SuggestedFilename);
+    });
+
+    [Fact]
+    public Task TheFeaturesPageListsDefinitionsRunsAndLooksUpAKey() => BrowseAsync(async page =>
+    {
+        var (dataset, customer, service) = (PlatformSteps.UniqueName("console-spend"), PlatformSteps.UniqueName("console-customer"),
+            PlatformSteps.UniqueName("console-service"));
+        var at = DateTimeOffset.UtcNow.AddHours(-1).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        await Platform.UploadCsvAsync(dataset, $"customer_id,event_time,spend\n7,{at},12.5\n").AssertStatusAsync(System.Net.HttpStatusCode.Created);
+        await Platform.Feature.PutAsJsonAsync($"/entities/{customer}", new { joinKeys = new[] { new { name = "customer_id", type = "numeric" } } })
+            .AssertStatusAsync(System.Net.HttpStatusCode.Created);
+        await Platform.Feature.PutAsJsonAsync($"/feature-views/{dataset}", new
+        {
+            entity = customer,
+            dataset,
+            timestampField = "event_time",
+            ttlSeconds = 86_400,
+            features = new[] { new { name = "spend", type = "numeric" } },
+        }).AssertStatusAsync(System.Net.HttpStatusCode.Created);
+        await Platform.Feature.PutAsJsonAsync($"/feature-services/{service}", new { features = new[] { $"{dataset}:spend" } })
+            .AssertStatusAsync(System.Net.HttpStatusCode.Created);
+        await Platform.Feature.PostAsJsonAsync($"/feature-views/{dataset}/materialize", new { }).AssertJsonAsync();
+
+        await page.SignInAsync(Platform.Key, "/features");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = $"{dataset} v1" })).ToBeVisibleAsync();
+        await Expect(page.GetByText($"{service} v1: {dataset}:spend")).ToBeVisibleAsync();
+        await page.AssertAccessibleAsync();
+
+        await page.GetByRole(AriaRole.Combobox, new() { Name = "Feature service", Exact = true }).SelectOptionAsync(service);
+        await page.GetByLabel("Join key").FillAsync("customer_id");
+        await page.GetByLabel("Value", new() { Exact = true }).FillAsync("7");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Look up" }).ClickAsync();
+        var row = page.GetByRole(AriaRole.Row).Filter(new() { HasText = $"{dataset}:spend" });
+        await Expect(row).ToContainTextAsync("12.5");
+        await Expect(row).ToContainTextAsync("present");
+        await page.AssertAccessibleAsync();
+    });
+
+    [Fact]
     public Task ThePagesWorkAtPhoneWidth() => BrowseAsync(async page =>
     {
         await page.SignInAsync(Platform.Key, "/datasets");
@@ -280,7 +347,7 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
     private static async Task UploadAsync(IPage page, string dataset, string csv)
     {
         await page.GetByLabel("Dataset name").FillAsync(dataset);
-        await page.GetByLabel("Drop a CSV here, or choose one").SetInputFilesAsync(
+        await page.GetByLabel("CSV file: drop it on the box, or choose one").SetInputFilesAsync(
             new FilePayload { Name = $"{dataset}.csv", MimeType = "text/csv", Buffer = Encoding.UTF8.GetBytes(csv) });
         await page.GetByRole(AriaRole.Button, new() { Name = "Upload" }).ClickAsync();
     }

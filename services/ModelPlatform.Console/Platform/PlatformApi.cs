@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Components.Authorization;
 
@@ -20,9 +21,24 @@ public static class PlatformServices
 /// Calls the services as the signed-in person: each request carries their key, so the service checks their roles and
 /// audits them by name. A refusal comes back as a <see cref="ServiceProblemException"/> that pages show as it is worded.
 /// </summary>
-public sealed class PlatformApi(IHttpClientFactory clients, AuthenticationStateProvider authentication)
+public sealed class PlatformApi
 {
     public static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
+
+    private readonly IHttpClientFactory _clients;
+    private readonly Func<Task<ClaimsPrincipal>> _user;
+
+    /// <summary>For pages: the person of the page's authentication state (the request's, or the circuit's).</summary>
+    public PlatformApi(IHttpClientFactory clients, AuthenticationStateProvider authentication)
+        : this(clients, async () => (await authentication.GetAuthenticationStateAsync()).User)
+    {
+    }
+
+    private PlatformApi(IHttpClientFactory clients, Func<Task<ClaimsPrincipal>> user) => (_clients, _user) = (clients, user);
+
+    /// <summary>For endpoints outside a page, which have no authentication state: the request's own user.</summary>
+    public static PlatformApi For(HttpContext context) =>
+        new(context.RequestServices.GetRequiredService<IHttpClientFactory>(), () => Task.FromResult(context.User));
 
     public Task<T> GetAsync<T>(string service, string path, CancellationToken cancellationToken) =>
         SendAsync<T>(service, HttpMethod.Get, path, content: null, cancellationToken);
@@ -40,14 +56,14 @@ public sealed class PlatformApi(IHttpClientFactory clients, AuthenticationStateP
     public async Task<HttpResponseMessage> SendAsync(
         string service, HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
     {
-        var user = (await authentication.GetAuthenticationStateAsync()).User;
+        var user = await _user();
         using var request = new HttpRequestMessage(method, path) { Content = content };
         // Set before the service's own credential handler, which only fills an empty header.
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", user.Key() ?? throw new ServiceProblemException(401, "You are not signed in."));
         HttpResponseMessage response;
         try
         {
-            response = await clients.CreateClient(service).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            response = await _clients.CreateClient(service).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         }
         catch (HttpRequestException ex)
         {
