@@ -12,3 +12,7 @@ public sealed record Prediction(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] float? Probability = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, float>? Scores = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] float? Value = null);
+
+/// <summary>How a shadow version compares with the version that answered, over every copy it has scored.</summary>
+public sealed record ShadowComparison(
+    int AnsweredVersion, int ShadowVersion, long Rows, long Agreed, double Agreement, double MeanAbsoluteDifference);

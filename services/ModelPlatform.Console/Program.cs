@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using ModelPlatform.Console;
 using ModelPlatform.Console.Components;
 using ModelPlatform.Console.Platform;
@@ -10,6 +11,12 @@ builder.AddConsoleSignIn();
 PlatformApi.AddPlatformApi(builder);
 builder.Services.AddOptions<ConsoleOptions>().BindConfiguration("ConsoleOptions");
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+// People read the console's failures in a browser: a page, where the services answer problem details.
+builder.Services.Configure<ExceptionHandlerOptions>(options =>
+{
+    options.ExceptionHandlingPath = ErrorPage.Path;
+    options.CreateScopeForErrors = true;
+});
 
 var app = builder.Build();
 
@@ -18,6 +25,7 @@ app.UseAntiforgery();
 app.MapStaticAssets().AllowAnonymous();
 app.MapSignOut();
 app.MapBatchScoring();
+app.Map(ErrorPage.Path, () => new RazorComponentResult<ErrorPage>()).AllowAnonymous().ExcludeFromDescription();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 app.Run();

@@ -21,6 +21,22 @@ public sealed class ConsoleBrowser : IAsyncLifetime
     /// <summary>Where failed tests leave their screenshots.</summary>
     public static string ScreenshotDirectory => Path.Combine(AppContext.BaseDirectory, "screenshots");
 
+    /// <summary>
+    /// Where the README's pictures of the console are taken, when MODELPLATFORM_CONSOLE_SCREENSHOTS names a folder
+    /// (<c>scripts/console-screenshots.sh</c> sets it to docs/console); otherwise none are.
+    /// </summary>
+    public static string? PictureDirectory => Environment.GetEnvironmentVariable("MODELPLATFORM_CONSOLE_SCREENSHOTS");
+
+    /// <summary>Saves what the page shows now as <paramref name="name"/>.png for the README, when pictures are asked for.</summary>
+    public static async Task ShowAsync(IPage page, string name)
+    {
+        if (PictureDirectory is { Length: > 0 } directory)
+        {
+            Directory.CreateDirectory(directory);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(directory, $"{name}.png") });
+        }
+    }
+
     public async Task InitializeAsync()
     {
         _playwright = await Playwright.CreateAsync();

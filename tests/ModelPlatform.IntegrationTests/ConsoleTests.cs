@@ -30,6 +30,7 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
         await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Histogram of sepal_length" })).ToBeVisibleAsync();
         await Expect(page.GetByText("1–50 of 150")).ToBeVisibleAsync();
         await page.AssertAccessibleAsync();
+        await ConsoleBrowser.ShowAsync(page, "dataset-version");
         await page.GetByRole(AriaRole.Link, new() { Name = "Next" }).ClickAsync();
         await Expect(page.GetByText("51–100 of 150")).ToBeVisibleAsync();
 
@@ -43,6 +44,7 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
         await page.WaitForURLAsync(new Regex("baseline=1&current=2"));
         await Expect(page.GetByText(new Regex("^Drifted: 4 of 5 compared columns moved"))).ToBeVisibleAsync();
         await page.AssertAccessibleAsync();
+        await ConsoleBrowser.ShowAsync(page, "drift");
     });
 
     [Fact]
@@ -121,6 +123,7 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
         await Expect(page.Locator("#job-budget-error")).ToContainTextAsync("From 5 to 86,400 seconds.");
         await page.GetByLabel("Search budget (seconds)").FillAsync("5");
         await page.AssertAccessibleAsync();
+        await ConsoleBrowser.ShowAsync(page, "training");
         await page.GetByRole(AriaRole.Button, new() { Name = "Train" }).ClickAsync();
 
         // The job's page follows it without a reload: from queued or running to succeeded, with its leaderboard.
@@ -130,6 +133,7 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
         await Expect(page.GetByRole(AriaRole.Img, new() { Name = "macroAccuracy per trial" })).ToBeVisibleAsync();
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "version 1" })).ToBeVisibleAsync();
         await page.AssertAccessibleAsync();
+        await ConsoleBrowser.ShowAsync(page, "job");
 
         // The list shows it, by model.
         await page.GotoAsync($"/training?model={model}");
@@ -259,6 +263,7 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
         await page.GotoAsync("/admin/audit?service=identity&action=api-key.revoked");
         await Expect(page.GetByRole(AriaRole.Row).Filter(new() { HasText = "api-key.revoked" }).First).ToContainTextAsync("tests");
         await page.AssertAccessibleAsync();
+        await ConsoleBrowser.ShowAsync(page, "audit");
     });
 
     [Fact]
@@ -282,6 +287,7 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
         await Expect(page.Locator(".prediction")).ToHaveTextAsync("setosa");
         await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Probability of each class" })).ToContainTextAsync("setosa");
         await page.AssertAccessibleAsync();
+        await ConsoleBrowser.ShowAsync(page, "try-it");
 
         // A whole CSV, scored and downloaded.
         await page.GetByLabel("CSV to score").SetInputFilesAsync(
@@ -326,6 +332,7 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
         await Expect(row).ToContainTextAsync("12.5");
         await Expect(row).ToContainTextAsync("present");
         await page.AssertAccessibleAsync();
+        await ConsoleBrowser.ShowAsync(page, "features");
     });
 
     [Fact]
@@ -339,6 +346,124 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
         Assert.True(overflow <= 0, $"The page is {overflow}px wider than a phone's screen.");
         await page.AssertAccessibleAsync();
     }, new ViewportSize { Width = 390, Height = 844 });
+
+    [Fact]
+    public Task TheModelPageShowsShadowAgreementAndServingDrift() => BrowseAsync(async page =>
+    {
+        // Two versions from one deterministic trainer on the same data: the same model, so the shadow agrees on every row.
+        var model = await Platform.UploadIrisAsync("console-serving");
+        await Platform.TrainIrisAsync(model, "LbfgsMaximumEntropy");
+        await Platform.TrainIrisAsync(model, "LbfgsMaximumEntropy");
+        await Platform.PromoteAsync(model, new { version = 1, shadow = 2 });
+        var records = PlatformSteps.IrisRows().Select(row => (object)row.Record).ToList();
+        // The route arrives by event and the shadow scores its copy off the request path: send the rows until one whole copy is compared.
+        await Platform.WaitUntilAsync("the shadow to have compared 150 rows", async () =>
+        {
+            await Platform.PredictAsync(model, records).AssertStatusAsync(System.Net.HttpStatusCode.OK);
+            var pairs = await Platform.Inference.GetFromJsonAsync<System.Text.Json.Nodes.JsonArray>($"/models/{model}/shadow");
+            return pairs!.SingleOrDefault()?["rows"]?.GetValue<long>() ?? 0;
+        }, rows => rows >= 150, PlatformSteps.EventTimeout, ["inference"]);
+
+        await page.SignInAsync(Platform.Key, $"/models/{model}");
+        var agreement = page.GetByRole(AriaRole.Table, new() { Name = "How each shadow version agreed with the version that answered" });
+        var pair = agreement.GetByRole(AriaRole.Row).Nth(1).GetByRole(AriaRole.Cell);
+        await Expect(pair.Nth(0)).ToHaveTextAsync("v1");
+        await Expect(pair.Nth(1)).ToHaveTextAsync("v2");
+        await Expect(pair.Nth(4)).ToHaveTextAsync("100.0 %");
+        // Production's version is compared by default: it was sent its own training rows, so nothing drifted.
+        await Expect(page.Locator("#serving-window")).ToContainTextAsync(new Regex("v1's inputs from .+ UTC:\\s+[1-9][0-9,]* rows scored"));
+        var drift = page.GetByRole(AriaRole.Table, new() { Name = "Serving drift of v1 by column" });
+        await Expect(drift).ToContainTextAsync("petal_width");
+        await Expect(page.GetByText(new Regex("^No drift: 0 of 4 compared columns moved"))).ToBeVisibleAsync();
+        await page.AssertAccessibleAsync();
+        await ConsoleBrowser.ShowAsync(page, "model");
+
+        await page.GetByLabel("Version to compare").SelectOptionAsync("2");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Compare with training data" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("drift=2"));
+        // The shadow answered no caller, so v2 served nothing of its own.
+        await Expect(page.Locator("#serving-window")).ToContainTextAsync(new Regex("v2's inputs from .+ UTC:\\s+0 rows scored"));
+    });
+
+    [Fact]
+    public Task AFailingPageShowsAReadableErrorWithItsTraceId() => BrowseAsync(async page =>
+    {
+        await page.SignInAsync(Platform.Key, "/datasets");
+
+        // A version that is not a number, typed into the address, fails the page as it renders: an error the console did not foresee.
+        var response = await page.GotoAsync("/datasets/any/drift?baseline=first&current=2");
+
+        Assert.Equal(500, response!.Status);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Something went wrong" })).ToBeVisibleAsync();
+        await Expect(page.Locator("#trace-id")).ToHaveTextAsync(new Regex("^[0-9a-f]{32}$"));
+        var text = await page.Locator("body").InnerTextAsync();
+        Assert.DoesNotContain("Exception", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("ModelPlatform.Console.", text, StringComparison.Ordinal);
+        await page.AssertAccessibleAsync();
+    });
+
+    [Fact]
+    public Task TheKeyboardAloneSignsInReachesAModelAndMovesItsAlias() => BrowseAsync(async page =>
+    {
+        var model = await Platform.UploadIrisAsync("console-keyboard");
+        await Platform.TrainIrisAsync(model);
+
+        await page.GotoAsync("/sign-in");
+        await TabToAsync(page, page.GetByLabel("API key"));
+        await page.Keyboard.TypeAsync(Platform.Key);
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/");
+
+        // The menu comes before the content, with a visible focus ring on each stop.
+        var models = page.GetByRole(AriaRole.Navigation, new() { Name = "Sections" }).GetByRole(AriaRole.Link, new() { Name = "Models" });
+        await TabToAsync(page, models, backwards: true);
+        Assert.NotEqual("none", await models.EvaluateAsync<string>("link => getComputedStyle(link).outlineStyle"));
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Models", Level = 1 })).ToBeVisibleAsync();
+
+        // The page's first stop skips the menu, shows itself when focused, and stays on the page.
+        var skip = page.GetByRole(AriaRole.Link, new() { Name = "Skip to content" });
+        await TabToAsync(page, skip, backwards: true);
+        await Expect(skip).ToBeInViewportAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.Locator("main")).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Tab");
+        Assert.True(await page.EvaluateAsync<bool>("document.querySelector('main').contains(document.activeElement)"),
+            "After the skip link, the next stop is not in the content.");
+        Assert.Equal("/models", new Uri(page.Url).AbsolutePath);
+
+        await TabToAsync(page, page.GetByRole(AriaRole.Link, new() { Name = model, Exact = true }));
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = model, Level = 1 })).ToBeVisibleAsync();
+        await page.WaitForInteractiveAsync();
+
+        // The editor's defaults: production, to the newest version. The confirmation takes the focus as it appears.
+        await TabToAsync(page, page.GetByRole(AriaRole.Button, new() { Name = "Review…" }));
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Yes, move production" })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.Locator(".card", new() { Has = page.GetByRole(AriaRole.Heading, new() { Name = "production" }) }).First)
+            .ToContainTextAsync("v1");
+    });
+
+    /// <summary>
+    /// Presses Tab (or Shift+Tab) until <paramref name="target"/> has the focus; fails if it is not reached in a page's worth of stops.
+    /// </summary>
+    private static async Task TabToAsync(IPage page, ILocator target, bool backwards = false)
+    {
+        const int Stops = 80;
+        for (var presses = 0; presses < Stops; presses++)
+        {
+            await page.Keyboard.PressAsync(backwards ? "Shift+Tab" : "Tab");
+            if (await target.EvaluateAsync<bool>("element => element === document.activeElement"))
+            {
+                return;
+            }
+        }
+
+        var focused = await page.EvaluateAsync<string>("document.activeElement?.outerHTML.slice(0, 200) ?? 'nothing'");
+        Assert.Fail($"{Stops} presses of Tab did not reach {target}; the focus is on {focused}.");
+    }
 
     /// <summary>Runs a test's steps in a fresh browser context; a failure leaves a screenshot named after the test.</summary>
     private Task BrowseAsync(Func<IPage, Task> steps, ViewportSize? viewport = null, [CallerMemberName] string test = "") =>

@@ -8,12 +8,13 @@ using Microsoft.Extensions.Hosting;
 namespace ModelPlatform.Security.Tests;
 
 /// <summary>
-/// The console, as built for production: every page but sign-in needs a signed-in person, and sends anyone else to sign in;
-/// the only other open routes are probes, the OpenAPI document and its reference, and the site's own static files.
+/// The console, as built for production: every page but sign-in (and the not-found and error pages) needs a signed-in
+/// person, and sends anyone else to sign in; the only other open routes are probes, the OpenAPI document and its
+/// reference, and the site's own static files.
 /// </summary>
 public sealed class ConsoleEndpointTests
 {
-    private static readonly string[] OpenPages = ["/sign-in", "/not-found"];
+    private static readonly string[] OpenPages = ["/sign-in", "/not-found", "/error"];
 
     [Fact]
     public async Task EveryPageButSignInRefusesAnonymousCallers()

@@ -32,6 +32,8 @@ public static class BatchScoring
         {
             var response = await api.SendAsync(
                 PlatformServices.Inference, HttpMethod.Post, $"/models/{Uri.EscapeDataString(model)}/predict?{target}", content, cancellationToken);
+            // The predictions stream out after this returns: the inference response is released with the console's.
+            context.Response.RegisterForDispose(response);
             return TypedResults.Stream(
                 await response.Content.ReadAsStreamAsync(cancellationToken), "text/csv", $"{model}-predictions.csv");
         }

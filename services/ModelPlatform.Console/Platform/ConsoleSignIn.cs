@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
+using Microsoft.AspNetCore.Http.HttpResults;
 using StackExchange.Redis;
 
 namespace ModelPlatform.Console.Platform;
@@ -65,10 +66,7 @@ public static class ConsoleSignIn
     }
 
     /// <summary>Where to go after signing in: a path on this site, or the overview.</summary>
-    public static string LocalReturnUrl(string? returnUrl) =>
-        returnUrl is { Length: > 0 } url && url[0] == '/' && !url.StartsWith("//", StringComparison.Ordinal) && !url.StartsWith("/\\", StringComparison.Ordinal)
-            ? url
-            : "/";
+    public static string LocalReturnUrl(string? returnUrl) => RedirectHttpResult.IsLocalUrl(returnUrl) ? returnUrl : "/";
 
     /// <summary>The key of the signed-in person, or null.</summary>
     public static string? Key(this ClaimsPrincipal user) => user.FindFirst(KeyClaim)?.Value;

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using ModelPlatform.Contracts;
+using ModelPlatform.Features.Statistics;
 using ModelPlatform.Inference.Protocols;
 using ModelPlatform.Inference.Serving;
 using StackExchange.Redis;

@@ -1,10 +1,7 @@
+using ModelPlatform.Contracts;
 using StackExchange.Redis;
 
 namespace ModelPlatform.Inference.Serving;
-
-/// <summary>How a shadow version compares with the version that answered, over every copy it has scored.</summary>
-public sealed record ShadowComparison(
-    int AnsweredVersion, int ShadowVersion, long Rows, long Agreed, double Agreement, double MeanAbsoluteDifference);
 
 /// <summary>
 /// The running totals of every answered/shadow version pair, kept in Redis so every replica adds to and reads the
