@@ -13,10 +13,26 @@ public sealed record ModelLineage(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TrainingSetLineage? TrainingSet = null);
 
 /// <summary>What a trainer sends with the artifact when it registers a version.</summary>
+/// <param name="Importance">How much the version leans on each input column, when the trainer measured it.</param>
 public sealed record RegisterModelVersionRequest(
     ModelSignature Signature,
     IReadOnlyDictionary<string, double> Metrics,
-    ModelLineage Lineage);
+    ModelLineage Lineage,
+    FeatureImportance? Importance = null);
+
+/// <summary>
+/// How much a version leans on each input column: the loss of <paramref name="Metric"/> on <paramref name="Rows"/> hold-out
+/// rows when that column's values are shuffled among them (permutation importance), the mean and standard deviation over
+/// <paramref name="Permutations"/> shuffles, most important first. About zero: the model does without the column; below
+/// zero: shuffling it helped, so what the model learnt from it is noise.
+/// </summary>
+public sealed record FeatureImportance(string Metric, int Rows, int Permutations, IReadOnlyList<ColumnImportance> Columns)
+{
+    public string Method => "permutation";
+}
+
+/// <param name="Mean">The metric's mean loss over the shuffles, in the metric's own units.</param>
+public sealed record ColumnImportance(string Column, double Mean, double StdDev);
 
 /// <summary>One immutable model version as the registry describes it.</summary>
 public sealed record ModelVersionInfo(
@@ -28,7 +44,8 @@ public sealed record ModelVersionInfo(
     IReadOnlyDictionary<string, double> Metrics,
     ModelLineage Lineage,
     IReadOnlyList<string> Aliases,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt,
+    FeatureImportance? Importance = null);
 
 public sealed record ModelInfo(
     string Name,

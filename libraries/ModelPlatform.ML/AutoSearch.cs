@@ -102,7 +102,7 @@ internal sealed class AutoSearch(
         var clock = Stopwatch.StartNew();
         // On small data one k-fold split is noisy enough that the best of hundreds of candidates is partly luck; repeating
         // it with other shuffles steadies the estimates, and small data trains fast.
-        var repeats = RowCount(trainSet) < RepeatBelowRows ? 3 : 1;
+        var repeats = trainSet.CountRows() < RepeatBelowRows ? 3 : 1;
         var splits = Enumerable.Range(0, repeats)
             .SelectMany(repeat => ml.Data.CrossValidationSplit(trainSet, settings.Folds, seed: settings.Seed + repeat))
             .ToList();
@@ -371,24 +371,6 @@ internal sealed class AutoSearch(
             // One failing candidate (say, settings a trainer rejects on this data) must not end the search.
             return (Trial(error: ex.Message), null);
         }
-    }
-
-    // A seeded train/test split is a filter, which cannot tell its row count without reading the rows.
-    private static long RowCount(IDataView view)
-    {
-        if (view.GetRowCount() is { } known)
-        {
-            return known;
-        }
-
-        var rows = 0L;
-        using var cursor = view.GetRowCursor([]);
-        while (cursor.MoveNext())
-        {
-            rows++;
-        }
-
-        return rows;
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;

@@ -38,6 +38,7 @@ public sealed record ModelEvaluation(string Method, int Rows, int? Folds = null)
 /// <param name="SearchSeconds">How long the automatic search took, when there was one (the final fit comes after).</param>
 /// <param name="Warnings">What the user should know about this model before trusting it: small data, a budget too small.</param>
 /// <param name="Ensemble">The ensemble's members and its cross-validated score, when the search chose one.</param>
+/// <param name="Importance">Each input column's permutation importance on the hold-out; null without a hold-out.</param>
 public sealed record TrainedModel(
     byte[] Artifact,
     ModelSignature Signature,
@@ -49,7 +50,8 @@ public sealed record TrainedModel(
     ModelEvaluation Evaluation,
     double? SearchSeconds,
     IReadOnlyList<string> Warnings,
-    SearchEnsemble? Ensemble = null);
+    SearchEnsemble? Ensemble = null,
+    FeatureImportance? Importance = null);
 
 /// <summary>
 /// Fits a pipeline on a seeded training split (searching for it first when asked) and evaluates it on the rest.
@@ -150,8 +152,18 @@ public static class ModelTrainer
 
         var (metrics, evaluation) = testSet is null
             ? CrossValidate(ml, signature, members, trainSet, Math.Min(settings.Folds, data.Rows), settings.Seed)
-            : (ModelMetrics.Evaluate(ml, signature, Score(ml, signature.Task, model, testSet)), new ModelEvaluation(ModelEvaluation.HoldOut, holdOutRows));
-        if (testSet is null)
+            // The split is seeded, not exact: the rows it held out are counted.
+            : (ModelMetrics.Evaluate(ml, signature, Score(ml, signature.Task, model, testSet)),
+                new ModelEvaluation(ModelEvaluation.HoldOut, (int)testSet.CountRows()));
+        FeatureImportance? importance = null;
+        if (testSet is not null)
+        {
+            progress?.Report(new TrainingProgress("measuring importance", 0));
+            importance = PermutationImportance.Measure(
+                ml, signature, settings.Metric ?? ModelMetrics.DefaultFor(signature.Task), rows => Score(ml, signature.Task, model, rows), testSet,
+                settings.Seed, cancellationToken);
+        }
+        else
         {
             warnings.Add($"Only {data.Rows} rows: a hold-out would have {holdOutRows} (fewer than {MinHoldOutRows}), too few to measure the model, "
                 + $"so it is trained on every row and its metrics are the mean of {evaluation.Folds}-fold cross-validation.");
@@ -161,10 +173,10 @@ public static class ModelTrainer
         return ensemble is null
             ? new TrainedModel(
                 artifact, signature, metrics, trainer.Name, trainer.Complete(hyperparameters), leaderboard, data.DroppedColumns, evaluation,
-                searchSeconds, warnings)
+                searchSeconds, warnings, Importance: importance)
             : new TrainedModel(
                 artifact, signature, metrics, Trainers.Ensemble, new Dictionary<string, double>(), leaderboard, data.DroppedColumns, evaluation,
-                searchSeconds, warnings, ensemble);
+                searchSeconds, warnings, ensemble, importance);
     }
 
     private static List<(ITransformer Model, double Weight)> Fit(IReadOnlyList<(IEstimator<ITransformer> Pipeline, double Weight)> members, IDataView rows) =>

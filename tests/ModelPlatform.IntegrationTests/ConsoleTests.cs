@@ -386,6 +386,24 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
     });
 
     [Fact]
+    public Task AVersionPageShowsItsLineageSignatureAndWhatItLeansOn() => BrowseAsync(async page =>
+    {
+        var dataset = PlatformSteps.UniqueName("console-version");
+        await Platform.UploadCsvAsync(dataset, PlatformSteps.MessagesCsv(400)).AssertStatusAsync(System.Net.HttpStatusCode.Created);
+        var job = await Platform.TrainAsync(new { modelName = dataset, dataset, label = "kind", task = "binary", trainer = "LbfgsLogisticRegression" });
+        await page.SignInAsync(Platform.Key, $"/models/{dataset}/versions/1");
+
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = $"dataset {dataset} v1" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = $"job {job["id"]!.GetValue<string>()[..8]}" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Input columns" })).ToContainTextAsync("message");
+        var importance = page.GetByRole(AriaRole.Table, new() { Name = "Permutation importance of each input column" });
+        await Expect(importance.GetByRole(AriaRole.Rowheader)).ToHaveCountAsync(3);
+        await Expect(importance.GetByRole(AriaRole.Rowheader).First).ToHaveTextAsync("message");
+        await page.AssertAccessibleAsync();
+        await ConsoleBrowser.ShowAsync(page, "model-version");
+    });
+
+    [Fact]
     public Task AFailingPageShowsAReadableErrorWithItsTraceId() => BrowseAsync(async page =>
     {
         await page.SignInAsync(Platform.Key, "/datasets");

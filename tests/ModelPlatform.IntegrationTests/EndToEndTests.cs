@@ -159,6 +159,27 @@ public class EndToEndTests(PlatformFixture platform) : PlatformTest(platform)
     }
 
     [Fact]
+    public async Task EachVersionRecordsHowMuchItLeansOnEachColumn()
+    {
+        // Spam is told by its words; the sender and the links only hint at it.
+        var dataset = PlatformSteps.UniqueName("importance");
+        await Platform.UploadCsvAsync(dataset, PlatformSteps.MessagesCsv(400)).AssertStatusAsync(HttpStatusCode.Created);
+        var job = await Platform.TrainAsync(new { modelName = dataset, dataset, label = "kind", task = "binary", trainer = "LbfgsLogisticRegression" });
+
+        var version = await Platform.Registry.GetAsync($"/models/{dataset}/versions/{job["modelVersion"]}").AssertJsonAsync();
+
+        var importance = version["importance"]!;
+        Assert.Equal("permutation", importance["method"]!.GetValue<string>());
+        Assert.Equal("auc", importance["metric"]!.GetValue<string>());
+        Assert.Equal(job["report"]!["evaluation"]!["rows"]!.GetValue<int>(), importance["rows"]!.GetValue<int>());
+        var columns = importance["columns"]!.AsArray().Select(column => column!["column"]!.GetValue<string>()).ToList();
+        // One entry per column sent, however many slots the text's words and the sender's categories became.
+        Assert.Equal(["links", "message", "sender"], columns.Order());
+        Assert.Equal("message", columns[0]);
+        Assert.True(importance["columns"]![0]!["mean"]!.GetValue<double>() > 0, $"importance {importance.ToJsonString()}");
+    }
+
+    [Fact]
     public async Task MovingTheAliasSwapsTheServedVersionWithoutARestartOrAFailedRequest()
     {
         var dataset = await Platform.UploadIrisAsync("swap");

@@ -237,7 +237,8 @@ public class SearchAndPreprocessingTests
 
         var model = ModelTrainer.Train(data, new TrainingSettings("LbfgsLogisticRegression"));
 
-        Assert.Equal(new ModelEvaluation(ModelEvaluation.HoldOut, 80), model.Evaluation);
+        // The seeded split holds out about a fifth, not exactly 80: the evaluation counts the rows it really scored.
+        Assert.Equal(new ModelEvaluation(ModelEvaluation.HoldOut, 76), model.Evaluation);
         Assert.Empty(model.Warnings);
     }
 

@@ -7,7 +7,7 @@ namespace ModelPlatform.ML.Tests;
 /// The search's budget is wall-clock time, so these tests run with no other test of this assembly beside them: in
 /// parallel, the others' training paused this process for GC for over two seconds of a twenty-second search.
 /// </summary>
-[Collection(nameof(SearchBudgetTests))]
+[Collection(WallClock.Name)]
 public class SearchBudgetTests
 {
     [Fact]
@@ -48,5 +48,9 @@ public class SearchBudgetTests
     }
 }
 
-[CollectionDefinition(nameof(SearchBudgetTests), DisableParallelization = true)]
-public sealed class SearchBudgetCollection;
+/// <summary>Tests that measure wall-clock time run alone, after the others: beside them, their training takes the cores.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class WallClock
+{
+    public const string Name = "wall clock";
+}

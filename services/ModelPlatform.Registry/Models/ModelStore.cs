@@ -57,13 +57,15 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
                 ALTER TABLE model_versions ADD COLUMN feature_service TEXT;
                 CREATE INDEX ix_model_versions_feature_service ON model_versions (feature_service);
             """),
+        // How much each version leans on each input column, measured at training time (JSON; null for older versions).
+        Migration.Portable("ALTER TABLE model_versions ADD COLUMN importance TEXT;"),
     ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
 
     private const string SelectVersion = """
         SELECT v.name AS Name, v.version AS Version, v.sha256 AS Sha256, v.size_bytes AS SizeBytes, v.signature AS Signature,
-               v.metrics AS Metrics, v.lineage AS Lineage, v.created_at AS CreatedAt,
+               v.metrics AS Metrics, v.lineage AS Lineage, v.created_at AS CreatedAt, v.importance AS Importance,
                COALESCE((SELECT string_agg(a.alias, ',') FROM aliases a WHERE a.name = v.name AND a.version = v.version), '') AS Aliases
         FROM model_versions v
         """;
@@ -147,8 +149,9 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
         var createdAt = clock.GetUtcNow();
         await connection.ExecuteAsync(
             """
-            INSERT INTO model_versions (name, version, sha256, size_bytes, signature, metrics, lineage, training_job_id, feature_service, created_at)
-            VALUES (@name, @version, @sha256, @size, @signature, @metrics, @lineage, @jobId, @featureService, @createdAt)
+            INSERT INTO model_versions
+                (name, version, sha256, size_bytes, signature, metrics, lineage, training_job_id, feature_service, created_at, importance)
+            VALUES (@name, @version, @sha256, @size, @signature, @metrics, @lineage, @jobId, @featureService, @createdAt, @importance)
             """,
             new
             {
@@ -162,9 +165,11 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
                 jobId = request.Lineage.TrainingJobId?.ToString(),
                 featureService = request.Lineage.TrainingSet?.FeatureService,
                 createdAt = createdAt.ToString("O"),
+                importance = request.Importance is null ? null : JsonSerializer.Serialize(request.Importance, Json),
             },
             transaction);
-        var info = new ModelVersionInfo(name, version, sha256, size, request.Signature, request.Metrics, request.Lineage, [], createdAt);
+        var info = new ModelVersionInfo(
+            name, version, sha256, size, request.Signature, request.Metrics, request.Lineage, [], createdAt, request.Importance);
         await connection.AppendAsync(transaction, actor, "model-version.registered", $"models/{name}/versions/{version}", null, info, createdAt);
         await connection.EnqueueAsync(transaction, new ModelVersionRegistered(name, version, sha256, request.Lineage.TrainingJobId), createdAt);
         await transaction.CommitAsync(cancellationToken);
@@ -313,7 +318,16 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
     }
 
     private sealed record VersionRow(
-        string Name, long Version, string Sha256, long SizeBytes, string Signature, string Metrics, string Lineage, string CreatedAt, string Aliases)
+        string Name,
+        long Version,
+        string Sha256,
+        long SizeBytes,
+        string Signature,
+        string Metrics,
+        string Lineage,
+        string CreatedAt,
+        string? Importance,
+        string Aliases)
     {
         public ModelVersionInfo ToInfo() => new(
             Name,
@@ -324,6 +338,7 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
             JsonSerializer.Deserialize<Dictionary<string, double>>(Metrics, Json)!,
             JsonSerializer.Deserialize<ModelLineage>(Lineage, Json)!,
             Aliases.Split(',', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal).ToList(),
-            Parse(CreatedAt));
+            Parse(CreatedAt),
+            Importance is null ? null : JsonSerializer.Deserialize<FeatureImportance>(Importance, Json));
     }
 }

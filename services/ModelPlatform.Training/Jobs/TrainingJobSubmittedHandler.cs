@@ -126,7 +126,10 @@ public sealed partial class TrainingJobSubmittedHandler(
         var version = await registry.RegisterAsync(
             job.ModelName,
             new RegisterModelVersionRequest(
-                trained.Signature, trained.Metrics, new ModelLineage(job.Dataset, job.DatasetVersion, job.Id, trained.Trainer, job.TrainingSet)),
+                trained.Signature,
+                trained.Metrics,
+                new ModelLineage(job.Dataset, job.DatasetVersion, job.Id, trained.Trainer, job.TrainingSet),
+                trained.Importance),
             trained.Artifact,
             cancellationToken);
 
