@@ -22,8 +22,24 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
         await page.SignInAsync(Platform.Key, "/datasets");
         await page.AssertAccessibleAsync();
 
+        // While the file is on its way (held here until seen), the form says so and cannot be sent twice.
+        var held = new TaskCompletionSource();
+        await page.RouteAsync("**/datasets", async route =>
+        {
+            if (route.Request.Method == "POST")
+            {
+                await held.Task;
+            }
+
+            await route.ContinueAsync();
+        });
         await UploadAsync(page, dataset, PlatformSteps.IrisCsv());
+        await Expect(page.GetByRole(AriaRole.Status)).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Progressbar, new() { Name = "Upload progress" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Upload" })).ToBeDisabledAsync();
+        held.SetResult();
         await page.WaitForURLAsync(new Regex($"/datasets/{dataset}/versions/1$"));
+        await page.UnrouteAllAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = $"{dataset} v1" })).ToBeVisibleAsync();
         // The columns' statistics, with a histogram, and the first page of rows.
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "sepal_length numeric" })).ToBeVisibleAsync();
@@ -426,18 +442,22 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
         var model = await Platform.UploadIrisAsync("console-keyboard");
         await Platform.TrainIrisAsync(model);
 
+        // Each page focuses its heading once its script has started, so a screen reader says where you are; the steps
+        // wait for that, or the focus would move from under the keys.
         await page.GotoAsync("/sign-in");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Sign in", Level = 1 })).ToBeFocusedAsync();
         await TabToAsync(page, page.GetByLabel("API key"));
         await page.Keyboard.TypeAsync(Platform.Key);
         await page.Keyboard.PressAsync("Enter");
         await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "ModelPlatform", Level = 1 })).ToBeFocusedAsync();
 
         // The menu comes before the content, with a visible focus ring on each stop.
         var models = page.GetByRole(AriaRole.Navigation, new() { Name = "Sections" }).GetByRole(AriaRole.Link, new() { Name = "Models" });
         await TabToAsync(page, models, backwards: true);
         Assert.NotEqual("none", await models.EvaluateAsync<string>("link => getComputedStyle(link).outlineStyle"));
         await page.Keyboard.PressAsync("Enter");
-        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Models", Level = 1 })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Models", Level = 1 })).ToBeFocusedAsync();
 
         // The page's first stop skips the menu, shows itself when focused, and stays on the page.
         var skip = page.GetByRole(AriaRole.Link, new() { Name = "Skip to content" });
@@ -452,7 +472,7 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
 
         await TabToAsync(page, page.GetByRole(AriaRole.Link, new() { Name = model, Exact = true }));
         await page.Keyboard.PressAsync("Enter");
-        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = model, Level = 1 })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = model, Level = 1 })).ToBeFocusedAsync();
         await page.WaitForInteractiveAsync();
 
         // The editor's defaults: production, to the newest version. The confirmation takes the focus as it appears.
