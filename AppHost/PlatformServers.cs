@@ -218,11 +218,30 @@ internal static class LocalServer
             .FirstOrDefault(File.Exists);
     }
 
+    /// <summary>
+    /// A loopback port free now, for a server started seconds later. It is drawn below the ports the OS hands out to
+    /// outgoing connections (from 32768 on Linux, 49152 on macOS and Windows): a port the OS chose (port 0) comes from
+    /// that range, and a connection made meanwhile could take it first, as one did from PostgreSQL under the tests.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        const int First = 20_000, Last = 32_767;
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var port = Random.Shared.Next(First, Last + 1);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // In use: draw another.
+            }
+        }
+
+        throw new InvalidOperationException($"No free loopback port between {First} and {Last} after 100 tries.");
     }
 }
 
