@@ -12,13 +12,53 @@ public sealed record ModelLineage(
     string? Trainer,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TrainingSetLineage? TrainingSet = null);
 
-/// <summary>What a trainer sends with the artifact when it registers a version.</summary>
+/// <summary>What a trainer (or a user bringing a model) sends with the artifact when it registers a version.</summary>
+/// <param name="Signature">Required for an ML.NET model; an ONNX model's is read from its graph (see <paramref name="Onnx"/>).</param>
 /// <param name="Importance">How much the version leans on each input column, when the trainer measured it.</param>
+/// <param name="Format"><see cref="ModelFormats.MLNet"/> (the default) or <see cref="ModelFormats.Onnx"/>.</param>
+/// <param name="Onnx">For an ONNX model: what its graph cannot say (column and class names, the task, which output answers).</param>
 public sealed record RegisterModelVersionRequest(
     ModelSignature Signature,
     IReadOnlyDictionary<string, double> Metrics,
     ModelLineage Lineage,
-    FeatureImportance? Importance = null);
+    FeatureImportance? Importance = null,
+    string? Format = null,
+    OnnxRegistration? Onnx = null);
+
+/// <summary>The artifact formats a version may have.</summary>
+public static class ModelFormats
+{
+    /// <summary>An ML.NET model zip, or an ensemble's (trained here).</summary>
+    public const string MLNet = "mlnet";
+
+    /// <summary>An ONNX graph (trained anywhere: PyTorch, scikit-learn through skl2onnx, XGBoost), served on ONNX Runtime.</summary>
+    public const string Onnx = "onnx";
+}
+
+/// <summary>
+/// What an ONNX graph cannot say about itself, all optional: the registry reads the inputs, outputs and shapes from the graph
+/// and takes these names and choices where it would otherwise number or guess.
+/// </summary>
+/// <param name="Columns">Names for the columns of an input tensor of shape [rows, n]: tensor name to n column names
+/// (default <c>{tensor}_0</c> to <c>{tensor}_{n-1}</c>; a [rows] or [rows, 1] tensor is one column named as the tensor).</param>
+/// <param name="Text">String columns that hold free text rather than categories (for statistics and drift).</param>
+/// <param name="Output">The output tensor that answers (default: the class probabilities, else the first float output).</param>
+/// <param name="Task">binary, multiclass or regression (default: regression for one value per row, else by the class count).</param>
+/// <param name="Classes">The classes in the order of the output's columns (default <c>0</c> to <c>n-1</c>).</param>
+/// <param name="Label">The name of what the model predicts (default <c>label</c>).</param>
+public sealed record OnnxRegistration(
+    IReadOnlyDictionary<string, IReadOnlyList<string>>? Columns = null,
+    IReadOnlyList<string>? Text = null,
+    string? Output = null,
+    MLTask? Task = null,
+    IReadOnlyList<string>? Classes = null,
+    string? Label = null);
+
+/// <summary>How an ONNX version's graph is fed and read: which input tensor takes which columns, and the output that answers.</summary>
+public sealed record OnnxBinding(IReadOnlyList<OnnxInputBinding> Inputs, string Output);
+
+/// <summary>An input tensor and the signature's columns it takes, in order (one for a [rows] or [rows, 1] tensor).</summary>
+public sealed record OnnxInputBinding(string Tensor, IReadOnlyList<string> Columns);
 
 /// <summary>
 /// How much a version leans on each input column: the loss of <paramref name="Metric"/> on <paramref name="Rows"/> hold-out
@@ -45,7 +85,12 @@ public sealed record ModelVersionInfo(
     ModelLineage Lineage,
     IReadOnlyList<string> Aliases,
     DateTimeOffset CreatedAt,
-    FeatureImportance? Importance = null);
+    FeatureImportance? Importance = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] OnnxBinding? Onnx = null)
+{
+    /// <summary><see cref="ModelFormats.Onnx"/> when the artifact is an ONNX graph, else <see cref="ModelFormats.MLNet"/>.</summary>
+    public string Format => Onnx is null ? ModelFormats.MLNet : ModelFormats.Onnx;
+}
 
 public sealed record ModelInfo(
     string Name,

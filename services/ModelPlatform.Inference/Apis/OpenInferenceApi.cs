@@ -80,7 +80,7 @@ public static class OpenInferenceApi
         }
 
         return Json(StatusCodes.Status200OK, new ModelMetadataResponse(
-            name, [.. versions.Select(v => v.ToString(CultureInfo.InvariantCulture))], OpenInferenceTensors.Platform,
+            name, [.. versions.Select(v => v.ToString(CultureInfo.InvariantCulture))], OpenInferenceTensors.PlatformOf(info),
             OpenInferenceTensors.Inputs(signature), OpenInferenceTensors.Outputs(signature), properties));
     }
 

@@ -14,7 +14,9 @@ namespace ModelPlatform.Inference.Protocols;
 /// </summary>
 public static class OpenInferenceTensors
 {
-    public const string Platform = "mlnet";
+    /// <summary>The runtime a version is served on, named as KServe and Triton name theirs.</summary>
+    public static string PlatformOf(ModelVersionInfo version) => version.Onnx is null ? "mlnet" : "onnxruntime_onnx";
+
     private static readonly HashSet<string> IntegerTypes = ["INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"];
     private static readonly HashSet<string> FloatTypes = ["FP16", "FP32", "FP64"];
 

@@ -106,7 +106,7 @@ public sealed partial class LoadedModels
     {
         var artifact = await registry.GetArtifactAsync(version, CancellationToken.None);
         using var stream = new MemoryStream(artifact, writable: false);
-        return ModelPredictor.Load(stream, version.Signature);
+        return ModelPredictor.Load(stream, version.Signature, version.Onnx);
     }
 
     /// <summary>Unloads the least recently used models until the others and the one just loaded fit the budget.</summary>

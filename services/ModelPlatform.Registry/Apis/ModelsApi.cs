@@ -24,7 +24,8 @@ public static class ModelsApi
         reads.MapGet("/{name}", GetModel).WithName("GetModel").WithSummary("Get a model and its versions");
         api.MapPost("/{name}/versions", RegisterVersion)
             .WithName("RegisterModelVersion")
-            .WithSummary("Register an immutable version: multipart form with 'metadata' (JSON) and 'artifact' (an ML.NET model zip, or an ensemble's)")
+            .WithSummary("Register an immutable version: multipart form with 'metadata' (JSON) and 'artifact' (an ML.NET model zip, an ensemble's, "
+                + "or with format 'onnx' an ONNX graph)")
             .DisableAntiforgery()
             .RequireRoles(PlatformRoles.Scientist, PlatformRoles.TrainingService);
         reads.MapGet("/{name}/versions/{version:int}", GetVersion).WithName("GetModelVersion").WithSummary("Get a version's signature, metrics and lineage");
@@ -94,7 +95,7 @@ public static class ModelsApi
         var artifactFile = form.Files.GetFile("artifact");
         if (artifactFile is null || artifactFile.Length == 0)
         {
-            errors["artifact"] = ["is required: the ML.NET model zip, or an ensemble's"];
+            errors["artifact"] = ["is required: the ML.NET model zip (or an ensemble's), or the ONNX graph"];
         }
 
         if (errors.Count > 0)
@@ -114,17 +115,30 @@ public static class ModelsApi
         using var artifact = await store.ReceiveArtifactAsync(artifactFile!.OpenReadStream(), cancellationToken);
 
         // A version that does not load, or does not fit its signature, would fail every request routed to it: refuse it here.
+        // An ONNX graph's signature is read from the graph itself.
+        OnnxBinding? onnx = null;
+        if (request.Format == ModelFormats.Onnx)
+        {
+            var (signature, binding, graphErrors) = OnnxGraph.Describe(await File.ReadAllBytesAsync(artifact.TemporaryPath, cancellationToken), request.Onnx);
+            if (graphErrors.Count > 0)
+            {
+                return TypedResults.ValidationProblem(graphErrors);
+            }
+
+            (request, onnx) = (request with { Signature = signature! }, binding);
+        }
+
         try
         {
             await using var file = File.OpenRead(artifact.TemporaryPath);
-            ModelPredictor.Load(file, request!.Signature);
+            ModelPredictor.Load(file, request.Signature, onnx);
         }
         catch (InvalidDataException ex)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["artifact"] = [ex.Message] });
         }
 
-        var (version, created) = await store.RegisterAsync(name, request!, artifact, AuditActor.From(context), cancellationToken);
+        var (version, created) = await store.RegisterAsync(name, request, onnx, artifact, AuditActor.From(context), cancellationToken);
         if (!created)
         {
             // A retried registration of the job answers with its version, and only for the model the job trained.
@@ -157,8 +171,9 @@ public static class ModelsApi
 
         // Streamed from the database and checked as it goes: damaged bytes end the response with an error, not a good status.
         response.Headers["X-Checksum-Sha256"] = info.Sha256;
+        var (contentType, extension) = info.Onnx is null ? ("application/zip", "zip") : ("application/octet-stream", "onnx");
         return TypedResults.Stream(
-            artifact, "application/zip", $"{name}-v{version}.zip",
+            artifact, contentType, $"{name}-v{version}.{extension}",
             entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{info.Sha256}\""));
     }
 
@@ -241,7 +256,22 @@ public static class ModelsApi
             return (null, errors);
         }
 
-        if (request?.Signature is not { Inputs.Count: > 0, Label: not null })
+        if (request?.Format is { } format && format != ModelFormats.MLNet && format != ModelFormats.Onnx)
+        {
+            errors["metadata.format"] = [$"must be '{ModelFormats.MLNet}' (an ML.NET model zip) or '{ModelFormats.Onnx}' (an ONNX graph), got '{format}'"];
+        }
+        else if (request?.Format == ModelFormats.Onnx)
+        {
+            if (request.Signature is not null)
+            {
+                errors["metadata.signature"] = ["is read from an ONNX graph; name its columns, classes or output under 'onnx' instead"];
+            }
+        }
+        else if (request?.Onnx is not null)
+        {
+            errors["metadata.onnx"] = ["describes an ONNX graph; set format to 'onnx' to register one"];
+        }
+        else if (request?.Signature is not { Inputs.Count: > 0, Label: not null })
         {
             errors["metadata.signature"] = ["is required, with at least one input and a label"];
         }

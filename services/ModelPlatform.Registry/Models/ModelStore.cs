@@ -59,13 +59,15 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
             """),
         // How much each version leans on each input column, measured at training time (JSON; null for older versions).
         Migration.Portable("ALTER TABLE model_versions ADD COLUMN importance TEXT;"),
+        // An ONNX version's binding of columns to its graph's tensors (JSON; null for ML.NET versions).
+        Migration.Portable("ALTER TABLE model_versions ADD COLUMN onnx TEXT;"),
     ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
 
     private const string SelectVersion = """
         SELECT v.name AS Name, v.version AS Version, v.sha256 AS Sha256, v.size_bytes AS SizeBytes, v.signature AS Signature,
-               v.metrics AS Metrics, v.lineage AS Lineage, v.created_at AS CreatedAt, v.importance AS Importance,
+               v.metrics AS Metrics, v.lineage AS Lineage, v.created_at AS CreatedAt, v.importance AS Importance, v.onnx AS Onnx,
                COALESCE((SELECT string_agg(a.alias, ',') FROM aliases a WHERE a.name = v.name AND a.version = v.version), '') AS Aliases
         FROM model_versions v
         """;
@@ -104,7 +106,7 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
     /// of a job never create a second version). <c>Created</c> tells which.
     /// </summary>
     public async Task<(ModelVersionInfo Version, bool Created)> RegisterAsync(
-        string name, RegisterModelVersionRequest request, StagedFile artifact, AuditActor actor, CancellationToken cancellationToken)
+        string name, RegisterModelVersionRequest request, OnnxBinding? onnx, StagedFile artifact, AuditActor actor, CancellationToken cancellationToken)
     {
         if (request.Lineage.TrainingJobId is { } jobId && await FindByTrainingJobAsync(jobId, cancellationToken) is { } existing)
         {
@@ -125,7 +127,7 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
 
         try
         {
-            return (await InsertVersionAsync(name, request, stored, actor, cancellationToken), true);
+            return (await InsertVersionAsync(name, request, onnx, stored, actor, cancellationToken), true);
         }
         catch (DbException ex) when (ServiceDatabase.IsUniqueViolation(ex) && request.Lineage.TrainingJobId is { } racedJobId)
         {
@@ -136,7 +138,7 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
     }
 
     private async Task<ModelVersionInfo> InsertVersionAsync(
-        string name, RegisterModelVersionRequest request, BlobInfo artifact, AuditActor actor, CancellationToken cancellationToken)
+        string name, RegisterModelVersionRequest request, OnnxBinding? onnx, BlobInfo artifact, AuditActor actor, CancellationToken cancellationToken)
     {
         var (sha256, size) = (artifact.Sha256, artifact.Size);
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -150,8 +152,8 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
         await connection.ExecuteAsync(
             """
             INSERT INTO model_versions
-                (name, version, sha256, size_bytes, signature, metrics, lineage, training_job_id, feature_service, created_at, importance)
-            VALUES (@name, @version, @sha256, @size, @signature, @metrics, @lineage, @jobId, @featureService, @createdAt, @importance)
+                (name, version, sha256, size_bytes, signature, metrics, lineage, training_job_id, feature_service, created_at, importance, onnx)
+            VALUES (@name, @version, @sha256, @size, @signature, @metrics, @lineage, @jobId, @featureService, @createdAt, @importance, @onnx)
             """,
             new
             {
@@ -166,10 +168,11 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
                 featureService = request.Lineage.TrainingSet?.FeatureService,
                 createdAt = createdAt.ToString("O"),
                 importance = request.Importance is null ? null : JsonSerializer.Serialize(request.Importance, Json),
+                onnx = onnx is null ? null : JsonSerializer.Serialize(onnx, Json),
             },
             transaction);
         var info = new ModelVersionInfo(
-            name, version, sha256, size, request.Signature, request.Metrics, request.Lineage, [], createdAt, request.Importance);
+            name, version, sha256, size, request.Signature, request.Metrics, request.Lineage, [], createdAt, request.Importance, onnx);
         await connection.AppendAsync(transaction, actor, "model-version.registered", $"models/{name}/versions/{version}", null, info, createdAt);
         await connection.EnqueueAsync(transaction, new ModelVersionRegistered(name, version, sha256, request.Lineage.TrainingJobId), createdAt);
         await transaction.CommitAsync(cancellationToken);
@@ -327,6 +330,7 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
         string Lineage,
         string CreatedAt,
         string? Importance,
+        string? Onnx,
         string Aliases)
     {
         public ModelVersionInfo ToInfo() => new(
@@ -339,6 +343,7 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
             JsonSerializer.Deserialize<ModelLineage>(Lineage, Json)!,
             Aliases.Split(',', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal).ToList(),
             Parse(CreatedAt),
-            Importance is null ? null : JsonSerializer.Deserialize<FeatureImportance>(Importance, Json));
+            Importance is null ? null : JsonSerializer.Deserialize<FeatureImportance>(Importance, Json),
+            Onnx is null ? null : JsonSerializer.Deserialize<OnnxBinding>(Onnx, Json));
     }
 }
