@@ -84,7 +84,8 @@ internal static class StoreWorkloads
             {
                 await models.RegisterAsync("m", new RegisterModelVersionRequest(
                     new ModelSignature(MLTask.Binary, columns, new ColumnSchema("y", ColumnType.Categorical), ["no", "yes"]),
-                    new Dictionary<string, double>(), new ModelLineage("d", 1, null, "FastTree")), artifact, AuditActor.Platform, CancellationToken.None);
+                    new Dictionary<string, double>(), new ModelLineage("d", 1, null, "FastTree")),
+                    onnx: null, artifact, onnxExport: null, AuditActor.Platform, CancellationToken.None);
             }
 
             var moves = await Timing.SecondsAsync(() => Task.WhenAll(Enumerable.Range(0, 2).Select(replica => Task.Run(async () =>

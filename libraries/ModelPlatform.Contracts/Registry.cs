@@ -23,7 +23,18 @@ public sealed record RegisterModelVersionRequest(
     ModelLineage Lineage,
     FeatureImportance? Importance = null,
     string? Format = null,
-    OnnxRegistration? Onnx = null);
+    OnnxRegistration? Onnx = null,
+    OnnxExportInfo? OnnxExport = null);
+
+/// <summary>
+/// A trained version's ONNX export (an extra artifact, for Triton or KServe): how to feed it, its checksum and size; or,
+/// when the pipeline could not be exported or the export did not answer as the model does, <paramref name="Reason"/>.
+/// </summary>
+public sealed record OnnxExportInfo(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] OnnxBinding? Binding = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Sha256 = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? SizeBytes = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason = null);
 
 /// <summary>The artifact formats a version may have.</summary>
 public static class ModelFormats
@@ -86,7 +97,8 @@ public sealed record ModelVersionInfo(
     IReadOnlyList<string> Aliases,
     DateTimeOffset CreatedAt,
     FeatureImportance? Importance = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] OnnxBinding? Onnx = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] OnnxBinding? Onnx = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] OnnxExportInfo? OnnxExport = null)
 {
     /// <summary><see cref="ModelFormats.Onnx"/> when the artifact is an ONNX graph, else <see cref="ModelFormats.MLNet"/>.</summary>
     public string Format => Onnx is null ? ModelFormats.MLNet : ModelFormats.Onnx;

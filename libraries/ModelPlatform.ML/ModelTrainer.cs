@@ -39,6 +39,7 @@ public sealed record ModelEvaluation(string Method, int Rows, int? Folds = null)
 /// <param name="Warnings">What the user should know about this model before trusting it: small data, a budget too small.</param>
 /// <param name="Ensemble">The ensemble's members and its cross-validated score, when the search chose one.</param>
 /// <param name="Importance">Each input column's permutation importance on the hold-out; null without a hold-out.</param>
+/// <param name="OnnxExport">The pipeline exported to ONNX and checked against the model on the hold-out, or why it is not.</param>
 public sealed record TrainedModel(
     byte[] Artifact,
     ModelSignature Signature,
@@ -51,7 +52,8 @@ public sealed record TrainedModel(
     double? SearchSeconds,
     IReadOnlyList<string> Warnings,
     SearchEnsemble? Ensemble = null,
-    FeatureImportance? Importance = null);
+    FeatureImportance? Importance = null,
+    OnnxExportResult? OnnxExport = null);
 
 /// <summary>
 /// Fits a pipeline on a seeded training split (searching for it first when asked) and evaluates it on the rest.
@@ -170,13 +172,16 @@ public static class ModelTrainer
         }
 
         var artifact = ModelArtifact.Save(ml, model, inputSchema);
+        progress?.Report(new TrainingProgress("exporting to ONNX", 0));
+        // Without a hold-out, the rows the model was fit on are all there is to compare the export on.
+        var export = OnnxExport.Export(ml, model, signature, artifact, testSet ?? trainSet);
         return ensemble is null
             ? new TrainedModel(
                 artifact, signature, metrics, trainer.Name, trainer.Complete(hyperparameters), leaderboard, data.DroppedColumns, evaluation,
-                searchSeconds, warnings, Importance: importance)
+                searchSeconds, warnings, Importance: importance, OnnxExport: export)
             : new TrainedModel(
                 artifact, signature, metrics, Trainers.Ensemble, new Dictionary<string, double>(), leaderboard, data.DroppedColumns, evaluation,
-                searchSeconds, warnings, ensemble, importance);
+                searchSeconds, warnings, ensemble, importance, export);
     }
 
     private static List<(ITransformer Model, double Weight)> Fit(IReadOnlyList<(IEstimator<ITransformer> Pipeline, double Weight)> members, IDataView rows) =>

@@ -190,13 +190,13 @@ public sealed class BlobStore(ServiceDatabase database, TimeProvider clock)
     }
 
     /// <summary>
-    /// Deletes files stored more than <paramref name="grace"/> ago that no row of <paramref name="table"/> names in
-    /// <paramref name="column"/>: what a failed or raced write leaves. Each is checked again under the lock a writer takes
+    /// Deletes files stored more than <paramref name="grace"/> ago that no row of <paramref name="table"/> names in any of
+    /// <paramref name="columns"/>: what a failed or raced write leaves. Each is checked again under the lock a writer takes
     /// in <see cref="ClaimAsync"/>. Safe with several replicas.
     /// </summary>
-    public async Task<int> DeleteUnreferencedAsync(string table, string column, TimeSpan grace, CancellationToken cancellationToken)
+    public async Task<int> DeleteUnreferencedAsync(string table, IReadOnlyList<string> columns, TimeSpan grace, CancellationToken cancellationToken)
     {
-        var unreferenced = $"NOT EXISTS (SELECT 1 FROM {table} r WHERE r.{column} = b.sha256)";
+        var unreferenced = $"NOT EXISTS (SELECT 1 FROM {table} r WHERE {string.Join(" OR ", columns.Select(column => $"r.{column} = b.sha256"))})";
         await using var connection = await database.OpenAsync(cancellationToken);
         var candidates = (await connection.QueryAsync<string>(new CommandDefinition(
             $"SELECT b.sha256 FROM blobs b WHERE b.created_at < @before AND {unreferenced}",

@@ -177,6 +177,12 @@ public class EndToEndTests(PlatformFixture platform) : PlatformTest(platform)
         Assert.Equal(["links", "message", "sender"], columns.Order());
         Assert.Equal("message", columns[0]);
         Assert.True(importance["columns"]![0]!["mean"]!.GetValue<double>() > 0, $"importance {importance.ToJsonString()}");
+
+        // ML.NET cannot export its text featurization to ONNX: the version says so, and so does the export's address.
+        Assert.StartsWith("ML.NET's ONNX converter cannot export the featurization of free text (column 'message')",
+            version["onnxExport"]!["reason"]!.GetValue<string>());
+        var noExport = await Platform.Registry.GetAsync($"/models/{dataset}/versions/{job["modelVersion"]}/onnx").AssertJsonAsync(HttpStatusCode.NotFound);
+        Assert.Contains("featurization of free text", noExport["detail"]!.GetValue<string>());
     }
 
     [Fact]

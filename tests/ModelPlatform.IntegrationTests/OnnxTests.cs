@@ -119,6 +119,52 @@ public class OnnxTests(PlatformFixture platform) : PlatformTest(platform)
     }
 
     [Fact]
+    public async Task ATrainedVersionsOnnxExportServesTheSameAnswersAsTheVersion()
+    {
+        var model = await Platform.UploadIrisAsync("export");
+        var trained = await Platform.TrainIrisAsync(model, "LbfgsMaximumEntropy");
+        var version = await Platform.Registry.GetAsync($"/models/{model}/versions/{trained}").AssertJsonAsync();
+        var export = version["onnxExport"]!;
+        Assert.Equal("Score.output", export["binding"]!["output"]!.GetValue<string>());
+
+        // The export downloads with the checksum the version records, and registers as a version of its own.
+        using var download = await Platform.Registry.GetAsync($"/models/{model}/versions/{trained}/onnx");
+        var graph = await download.Content.ReadAsByteArrayAsync();
+        Assert.Equal(export["sha256"]!.GetValue<string>(), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(graph)));
+        var classes = version["signature"]!["classes"]!.AsArray().Select(name => name!.GetValue<string>()).ToArray();
+        var form = new MultipartFormDataContent
+        {
+            {
+                JsonContent.Create(new
+                {
+                    format = "onnx",
+                    lineage = new { dataset = model, datasetVersion = 1, trainer = "ML.NET export" },
+                    onnx = new { output = "Score.output", classes, label = "species" },
+                }, options: JsonSerializerOptions.Web),
+                "metadata"
+            },
+            { new ByteArrayContent(graph), "artifact", "export.onnx" },
+        };
+        var onnx = (await Platform.Registry.PostAsync($"/models/{model}/versions", form).AssertJsonAsync(HttpStatusCode.Created))["version"]!.GetValue<int>();
+        Assert.Equal(IrisColumns,
+            (await Platform.Registry.GetAsync($"/models/{model}/versions/{onnx}").AssertJsonAsync())["signature"]!["inputs"]!.AsArray()
+                .Select(input => input!["name"]!.GetValue<string>()));
+
+        // Every iris row: the same class scores from ONNX Runtime as from ML.NET, to 1e-5.
+        var rows = PlatformSteps.IrisRows().Select(row => (object)row.Record).ToList();
+        var fromMLNet = (await Platform.PredictAsync(model, rows, $"?version={trained}").AssertJsonAsync())["predictions"]!.AsArray();
+        var fromOnnx = (await Platform.PredictAsync(model, rows, $"?version={onnx}").AssertJsonAsync())["predictions"]!.AsArray();
+        for (var i = 0; i < rows.Count; i++)
+        {
+            Assert.Equal(fromMLNet[i]!["label"]!.GetValue<string>(), fromOnnx[i]!["label"]!.GetValue<string>());
+            foreach (var name in classes)
+            {
+                Assert.Equal(fromMLNet[i]!["scores"]![name]!.GetValue<double>(), fromOnnx[i]!["scores"]![name]!.GetValue<double>(), 1e-5);
+            }
+        }
+    }
+
+    [Fact]
     public async Task AGraphWithAStringInputAnswersItsFormula()
     {
         var model = PlatformSteps.UniqueName("churn-onnx");

@@ -37,7 +37,7 @@ public abstract class ModelStoreTests : IDisposable
         ModelStore store, string name, byte[] artifact, Guid? jobId = null, TrainingSetLineage? trainingSet = null)
     {
         using var staged = await StagedFile.ReceiveAsync(_uploads.FullName, new MemoryStream(artifact), CancellationToken.None);
-        return (await store.RegisterAsync(name, Request(jobId, trainingSet), null, staged, AuditActor.Platform, CancellationToken.None)).Version;
+        return (await store.RegisterAsync(name, Request(jobId, trainingSet), null, staged, null, AuditActor.Platform, CancellationToken.None)).Version;
     }
 
     [Fact]

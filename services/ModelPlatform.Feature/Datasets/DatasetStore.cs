@@ -138,7 +138,7 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
 
     /// <summary>Deletes files no version names (a failed upload's) once <see cref="UnreferencedFileGrace"/> has passed.</summary>
     public Task<int> DeleteUnreferencedFilesAsync(CancellationToken cancellationToken) =>
-        blobs.DeleteUnreferencedAsync("dataset_versions", "data_sha256", UnreferencedFileGrace, cancellationToken);
+        blobs.DeleteUnreferencedAsync("dataset_versions", ["data_sha256"], UnreferencedFileGrace, cancellationToken);
 
     /// <summary>
     /// Deletes uploads an earlier release was writing as rows when its writer stopped (their lease ran out). Run at start and

@@ -32,6 +32,9 @@ public static class ModelsApi
         reads.MapGet("/{name}/versions/{version:int}/artifact", GetArtifact)
             .WithName("GetModelArtifact")
             .WithSummary("Download a version's artifact; the X-Checksum-Sha256 header carries its SHA-256");
+        reads.MapGet("/{name}/versions/{version:int}/onnx", GetOnnxExport)
+            .WithName("GetModelOnnxExport")
+            .WithSummary("Download a trained version's ONNX export, to serve in Triton or KServe; 404 says why a version has none");
         reads.MapGet("/{name}/aliases/{alias}/history", GetAliasHistory)
             .WithName("GetModelAliasHistory")
             .WithSummary("Every move of an alias, newest first: who, when, and its route before and after");
@@ -98,6 +101,12 @@ public static class ModelsApi
             errors["artifact"] = ["is required: the ML.NET model zip (or an ensemble's), or the ONNX graph"];
         }
 
+        var exportFile = form.Files.GetFile("onnx");
+        if ((exportFile is { Length: > 0 }) != (request?.OnnxExport?.Binding is not null))
+        {
+            errors["onnx"] = ["an ONNX export is sent as the 'onnx' part together with metadata.onnxExport.binding, or neither is sent"];
+        }
+
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
@@ -138,7 +147,22 @@ public static class ModelsApi
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["artifact"] = [ex.Message] });
         }
 
-        var (version, created) = await store.RegisterAsync(name, request, onnx, artifact, AuditActor.From(context), cancellationToken);
+        // An export is kept only when it serves: it is checked as an ONNX version would be.
+        using var export = exportFile is null ? null : await store.ReceiveArtifactAsync(exportFile.OpenReadStream(), cancellationToken);
+        if (export is not null)
+        {
+            try
+            {
+                await using var file = File.OpenRead(export.TemporaryPath);
+                using var _ = OnnxPredictor.FromGraph(file, request.Signature, request.OnnxExport!.Binding!);
+            }
+            catch (InvalidDataException ex)
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["onnx"] = [ex.Message] });
+            }
+        }
+
+        var (version, created) = await store.RegisterAsync(name, request, onnx, artifact, export, AuditActor.From(context), cancellationToken);
         if (!created)
         {
             // A retried registration of the job answers with its version, and only for the model the job trained.
@@ -175,6 +199,26 @@ public static class ModelsApi
         return TypedResults.Stream(
             artifact, contentType, $"{name}-v{version}.{extension}",
             entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{info.Sha256}\""));
+    }
+
+    public static async Task<Results<FileStreamHttpResult, NotFound<ProblemDetails>>> GetOnnxExport(
+        string name, int version, ModelStore store, CancellationToken cancellationToken)
+    {
+        var info = await store.GetVersionAsync(name, version, cancellationToken);
+        if (info is null)
+        {
+            return ProblemResults.NotFound($"Model '{name}' has no version {version}.");
+        }
+
+        if (info.OnnxExport?.Sha256 is not { } sha256 || await store.OpenArtifactAsync(sha256, cancellationToken) is not { } export)
+        {
+            var reason = info.OnnxExport?.Reason
+                ?? (info.Onnx is not null ? "it is an ONNX graph already; download its artifact." : "it was registered without one.");
+            return ProblemResults.NotFound($"Version {version} of '{name}' has no ONNX export: {reason}");
+        }
+
+        return TypedResults.Stream(export, "application/octet-stream", $"{name}-v{version}.onnx",
+            entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{sha256}\""));
     }
 
     public static async Task<Results<Ok<AliasInfo>, NotFound<ProblemDetails>>> GetAlias(

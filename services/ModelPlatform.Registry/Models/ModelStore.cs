@@ -61,13 +61,19 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
         Migration.Portable("ALTER TABLE model_versions ADD COLUMN importance TEXT;"),
         // An ONNX version's binding of columns to its graph's tensors (JSON; null for ML.NET versions).
         Migration.Portable("ALTER TABLE model_versions ADD COLUMN onnx TEXT;"),
+        // A trained version's ONNX export (JSON: its binding, or why there is none) and the extra artifact's checksum.
+        Migration.Portable(
+            """
+                ALTER TABLE model_versions ADD COLUMN onnx_export TEXT;
+                ALTER TABLE model_versions ADD COLUMN onnx_export_sha256 TEXT;
+            """),
     ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
 
     private const string SelectVersion = """
         SELECT v.name AS Name, v.version AS Version, v.sha256 AS Sha256, v.size_bytes AS SizeBytes, v.signature AS Signature,
-               v.metrics AS Metrics, v.lineage AS Lineage, v.created_at AS CreatedAt, v.importance AS Importance, v.onnx AS Onnx,
+               v.metrics AS Metrics, v.lineage AS Lineage, v.created_at AS CreatedAt, v.importance AS Importance, v.onnx AS Onnx, v.onnx_export AS OnnxExport,
                COALESCE((SELECT string_agg(a.alias, ',') FROM aliases a WHERE a.name = v.name AND a.version = v.version), '') AS Aliases
         FROM model_versions v
         """;
@@ -106,7 +112,13 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
     /// of a job never create a second version). <c>Created</c> tells which.
     /// </summary>
     public async Task<(ModelVersionInfo Version, bool Created)> RegisterAsync(
-        string name, RegisterModelVersionRequest request, OnnxBinding? onnx, StagedFile artifact, AuditActor actor, CancellationToken cancellationToken)
+        string name,
+        RegisterModelVersionRequest request,
+        OnnxBinding? onnx,
+        StagedFile artifact,
+        StagedFile? onnxExport,
+        AuditActor actor,
+        CancellationToken cancellationToken)
     {
         if (request.Lineage.TrainingJobId is { } jobId && await FindByTrainingJobAsync(jobId, cancellationToken) is { } existing)
         {
@@ -114,15 +126,11 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
         }
 
         // The bytes are stored before the row that names them, so a version never lacks its artifact.
-        BlobInfo stored;
-        await using (var file = File.OpenRead(artifact.TemporaryPath))
+        var stored = await StoreAsync(artifact, cancellationToken);
+        if (onnxExport is not null)
         {
-            stored = await artifacts.WriteAsync(file, cancellationToken);
-        }
-
-        if (stored.Sha256 != artifact.Sha256)
-        {
-            throw new InvalidDataException($"The artifact changed on this replica's disk after it was received ({artifact.Sha256}, then {stored.Sha256}).");
+            var export = await StoreAsync(onnxExport, cancellationToken);
+            request = request with { OnnxExport = request.OnnxExport! with { Sha256 = export.Sha256, SizeBytes = export.Size } };
         }
 
         try
@@ -137,6 +145,19 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
         }
     }
 
+    private async Task<BlobInfo> StoreAsync(StagedFile staged, CancellationToken cancellationToken)
+    {
+        BlobInfo stored;
+        await using (var file = File.OpenRead(staged.TemporaryPath))
+        {
+            stored = await artifacts.WriteAsync(file, cancellationToken);
+        }
+
+        return stored.Sha256 == staged.Sha256
+            ? stored
+            : throw new InvalidDataException($"The artifact changed on this replica's disk after it was received ({staged.Sha256}, then {stored.Sha256}).");
+    }
+
     private async Task<ModelVersionInfo> InsertVersionAsync(
         string name, RegisterModelVersionRequest request, OnnxBinding? onnx, BlobInfo artifact, AuditActor actor, CancellationToken cancellationToken)
     {
@@ -145,6 +166,10 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
         await using var transaction = await database.BeginWriteAsync(connection, $"models/{name}", cancellationToken);
         // Held against the sweep of unnamed artifacts, which could otherwise take these bytes before this row names them.
         await artifacts.ClaimAsync(connection, transaction, sha256, cancellationToken);
+        if (request.OnnxExport?.Sha256 is { } exportSha256)
+        {
+            await artifacts.ClaimAsync(connection, transaction, exportSha256, cancellationToken);
+        }
 
         var version = await connection.ExecuteScalarAsync<int>(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = @name", new { name }, transaction);
@@ -152,8 +177,10 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
         await connection.ExecuteAsync(
             """
             INSERT INTO model_versions
-                (name, version, sha256, size_bytes, signature, metrics, lineage, training_job_id, feature_service, created_at, importance, onnx)
-            VALUES (@name, @version, @sha256, @size, @signature, @metrics, @lineage, @jobId, @featureService, @createdAt, @importance, @onnx)
+                (name, version, sha256, size_bytes, signature, metrics, lineage, training_job_id, feature_service, created_at, importance, onnx,
+                 onnx_export, onnx_export_sha256)
+            VALUES (@name, @version, @sha256, @size, @signature, @metrics, @lineage, @jobId, @featureService, @createdAt, @importance, @onnx,
+                 @onnxExport, @onnxExportSha256)
             """,
             new
             {
@@ -169,10 +196,12 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
                 createdAt = createdAt.ToString("O"),
                 importance = request.Importance is null ? null : JsonSerializer.Serialize(request.Importance, Json),
                 onnx = onnx is null ? null : JsonSerializer.Serialize(onnx, Json),
+                onnxExport = request.OnnxExport is null ? null : JsonSerializer.Serialize(request.OnnxExport, Json),
+                onnxExportSha256 = request.OnnxExport?.Sha256,
             },
             transaction);
         var info = new ModelVersionInfo(
-            name, version, sha256, size, request.Signature, request.Metrics, request.Lineage, [], createdAt, request.Importance, onnx);
+            name, version, sha256, size, request.Signature, request.Metrics, request.Lineage, [], createdAt, request.Importance, onnx, request.OnnxExport);
         await connection.AppendAsync(transaction, actor, "model-version.registered", $"models/{name}/versions/{version}", null, info, createdAt);
         await connection.EnqueueAsync(transaction, new ModelVersionRegistered(name, version, sha256, request.Lineage.TrainingJobId), createdAt);
         await transaction.CommitAsync(cancellationToken);
@@ -300,7 +329,7 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
     /// failed, or whose process died, between storing its artifact and its row. Safe with several replicas.
     /// </summary>
     public Task<int> DeleteUnreferencedArtifactsAsync(CancellationToken cancellationToken) =>
-        artifacts.DeleteUnreferencedAsync("model_versions", "sha256", UnreferencedArtifactGrace, cancellationToken);
+        artifacts.DeleteUnreferencedAsync("model_versions", ["sha256", "onnx_export_sha256"], UnreferencedArtifactGrace, cancellationToken);
 
     private static readonly TimeSpan UnreferencedArtifactGrace = TimeSpan.FromHours(1);
 
@@ -331,6 +360,7 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
         string CreatedAt,
         string? Importance,
         string? Onnx,
+        string? OnnxExport,
         string Aliases)
     {
         public ModelVersionInfo ToInfo() => new(
@@ -344,6 +374,7 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
             Aliases.Split(',', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal).ToList(),
             Parse(CreatedAt),
             Importance is null ? null : JsonSerializer.Deserialize<FeatureImportance>(Importance, Json),
-            Onnx is null ? null : JsonSerializer.Deserialize<OnnxBinding>(Onnx, Json));
+            Onnx is null ? null : JsonSerializer.Deserialize<OnnxBinding>(Onnx, Json),
+            OnnxExport is null ? null : JsonSerializer.Deserialize<OnnxExportInfo>(OnnxExport, Json));
     }
 }

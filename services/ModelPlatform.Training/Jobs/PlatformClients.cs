@@ -94,7 +94,7 @@ public sealed class FeatureClient(HttpClient http)
 public sealed class RegistryClient(HttpClient http)
 {
     public async Task<ModelVersionInfo> RegisterAsync(
-        string modelName, RegisterModelVersionRequest metadata, byte[] artifact, CancellationToken cancellationToken)
+        string modelName, RegisterModelVersionRequest metadata, byte[] artifact, byte[]? onnxExport, CancellationToken cancellationToken)
     {
         using var form = new MultipartFormDataContent
         {
@@ -104,6 +104,12 @@ public sealed class RegistryClient(HttpClient http)
         var file = new ByteArrayContent(artifact);
         file.Headers.ContentType = new MediaTypeHeaderValue("application/zip");
         form.Add(file, "artifact", $"{modelName}.zip");
+        if (onnxExport is not null)
+        {
+            var export = new ByteArrayContent(onnxExport);
+            export.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            form.Add(export, "onnx", $"{modelName}.onnx");
+        }
 
         using var response = await http.PostAsync($"/models/{Uri.EscapeDataString(modelName)}/versions", form, cancellationToken);
         if (!response.IsSuccessStatusCode)

@@ -129,8 +129,10 @@ public sealed partial class TrainingJobSubmittedHandler(
                 trained.Signature,
                 trained.Metrics,
                 new ModelLineage(job.Dataset, job.DatasetVersion, job.Id, trained.Trainer, job.TrainingSet),
-                trained.Importance),
+                trained.Importance,
+                OnnxExport: trained.OnnxExport is { } export ? new OnnxExportInfo(export.Binding, Reason: export.Reason) : null),
             trained.Artifact,
+            trained.OnnxExport?.Graph,
             cancellationToken);
 
         foreach (var warning in trained.Warnings)
