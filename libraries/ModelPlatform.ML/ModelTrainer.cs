@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using ModelPlatform.Contracts;
+using ModelPlatform.ML.Explanations;
 
 namespace ModelPlatform.ML;
 
@@ -39,6 +41,7 @@ public sealed record ModelEvaluation(string Method, int Rows, int? Folds = null)
 /// <param name="Warnings">What the user should know about this model before trusting it: small data, a budget too small.</param>
 /// <param name="Ensemble">The ensemble's members and its cross-validated score, when the search chose one.</param>
 /// <param name="Importance">Each input column's permutation importance on the hold-out; null without a hold-out.</param>
+/// <param name="Reference">The typical training row that explanations measure from (<see cref="ReferenceRow"/>), as JSON values.</param>
 public sealed record TrainedModel(
     byte[] Artifact,
     ModelSignature Signature,
@@ -51,7 +54,8 @@ public sealed record TrainedModel(
     double? SearchSeconds,
     IReadOnlyList<string> Warnings,
     SearchEnsemble? Ensemble = null,
-    FeatureImportance? Importance = null);
+    FeatureImportance? Importance = null,
+    IReadOnlyDictionary<string, JsonElement>? Reference = null);
 
 /// <summary>
 /// Fits a pipeline on a seeded training split (searching for it first when asked) and evaluates it on the rest.
@@ -141,6 +145,8 @@ public static class ModelTrainer
                 member.Weight))];
         var model = Fit(members, trainSet);
         cancellationToken.ThrowIfCancellationRequested();
+        // From the rows the pipeline imputed its means from.
+        var reference = ReferenceRow.Compute(trainSet, signature.Inputs);
 
         progress?.Report(new TrainingProgress("evaluating", 0));
         var inputSchema = ModelSchema.ForInputs(signature.Inputs);
@@ -173,10 +179,10 @@ public static class ModelTrainer
         return ensemble is null
             ? new TrainedModel(
                 artifact, signature, metrics, trainer.Name, trainer.Complete(hyperparameters), leaderboard, data.DroppedColumns, evaluation,
-                searchSeconds, warnings, Importance: importance)
+                searchSeconds, warnings, Importance: importance, Reference: reference)
             : new TrainedModel(
                 artifact, signature, metrics, Trainers.Ensemble, new Dictionary<string, double>(), leaderboard, data.DroppedColumns, evaluation,
-                searchSeconds, warnings, ensemble, importance);
+                searchSeconds, warnings, ensemble, importance, reference);
     }
 
     private static List<(ITransformer Model, double Weight)> Fit(IReadOnlyList<(IEstimator<ITransformer> Pipeline, double Weight)> members, IDataView rows) =>
