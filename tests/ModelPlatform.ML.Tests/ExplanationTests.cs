@@ -1,4 +1,7 @@
 using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
 using ModelPlatform.Contracts;
 using ModelPlatform.ML.Explanations;
 
@@ -11,6 +14,14 @@ namespace ModelPlatform.ML.Tests;
 /// </summary>
 public sealed class ExplanationTests
 {
+    private static readonly Lazy<(TrainedModel, ModelPredictor, PredictionExplainer)> PriceSdca = new(() =>
+        Loaded(ModelTrainer.Train(
+            TrainingData.Create(SampleData.PriceColumns, "price", MLTask.Regression, SampleData.Prices(600)), new TrainingSettings("Sdca"))));
+
+    private static readonly Lazy<(TrainedModel, ModelPredictor, PredictionExplainer)> ChurnLbfgs = new(() =>
+        Loaded(ModelTrainer.Train(
+            TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(600)), new TrainingSettings("LbfgsLogisticRegression"))));
+
     [Fact]
     public void TheReferenceRowIsTheTrainingMeanAndMostFrequentValue()
     {
@@ -64,6 +75,110 @@ public sealed class ExplanationTests
     }
 
     [Fact]
+    public void LinearContributionsPutAreaFirstInTheUsersColumnsAndAddUpToTheScore()
+    {
+        var (model, predictor, explainer) = PriceSdca.Value;
+        var record = Read(model.Signature, ("area", 140.0), ("rooms", 2), ("district", "north"));
+
+        var explanation = explainer.Explain(record, Reference(model));
+
+        Assert.Equal(Explanation.FeatureContribution, explanation.Method);
+        Assert.Equal(Explanation.Value, explanation.Output);
+        // price = 3 × area + a district premium + 10 × rooms: 140 m² outweighs everything else.
+        Assert.Equal(["area", "district", "rooms"], explanation.Contributions.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("area", explanation.Contributions.MaxBy(contribution => Math.Abs(contribution.Value)).Key);
+        // A linear model's score is its bias plus every column's weights times its scaled values.
+        var value = predictor.Predict([record])[0].Value!.Value;
+        Assert.Equal(value, explanation.BaseValue + explanation.Contributions.Values.Sum(), Tolerance(value));
+        Assert.Equal(Bias(model), explanation.BaseValue);
+    }
+
+    [Fact]
+    public void ALinearColumnsContributionMovesAsThePredictionDoesWhenOnlyThatColumnChanges()
+    {
+        var (model, predictor, explainer) = PriceSdca.Value;
+        var reference = Reference(model);
+        var small = Read(model.Signature, ("area", 50.0), ("rooms", 3), ("district", "north"));
+        var large = Read(model.Signature, ("area", 120.0), ("rooms", 3), ("district", "north"));
+        var central = Read(model.Signature, ("area", 120.0), ("rooms", 3), ("district", "centre"));
+
+        var (first, second, third) = (explainer.Explain(small, reference), explainer.Explain(large, reference), explainer.Explain(central, reference));
+
+        // w·x per column: the area's contribution alone moves with the area, and the district's one-hot slots with the district.
+        var values = predictor.Predict([small, large, central]).Select(prediction => (double)prediction.Value!.Value).ToArray();
+        Assert.Equal(values[1] - values[0], second.Contributions["area"] - first.Contributions["area"], Tolerance(values[1]));
+        Assert.Equal(first.Contributions["district"], second.Contributions["district"]);
+        Assert.Equal(values[2] - values[1], third.Contributions["district"] - second.Contributions["district"], Tolerance(values[2]));
+        Assert.Equal(second.Contributions["area"], third.Contributions["area"]);
+        Assert.Equal(first.Contributions["rooms"], third.Contributions["rooms"]);
+    }
+
+    [Fact]
+    public void EachFeatureSlotIsMappedToTheColumnWhoseSlotNameItBears()
+    {
+        var (model, _, _) = ChurnLbfgs.Value;
+        var featurized = Members(model)[0].Model.GetOutputSchema(ModelSchema.ForInputs(model.Signature.Inputs));
+
+        var slotColumns = PipelineFactory.FeatureSlotColumns(model.Signature, featurized)!;
+
+        // ML.NET names the slots after the blocks they were joined from: __numeric.tenure, __encoded.__onehot_plan.basic.
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        featurized[ModelSchema.FeaturesColumn].GetSlotNames(ref names);
+        var slotNames = names.DenseValues().Select(name => name.ToString()).ToArray();
+        Assert.Equal(slotNames.Length, slotColumns.Length);
+        var expected = slotNames.Select(name => name switch
+        {
+            _ when name.StartsWith("__numeric.", StringComparison.Ordinal) => name["__numeric.".Length..],
+            _ when name.StartsWith("__encoded.__onehot_plan.", StringComparison.Ordinal) => "plan",
+            _ when name.StartsWith("__encoded.__text_last_ticket.", StringComparison.Ordinal) => "last_ticket",
+            _ => $"unexpected slot {name}",
+        });
+        Assert.Equal(expected, slotColumns.Select(column => model.Signature.Inputs[column].Name));
+        // One slot per plan seen in training, all of them the plan's; a text's hundreds of n-grams, all of them the text's.
+        Assert.Equal(3, slotColumns.Count(column => model.Signature.Inputs[column].Name == "plan"));
+        Assert.InRange(slotColumns.Count(column => model.Signature.Inputs[column].Name == "last_ticket"), 100, 10_000);
+    }
+
+    [Fact]
+    public void TreeContributionsAreKeyedByColumnAndLeaveTheRestToTheBaseValue()
+    {
+        var data = TrainingData.Create(SampleData.PriceColumns, "price", MLTask.Regression, SampleData.Prices(600));
+        var model = ModelTrainer.Train(data, new TrainingSettings("FastTree", new Dictionary<string, double> { ["numberOfTrees"] = 20 }));
+        var explainer = Explainer(model);
+        var record = Read(model.Signature, ("area", 140.0), ("rooms", 2), ("district", "centre"));
+
+        var explanation = explainer.Explain(record, Reference(model));
+
+        Assert.Equal(Explanation.FeatureContribution, explanation.Method);
+        Assert.Equal(["area", "district", "rooms"], explanation.Contributions.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("area", explanation.Contributions.MaxBy(contribution => Math.Abs(contribution.Value)).Key);
+        var value = Predictor(model).Predict([record])[0].Value!.Value;
+        Assert.Equal(value, explanation.BaseValue + explanation.Contributions.Values.Sum(), Tolerance(value));
+    }
+
+    [Fact]
+    public void AComplaintInTheTicketOutweighsTheOtherColumns()
+    {
+        var (model, predictor, explainer) = ChurnLbfgs.Value;
+        var record = Read(
+            model.Signature,
+            ("customer_id", "c1"), ("tenure", 30), ("plan", "pro"), ("autopay", true), ("last_ticket", "the service keeps failing and nobody answers"));
+
+        var contributions = explainer.Explain(record, Reference(model));
+        var shapley = ShapleyValues.Explain(model.Signature, predictor.Predict, record, Reference(model));
+
+        // The calibrated model is explained in its margin by its own contributions, and in its probability by Shapley's.
+        Assert.Equal((Explanation.FeatureContribution, Explanation.Score), (contributions.Method, contributions.Output));
+        Assert.Equal((Explanation.ShapleySampling, Explanation.Probability), (shapley.Method, shapley.Output));
+        foreach (var explanation in new[] { contributions, shapley })
+        {
+            Assert.Equal(model.Signature.Inputs.Select(input => input.Name).Order(), explanation.Contributions.Keys.Order());
+            Assert.Equal("last_ticket", explanation.Contributions.MaxBy(contribution => Math.Abs(contribution.Value)).Key);
+            Assert.True(explanation.Contributions["last_ticket"] > 0, $"last_ticket: {explanation.Contributions["last_ticket"]}");
+        }
+    }
+
+    [Fact]
     public void ShapleyValuesOfATreeModelAddUpToTheOutputsMoveFromTheReference()
     {
         var data = TrainingData.Create(SampleData.PriceColumns, "price", MLTask.Regression, SampleData.Prices(600));
@@ -82,6 +197,48 @@ public sealed class ExplanationTests
         Assert.Equal(0, explanation.Contributions["rooms"]);
         Assert.Equal("area", explanation.Contributions.MaxBy(contribution => Math.Abs(contribution.Value)).Key);
         Assert.Equal(explanation.Contributions, ShapleyValues.Explain(model.Signature, predictor.Predict, record, reference, seed: 3).Contributions);
+    }
+
+    [Fact]
+    public void AnEnsembleIsExplainedInTheProbabilityItServes()
+    {
+        var data = TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(600));
+        var linear = ModelTrainer.Train(data, new TrainingSettings("LbfgsLogisticRegression"));
+        var trees = ModelTrainer.Train(data, new TrainingSettings("FastTree", new Dictionary<string, double> { ["numberOfTrees"] = 20 }));
+        var ml = new MLContext();
+        List<(ITransformer, double)> members = [(Members(linear)[0].Model, 0.25), (Members(trees)[0].Model, 0.75)];
+        var ensemble = ModelPredictor.Load(
+            new MemoryStream(ModelArtifact.Save(ml, members, ModelSchema.ForInputs(linear.Signature.Inputs))), linear.Signature);
+        var explainer = new PredictionExplainer(members, linear.Signature);
+        var record = Read(
+            linear.Signature,
+            ("customer_id", "c1"), ("tenure", 3), ("plan", "basic"), ("autopay", false), ("last_ticket", "cancel my account this is too slow"));
+
+        var explanation = explainer.Explain(record, Reference(linear));
+
+        Assert.Equal(Explanation.ShapleySampling, explainer.Method);
+        Assert.Equal(Explanation.Probability, explanation.Output);
+        var probability = ensemble.Predict([record])[0].Probability!.Value;
+        Assert.Equal(probability, explanation.BaseValue + explanation.Contributions.Values.Sum(), 1e-4);
+        Assert.Equal(ensemble.Predict([Reference(linear)])[0].Probability!.Value, explanation.BaseValue, 1e-4);
+    }
+
+    [Fact]
+    public void AMulticlassModelIsExplainedInTheScoreOfThePredictedClass()
+    {
+        var data = TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, SampleData.Iris());
+        var model = ModelTrainer.Train(data, new TrainingSettings("LbfgsMaximumEntropy"));
+        var explainer = Explainer(model);
+        var record = Read(model.Signature, ("sepal_length", 6.3), ("sepal_width", 3.3), ("petal_length", 6.0), ("petal_width", 2.5));
+
+        var explanation = explainer.Explain(record, Reference(model));
+
+        Assert.Equal((Explanation.ShapleySampling, Explanation.Score), (explanation.Method, explanation.Output));
+        var prediction = Predictor(model).Predict([record])[0];
+        Assert.Equal("virginica", prediction.Label);
+        Assert.Equal(prediction.Scores!["virginica"], explanation.BaseValue + explanation.Contributions.Values.Sum(), 1e-4);
+        Assert.Equal(Predictor(model).Predict([Reference(model)])[0].Scores!["virginica"], explanation.BaseValue, 1e-4);
+        Assert.StartsWith("petal_", explanation.Contributions.MaxBy(contribution => Math.Abs(contribution.Value)).Key, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -109,6 +266,24 @@ public sealed class ExplanationTests
         Assert.All(exact.Contributions, pair => Assert.InRange(sampled.Contributions[pair.Key] - pair.Value, -0.1 * spread, 0.1 * spread));
     }
 
+    [Fact]
+    public void ExplanationsFromManyThreadsMatchThoseFromOne()
+    {
+        var (model, _, explainer) = ChurnLbfgs.Value;
+        var reference = Reference(model);
+        var records = SampleData.Churn(50, seed: 5).Select(row => RecordReader.Read(model.Signature.Inputs, [SampleData.AsRecord(row, "churned")]).Records[0])
+            .ToList();
+        var sequential = records.Select(record => explainer.Explain(record, reference).Contributions).ToList();
+
+        var parallel = new IReadOnlyDictionary<string, double>[records.Count];
+        Parallel.For(
+            0, records.Count, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i => parallel[i] = explainer.Explain(records[i], reference).Contributions);
+
+        Assert.Equal(sequential, parallel);
+    }
+
+    private static (TrainedModel, ModelPredictor, PredictionExplainer) Loaded(TrainedModel model) => (model, Predictor(model), Explainer(model));
+
     private static (TrainedModel, ModelPredictor) ManyColumns()
     {
         var random = new Random(5);
@@ -126,6 +301,11 @@ public sealed class ExplanationTests
         return (model, Predictor(model));
     }
 
+    private static IReadOnlyList<(ITransformer Model, double Weight)> Members(TrainedModel model) =>
+        ModelArtifact.Load(new MLContext(), new MemoryStream(model.Artifact)).Members;
+
+    private static PredictionExplainer Explainer(TrainedModel model) => new(Members(model), model.Signature);
+
     private static ModelPredictor Predictor(TrainedModel model) => ModelPredictor.Load(new MemoryStream(model.Artifact), model.Signature);
 
     private static ModelRecord Reference(TrainedModel model) => ReferenceRow.ToRecord(model.Signature.Inputs, model.Reference!);
@@ -137,6 +317,14 @@ public sealed class ExplanationTests
         return records[0];
     }
 
+    // The loaded model is a chain whose last transformer is the trainer's.
+    private static float Bias(TrainedModel model)
+    {
+        var predictor = (ISingleFeaturePredictionTransformer<object>)((IEnumerable<ITransformer>)Members(model)[0].Model).Last();
+        return ((LinearRegressionModelParameters)predictor.Model).Bias;
+    }
+
+    // The model computes in floats: a few of their roundings of the output's size.
     private static double Tolerance(double value) => 1e-6 * Math.Max(1, Math.Abs(value));
 
     private static int Index(ModelSignature signature, string column) =>

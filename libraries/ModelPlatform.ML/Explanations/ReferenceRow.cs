@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using ModelPlatform.Contracts;
 
 namespace ModelPlatform.ML.Explanations;
