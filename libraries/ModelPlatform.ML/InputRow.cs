@@ -13,6 +13,7 @@ internal sealed class InputRow : DataViewRow
 {
     private readonly float[] _numbers;
     private readonly ReadOnlyMemory<char>[] _texts;
+    private readonly bool[] _isNumeric;
     private long _position = -1;
 
     public InputRow(IReadOnlyList<ColumnSchema> inputs)
@@ -20,6 +21,7 @@ internal sealed class InputRow : DataViewRow
         Schema = ModelSchema.ForInputs(inputs);
         _numbers = new float[inputs.Count];
         _texts = new ReadOnlyMemory<char>[inputs.Count];
+        _isNumeric = [.. inputs.Select(input => ColumnValues.IsNumeric(input.Type))];
     }
 
     public override DataViewSchema Schema { get; }
@@ -31,6 +33,24 @@ internal sealed class InputRow : DataViewRow
     public void SetNumber(int column, float value) => _numbers[column] = value;
 
     public void SetText(int column, string value) => _texts[column] = value.AsMemory();
+
+    /// <summary>Sets every value from a record read for these inputs, and marks them as a new row.</summary>
+    public void Set(ModelRecord record)
+    {
+        for (var c = 0; c < _isNumeric.Length; c++)
+        {
+            if (_isNumeric[c])
+            {
+                _numbers[c] = record.Numbers[c];
+            }
+            else
+            {
+                _texts[c] = record.Texts[c].AsMemory();
+            }
+        }
+
+        Advance();
+    }
 
     /// <summary>Marks the values as a new row, so transforms that cache per position recompute.</summary>
     public void Advance() => _position++;

@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using ModelPlatform.Contracts;
+using ModelPlatform.ML.Explanations;
 
 namespace ModelPlatform.ML;
 
@@ -40,6 +42,7 @@ public sealed record ModelEvaluation(string Method, int Rows, int? Folds = null)
 /// <param name="Ensemble">The ensemble's members and its cross-validated score, when the search chose one.</param>
 /// <param name="Importance">Each input column's permutation importance on the hold-out; null without a hold-out.</param>
 /// <param name="OnnxExport">The pipeline exported to ONNX and checked against the model on the hold-out, or why it is not.</param>
+/// <param name="Reference">The typical training row that explanations measure from (<see cref="ReferenceRow"/>), as JSON values.</param>
 public sealed record TrainedModel(
     byte[] Artifact,
     ModelSignature Signature,
@@ -53,7 +56,8 @@ public sealed record TrainedModel(
     IReadOnlyList<string> Warnings,
     SearchEnsemble? Ensemble = null,
     FeatureImportance? Importance = null,
-    OnnxExportResult? OnnxExport = null);
+    OnnxExportResult? OnnxExport = null,
+    IReadOnlyDictionary<string, JsonElement>? Reference = null);
 
 /// <summary>
 /// Fits a pipeline on a seeded training split (searching for it first when asked) and evaluates it on the rest.
@@ -143,6 +147,8 @@ public static class ModelTrainer
                 member.Weight))];
         var model = Fit(members, trainSet);
         cancellationToken.ThrowIfCancellationRequested();
+        // From the rows the pipeline imputed its means from.
+        var reference = ReferenceRow.Compute(trainSet, signature.Inputs);
 
         progress?.Report(new TrainingProgress("evaluating", 0));
         var inputSchema = ModelSchema.ForInputs(signature.Inputs);
@@ -178,10 +184,10 @@ public static class ModelTrainer
         return ensemble is null
             ? new TrainedModel(
                 artifact, signature, metrics, trainer.Name, trainer.Complete(hyperparameters), leaderboard, data.DroppedColumns, evaluation,
-                searchSeconds, warnings, Importance: importance, OnnxExport: export)
+                searchSeconds, warnings, Importance: importance, OnnxExport: export, Reference: reference)
             : new TrainedModel(
                 artifact, signature, metrics, Trainers.Ensemble, new Dictionary<string, double>(), leaderboard, data.DroppedColumns, evaluation,
-                searchSeconds, warnings, ensemble, importance, export);
+                searchSeconds, warnings, ensemble, importance, export, reference);
     }
 
     private static List<(ITransformer Model, double Weight)> Fit(IReadOnlyList<(IEstimator<ITransformer> Pipeline, double Weight)> members, IDataView rows) =>

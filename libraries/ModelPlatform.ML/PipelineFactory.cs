@@ -42,6 +42,11 @@ public static class PipelineFactory
     private const string NumericColumn = "__numeric";
     private const string EncodedColumn = "__encoded";
 
+    // Each categorical or text column's block of encoded slots is named after it.
+    private const string OneHotPrefix = "__onehot_";
+    private const string HashPrefix = "__hash_";
+    private const string TextPrefix = "__text_";
+
     /// <summary>The whole pipeline: raw columns in, prediction out.</summary>
     /// <param name="threads">Threads the trainer may use; null lets it choose.</param>
     public static IEstimator<ITransformer> Create(
@@ -77,21 +82,21 @@ public static class PipelineFactory
             name => hashedColumns?.Contains(name) == true);
         if (categorical[false].Any())
         {
-            var encoded = categorical[false].Select(name => new InputOutputColumnPair("__onehot_" + name, name)).ToArray();
+            var encoded = categorical[false].Select(name => new InputOutputColumnPair(OneHotPrefix + name, name)).ToArray();
             pipeline = pipeline.Append(ml.Transforms.Categorical.OneHotEncoding(encoded));
             encodedColumns.AddRange(encoded.Select(pair => pair.OutputColumnName));
         }
 
         if (categorical[true].Any())
         {
-            var hashed = categorical[true].Select(name => new InputOutputColumnPair("__hash_" + name, name)).ToArray();
+            var hashed = categorical[true].Select(name => new InputOutputColumnPair(HashPrefix + name, name)).ToArray();
             pipeline = pipeline.Append(ml.Transforms.Categorical.OneHotHashEncoding(hashed, numberOfBits: HashBits));
             encodedColumns.AddRange(hashed.Select(pair => pair.OutputColumnName));
         }
 
         foreach (var text in signature.Inputs.Where(input => input.Type == ColumnType.Text))
         {
-            var output = "__text_" + text.Name;
+            var output = TextPrefix + text.Name;
             pipeline = pipeline.Append(ml.Transforms.Text.FeaturizeText(output, TextOptions(), text.Name));
             if (!isLinear)
             {
@@ -154,6 +159,39 @@ public static class PipelineFactory
         }
 
         return pipeline;
+    }
+
+    /// <summary>
+    /// The input column each slot of the feature vector comes from, as an index into the signature's inputs. The vector is
+    /// the numbers, one slot each in input order, then the encoded blocks in the order <see cref="Featurizer"/> joins them:
+    /// one-hot categoricals, hashed categoricals, then texts, each in input order. A block's size is read from
+    /// <paramref name="featurized"/>, the schema of rows once featurized. (ML.NET's slot names would not do: hashed slots have
+    /// none, a block joined alone keeps its own (<c>__encoded.centre</c>), and a dot in a column or value makes them
+    /// ambiguous.) Null when the vector is not built so.
+    /// </summary>
+    internal static int[]? FeatureSlotColumns(ModelSignature signature, DataViewSchema featurized)
+    {
+        int? Size(string column) => featurized.GetColumnOrNull(column)?.Type is VectorDataViewType { Size: > 0 } vector ? vector.Size : null;
+        var inputs = signature.Inputs;
+        var numeric = Enumerable.Range(0, inputs.Count).Where(c => ColumnValues.IsNumeric(inputs[c].Type)).ToList();
+        var blocks = numeric.Select(c => (Column: c, Size: (int?)1)).ToList();
+        if (numeric.Count > 0 && Size(NumericColumn) != numeric.Count)
+        {
+            return null;
+        }
+
+        var categorical = Enumerable.Range(0, inputs.Count).Where(c => inputs[c].Type == ColumnType.Categorical).ToList();
+        var oneHot = categorical.Where(c => Size(OneHotPrefix + inputs[c].Name) is not null).ToList();
+        var hashed = categorical.Except(oneHot).ToList();
+        blocks.AddRange(oneHot.Select(c => (c, Size(OneHotPrefix + inputs[c].Name))));
+        blocks.AddRange(hashed.Select(c => (c, Size(HashPrefix + inputs[c].Name))));
+        blocks.AddRange(Enumerable.Range(0, inputs.Count).Where(c => inputs[c].Type == ColumnType.Text).Select(c => (c, Size(TextPrefix + inputs[c].Name))));
+        if (blocks.Any(block => block.Size is null) || blocks.Sum(block => block.Size!.Value) != Size(ModelSchema.FeaturesColumn))
+        {
+            return null;
+        }
+
+        return [.. blocks.SelectMany(block => Enumerable.Repeat(block.Column, block.Size!.Value))];
     }
 
     /// <summary>Maps the label to a key for multiclass training (outside the saved model, which never sees labels).</summary>
