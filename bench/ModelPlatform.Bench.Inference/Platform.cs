@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using ModelPlatform.Contracts;
 
 namespace ModelPlatform.Bench.Inference;
 
@@ -129,6 +131,32 @@ internal sealed class Platform : IAsyncDisposable
     {
         using var upload = await Feature.PostAsync($"/datasets/{dataset}/versions", new StringContent(csv, System.Text.Encoding.UTF8, "text/csv"));
         upload.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>
+    /// Registers <paramref name="version"/>'s ONNX export as a version of <paramref name="model"/> (format onnx), read from the
+    /// graph as any ONNX model is, the export's answer and classes named; returns the version registered.
+    /// </summary>
+    public async Task<ModelVersionInfo> RegisterExportAsync(ModelVersionInfo version, string model)
+    {
+        var binding = version.OnnxExport?.Binding
+            ?? throw new InvalidOperationException($"{version.ModelName} v{version.Version} has no ONNX export: {version.OnnxExport?.Reason}");
+        var graph = await Registry.GetByteArrayAsync($"/models/{version.ModelName}/versions/{version.Version}/onnx");
+        var metadata = new
+        {
+            format = ModelFormats.Onnx,
+            lineage = version.Lineage with { TrainingJobId = null, Trainer = "ML.NET export" },
+            onnx = new OnnxRegistration(Output: binding.Output, Task: version.Signature.Task, Classes: version.Signature.Classes,
+                Label: version.Signature.Label.Name),
+        };
+        using var form = new MultipartFormDataContent
+        {
+            { JsonContent.Create(metadata, options: JsonSerializerOptions.Web), "metadata" },
+            { new ByteArrayContent(graph), "artifact", $"{model}.onnx" },
+        };
+        using var response = await Registry.PostAsync($"/models/{model}/versions", form);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<ModelVersionInfo>(JsonSerializerOptions.Web))!;
     }
 
     public async Task PromoteAsync(string model, int version)

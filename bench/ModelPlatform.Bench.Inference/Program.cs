@@ -29,6 +29,8 @@ var rounds = options.Length > 0 ? int.Parse(options[0], CultureInfo.InvariantCul
 var seconds = TimeSpan.FromSeconds(options.Length > 1 ? int.Parse(options[1], CultureInfo.InvariantCulture) : 10);
 var outPath = options.Length > 2 ? options[2] : null;
 const string Model = "fair";
+// The same model exported to ONNX and served as a model of its own, on ONNX Runtime.
+const string OnnxModel = "fair-onnx";
 const int TrivialPort = 18100;
 var warmUp = TimeSpan.FromSeconds(30);
 const int SinkPort = 18200;
@@ -66,6 +68,9 @@ var batchRecords = JsonDocument.Parse(File.ReadAllBytes(batch)).RootElement.GetP
 var oipOne = WriteOipBody(bodiesDir, "oip-one.json", version.Signature, batchRecords.Take(1).ToList());
 var oipBatch = WriteOipBody(bodiesDir, "oip-batch.json", version.Signature, batchRecords);
 var ours = platform.InferenceUrl.ToString().TrimEnd('/');
+var onnx = await platform.RegisterExportAsync(version, OnnxModel);
+await platform.PromoteAsync(OnnxModel, onnx.Version);
+await platform.WaitUntilReadyAsync(OnnxModel);
 
 if (serve)
 {
@@ -88,6 +93,8 @@ var pythonUrl = args[2].TrimEnd('/');
 // (a) in process, on the same artifact the service loaded.
 var artifact = await platform.Registry.GetByteArrayAsync($"/models/{Model}/versions/{first}/artifact");
 var predictor = ModelPredictor.Load(new MemoryStream(artifact), version.Signature);
+var onnxGraph = await platform.Registry.GetByteArrayAsync($"/models/{OnnxModel}/versions/{onnx.Version}/artifact");
+var onnxPredictor = ModelPredictor.Load(new MemoryStream(onnxGraph), onnx.Signature, onnx.Onnx);
 var (records, readErrors) = predictor.Read(batchRecords);
 if (readErrors.Count > 0)
 {
@@ -112,6 +119,10 @@ Scenario[] scenarios =
     new("(c) OIP /v2/…/infer", "1 row", $"{ours}/v2/models/{Model}/infer", oipOne, "application/json", 32, 1, key),
     new("(c) OIP /v2/…/infer", "1000 rows", $"{ours}/v2/models/{Model}/infer", oipBatch, "application/json", 4, 1000, key),
     new("(c) /predict CSV", "1000 rows", $"{ours}/models/{Model}/predict", csv, "text/csv", 4, 1000, key),
+    new("(c) ONNX /predict JSON", "1 row", $"{ours}/models/{OnnxModel}/predict", one, "application/json", 32, 1, key),
+    new("(c) ONNX /predict JSON", "1000 rows", $"{ours}/models/{OnnxModel}/predict", batch, "application/json", 4, 1000, key),
+    new("(c) ONNX OIP /v2/…/infer", "1 row", $"{ours}/v2/models/{OnnxModel}/infer", oipOne, "application/json", 32, 1, key),
+    new("(c) ONNX /predict CSV", "1000 rows", $"{ours}/models/{OnnxModel}/predict", csv, "text/csv", 4, 1000, key),
     new("(d) FastAPI + scikit-learn", "1 row", $"{pythonUrl}/models/{Model}/predict", one, "application/json", 32, 1),
     new("(d) FastAPI + scikit-learn", "1000 rows", $"{pythonUrl}/models/{Model}/predict", batch, "application/json", 4, 1000),
 ];
@@ -120,8 +131,12 @@ await Scenario.WarmUpAsync(scenarios, warmUp);
 sink.TakeCounts();
 var measuring = Stopwatch.StartNew();
 var inProcess = new List<(double One, double Two)>();
+var onnxInProcess = new List<(double One, double Two)>();
 var results = await Scenario.MeasureAsync(scenarios, rounds, seconds, eachRound: () =>
-    inProcess.Add((InProcess.RowsPerSecond(predictor, records, 1, seconds / 2), InProcess.RowsPerSecond(predictor, records, 2, seconds / 2))));
+{
+    inProcess.Add((InProcess.RowsPerSecond(predictor, records, 1, seconds / 2), InProcess.RowsPerSecond(predictor, records, 2, seconds / 2)));
+    onnxInProcess.Add((InProcess.RowsPerSecond(onnxPredictor, records, 1, seconds / 2), InProcess.RowsPerSecond(onnxPredictor, records, 2, seconds / 2)));
+});
 
 // Authentication's cost: the same single-row load with a key and without one, in short pairs whose order alternates, so
 // the machine's drift over a run (which moves throughput as much as the effect) falls on both sides alike.
@@ -192,6 +207,10 @@ report.AppendLine(CultureInfo.InvariantCulture,
     $"| (a) ML.NET in process, 1 thread | {batchRecords.Count} rows | – | – | {Median(inProcess.Select(r => r.One)):N0} | – | – | – |");
 report.AppendLine(CultureInfo.InvariantCulture,
     $"| (a) ML.NET in process, 2 threads | {batchRecords.Count} rows | – | – | {Median(inProcess.Select(r => r.Two)):N0} | – | – | – |");
+report.AppendLine(CultureInfo.InvariantCulture,
+    $"| (a) ONNX Runtime in process, 1 thread | {batchRecords.Count} rows | – | – | {Median(onnxInProcess.Select(r => r.One)):N0} | – | – | – |");
+report.AppendLine(CultureInfo.InvariantCulture,
+    $"| (a) ONNX Runtime in process, 2 threads | {batchRecords.Count} rows | – | – | {Median(onnxInProcess.Select(r => r.Two)):N0} | – | – | – |");
 foreach (var scenario in scenarios)
 {
     report.AppendLine(scenario.TableRow(results[scenario]));
@@ -204,12 +223,13 @@ report.AppendLine(CultureInfo.InvariantCulture, $"{halfLoad.Sum(r => r.Errors)} 
 
 double Rows(string name, int rows) => Median(results[scenarios.Single(s => s.Name == name && s.RowsPerRequest == rows)].Select(r => r.Rps)) * rows;
 var inProcessTwo = Median(inProcess.Select(r => r.Two));
+var onnxInProcessTwo = Median(onnxInProcess.Select(r => r.Two));
 var trivialOne = Rows("(b) trivial ASP.NET Core", 1);
 var halfLoadP99 = Median(halfLoad.Select(r => r.P99Ms));
 report.AppendLine();
 report.AppendLine("| Goal | Measured | Ratio | Target | Holds? |");
 report.AppendLine("|---|---|---:|---|:---:|");
-foreach (var name in new[] { "(c) /predict JSON", "(c) OIP /v2/…/infer" })
+foreach (var name in new[] { "(c) /predict JSON", "(c) OIP /v2/…/infer", "(c) ONNX /predict JSON", "(c) ONNX OIP /v2/…/infer" })
 {
     var ratio = Rows(name, 1) / trivialOne;
     report.AppendLine(CultureInfo.InvariantCulture,
@@ -228,6 +248,14 @@ foreach (var name in new[] { "(c) /predict JSON", "(c) OIP /v2/…/infer", "(c) 
     var ratio = Rows(name, 1000) / inProcessTwo;
     report.Append(CultureInfo.InvariantCulture, $"| {name[4..]} 1000 rows vs (a) in process, 2 threads | ");
     report.Append(CultureInfo.InvariantCulture, $"{Rows(name, 1000):N0} vs {inProcessTwo:N0} rows/s | {ratio:P0} | ≥ 85% | ");
+    report.AppendLine(CultureInfo.InvariantCulture, $"{Holds(ratio >= 0.85)} |");
+}
+
+foreach (var name in new[] { "(c) ONNX /predict JSON", "(c) ONNX /predict CSV" })
+{
+    var ratio = Rows(name, 1000) / onnxInProcessTwo;
+    report.Append(CultureInfo.InvariantCulture, $"| {name[4..]} 1000 rows vs (a) ONNX Runtime in process, 2 threads | ");
+    report.Append(CultureInfo.InvariantCulture, $"{Rows(name, 1000):N0} vs {onnxInProcessTwo:N0} rows/s | {ratio:P0} | ≥ 85% | ");
     report.AppendLine(CultureInfo.InvariantCulture, $"{Holds(ratio >= 0.85)} |");
 }
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace ModelPlatform.Contracts;
@@ -17,6 +18,8 @@ public sealed record ModelLineage(
 /// <param name="Importance">How much the version leans on each input column, when the trainer measured it.</param>
 /// <param name="Format"><see cref="ModelFormats.MLNet"/> (the default) or <see cref="ModelFormats.Onnx"/>.</param>
 /// <param name="Onnx">For an ONNX model: what its graph cannot say (column and class names, the task, which output answers).</param>
+/// <param name="Reference">The typical row that explanations measure from: a value for every input column (the training mean, the
+/// most frequent category, empty text). A trainer sends it; bring one with an ONNX model to have its predictions explained.</param>
 public sealed record RegisterModelVersionRequest(
     ModelSignature Signature,
     IReadOnlyDictionary<string, double> Metrics,
@@ -24,7 +27,8 @@ public sealed record RegisterModelVersionRequest(
     FeatureImportance? Importance = null,
     string? Format = null,
     OnnxRegistration? Onnx = null,
-    OnnxExportInfo? OnnxExport = null);
+    OnnxExportInfo? OnnxExport = null,
+    IReadOnlyDictionary<string, JsonElement>? Reference = null);
 
 /// <summary>
 /// A trained version's ONNX export (an extra artifact, for Triton or KServe): how to feed it, its checksum and size; or,
@@ -98,7 +102,8 @@ public sealed record ModelVersionInfo(
     DateTimeOffset CreatedAt,
     FeatureImportance? Importance = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] OnnxBinding? Onnx = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] OnnxExportInfo? OnnxExport = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] OnnxExportInfo? OnnxExport = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, JsonElement>? Reference = null)
 {
     /// <summary><see cref="ModelFormats.Onnx"/> when the artifact is an ONNX graph, else <see cref="ModelFormats.MLNet"/>.</summary>
     public string Format => Onnx is null ? ModelFormats.MLNet : ModelFormats.Onnx;

@@ -2,17 +2,22 @@ using Microsoft.Extensions.ObjectPool;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using ModelPlatform.Contracts;
+using ModelPlatform.ML.Explanations;
 
 namespace ModelPlatform.ML;
 
 /// <summary>
 /// An ML.NET model that predicts from many threads at once. ML.NET's prediction state is not thread safe,
 /// so each call rents a <see cref="PredictionSession"/> from a pool instead of sharing one. An ensemble's members each
-/// predict, and their answers are averaged with their weights.
+/// predict, and their answers are averaged with their weights. A single linear or tree model is explained by ML.NET's
+/// feature contribution calculation, which costs about one prediction; other models as every model is (Shapley values).
 /// </summary>
 public sealed class MLNetPredictor : ModelPredictor
 {
     private readonly ObjectPool<PredictionSession> _sessions;
+
+    // Made at the first explanation: most versions are never asked why.
+    private readonly Lazy<FeatureContributions?> _contributions;
 
     private MLNetPredictor(IReadOnlyList<(ITransformer Model, double Weight)> members, ModelSignature signature, long sizeBytes)
         : base(signature, sizeBytes)
@@ -24,7 +29,7 @@ public sealed class MLNetPredictor : ModelPredictor
         }
 
         _sessions = new DefaultObjectPool<PredictionSession>(
-            new SessionPolicy(() => new PredictionSession(members, signature)),
+            new FactoryPolicy<PredictionSession>(() => new PredictionSession(members, signature)),
             maximumRetained: Environment.ProcessorCount * 4);
 
         // Fail at load, not at the first request, when the artifact does not fit its signature.
@@ -34,7 +39,15 @@ public sealed class MLNetPredictor : ModelPredictor
         }
 
         _sessions.Return(_sessions.Get());
+        _contributions = new(() => members.Count == 1 ? FeatureContributions.TryCreate(members[0].Model, signature) : null);
     }
+
+    /// <inheritdoc/>
+    public override string ExplanationMethod => _contributions.Value is null ? base.ExplanationMethod : Explanation.FeatureContribution;
+
+    /// <inheritdoc/>
+    public override Explanation Explain(ModelRecord record, ModelRecord reference) =>
+        _contributions.Value?.Explain(record) ?? base.Explain(record, reference);
 
     /// <summary>
     /// Loads a model's artifact. Throws <see cref="InvalidDataException"/> when it is not a model ML.NET can load, or does
@@ -95,12 +108,6 @@ public sealed class MLNetPredictor : ModelPredictor
         }
     }
 
-    private sealed class SessionPolicy(Func<PredictionSession> create) : PooledObjectPolicy<PredictionSession>
-    {
-        public override PredictionSession Create() => create();
-
-        public override bool Return(PredictionSession session) => true;
-    }
 }
 
 /// <summary>A model's row mappers (one per ensemble member) with their input row and output getters. Not thread safe: pooled.</summary>

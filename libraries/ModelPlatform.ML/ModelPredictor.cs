@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ModelPlatform.Contracts;
+using ModelPlatform.ML.Explanations;
 
 namespace ModelPlatform.ML;
 
@@ -54,6 +55,17 @@ public abstract class ModelPredictor
 
     /// <summary>Predicts records already checked against the signature (see <see cref="Read"/>).</summary>
     public abstract Prediction[] Predict(IReadOnlyList<ModelRecord> records);
+
+    /// <summary>How <see cref="Explain"/> explains this model: <see cref="Explanation.ShapleySampling"/> unless the model knows better.</summary>
+    public virtual string ExplanationMethod => Explanation.ShapleySampling;
+
+    /// <summary>
+    /// Each input column's contribution to the prediction for <paramref name="record"/>, in the user's columns. Any model is
+    /// explained by baseline Shapley values measured from <paramref name="reference"/> (the version's typical row), scoring at
+    /// most <see cref="ShapleyValues.DefaultBudget"/> rows; the same record is explained the same way every time.
+    /// </summary>
+    public virtual Explanation Explain(ModelRecord record, ModelRecord reference) =>
+        ShapleyValues.Explain(Signature, Predict, record, reference, ShapleyValues.DefaultBudget, seed: 0);
 }
 
 public sealed record PredictionOutcome(IReadOnlyList<Prediction> Predictions, IReadOnlyDictionary<string, string[]> Errors)

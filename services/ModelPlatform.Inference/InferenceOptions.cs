@@ -12,6 +12,13 @@ public sealed class InferenceOptions
     [Range(1, 1_000_000)]
     public int MaxRecordsPerRequest { get; set; } = 10_000;
 
+    /// <summary>
+    /// The most records one request may ask to have explained (<c>?explain=true</c>): a Shapley explanation scores up to 2,048
+    /// rows for each record.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxExplainedRecords { get; set; } = 100;
+
     /// <summary>The largest JSON body a predict or infer request may send, in bytes.</summary>
     [Range(1024, 1L << 30)]
     public long MaxJsonBytes { get; set; } = 16 << 20;

@@ -340,6 +340,28 @@ public class OpenInferenceTensorsTests
     }
 
     [Fact]
+    public void ExplanationsAreAContributionPerRowAndColumnInSignatureOrderWithTheirBaseValues()
+    {
+        Explanation[] explanations =
+        [
+            // Dictionaries in another order than the inputs: the tensor must follow the signature's order.
+            new(Explanation.ShapleySampling, Explanation.Probability, 0.3, new Dictionary<string, double> { ["plan"] = 0.2, ["active"] = 0, ["age"] = -0.1 }),
+            new(Explanation.ShapleySampling, Explanation.Probability, 0.3, new Dictionary<string, double> { ["active"] = 0.05, ["age"] = 0.4, ["plan"] = 0 }),
+        ];
+
+        var outputs = OpenInferenceTensors.ExplanationOutputs(TestModels.Churn, explanations).ToList();
+
+        Assert.Equal(["contributions", "base_value"], outputs.Select(output => output.Name));
+        Assert.All(outputs, output => Assert.Equal("FP64", output.Datatype));
+        Assert.Equal([2L, 3L], outputs[0].Shape);
+        Assert.Equal([-0.1, 0.2, 0, 0.4, 0, 0.05], Assert.IsType<double[]>(outputs[0].Data));
+        Assert.Equal(["age", "plan", "active"], JsonSerializer.Deserialize<string[]>(outputs[0].Parameters!["columns"])!);
+        Assert.Equal((Explanation.ShapleySampling, Explanation.Probability), (outputs[0].Parameters!["method"], outputs[0].Parameters!["output"]));
+        Assert.Equal([2L], outputs[1].Shape);
+        Assert.Equal([0.3, 0.3], Assert.IsType<double[]>(outputs[1].Data));
+    }
+
+    [Fact]
     public void RegressionAnswersAreOneValuePerRow()
     {
         Prediction[] predictions = [new(Value: 310.5f), new(Value: 99f)];

@@ -415,6 +415,10 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
         var importance = page.GetByRole(AriaRole.Table, new() { Name = "Permutation importance of each input column" });
         await Expect(importance.GetByRole(AriaRole.Rowheader)).ToHaveCountAsync(3);
         await Expect(importance.GetByRole(AriaRole.Rowheader).First).ToHaveTextAsync("message");
+        // Text cannot be exported to ONNX: the page says so, in the registry's words.
+        await Expect(page.Locator("dl.facts").First).ToContainTextAsync("ML.NET model");
+        await Expect(page.Locator("dl.facts").First).ToContainTextAsync("none: ML.NET's ONNX converter cannot export the featurization of free text");
+        await Expect(page.GetByText("predicts kind (ham, spam)")).ToBeVisibleAsync();
         await page.AssertAccessibleAsync();
         await ConsoleBrowser.ShowAsync(page, "model-version");
     });

@@ -15,17 +15,9 @@ public class OnnxTests(PlatformFixture platform) : PlatformTest(platform)
     private static readonly string[] IrisColumns = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
     private static readonly string[] Species = ["setosa", "versicolor", "virginica"];
 
-    private static byte[] Graph(string name) => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "corpus", "onnx", name));
+    private static byte[] Graph(string name) => PlatformSteps.OnnxGraph(name);
 
-    private Task<HttpResponseMessage> RegisterGraphAsync(string model, string graph, object metadata)
-    {
-        var form = new MultipartFormDataContent
-        {
-            { JsonContent.Create(metadata, options: JsonSerializerOptions.Web), "metadata" },
-            { new ByteArrayContent(Graph(graph)), "artifact", graph },
-        };
-        return Platform.Registry.PostAsync($"/models/{model}/versions", form);
-    }
+    private Task<HttpResponseMessage> RegisterGraphAsync(string model, string graph, object metadata) => Platform.RegisterGraphAsync(model, graph, metadata);
 
     [Fact]
     public async Task AnOnnxClassifierRegistersFromItsGraphAndServesEveryProtocolBesideAnMLNetVersion()

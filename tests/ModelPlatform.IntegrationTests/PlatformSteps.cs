@@ -86,6 +86,17 @@ internal static class PlatformSteps
         return await platform.Registry.PostAsync($"/models/{model}/versions", form);
     }
 
+    /// <summary>A graph of tests/corpus/onnx, as its bytes.</summary>
+    public static byte[] OnnxGraph(string name) => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "corpus", "onnx", name));
+
+    /// <summary>Registers the corpus graph <paramref name="graph"/> as a version of <paramref name="model"/>, with <paramref name="metadata"/>.</summary>
+    public static Task<HttpResponseMessage> RegisterGraphAsync(this PlatformFixture platform, string model, string graph, object metadata) =>
+        platform.Registry.PostAsync($"/models/{model}/versions", new MultipartFormDataContent
+        {
+            { JsonContent.Create(metadata, options: JsonSerializerOptions.Web), "metadata" },
+            { new ByteArrayContent(OnnxGraph(graph)), "artifact", graph },
+        });
+
     public static Task<HttpResponseMessage> UploadCsvAsync(this PlatformFixture platform, string dataset, string csv) =>
         platform.Feature.PostAsync($"/datasets/{dataset}/versions", new StringContent(csv, Encoding.UTF8, "text/csv"));
 

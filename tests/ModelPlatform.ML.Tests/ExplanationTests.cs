@@ -14,11 +14,11 @@ namespace ModelPlatform.ML.Tests;
 /// </summary>
 public sealed class ExplanationTests
 {
-    private static readonly Lazy<(TrainedModel, ModelPredictor, PredictionExplainer)> PriceSdca = new(() =>
+    private static readonly Lazy<(TrainedModel, ModelPredictor)> PriceSdca = new(() =>
         Loaded(ModelTrainer.Train(
             TrainingData.Create(SampleData.PriceColumns, "price", MLTask.Regression, SampleData.Prices(600)), new TrainingSettings("Sdca"))));
 
-    private static readonly Lazy<(TrainedModel, ModelPredictor, PredictionExplainer)> ChurnLbfgs = new(() =>
+    private static readonly Lazy<(TrainedModel, ModelPredictor)> ChurnLbfgs = new(() =>
         Loaded(ModelTrainer.Train(
             TrainingData.Create(SampleData.ChurnColumns, "churned", MLTask.Binary, SampleData.Churn(600)), new TrainingSettings("LbfgsLogisticRegression"))));
 
@@ -77,7 +77,8 @@ public sealed class ExplanationTests
     [Fact]
     public void LinearContributionsPutAreaFirstInTheUsersColumnsAndAddUpToTheScore()
     {
-        var (model, predictor, explainer) = PriceSdca.Value;
+        var (model, predictor) = PriceSdca.Value;
+        var explainer = predictor;
         var record = Read(model.Signature, ("area", 140.0), ("rooms", 2), ("district", "north"));
 
         var explanation = explainer.Explain(record, Reference(model));
@@ -96,7 +97,8 @@ public sealed class ExplanationTests
     [Fact]
     public void ALinearColumnsContributionMovesAsThePredictionDoesWhenOnlyThatColumnChanges()
     {
-        var (model, predictor, explainer) = PriceSdca.Value;
+        var (model, predictor) = PriceSdca.Value;
+        var explainer = predictor;
         var reference = Reference(model);
         var small = Read(model.Signature, ("area", 50.0), ("rooms", 3), ("district", "north"));
         var large = Read(model.Signature, ("area", 120.0), ("rooms", 3), ("district", "north"));
@@ -116,7 +118,7 @@ public sealed class ExplanationTests
     [Fact]
     public void EachFeatureSlotIsMappedToTheColumnWhoseSlotNameItBears()
     {
-        var (model, _, _) = ChurnLbfgs.Value;
+        var (model, _) = ChurnLbfgs.Value;
         var featurized = Members(model)[0].Model.GetOutputSchema(ModelSchema.ForInputs(model.Signature.Inputs));
 
         var slotColumns = PipelineFactory.FeatureSlotColumns(model.Signature, featurized)!;
@@ -144,7 +146,7 @@ public sealed class ExplanationTests
     {
         var data = TrainingData.Create(SampleData.PriceColumns, "price", MLTask.Regression, SampleData.Prices(600));
         var model = ModelTrainer.Train(data, new TrainingSettings("FastTree", new Dictionary<string, double> { ["numberOfTrees"] = 20 }));
-        var explainer = Explainer(model);
+        var explainer = Predictor(model);
         var record = Read(model.Signature, ("area", 140.0), ("rooms", 2), ("district", "centre"));
 
         var explanation = explainer.Explain(record, Reference(model));
@@ -159,7 +161,8 @@ public sealed class ExplanationTests
     [Fact]
     public void AComplaintInTheTicketOutweighsTheOtherColumns()
     {
-        var (model, predictor, explainer) = ChurnLbfgs.Value;
+        var (model, predictor) = ChurnLbfgs.Value;
+        var explainer = predictor;
         var record = Read(
             model.Signature,
             ("customer_id", "c1"), ("tenure", 30), ("plan", "pro"), ("autopay", true), ("last_ticket", "the service keeps failing and nobody answers"));
@@ -209,14 +212,13 @@ public sealed class ExplanationTests
         List<(ITransformer, double)> members = [(Members(linear)[0].Model, 0.25), (Members(trees)[0].Model, 0.75)];
         var ensemble = ModelPredictor.Load(
             new MemoryStream(ModelArtifact.Save(ml, members, ModelSchema.ForInputs(linear.Signature.Inputs))), linear.Signature);
-        var explainer = new PredictionExplainer(members, linear.Signature);
         var record = Read(
             linear.Signature,
             ("customer_id", "c1"), ("tenure", 3), ("plan", "basic"), ("autopay", false), ("last_ticket", "cancel my account this is too slow"));
 
-        var explanation = explainer.Explain(record, Reference(linear));
+        var explanation = ensemble.Explain(record, Reference(linear));
 
-        Assert.Equal(Explanation.ShapleySampling, explainer.Method);
+        Assert.Equal(Explanation.ShapleySampling, ensemble.ExplanationMethod);
         Assert.Equal(Explanation.Probability, explanation.Output);
         var probability = ensemble.Predict([record])[0].Probability!.Value;
         Assert.Equal(probability, explanation.BaseValue + explanation.Contributions.Values.Sum(), 1e-4);
@@ -228,7 +230,7 @@ public sealed class ExplanationTests
     {
         var data = TrainingData.Create(SampleData.IrisColumns, "species", MLTask.Multiclass, SampleData.Iris());
         var model = ModelTrainer.Train(data, new TrainingSettings("LbfgsMaximumEntropy"));
-        var explainer = Explainer(model);
+        var explainer = Predictor(model);
         var record = Read(model.Signature, ("sepal_length", 6.3), ("sepal_width", 3.3), ("petal_length", 6.0), ("petal_width", 2.5));
 
         var explanation = explainer.Explain(record, Reference(model));
@@ -269,7 +271,7 @@ public sealed class ExplanationTests
     [Fact]
     public void ExplanationsFromManyThreadsMatchThoseFromOne()
     {
-        var (model, _, explainer) = ChurnLbfgs.Value;
+        var (model, explainer) = ChurnLbfgs.Value;
         var reference = Reference(model);
         var records = SampleData.Churn(50, seed: 5).Select(row => RecordReader.Read(model.Signature.Inputs, [SampleData.AsRecord(row, "churned")]).Records[0])
             .ToList();
@@ -282,7 +284,7 @@ public sealed class ExplanationTests
         Assert.Equal(sequential, parallel);
     }
 
-    private static (TrainedModel, ModelPredictor, PredictionExplainer) Loaded(TrainedModel model) => (model, Predictor(model), Explainer(model));
+    private static (TrainedModel, ModelPredictor) Loaded(TrainedModel model) => (model, Predictor(model));
 
     private static (TrainedModel, ModelPredictor) ManyColumns()
     {
@@ -303,8 +305,6 @@ public sealed class ExplanationTests
 
     private static IReadOnlyList<(ITransformer Model, double Weight)> Members(TrainedModel model) =>
         ModelArtifact.Load(new MLContext(), new MemoryStream(model.Artifact)).Members;
-
-    private static PredictionExplainer Explainer(TrainedModel model) => new(Members(model), model.Signature);
 
     private static ModelPredictor Predictor(TrainedModel model) => ModelPredictor.Load(new MemoryStream(model.Artifact), model.Signature);
 

@@ -11,7 +11,13 @@ document.addEventListener('submit', event => {
     event.preventDefault();
     const progress = status.querySelector('progress');
     const said = status.querySelector('span');
-    form.querySelector('button[type=submit]').disabled = true;
+    const submit = form.querySelector('button[type=submit]');
+    // The form can be sent again once this attempt has failed, saying why.
+    const failed = message => {
+        submit.disabled = false;
+        said.textContent = message;
+    };
+    submit.disabled = true;
     status.hidden = false;
 
     const request = new XMLHttpRequest();
@@ -38,13 +44,9 @@ document.addEventListener('submit', event => {
         if (answered) {
             document.querySelector('main').replaceWith(answered);
         } else {
-            form.querySelector('button[type=submit]').disabled = false;
-            said.textContent = `The upload failed (${request.status} ${request.statusText}).`;
+            failed(`The upload failed (${request.status} ${request.statusText}).`);
         }
     };
-    request.onerror = () => {
-        form.querySelector('button[type=submit]').disabled = false;
-        said.textContent = 'The upload did not reach the console; check the connection and try again.';
-    };
+    request.onerror = () => failed('The upload did not reach the console; check the connection and try again.');
     request.send(new FormData(form));
 });

@@ -169,8 +169,36 @@ public static class OpenInferenceApi
             return Error(StatusCodes.Status400BadRequest, requestError);
         }
 
+        Explanation[]? explanations = null;
+        if (request.Parameters?.TryGetValue("explain", out var explain) == true)
+        {
+            if (explain.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                return Error(StatusCodes.Status400BadRequest, "parameter 'explain' must be true or false");
+            }
+
+            if (explain.ValueKind == JsonValueKind.True)
+            {
+                if (records!.Count > options.MaxExplainedRecords)
+                {
+                    return Error(StatusCodes.Status400BadRequest,
+                        $"parameter 'explain' explains at most {options.MaxExplainedRecords} rows a request; this one has {records.Count}");
+                }
+
+                (explanations, var cannot) = scoring.Explain(target, records);
+                if (cannot is not null)
+                {
+                    return Error(StatusCodes.Status400BadRequest, cannot);
+                }
+            }
+        }
+
         var predictions = await scoring.PredictAsync(target, records!, "oip");
         var outputs = OpenInferenceTensors.WriteOutputs(signature, predictions, request.Outputs);
+        if (explanations is not null)
+        {
+            outputs.AddRange(OpenInferenceTensors.ExplanationOutputs(signature, explanations));
+        }
 
         var answered = target.Version.Version.ToString(CultureInfo.InvariantCulture);
         context.Response.Headers[PredictApi.ModelVersionHeader] = answered;

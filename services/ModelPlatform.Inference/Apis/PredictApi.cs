@@ -31,7 +31,9 @@ public static class PredictApi
                 features are read from the online store by the join keys, beside any request-time columns; missingFeatures says,
                 per record, which were not present (the model imputes them), and ?include=features returns every value read.
                 CSV (Content-Type: text/csv, a header row naming the model's columns): scored as a stream, one prediction per row
-                in the same order, as CSV or, with Accept: application/x-ndjson, as JSON lines. The {ModelVersionHeader} header says
+                in the same order, as CSV or, with Accept: application/x-ndjson, as JSON lines. ?explain=true (JSON, at most
+                {new InferenceOptions().MaxExplainedRecords} records by default) adds each record's explanation: every input column's
+                contribution to its prediction, by ML.NET's feature contributions or by Shapley values. The {ModelVersionHeader} header says
                 which version answered; {RoutingKeyHeader} keeps a caller on one side of a canary split.
                 """)
             .Accepts<PredictRequest>("application/json", "text/csv")
@@ -70,7 +72,8 @@ public static class PredictApi
         CancellationToken cancellationToken,
         int? version = null,
         string? alias = null,
-        string? include = null)
+        string? include = null,
+        bool explain = false)
     {
         if (version is not null && alias is not null)
         {
@@ -104,7 +107,7 @@ public static class PredictApi
         using var document = ParseJson(body);
         if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("entities", out var entities))
         {
-            return await PredictByEntitiesAsync(target, entities, include, scoring, features, options.Value, cancellationToken);
+            return await PredictByEntitiesAsync(target, entities, include, explain, scoring, features, options.Value, cancellationToken);
         }
 
         var (records, problem) = PredictRequest.ReadRecords(document.RootElement, options.Value.MaxRecordsPerRequest);
@@ -119,14 +122,48 @@ public static class PredictApi
             return TypedResults.ValidationProblem(errors, title: $"The records do not match the signature of {name} v{target.Version.Version}.");
         }
 
+        var (explanations, explainProblem) = Explain(explain, scoring, target, read, options.Value);
+        if (explainProblem is not null)
+        {
+            return explainProblem;
+        }
+
         var predictions = await scoring.PredictAsync(target, read, "json");
-        return TypedResults.Ok(new PredictResponse(name, target.Version.Version, predictions));
+        return TypedResults.Ok(new PredictResponse(name, target.Version.Version, predictions, Explanations: explanations));
+    }
+
+    /// <summary>
+    /// The records' explanations when asked, before anything is scored; or why not: more records than a request may have
+    /// explained, or a version that cannot be.
+    /// </summary>
+    private static (Explanation[]? Explanations, ValidationProblem? Problem) Explain(
+        bool explain, Scoring scoring, ServingTarget target, IReadOnlyList<ML.ModelRecord> records, InferenceOptions options)
+    {
+        if (!explain)
+        {
+            return (null, null);
+        }
+
+        var problem = records.Count > options.MaxExplainedRecords
+            ? $"explains at most {options.MaxExplainedRecords} records a request; this one has {records.Count}"
+            : null;
+        var (explanations, cannot) = problem is null ? scoring.Explain(target, records) : (null, null);
+        return (problem ?? cannot) is { } error
+            ? (null, TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["explain"] = [error] },
+                title: $"The predictions of {target.Version.ModelName} v{target.Version.Version} cannot be explained as asked."))
+            : (explanations, null);
     }
 
     /// <summary>Predicts for entity keys: the model's features from the online store, the rest of its inputs from the request.</summary>
     private static async Task<Results<Ok<PredictResponse>, EmptyHttpResult, ValidationProblem, NotFound<ProblemDetails>, ProblemHttpResult>>
         PredictByEntitiesAsync(
-            ServingTarget target, JsonElement entities, string? include, Scoring scoring, EntityFeatures features, InferenceOptions options,
+            ServingTarget target,
+            JsonElement entities,
+            string? include,
+            bool explain,
+            Scoring scoring,
+            EntityFeatures features,
+            InferenceOptions options,
             CancellationToken cancellationToken)
     {
         var (model, version) = (target.Version.ModelName, target.Version.Version);
@@ -169,8 +206,14 @@ public static class PredictApi
                 return TypedResults.ValidationProblem(errors, title: $"The request-time columns do not match the signature of {model} v{version}.");
             }
 
+            var (explanations, explainProblem) = Explain(explain, scoring, target, records, options);
+            if (explainProblem is not null)
+            {
+                return explainProblem;
+            }
+
             var predictions = await scoring.PredictAsync(target, records, "entities");
-            return TypedResults.Ok(new PredictResponse(model, version, predictions, read.Missing, include is null ? null : read.Features));
+            return TypedResults.Ok(new PredictResponse(model, version, predictions, read.Missing, include is null ? null : read.Features, explanations));
         }
     }
 

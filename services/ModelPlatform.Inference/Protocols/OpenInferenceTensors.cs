@@ -313,6 +313,33 @@ public static class OpenInferenceTensors
         return requested is { Count: > 0 } ? [.. requested.Select(output => all.Single(candidate => candidate.Name == output.Name))] : all;
     }
 
+    /// <summary>
+    /// Explanations as two more outputs: <c>contributions</c>, FP64 [rows, columns] (each input column's contribution, the
+    /// columns named in its <c>columns</c> parameter, with the <c>method</c> and the <c>output</c> explained), and
+    /// <c>base_value</c>, FP64 [rows], from which the contributions add up to the explained output.
+    /// </summary>
+    public static IEnumerable<ResponseOutput> ExplanationOutputs(ModelSignature signature, IReadOnlyList<Explanation> explanations)
+    {
+        var columns = signature.Inputs.Select(input => input.Name).ToList();
+        var contributions = new double[explanations.Count * columns.Count];
+        for (var r = 0; r < explanations.Count; r++)
+        {
+            for (var c = 0; c < columns.Count; c++)
+            {
+                contributions[r * columns.Count + c] = explanations[r].Contributions[columns[c]];
+            }
+        }
+
+        var parameters = new Dictionary<string, string>
+        {
+            ["columns"] = JsonSerializer.Serialize(columns),
+            ["method"] = explanations.FirstOrDefault()?.Method ?? string.Empty,
+            ["output"] = explanations.FirstOrDefault()?.Output ?? string.Empty,
+        };
+        yield return new ResponseOutput("contributions", [explanations.Count, columns.Count], "FP64", contributions, parameters);
+        yield return new ResponseOutput("base_value", [explanations.Count], "FP64", explanations.Select(explanation => explanation.BaseValue).ToArray());
+    }
+
     // Shared by every response of the signature and never changed after it is made.
     private static Dictionary<string, string> ClassesParameter(ModelSignature signature) =>
         ClassesParameters.GetValue(signature, static signature => new() { ["classes"] = JsonSerializer.Serialize(signature.Classes) });

@@ -27,6 +27,7 @@ public sealed class InferenceMetrics
     private readonly Counter<long> _shadowRows;
     private readonly Counter<long> _shadowDropped;
     private readonly Counter<long> _sampleDropped;
+    private readonly Histogram<double> _explanationDuration;
     private readonly ConcurrentDictionary<string, CacheTally> _cacheTallies = new();
     private readonly ConcurrentDictionary<(string Model, int Version), DatasetDrift> _drift = new();
     private readonly ConcurrentDictionary<(string Model, int Version, string Protocol), KeyValuePair<string, object?>[]> _scoredTags = new();
@@ -51,6 +52,8 @@ public sealed class InferenceMetrics
             description: "Rows a shadow version scored, by whether its answer agreed with the one returned");
         _shadowDropped = _meter.CreateCounter<long>("modelplatform.inference.shadow.dropped", unit: "{request}",
             description: "Copies of requests not sent to a shadow version because its queue was full");
+        _explanationDuration = _meter.CreateHistogram("modelplatform.inference.explanation.duration", unit: "s",
+            description: "Time to explain one request's predictions, by model, version and method", advice: SecondsAdvice);
         _sampleDropped = _meter.CreateCounter<long>("modelplatform.inference.drift.sample_dropped", unit: "{request}",
             description: "Requests whose rows were not offered to the drift sample because its queue was full");
         _meter.CreateObservableGauge("modelplatform.inference.drift.share",
@@ -83,6 +86,9 @@ public sealed class InferenceMetrics
 
     public void ModelLoaded(ModelVersionInfo version, TimeSpan elapsed) =>
         _loadTime.Record(elapsed.TotalSeconds, new TagList { { "model", version.ModelName }, { "version", version.Version } });
+
+    public void Explained(ModelVersionInfo version, string method, TimeSpan elapsed) =>
+        _explanationDuration.Record(elapsed.TotalSeconds, new TagList { { "model", version.ModelName }, { "version", version.Version }, { "method", method } });
 
     public void ModelEvicted(string model, int version) =>
         _evictions.Add(1, new TagList { { "model", model }, { "version", version } });

@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using ModelPlatform.Contracts;
 using ModelPlatform.ML;
+using ModelPlatform.ML.Explanations;
 
 namespace ModelPlatform.Inference.Serving;
 
@@ -74,6 +76,38 @@ public sealed class Scoring(
 
         return (new ServingTarget(info, await models.GetAsync(info, cancellationToken), shadowVersion), null);
     }
+
+    /// <summary>
+    /// Each record's explanation by the target version (<see cref="ModelPredictor.Explain"/>), or why there can be none: a
+    /// Shapley explanation measures from the version's reference row, which a version brought without one lacks.
+    /// </summary>
+    public (Explanation[]? Explanations, string? Problem) Explain(ServingTarget target, IReadOnlyList<ModelRecord> records)
+    {
+        var (version, predictor) = (target.Version, target.Predictor);
+        ModelRecord reference;
+        if (version.Reference is { } row)
+        {
+            reference = References.GetValue(version, info => ReferenceRow.ToRecord(info.Signature.Inputs, info.Reference!));
+        }
+        else if (predictor.ExplanationMethod == Explanation.ShapleySampling)
+        {
+            return (null, $"{version.ModelName} v{version.Version} has no reference row to measure its predictions from; register the model "
+                + "with metadata.reference (a typical value for each input column) to have it explained");
+        }
+        else
+        {
+            // Feature contributions measure from the model's own bias, not from a row.
+            reference = ModelRecord.Empty(version.Signature.Inputs.Count);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var explanations = records.Select(record => predictor.Explain(record, reference)).ToArray();
+        metrics.Explained(version, predictor.ExplanationMethod, Stopwatch.GetElapsedTime(started));
+        return (explanations, null);
+    }
+
+    // Each version's reference row as its model reads it, made once.
+    private static readonly ConditionalWeakTable<ModelVersionInfo, ModelRecord> References = [];
 
     /// <summary>Scores records already read against the target's signature (at once, unless the prediction cache is asked).</summary>
     public ValueTask<Prediction[]> PredictAsync(ServingTarget target, IReadOnlyList<ModelRecord> records, string protocol)

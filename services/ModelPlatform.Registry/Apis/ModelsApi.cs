@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using ModelPlatform.Contracts;
 using ModelPlatform.Messaging;
 using ModelPlatform.ML;
+using ModelPlatform.ML.Explanations;
 using ModelPlatform.Registry.Models;
 using ModelPlatform.Storage;
 
@@ -147,6 +148,11 @@ public static class ModelsApi
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["artifact"] = [ex.Message] });
         }
 
+        if (request.Reference is { } reference && ReferenceRowError(request.Signature, reference) is { } referenceError)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["metadata.reference"] = [referenceError] });
+        }
+
         // An export is kept only when it serves: it is checked as an ONNX version would be.
         using var export = exportFile is null ? null : await store.ReceiveArtifactAsync(exportFile.OpenReadStream(), cancellationToken);
         if (export is not null)
@@ -279,6 +285,20 @@ public static class ModelsApi
         string name, string alias, long? before, ServiceDatabase database, CancellationToken cancellationToken, int limit = 100) =>
         AuditLog.PageAsync(database, actor: null, ModelStore.AliasResource(name, alias), "alias.moved", from: null, to: null, before, limit,
             cancellationToken);
+
+    /// <summary>Why a reference row does not fit the signature (a column missing, a value of the wrong type), or null.</summary>
+    private static string? ReferenceRowError(ModelSignature signature, IReadOnlyDictionary<string, JsonElement> reference)
+    {
+        try
+        {
+            ReferenceRow.ToRecord(signature.Inputs, reference);
+            return null;
+        }
+        catch (InvalidDataException ex)
+        {
+            return ex.Message;
+        }
+    }
 
     private static (RegisterModelVersionRequest? Request, Dictionary<string, string[]> Errors) ReadMetadata(string? metadata)
     {

@@ -67,13 +67,16 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
                 ALTER TABLE model_versions ADD COLUMN onnx_export TEXT;
                 ALTER TABLE model_versions ADD COLUMN onnx_export_sha256 TEXT;
             """),
+        // The typical row a version's predictions are explained from (JSON; null when it has none).
+        Migration.Portable("ALTER TABLE model_versions ADD COLUMN reference TEXT;"),
     ];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
 
     private const string SelectVersion = """
         SELECT v.name AS Name, v.version AS Version, v.sha256 AS Sha256, v.size_bytes AS SizeBytes, v.signature AS Signature,
-               v.metrics AS Metrics, v.lineage AS Lineage, v.created_at AS CreatedAt, v.importance AS Importance, v.onnx AS Onnx, v.onnx_export AS OnnxExport,
+               v.metrics AS Metrics, v.lineage AS Lineage, v.created_at AS CreatedAt, v.importance AS Importance, v.onnx AS Onnx,
+               v.onnx_export AS OnnxExport, v.reference AS Reference,
                COALESCE((SELECT string_agg(a.alias, ',') FROM aliases a WHERE a.name = v.name AND a.version = v.version), '') AS Aliases
         FROM model_versions v
         """;
@@ -178,9 +181,9 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
             """
             INSERT INTO model_versions
                 (name, version, sha256, size_bytes, signature, metrics, lineage, training_job_id, feature_service, created_at, importance, onnx,
-                 onnx_export, onnx_export_sha256)
+                 onnx_export, onnx_export_sha256, reference)
             VALUES (@name, @version, @sha256, @size, @signature, @metrics, @lineage, @jobId, @featureService, @createdAt, @importance, @onnx,
-                 @onnxExport, @onnxExportSha256)
+                 @onnxExport, @onnxExportSha256, @reference)
             """,
             new
             {
@@ -198,10 +201,12 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
                 onnx = onnx is null ? null : JsonSerializer.Serialize(onnx, Json),
                 onnxExport = request.OnnxExport is null ? null : JsonSerializer.Serialize(request.OnnxExport, Json),
                 onnxExportSha256 = request.OnnxExport?.Sha256,
+                reference = request.Reference is null ? null : JsonSerializer.Serialize(request.Reference, Json),
             },
             transaction);
         var info = new ModelVersionInfo(
-            name, version, sha256, size, request.Signature, request.Metrics, request.Lineage, [], createdAt, request.Importance, onnx, request.OnnxExport);
+            name, version, sha256, size, request.Signature, request.Metrics, request.Lineage, [], createdAt, request.Importance, onnx, request.OnnxExport,
+            request.Reference);
         await connection.AppendAsync(transaction, actor, "model-version.registered", $"models/{name}/versions/{version}", null, info, createdAt);
         await connection.EnqueueAsync(transaction, new ModelVersionRegistered(name, version, sha256, request.Lineage.TrainingJobId), createdAt);
         await transaction.CommitAsync(cancellationToken);
@@ -361,6 +366,7 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
         string? Importance,
         string? Onnx,
         string? OnnxExport,
+        string? Reference,
         string Aliases)
     {
         public ModelVersionInfo ToInfo() => new(
@@ -375,6 +381,7 @@ public sealed class ModelStore(ServiceDatabase database, BlobStore artifacts, Ti
             Parse(CreatedAt),
             Importance is null ? null : JsonSerializer.Deserialize<FeatureImportance>(Importance, Json),
             Onnx is null ? null : JsonSerializer.Deserialize<OnnxBinding>(Onnx, Json),
-            OnnxExport is null ? null : JsonSerializer.Deserialize<OnnxExportInfo>(OnnxExport, Json));
+            OnnxExport is null ? null : JsonSerializer.Deserialize<OnnxExportInfo>(OnnxExport, Json),
+            Reference is null ? null : JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(Reference, Json));
     }
 }

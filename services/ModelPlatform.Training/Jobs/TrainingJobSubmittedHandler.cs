@@ -130,7 +130,8 @@ public sealed partial class TrainingJobSubmittedHandler(
                 trained.Metrics,
                 new ModelLineage(job.Dataset, job.DatasetVersion, job.Id, trained.Trainer, job.TrainingSet),
                 trained.Importance,
-                OnnxExport: trained.OnnxExport is { } export ? new OnnxExportInfo(export.Binding, Reason: export.Reason) : null),
+                OnnxExport: trained.OnnxExport is { } export ? new OnnxExportInfo(export.Binding, Reason: export.Reason) : null,
+                Reference: trained.Reference),
             trained.Artifact,
             trained.OnnxExport?.Graph,
             cancellationToken);

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.ObjectPool;
 
-namespace ModelPlatform.ML.Explanations;
+namespace ModelPlatform.ML;
 
-/// <summary>A pool's policy for objects made by a function and returned as they are.</summary>
+/// <summary>A pool's policy for objects made by a function and returned as they are (the sessions each thread rents in turn).</summary>
 internal sealed class FactoryPolicy<T>(Func<T> create) : PooledObjectPolicy<T>
     where T : notnull
 {
