@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Reruns the inference benchmark of docs/performance.md: (a) the ML.NET model in process, (b) a trivial ASP.NET Core
-# endpoint, (c) ModelPlatform's /predict, OIP /infer and CSV scoring, (d) FastAPI + uvicorn + scikit-learn, all on the
-# same model data and rows, driven by wrk on this machine; then a promotion under steady load.
-# Usage: bench/inference/run.sh [ROUNDS=3] [SECONDS=10]     (about 22 minutes with the defaults)
+# Reruns the inference benchmark of docs/performance.md: (a) the ML.NET model, and its ONNX export on ONNX Runtime, in
+# process, (b) a trivial ASP.NET Core endpoint, (c) ModelPlatform's /predict, OIP /infer and CSV scoring, of the ML.NET
+# model and of its ONNX export registered as a model of its own, (d) FastAPI + uvicorn + scikit-learn, all on the same
+# model data and rows, driven by wrk on this machine; then a promotion under steady load.
+# Usage: bench/inference/run.sh [ROUNDS=3] [SECONDS=10]     (about 25 minutes with the defaults)
 #        bench/inference/run.sh entity [ROUNDS=3] [SECONDS=10]   (serving by entity key beside inline features alone, ~6 minutes)
 #        bench/inference/run.sh serve      (the platform as benchmarked, left running for wrk, dotnet-trace, dotnet-counters)
 # Run it alone on the machine: flock /tmp/modelplatform-heavy.lock bench/inference/run.sh
@@ -35,7 +36,7 @@ if [ "$mode" = entity ]; then
   exit
 fi
 
-"$PYTHON" bench/training-quality/prepare.py "$out/data" >/dev/null
+"$PYTHON" bench/training-quality/prepare.py "$out/data" fair-affairs >/dev/null
 "$PYTHON" bench/inference/make_bodies.py "$out/data/fair-affairs/test.csv" had_affair "$out/bodies"
 if [ "$mode" = serve ]; then
   exec dotnet run -c Release --project bench/ModelPlatform.Bench.Inference -- serve "$out/data" "$out/bodies"

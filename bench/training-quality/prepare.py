@@ -3,7 +3,7 @@
 The data comes from Debian packages that ship it (python3-sklearn, python3-statsmodels and, read through Rscript,
 r-cran-janeaustenr, r-cran-modeldata and r-cran-dslabs); nothing is downloaded. meta.json lists the free-text
 columns under "text"; every other non-numeric column is a category.
-Usage: python3 prepare.py OUT_DIR
+Usage: python3 prepare.py OUT_DIR [SET ...]   (every set unless some are named; only those read through R need Rscript)
 """
 import io
 import json
@@ -147,8 +147,13 @@ SETS = [
 ]
 
 
-def main(out):
+def main(out, only):
+    unknown = set(only) - {name for name, *_ in SETS}
+    if unknown:
+        sys.exit(f"No such data set: {', '.join(sorted(unknown))}")
     for name, task, label, factory, text in SETS:
+        if only and name not in only:
+            continue
         frame = factory()
         # Header names must be plain identifiers in CSV; keep them readable.
         frame.columns = [str(c).strip().replace(" ", "_").replace("(", "").replace(")", "") for c in frame.columns]
@@ -165,4 +170,4 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2:])

@@ -81,7 +81,8 @@ public sealed class OnnxPredictor : ModelPredictor, IDisposable
     }
 
     /// <summary>
-    /// A session on one thread per run (the service runs requests side by side instead), with every graph optimisation.
+    /// A session on one thread per run (the service runs requests side by side instead), with every graph optimisation, logging
+    /// only errors.
     /// Throws <see cref="InvalidDataException"/> when the bytes are not a graph ONNX Runtime can load.
     /// </summary>
     internal static InferenceSession CreateSession(byte[] model)
@@ -92,6 +93,9 @@ public sealed class OnnxPredictor : ModelPredictor, IDisposable
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            // ONNX Runtime writes to standard error, where Aspire shows every line as a failure: ML.NET's exports alone give a
+            // warning per one-hot column (a shape merged leniently). What fails reaches the caller as an exception instead.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
         };
         try
         {
@@ -99,9 +103,16 @@ public sealed class OnnxPredictor : ModelPredictor, IDisposable
         }
         catch (OnnxRuntimeException ex)
         {
-            throw new InvalidDataException($"The artifact is not an ONNX model ONNX Runtime can load: {ex.Message}", ex);
+            throw new InvalidDataException($"The artifact is not an ONNX model ONNX Runtime can load: {Shortened(ex.Message)}", ex);
         }
     }
+
+    /// <summary>
+    /// ONNX Runtime's message without the middle of a long one: a failed check names the C++ function it failed in, with
+    /// every template argument (a kilobyte or more), before the sentence that says what was wrong.
+    /// </summary>
+    internal static string Shortened(string message, int keep = 400) =>
+        message.Length <= keep ? message : $"{message[..(keep / 3)]} … {message[^(keep * 2 / 3)..]}";
 
     /// <inheritdoc/>
     public override void WarmUp()

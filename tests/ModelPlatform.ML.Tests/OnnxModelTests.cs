@@ -204,6 +204,20 @@ public sealed class OnnxModelTests
     }
 
     [Fact]
+    public void ALongRuntimeMessageKeepsItsBeginningAndTheSentenceAtItsEnd()
+    {
+        var message = "Exception during initialization: tree_ensemble_common.h:504 " + new string('x', 2000)
+            + " nodes_featureids[394]=-1 must be in [0, 2147483647] for non-leaf nodes.";
+
+        var shortened = OnnxPredictor.Shortened(message);
+
+        Assert.StartsWith("Exception during initialization: tree_ensemble_common.h:504", shortened);
+        Assert.EndsWith("nodes_featureids[394]=-1 must be in [0, 2147483647] for non-leaf nodes.", shortened);
+        Assert.InRange(shortened.Length, 300, 410);
+        Assert.Equal("short", OnnxPredictor.Shortened("short"));
+    }
+
+    [Fact]
     public void ABindingThatDoesNotFitTheGraphFailsToLoad()
     {
         var (signature, binding) = Describe("linear-regression.onnx", HouseColumns);
