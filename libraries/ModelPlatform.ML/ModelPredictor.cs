@@ -9,7 +9,7 @@ namespace ModelPlatform.ML;
 /// members averaged) or an ONNX graph on ONNX Runtime (<see cref="OnnxPredictor"/>). Every protocol reads records against
 /// the <see cref="Signature"/> and scores them here, whatever the format.
 /// </summary>
-public abstract class ModelPredictor
+public abstract class ModelPredictor : IDisposable
 {
     protected ModelPredictor(ModelSignature signature, long sizeBytes)
     {
@@ -55,6 +55,12 @@ public abstract class ModelPredictor
 
     /// <summary>Predicts records already checked against the signature (see <see cref="Read"/>).</summary>
     public abstract Prediction[] Predict(IReadOnlyList<ModelRecord> records);
+
+    /// <summary>
+    /// Frees what the runtime holds outside the managed heap: an ONNX Runtime session (an ML.NET model holds nothing). A model
+    /// that requests may still be using is left to the finalizer instead (<c>LoadedModels</c> drops, never disposes).
+    /// </summary>
+    public virtual void Dispose() => GC.SuppressFinalize(this);
 
     /// <summary>How <see cref="Explain"/> explains this model: <see cref="Explanation.ShapleySampling"/> unless the model knows better.</summary>
     public virtual string ExplanationMethod => Explanation.ShapleySampling;

@@ -11,7 +11,7 @@ namespace ModelPlatform.ML;
 /// side, one per core, as ML.NET's do) and takes up to <see cref="MaxRowsPerRun"/> rows at once when the graph's first
 /// dimension is free; a graph fixed to one row is run row by row.
 /// </summary>
-public sealed class OnnxPredictor : ModelPredictor, IDisposable
+public sealed class OnnxPredictor : ModelPredictor
 {
     /// <summary>Rows fed to one run: enough to amortise a run's fixed cost, few enough to bound the tensors' memory.</summary>
     public const int MaxRowsPerRun = 1024;
@@ -133,10 +133,12 @@ public sealed class OnnxPredictor : ModelPredictor, IDisposable
         return predictions;
     }
 
-    public void Dispose()
+    /// <inheritdoc/>
+    public override void Dispose()
     {
         _session.Dispose();
         _runOptions.Dispose();
+        base.Dispose();
     }
 
     private void Run(IReadOnlyList<ModelRecord> records, int start, int rows, Prediction[] predictions)

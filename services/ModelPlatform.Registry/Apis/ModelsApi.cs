@@ -141,7 +141,7 @@ public static class ModelsApi
         try
         {
             await using var file = File.OpenRead(artifact.TemporaryPath);
-            ModelPredictor.Load(file, request.Signature, onnx);
+            using var loaded = ModelPredictor.Load(file, request.Signature, onnx);
         }
         catch (InvalidDataException ex)
         {
@@ -160,7 +160,7 @@ public static class ModelsApi
             try
             {
                 await using var file = File.OpenRead(export.TemporaryPath);
-                using var _ = OnnxPredictor.FromGraph(file, request.Signature, request.OnnxExport!.Binding!);
+                using var loaded = OnnxPredictor.FromGraph(file, request.Signature, request.OnnxExport!.Binding!);
             }
             catch (InvalidDataException ex)
             {
