@@ -5,8 +5,8 @@ using ModelPlatform.Contracts;
 namespace ModelPlatform.ML;
 
 /// <summary>
-/// One mutable input row for a model's row-to-row mapper: set the values of a record, call <see cref="Advance"/>,
-/// then read the mapper's output getters. This is how ML.NET's own PredictionEngine works, without
+/// One mutable input row for a model's row-to-row mapper: <see cref="Set"/> a record (a new row), then read the mapper's
+/// output getters. This is how ML.NET's own PredictionEngine works, without
 /// needing a compile-time class for a schema that is only known at run time. Not thread safe.
 /// </summary>
 internal sealed class InputRow : DataViewRow
@@ -30,10 +30,6 @@ internal sealed class InputRow : DataViewRow
 
     public override long Batch => 0;
 
-    public void SetNumber(int column, float value) => _numbers[column] = value;
-
-    public void SetText(int column, string value) => _texts[column] = value.AsMemory();
-
     /// <summary>Sets every value from a record read for these inputs, and marks them as a new row.</summary>
     public void Set(ModelRecord record)
     {
@@ -53,7 +49,7 @@ internal sealed class InputRow : DataViewRow
     }
 
     /// <summary>Marks the values as a new row, so transforms that cache per position recompute.</summary>
-    public void Advance() => _position++;
+    private void Advance() => _position++;
 
     public override ValueGetter<DataViewRowId> GetIdGetter() =>
         (ref DataViewRowId id) => id = new DataViewRowId((ulong)_position, 0);

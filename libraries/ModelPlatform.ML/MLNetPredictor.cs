@@ -149,19 +149,7 @@ internal sealed class PredictionSession
 
     public Prediction Predict(ModelRecord record)
     {
-        for (var c = 0; c < _signature.Inputs.Count; c++)
-        {
-            if (ColumnValues.IsNumeric(_signature.Inputs[c].Type))
-            {
-                _input.SetNumber(c, record.Numbers[c]);
-            }
-            else
-            {
-                _input.SetText(c, record.Texts[c]);
-            }
-        }
-
-        _input.Advance();
+        _input.Set(record);
         return _reads.Length == 1 ? _reads[0]() : Average([.. _reads.Select(read => read())]);
     }
 

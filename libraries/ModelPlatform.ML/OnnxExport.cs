@@ -38,10 +38,7 @@ public static class OnnxExport
         // The converter makes an input of every column of the view it is given (the label too, even dropped by a transform), so it
         // is given a view of the user's columns alone, over the rows it is then checked on: each becomes an input [rows, 1].
         var records = Records(holdOut, signature.Inputs, ComparedRows);
-        var inputs = new TabularDataView(ModelSchema.ForInputs(signature.Inputs), records.Count, [.. signature.Inputs.Select((input, c) =>
-            ColumnValues.IsNumeric(input.Type)
-                ? (Delegate)new Func<int, float>(row => records[row].Numbers[c])
-                : new Func<int, ReadOnlyMemory<char>>(row => records[row].Texts[c].AsMemory()))]);
+        var inputs = TabularDataView.Of(signature.Inputs, records);
         byte[] graph;
         try
         {

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using ModelPlatform.Contracts;
 
 namespace ModelPlatform.ML;
 
@@ -25,6 +26,14 @@ public sealed class TabularDataView : IDataView
         _rowCount = rowCount;
         _columns = columns;
     }
+
+    /// <summary>Records read for <paramref name="inputs"/> (<see cref="RecordReader"/>), as a view of those columns.</summary>
+    public static TabularDataView Of(IReadOnlyList<ColumnSchema> inputs, IReadOnlyList<ModelRecord> records) => new(
+        ModelSchema.ForInputs(inputs),
+        records.Count,
+        [.. inputs.Select((input, c) => ColumnValues.IsNumeric(input.Type)
+            ? (Delegate)new Func<int, float>(row => records[row].Numbers[c])
+            : new Func<int, ReadOnlyMemory<char>>(row => records[row].Texts[c].AsMemory()))]);
 
     public DataViewSchema Schema { get; }
 

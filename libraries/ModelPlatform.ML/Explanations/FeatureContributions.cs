@@ -55,7 +55,8 @@ internal sealed class FeatureContributions
         // Every slot, unscaled: the contributions stay in the score's units, and the columns' sums are complete.
         var calculating = new MLContext().Transforms.CalculateFeatureContribution(
             new ContributingPredictor(predictor, contributing), slotColumns.Length, slotColumns.Length, normalize: false)
-            .Fit(featurizing.Transform(EmptyView(inputSchema)));
+            // Fitted to a schema: no rows are read.
+            .Fit(featurizing.Transform(TabularDataView.Of(signature.Inputs, [])));
         var explaining = new TransformerChain<ITransformer>([.. transformers.SkipLast(1), calculating, predictor]);
         return new FeatureContributions(signature, slotColumns, (parameters as LinearModelParameters)?.Bias, explaining);
     }
@@ -89,14 +90,6 @@ internal sealed class FeatureContributions
     // A fitted pipeline nests chains within chains; a loaded one may too.
     private static IEnumerable<ITransformer> Flatten(ITransformer model) =>
         model is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [model];
-
-    // The calculation is fitted to a schema; no rows are read.
-    private static TabularDataView EmptyView(DataViewSchema schema) => new(
-        schema,
-        0,
-        [.. schema.Select(column => column.Type is NumberDataViewType
-            ? (Delegate)(Func<int, float>)(_ => 0)
-            : (Func<int, ReadOnlyMemory<char>>)(_ => ReadOnlyMemory<char>.Empty))]);
 
     /// <summary>An input row mapped to the slots' contributions and the score. Not thread safe: pooled.</summary>
     private sealed class Session
