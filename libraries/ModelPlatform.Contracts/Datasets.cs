@@ -6,6 +6,7 @@ namespace ModelPlatform.Contracts;
 /// <summary>An immutable dataset version: its schema, size and content checksum.</summary>
 /// <param name="Delimiter">The field separator the upload was read with; given in the upload's answer only.</param>
 /// <param name="Lineage">For a training set a feature service built: what it was built from.</param>
+/// <param name="Predictions">For the predictions of a batch prediction job: which rows, which model version, which job.</param>
 public sealed record DatasetVersionInfo(
     string Name,
     int Version,
@@ -14,7 +15,21 @@ public sealed record DatasetVersionInfo(
     string Sha256,
     DateTimeOffset CreatedAt,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Delimiter = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TrainingSetLineage? Lineage = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TrainingSetLineage? Lineage = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PredictionLineage? Predictions = null);
+
+/// <summary>
+/// What a dataset version of predictions was scored from: a version of a dataset (whose columns it keeps), a model version,
+/// and the batch prediction job that scored it. With the model version's own lineage, it reads dataset → model version →
+/// predictions.
+/// </summary>
+public sealed record PredictionLineage(string Dataset, int DatasetVersion, string Model, int ModelVersion, Guid JobId);
+
+/// <summary>
+/// The <c>metadata</c> part of a Parquet upload (<c>POST /datasets/{name}/versions</c> as multipart/form-data, the file as its
+/// <c>data</c> part): the columns the file holds, in the file's order, and for predictions what they were scored from.
+/// </summary>
+public sealed record DatasetVersionImport(IReadOnlyList<ColumnSchema>? Columns, PredictionLineage? Predictions = null);
 
 /// <summary>A dataset as the list shows it: its latest version, how many it has, and when the last was made.</summary>
 public sealed record DatasetSummary(string Name, int LatestVersion, int Versions, DateTimeOffset UpdatedAt);

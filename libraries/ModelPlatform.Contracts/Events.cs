@@ -10,6 +10,9 @@ public abstract record IntegrationEvent
 /// <summary>A training job was accepted and waits for a worker.</summary>
 public sealed record TrainingJobSubmitted(Guid JobId) : IntegrationEvent;
 
+/// <summary>A batch prediction job was accepted and waits for a worker.</summary>
+public sealed record BatchPredictionSubmitted(Guid JobId) : IntegrationEvent;
+
 /// <summary>The registry stored a new, immutable model version.</summary>
 public sealed record ModelVersionRegistered(string ModelName, int Version, string Sha256, Guid? TrainingJobId) : IntegrationEvent;
 

@@ -24,7 +24,10 @@ public static class PlatformRoles
     /// <summary>Every service identity: may check API keys with the identity service.</summary>
     public const string Service = "service";
 
-    /// <summary>The training service's identity: reads datasets, registers the versions its jobs train.</summary>
+    /// <summary>
+    /// The training service's identity: reads datasets and model versions, registers the versions its jobs train, stores the
+    /// predictions its batch jobs score.
+    /// </summary>
     public const string TrainingService = "training";
 
     /// <summary>The inference service's identity: reads the registry.</summary>

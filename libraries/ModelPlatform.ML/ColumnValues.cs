@@ -77,6 +77,15 @@ public static class ColumnValues
         return className;
     }
 
+    /// <summary>A predicted label as text, as CSV answers and files of predictions write it: <c>true</c>, <c>3</c>, <c>spam</c>.</summary>
+    public static string LabelText(object? label) => label switch
+    {
+        JsonElement element => CanonicalText(element) ?? "",
+        bool flag => flag ? "true" : "false",
+        IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
+        _ => label?.ToString() ?? "",
+    };
+
     private static string Describe(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.String => $"the string \"{CellValues.Truncate(value.GetString()!)}\"",

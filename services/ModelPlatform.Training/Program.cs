@@ -11,6 +11,7 @@ var app = builder.Build();
 
 app.MapDefaultEndpoints();
 app.MapTrainingJobsApi();
+app.MapBatchPredictionsApi();
 app.MapAuditApi();
 
 app.Run();

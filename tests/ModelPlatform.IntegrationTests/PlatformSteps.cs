@@ -123,7 +123,8 @@ internal static class PlatformSteps
     /// Polls the job until it has finished (succeeded or failed), and fails with its last state and the logs of the
     /// services it talks to if it does not within <see cref="JobTimeout"/>.
     /// </summary>
-    public static async Task<JsonObject> WaitForJobAsync(this PlatformFixture platform, string jobId)
+    /// <param name="jobs">The kind of job: <c>training-jobs</c> or <c>batch-predictions</c>.</param>
+    public static async Task<JsonObject> WaitForJobAsync(this PlatformFixture platform, string jobId, string jobs = "training-jobs")
     {
         string? pollError = null;
         JsonObject? job = null;
@@ -135,7 +136,7 @@ internal static class PlatformSteps
                 using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(5));
                 try
                 {
-                    job = await platform.Training.GetFromJsonAsync<JsonObject>($"/training-jobs/{jobId}", attempt.Token);
+                    job = await platform.Training.GetFromJsonAsync<JsonObject>($"/{jobs}/{jobId}", attempt.Token);
                     pollError = null;
                 }
                 catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)

@@ -170,7 +170,7 @@ public abstract class TrainingJobStoreTests : IDisposable
 
         Assert.Equal(ClaimOutcome.Claimed, claim.Outcome);
         Assert.Equal((job.Id, JobStatus.Running, "iris", 1), (claim.Job!.Id, claim.Job.Status, claim.Job.Dataset, claim.Job.DatasetVersion));
-        Assert.Equal(IrisColumns, claim.DatasetColumns);
+        Assert.Equal(IrisColumns, claim.Job.DatasetColumns);
     }
 
     [Fact]

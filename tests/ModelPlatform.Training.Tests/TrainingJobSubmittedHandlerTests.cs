@@ -117,9 +117,7 @@ public abstract class TrainingJobSubmittedHandlerTests : IDisposable
         return new TrainingJobSubmittedHandler(
             _store, new FeatureClient(http), new RegistryClient(http),
             new TrainingMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
-            new MessageContext(),
-            Options.Create(options ?? new TrainingOptions()),
-            TimeProvider.System,
+            new JobRunner(new MessageContext(), Options.Create(options ?? new TrainingOptions()), TimeProvider.System, NullLogger<JobRunner>.Instance),
             NullLogger<TrainingJobSubmittedHandler>.Instance);
     }
 

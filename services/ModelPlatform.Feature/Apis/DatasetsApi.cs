@@ -1,3 +1,5 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -5,6 +7,7 @@ using Microsoft.Net.Http.Headers;
 using ModelPlatform.Contracts;
 using ModelPlatform.Feature.Datasets;
 using ModelPlatform.Feature.Definitions;
+using ModelPlatform.Feature.Offline;
 using ModelPlatform.Features.Statistics;
 using ModelPlatform.Storage;
 
@@ -24,10 +27,11 @@ public static class DatasetsApi
 
         api.MapPost("/{name}/versions", CreateVersion)
             .WithName("CreateDatasetVersion")
-            .WithSummary("Upload a CSV (with a header row) as the next immutable version of a dataset")
-            .Accepts<string>("text/csv")
+            .WithSummary("Upload a CSV (with a header row), or a Parquet file with its columns declared, as the next immutable version of a dataset")
+            .Accepts<string>("text/csv", "multipart/form-data")
             .DisableAntiforgery()
-            .RequireRoles(PlatformRoles.Scientist);
+            // The training service stores the predictions of batch prediction jobs.
+            .RequireRoles(PlatformRoles.Scientist, PlatformRoles.TrainingService);
         reads.MapGet("/", ListDatasets)
             .WithName("ListDatasets")
             .WithSummary("List datasets with their latest version");
@@ -61,12 +65,22 @@ public static class DatasetsApi
     }
 
     public static async Task<Results<Created<DatasetVersionInfo>, ValidationProblem, ProblemHttpResult>> CreateVersion(
-        string name, HttpRequest request, DatasetStore store, DefinitionStore definitions, IOptions<FeatureOptions> options,
+        string name, HttpRequest request, DatasetStore store, DatasetFiles files, DefinitionStore definitions, IOptions<FeatureOptions> options,
         CancellationToken cancellationToken)
     {
         if (ResourceNames.NameError(name) is { } nameError)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["name"] = [nameError] });
+        }
+
+        if (request.HasFormContentType)
+        {
+            return await ImportParquetAsync(name, request, store, files, definitions, options.Value, cancellationToken);
+        }
+
+        if (!request.HttpContext.User.IsInRole(PlatformRoles.Scientist))
+        {
+            return TypedResults.Problem("A CSV upload needs the scientist role.", statusCode: StatusCodes.Status403Forbidden);
         }
 
         if (request.ContentType is { } contentType && !contentType.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase))
@@ -105,6 +119,104 @@ public static class DatasetsApi
             name, shape, CsvDatasetReader.ReadRowsAsync(rows, shape, limits, cancellationToken), upload.Sha256, AuditActor.From(request.HttpContext),
             cancellationToken);
         return TypedResults.Created($"/datasets/{name}/versions/{info.Version}", info with { Delimiter = shape.Delimiter });
+    }
+
+    /// <summary>
+    /// A Parquet file as the next version: a form of <c>metadata</c> (<see cref="DatasetVersionImport"/>: the file's columns,
+    /// and for a batch prediction job's predictions what they were scored from) and <c>data</c> (the file). Only the training
+    /// service stores a job's predictions, and a job's upload sent again answers the version it made.
+    /// </summary>
+    private static async Task<Results<Created<DatasetVersionInfo>, ValidationProblem, ProblemHttpResult>> ImportParquetAsync(
+        string name, HttpRequest request, DatasetStore store, DatasetFiles files, DefinitionStore definitions, FeatureOptions options,
+        CancellationToken cancellationToken)
+    {
+        request.HttpContext.SetMaxRequestBodySize(options.MaxUploadBytes);
+        var form = await request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = options.MaxUploadBytes }, cancellationToken);
+        DatasetVersionImport? import = null;
+        var errors = new Dictionary<string, string[]>();
+        try
+        {
+            import = form["metadata"] is [{ } metadata] ? JsonSerializer.Deserialize<DatasetVersionImport>(metadata, JsonSerializerOptions.Web) : null;
+        }
+        catch (JsonException ex)
+        {
+            errors["metadata"] = [$"is not valid JSON for the upload's columns: {ex.Message}"];
+        }
+
+        if (import is not null)
+        {
+            foreach (var (field, columnErrors) in ParquetImport.Check(import.Columns, options.Limits))
+            {
+                errors[field] = columnErrors;
+            }
+        }
+        else if (errors.Count == 0)
+        {
+            errors["metadata"] = ["is required: a JSON object with the file's 'columns', each a name and a type"];
+        }
+
+        var data = form.Files.GetFile("data");
+        if (data is not { Length: > 0 })
+        {
+            errors["data"] = ["is required: the Parquet file"];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The Parquet upload could not be taken.");
+        }
+
+        if (import!.Predictions is { } predictions && !request.HttpContext.User.IsInRole(PlatformRoles.TrainingService))
+        {
+            return TypedResults.Problem(
+                $"Only the training service stores the predictions of batch prediction job {predictions.JobId}; leave metadata.predictions out.",
+                statusCode: StatusCodes.Status403Forbidden);
+        }
+
+        if (import.Predictions is null && !request.HttpContext.User.IsInRole(PlatformRoles.Scientist))
+        {
+            return TypedResults.Problem("An upload needs the scientist role.", statusCode: StatusCodes.Status403Forbidden);
+        }
+
+        var columns = import.Columns!;
+        if (await definitions.AppendProblemsAsync(name, columns, cancellationToken) is { Count: > 0 } problems)
+        {
+            return TypedResults.ValidationProblem(
+                problems, detail: string.Join(" ", problems.Values.SelectMany(list => list)),
+                title: "The upload does not fit the feature views that read this dataset.");
+        }
+
+        using var upload = await StagedFile.ReceiveAsync(store.UploadsDirectory, data!.OpenReadStream(), cancellationToken);
+        var written = files.NewTemporaryPath();
+        try
+        {
+            long rows;
+            try
+            {
+                using var duckdb = files.OpenUploadEngine();
+                rows = ParquetImport.Write(duckdb, upload.TemporaryPath, columns, options.Limits, written);
+            }
+            catch (FeatureRequestException ex)
+            {
+                return TypedResults.ValidationProblem(
+                    new Dictionary<string, string[]> { [ex.Field] = [ex.Message] }, title: "The Parquet upload could not be taken.");
+            }
+            catch (DuckDB.NET.Data.DuckDBException ex)
+            {
+                return TypedResults.ValidationProblem(
+                    new Dictionary<string, string[]> { ["data"] = [$"could not be read as its columns declare: {ex.Message.Split('\n', 2)[0]}"] },
+                    title: "The Parquet upload could not be taken.");
+            }
+
+            var file = await files.StoreAsync(written, rows, cancellationToken);
+            var info = await store.AddVersionAsync(
+                name, columns, file, upload.Sha256, lineage: null, import.Predictions, AuditActor.From(request.HttpContext), cancellationToken);
+            return TypedResults.Created($"/datasets/{info.Name}/versions/{info.Version}", info);
+        }
+        finally
+        {
+            File.Delete(written);
+        }
     }
 
     public static async Task<Ok<IReadOnlyList<DatasetSummary>>> ListDatasets(DatasetStore store, CancellationToken cancellationToken) =>

@@ -70,7 +70,16 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
             CREATE INDEX materializations_by_view ON materializations (view, window_end);
             """),
         Online.MaterializationLeases.Migration,
+        // What a version of predictions was scored from, and the job that scored it: a job's retried upload finds its version.
+        Migration.Portable("""
+            ALTER TABLE dataset_versions ADD COLUMN predictions TEXT;
+            ALTER TABLE dataset_versions ADD COLUMN job_id TEXT;
+            CREATE UNIQUE INDEX dataset_versions_by_job ON dataset_versions (job_id) WHERE job_id IS NOT NULL;
+            """),
     ];
+
+    private const string VersionColumns =
+        "name, version, row_count AS RowCount, columns, sha256, created_at AS CreatedAt, data_sha256 AS DataSha256, lineage, predictions";
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
 
@@ -97,14 +106,22 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
             throw new InvalidOperationException($"The upload changed while it was read: {shape.Rows} rows counted, {file.Rows} read.");
         }
 
-        return await AddVersionAsync(name, shape.Columns, file, sha256, lineage: null, actor, cancellationToken);
+        return await AddVersionAsync(name, shape.Columns, file, sha256, lineage: null, predictions: null, actor, cancellationToken);
     }
 
-    /// <summary>Stores the next version of <paramref name="name"/> from a file already stored (a training set a join wrote).</summary>
+    /// <summary>
+    /// Stores the next version of <paramref name="name"/> from a file already stored (a training set a join wrote, a Parquet
+    /// upload). A version of a job's predictions is stored once: the job's upload sent again answers the version it made.
+    /// </summary>
     public async Task<DatasetVersionInfo> AddVersionAsync(
-        string name, IReadOnlyList<ColumnSchema> columns, DatasetFile file, string sha256, TrainingSetLineage? lineage, AuditActor actor,
-        CancellationToken cancellationToken)
+        string name, IReadOnlyList<ColumnSchema> columns, DatasetFile file, string sha256, TrainingSetLineage? lineage,
+        PredictionLineage? predictions, AuditActor actor, CancellationToken cancellationToken)
     {
+        if (predictions is not null && await GetVersionOfJobAsync(predictions.JobId, cancellationToken) is { } stored)
+        {
+            return stored;
+        }
+
         var statistics = await StatisticsAsync(file.Sha256, columns, cancellationToken);
 
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -112,11 +129,12 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
         await blobs.ClaimAsync(connection, transaction, file.Sha256, cancellationToken);
         var version = await connection.ExecuteScalarAsync<int>(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM dataset_versions WHERE name = @name", new { name }, transaction);
-        var info = new DatasetVersionInfo(name, version, (int)file.Rows, columns, sha256, clock.GetUtcNow(), Lineage: lineage);
+        var info = new DatasetVersionInfo(name, version, (int)file.Rows, columns, sha256, clock.GetUtcNow(), Lineage: lineage, Predictions: predictions);
         await connection.ExecuteAsync(
             """
-            INSERT INTO dataset_versions (name, version, row_count, columns, sha256, created_at, state, data_sha256, statistics, lineage)
-            VALUES (@Name, @Version, @Rows, @Columns, @Sha256, @CreatedAt, 'ready', @DataSha256, @Statistics, @Lineage)
+            INSERT INTO dataset_versions (name, version, row_count, columns, sha256, created_at, state, data_sha256, statistics, lineage,
+                predictions, job_id)
+            VALUES (@Name, @Version, @Rows, @Columns, @Sha256, @CreatedAt, 'ready', @DataSha256, @Statistics, @Lineage, @Predictions, @JobId)
             """,
             new
             {
@@ -129,6 +147,8 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
                 DataSha256 = file.Sha256,
                 Statistics = JsonSerializer.Serialize(statistics, Json),
                 Lineage = lineage is null ? null : JsonSerializer.Serialize(lineage, Json),
+                Predictions = predictions is null ? null : JsonSerializer.Serialize(predictions, Json),
+                JobId = predictions?.JobId.ToString(),
             },
             transaction);
         await connection.AppendAsync(transaction, actor, "dataset-version.created", $"datasets/{name}/versions/{version}", null, info, info.CreatedAt);
@@ -175,8 +195,8 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var versions = (await connection.QueryAsync<VersionRow>(new CommandDefinition(
-            """
-            SELECT name, version, row_count AS RowCount, columns, sha256, created_at AS CreatedAt, data_sha256 AS DataSha256, lineage FROM dataset_versions
+            $"""
+            SELECT {VersionColumns} FROM dataset_versions
             WHERE state = 'ready' AND data_sha256 IS NULL ORDER BY name, version
             """,
             cancellationToken: cancellationToken))).Select(row => row.ToInfo()).ToList();
@@ -315,8 +335,8 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<VersionRow>(new CommandDefinition(
-            """
-            SELECT name, version, row_count AS RowCount, columns, sha256, created_at AS CreatedAt, data_sha256 AS DataSha256, lineage FROM dataset_versions
+            $"""
+            SELECT {VersionColumns} FROM dataset_versions
             WHERE name = @name AND state = 'ready' ORDER BY version
             """,
             new { name }, cancellationToken: cancellationToken));
@@ -328,11 +348,21 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<VersionRow>(new CommandDefinition(
-            """
-            SELECT name, version, row_count AS RowCount, columns, sha256, created_at AS CreatedAt, data_sha256 AS DataSha256, lineage FROM dataset_versions
+            $"""
+            SELECT {VersionColumns} FROM dataset_versions
             WHERE name = @name AND state = 'ready' AND (@version IS NULL OR version = @version) ORDER BY version DESC LIMIT 1
             """,
             new { name, version }, cancellationToken: cancellationToken));
+        return row?.ToInfo();
+    }
+
+    /// <summary>The version that holds a batch prediction job's predictions, if it has stored them.</summary>
+    public async Task<DatasetVersionInfo?> GetVersionOfJobAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<VersionRow>(new CommandDefinition(
+            $"SELECT {VersionColumns} FROM dataset_versions WHERE job_id = @jobId AND state = 'ready'",
+            new { jobId = jobId.ToString() }, cancellationToken: cancellationToken));
         return row?.ToInfo();
     }
 
@@ -406,11 +436,13 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
     }
 
     private sealed record VersionRow(
-        string Name, long Version, long RowCount, string Columns, string Sha256, string CreatedAt, string? DataSha256, string? Lineage)
+        string Name, long Version, long RowCount, string Columns, string Sha256, string CreatedAt, string? DataSha256, string? Lineage,
+        string? Predictions)
     {
         public DatasetVersionInfo ToInfo() => new(
             Name, (int)Version, (int)RowCount, JsonSerializer.Deserialize<List<ColumnSchema>>(Columns, Json)!, Sha256,
             DateTimeOffset.Parse(CreatedAt, CultureInfo.InvariantCulture),
-            Lineage: Lineage is null ? null : JsonSerializer.Deserialize<TrainingSetLineage>(Lineage, Json));
+            Lineage: Lineage is null ? null : JsonSerializer.Deserialize<TrainingSetLineage>(Lineage, Json),
+            Predictions: Predictions is null ? null : JsonSerializer.Deserialize<PredictionLineage>(Predictions, Json));
     }
 }

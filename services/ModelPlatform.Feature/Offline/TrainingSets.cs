@@ -69,7 +69,7 @@ public sealed class TrainingSets(DefinitionStore definitions, DatasetStore datas
             return await datasets.AddVersionAsync(
                 output, columns, file, file.Sha256,
                 new TrainingSetLineage(service, definition.Version, entityVersion.Name, entityVersion.Version, request.TimestampField, lineage),
-                actor, cancellationToken);
+                predictions: null, actor, cancellationToken);
         }
         catch (PointInTimeJoinException ex)
         {

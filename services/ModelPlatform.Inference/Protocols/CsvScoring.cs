@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -184,11 +183,11 @@ internal static class CsvScoring
         switch (signature.Task)
         {
             case MLTask.Binary:
-                csv.WriteField(LabelText(prediction.Label));
+                csv.WriteField(ColumnValues.LabelText(prediction.Label));
                 csv.WriteField(prediction.Probability!.Value);
                 break;
             case MLTask.Multiclass:
-                csv.WriteField(LabelText(prediction.Label));
+                csv.WriteField(ColumnValues.LabelText(prediction.Label));
                 foreach (var label in signature.Classes!)
                 {
                     csv.WriteField(prediction.Scores!.GetValueOrDefault(label));
@@ -202,12 +201,4 @@ internal static class CsvScoring
 
         csv.EndRow();
     }
-
-    private static string LabelText(object? label) => label switch
-    {
-        JsonElement element => ColumnValues.CanonicalText(element) ?? "",
-        bool flag => flag ? "true" : "false",
-        IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
-        _ => label?.ToString() ?? "",
-    };
 }

@@ -18,8 +18,9 @@ public static class ModelsApi
     public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/models").WithTags("Models");
-        // Readers, and the inference service, which loads the versions its aliases name.
-        var reads = api.MapGroup("").RequireRoles(PlatformRoles.Reader, PlatformRoles.InferenceService);
+        // Readers, the inference service, which loads the versions its aliases name, and the training service, whose batch
+        // prediction jobs score with a version.
+        var reads = api.MapGroup("").RequireRoles(PlatformRoles.Reader, PlatformRoles.InferenceService, PlatformRoles.TrainingService);
 
         reads.MapGet("/", ListModels).WithName("ListModels").WithSummary("List registered models with their aliases");
         reads.MapGet("/{name}", GetModel).WithName("GetModel").WithSummary("Get a model and its versions");

@@ -17,6 +17,8 @@ public static class TrainingJobsApi
     public const int DefaultSeed = 42;
     public const int DefaultMaxAttempts = 3;
 
+    private const string Kind = "training job";
+
     public static IEndpointRouteBuilder MapTrainingJobsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/training-jobs").WithTags("Training jobs");
@@ -125,34 +127,12 @@ public static class TrainingJobsApi
         return TypedResults.Accepted($"/training-jobs/{job.Id}", job);
     }
 
-    public static async Task<Results<Ok<TrainingJob>, NotFound<ProblemDetails>>> GetJob(Guid id, TrainingJobStore jobs, CancellationToken cancellationToken)
-    {
-        var job = await jobs.GetAsync(id, cancellationToken);
-        return job is null ? JobNotFound(id) : TypedResults.Ok(job);
-    }
+    public static Task<Results<Ok<TrainingJob>, NotFound<ProblemDetails>>> GetJob(Guid id, TrainingJobStore jobs, CancellationToken cancellationToken) =>
+        JobEndpoints.GetAsync(jobs, id, Kind, cancellationToken);
 
-    public static async Task<Results<Accepted<TrainingJob>, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> CancelJob(
-        Guid id, TrainingJobStore jobs, HttpContext context, CancellationToken cancellationToken)
-    {
-        var before = await jobs.GetAsync(id, cancellationToken);
-        if (before is null)
-        {
-            return JobNotFound(id);
-        }
-
-        if (before.Status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled)
-        {
-            return TypedResults.Conflict(new ProblemDetails
-            {
-                Title = "The job has already finished",
-                Status = StatusCodes.Status409Conflict,
-                Detail = $"Training job '{id}' is {JobStatuses.Name(before.Status)}; only queued or running jobs can be cancelled.",
-            });
-        }
-
-        var job = await jobs.RequestCancelAsync(id, AuditActor.From(context), cancellationToken);
-        return TypedResults.Accepted($"/training-jobs/{id}", job!);
-    }
+    public static Task<Results<Accepted<TrainingJob>, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> CancelJob(
+        Guid id, TrainingJobStore jobs, HttpContext context, CancellationToken cancellationToken) =>
+        JobEndpoints.CancelAsync(jobs, id, Kind, job => job.Status, context, cancellationToken);
 
     /// <summary>The field of this API's request that a field of the feature service's training-set request comes from.</summary>
     private static string TrainingRequestField(string featureField) => featureField switch
@@ -162,8 +142,6 @@ public static class TrainingJobsApi
         "entityDatasetVersion" => "datasetVersion",
         _ => featureField,
     };
-
-    private static NotFound<ProblemDetails> JobNotFound(Guid id) => ProblemResults.NotFound($"There is no training job '{id}'.");
 
     private static string TrainerName(SubmitTrainingJobRequest request) => request.Trainer switch
     {
@@ -175,19 +153,9 @@ public static class TrainingJobsApi
     public static async Task<Results<Ok<IReadOnlyList<TrainingJob>>, ValidationProblem>> ListJobs(
         TrainingJobStore jobs, CancellationToken cancellationToken, string? status = null, string? model = null, int limit = 100)
     {
-        // The status is written as the API writes it ("succeeded"), which the framework's enum binding would refuse.
-        JobStatus? wanted = null;
-        if (status is not null)
+        if (JobEndpoints.TryParseStatus(status, out var wanted) is { } problem)
         {
-            if (!JobStatuses.TryParse(status, out var parsed))
-            {
-                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-                {
-                    ["status"] = [$"'{status}' is not a job status; choose one of {string.Join(", ", JobStatuses.Names)}"],
-                });
-            }
-
-            wanted = parsed;
+            return problem;
         }
 
         return TypedResults.Ok(await jobs.ListAsync(wanted, model, Math.Clamp(limit, 1, 1000), cancellationToken));
@@ -283,7 +251,7 @@ public static class TrainingJobsApi
         }
     }
 
-    private static void Check(Dictionary<string, string[]> errors, string field, int? value, int min, int max)
+    internal static void Check(Dictionary<string, string[]> errors, string field, int? value, int min, int max)
     {
         if (value is { } given && (given < min || given > max))
         {

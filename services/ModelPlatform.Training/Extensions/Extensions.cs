@@ -11,7 +11,8 @@ internal static class Extensions
     {
         builder.AddServiceDatabase("trainingdb", TrainingJobStore.Migrations);
         builder.AddRabbitMQEventBus("rabbitmq")
-            .AddSubscription<TrainingJobSubmitted, TrainingJobSubmittedHandler>();
+            .AddSubscription<TrainingJobSubmitted, TrainingJobSubmittedHandler>()
+            .AddSubscription<BatchPredictionSubmitted, BatchPredictionSubmittedHandler>();
 
         builder.Services.AddOptions<TrainingOptions>()
             .BindConfiguration(nameof(TrainingOptions))
@@ -19,6 +20,10 @@ internal static class Extensions
             .ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<TrainingJobStore>();
+        builder.Services.AddSingleton<BatchPredictionStore>();
+        builder.Services.AddSingleton<IQueuedJobs>(services => services.GetRequiredService<TrainingJobStore>());
+        builder.Services.AddSingleton<IQueuedJobs>(services => services.GetRequiredService<BatchPredictionStore>());
+        builder.Services.AddScoped<JobRunner>();
         builder.Services.AddSingleton<TrainingMetrics>();
         builder.Services.AddOutboxRelay();
         builder.Services.AddHostedService<StuckJobSweeper>();

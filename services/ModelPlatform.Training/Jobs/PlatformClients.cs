@@ -55,6 +55,16 @@ public sealed class FeatureClient(HttpClient http)
     public async Task<IReadOnlyList<TableColumn>?> GetTableAsync(
         string dataset, int version, IReadOnlyList<ColumnSchema> columns, CancellationToken cancellationToken)
     {
+        await using var file = await DownloadAsync(dataset, version, cancellationToken);
+        return file is null ? null : await ParquetTable.ReadAsync(file, columns, cancellationToken);
+    }
+
+    /// <summary>
+    /// A version's Parquet file, in a temporary file deleted when closed, checked against the SHA-256 the feature service names
+    /// it by; null when the version does not exist. Parquet is read from its footer back: the file goes to disk first.
+    /// </summary>
+    public async Task<FileStream?> DownloadAsync(string dataset, int version, CancellationToken cancellationToken)
+    {
         using var response = await http.GetAsync(
             $"/datasets/{Uri.EscapeDataString(dataset)}/versions/{version}/data", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound)
@@ -65,11 +75,10 @@ public sealed class FeatureClient(HttpClient http)
         response.EnsureSuccessStatusCode();
         var expected = response.Headers.ETag?.Tag.Trim('"')
             ?? throw new InvalidDataException("The feature service named no SHA-256 (ETag) for the dataset file.");
-        // Parquet is read from its footer back: the file goes to disk first, and is hashed on the way.
-        await using var file = new FileStream(
-            Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
-        using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        var file = TemporaryFile();
+        try
         {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
             var buffer = new byte[1 << 16];
             int read;
@@ -83,14 +92,47 @@ public sealed class FeatureClient(HttpClient http)
             {
                 throw new InvalidDataException($"The file of {dataset} v{version} does not match its SHA-256 {expected}.");
             }
+
+            file.Position = 0;
+            return file;
+        }
+        catch
+        {
+            await file.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Stores a Parquet file of predictions as the next version of <paramref name="dataset"/>, with what it was scored from.
+    /// The feature service answers a job's upload sent again with the version it made, so a retry never stores two.
+    /// </summary>
+    public async Task<DatasetVersionInfo> UploadPredictionsAsync(
+        string dataset, IReadOnlyList<ColumnSchema> columns, PredictionLineage lineage, Stream file, CancellationToken cancellationToken)
+    {
+        using var form = new MultipartFormDataContent
+        {
+            { new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(new DatasetVersionImport(columns, lineage), JsonSerializerOptions.Web)), "metadata" },
+        };
+        var data = new StreamContent(file);
+        data.Headers.ContentType = new MediaTypeHeaderValue("application/vnd.apache.parquet");
+        form.Add(data, "data", $"{dataset}.parquet");
+        using var response = await http.PostAsync($"/datasets/{Uri.EscapeDataString(dataset)}/versions", form, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            var problem = await response.Content.ReadAsStringAsync(cancellationToken);
+            throw new HttpRequestException($"The feature service refused the predictions ({(int)response.StatusCode}): {problem}", null, response.StatusCode);
         }
 
-        file.Position = 0;
-        return await ParquetTable.ReadAsync(file, columns, cancellationToken);
+        return (await response.Content.ReadFromJsonAsync<DatasetVersionInfo>(JsonSerializerOptions.Web, cancellationToken))!;
     }
+
+    /// <summary>A scratch file of this process, deleted when closed.</summary>
+    public static FileStream TemporaryFile() => new(
+        Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
 }
 
-/// <summary>Registers trained models with the registry service (<c>http://registry</c>).</summary>
+/// <summary>Registers trained models with the registry service (<c>http://registry</c>), and reads the versions batch predictions score with.</summary>
 public sealed class RegistryClient(HttpClient http)
 {
     public async Task<ModelVersionInfo> RegisterAsync(
@@ -119,5 +161,20 @@ public sealed class RegistryClient(HttpClient http)
         }
 
         return (await response.Content.ReadFromJsonAsync<ModelVersionInfo>(JsonSerializerOptions.Web, cancellationToken))!;
+    }
+
+    /// <summary>A version, or null when the model has no such version.</summary>
+    public Task<ModelVersionInfo?> GetVersionAsync(string model, int version, CancellationToken cancellationToken) =>
+        http.GetModelVersionAsync(model, version, cancellationToken);
+
+    /// <summary>Where an alias points, or null when the model has no such alias.</summary>
+    public Task<AliasInfo?> GetAliasAsync(string model, string alias, CancellationToken cancellationToken) =>
+        http.GetAliasAsync(model, alias, cancellationToken);
+
+    /// <summary>A version's model, loaded from its artifact once the artifact matches the SHA-256 the registry recorded.</summary>
+    public async Task<ModelPredictor> LoadAsync(ModelVersionInfo version, CancellationToken cancellationToken)
+    {
+        using var stream = new MemoryStream(await http.GetArtifactAsync(version, cancellationToken), writable: false);
+        return ModelPredictor.Load(stream, version.Signature, version.Onnx);
     }
 }

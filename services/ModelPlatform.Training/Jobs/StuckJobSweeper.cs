@@ -9,7 +9,7 @@ namespace ModelPlatform.Training.Jobs;
 /// job queued forever. Every replica sweeps; the store lets one of them send each job.
 /// </summary>
 public sealed partial class StuckJobSweeper(
-    TrainingJobStore jobs, OutboxRelay relay, IOptions<TrainingOptions> options, TimeProvider clock, ILogger<StuckJobSweeper> logger)
+    IEnumerable<IQueuedJobs> kinds, OutboxRelay relay, IOptions<TrainingOptions> options, TimeProvider clock, ILogger<StuckJobSweeper> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -20,17 +20,20 @@ public sealed partial class StuckJobSweeper(
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                try
+                foreach (var jobs in kinds)
                 {
-                    if (await jobs.RepublishStuckAsync(republishAfter, stoppingToken) is var sent and > 0)
+                    try
                     {
-                        LogRepublished(sent);
-                        relay.Wake();
+                        if (await jobs.RepublishStuckAsync(republishAfter, stoppingToken) is var sent and > 0)
+                        {
+                            LogRepublished(sent, jobs.Resources);
+                            relay.Wake();
+                        }
                     }
-                }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-                {
-                    LogSweepFailed(ex);
+                    catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                    {
+                        LogSweepFailed(ex, jobs.Resources);
+                    }
                 }
             }
         }
@@ -39,9 +42,9 @@ public sealed partial class StuckJobSweeper(
         }
     }
 
-    [LoggerMessage(LogLevel.Warning, "Sent {Count} training jobs again: nobody had run them since their message went out")]
-    private partial void LogRepublished(int count);
+    [LoggerMessage(LogLevel.Warning, "Sent {Count} {Kind} again: nobody had run them since their message went out")]
+    private partial void LogRepublished(int count, string kind);
 
-    [LoggerMessage(LogLevel.Warning, "Looking for training jobs nobody runs failed; trying again at the next sweep")]
-    private partial void LogSweepFailed(Exception exception);
+    [LoggerMessage(LogLevel.Warning, "Looking for {Kind} nobody runs failed; trying again at the next sweep")]
+    private partial void LogSweepFailed(Exception exception, string kind);
 }

@@ -117,7 +117,8 @@ public sealed record TrainingJob(
     DateTimeOffset? FinishedAt,
     IReadOnlyList<JobAttempt>? Attempts = null,
     IReadOnlyList<JobStatusChange>? History = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TrainingSetLineage? TrainingSet = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TrainingSetLineage? TrainingSet = null,
+    [property: JsonIgnore] IReadOnlyList<ColumnSchema>? DatasetColumns = null)
 {
     /// <summary>A job as it is accepted: queued to train <paramref name="model"/> on a dataset version, nothing run yet.</summary>
     /// <param name="trainingSet">When the dataset version is a training set a feature service joined: what from.</param>

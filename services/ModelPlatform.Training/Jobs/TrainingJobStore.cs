@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using Dapper;
 using ModelPlatform.Contracts;
@@ -10,19 +9,15 @@ using ModelPlatform.Storage;
 namespace ModelPlatform.Training.Jobs;
 
 /// <summary>
-/// Training jobs in the service's database, shared by every replica of the service.
-/// <list type="bullet">
-/// <item>The job row doubles as its outbox record: <c>published_at</c> stays null until the broker has confirmed
-/// the job's message, so accepting a job and publishing it can never disagree (see <see cref="OutboxRelay"/>).</item>
-/// <item>A worker runs a job only while it holds the job's lease, renewed by heartbeats; a worker that dies
-/// stops renewing, and another may take the job once the lease has run out. So a message delivered twice
-/// never trains twice at once.</item>
-/// <item>Every attempt and every status change is recorded with its time.</item>
-/// </list>
+/// Training jobs in the service's database, shared by every replica of the service: queued through the outbox, run under a
+/// lease, every attempt and status change recorded (<see cref="LeasedJobStore{TJob}"/>).
 /// </summary>
-public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider clock)
+public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider clock) : LeasedJobStore<TrainingJob>(database, clock)
 {
-    /// <summary>The database schema, one migration per entry; add new ones at the end.</summary>
+    /// <summary>
+    /// The service's database schema, one migration per entry; add new ones at the end. It holds every kind of job: training
+    /// jobs, and batch prediction jobs (<see cref="BatchPredictionStore"/>).
+    /// </summary>
     public static readonly Migration[] Migrations =
     [
         Migration.Portable(
@@ -108,9 +103,29 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
         AuditLog.IsoTimesMigration(),
         // For a job trained from a feature service: what its training set was joined from (TrainingSetLineage, JSON).
         Migration.Portable("ALTER TABLE training_jobs ADD COLUMN training_set TEXT;"),
+        // How many attempts a job may take, in a column of its own as every kind of job has it (LeasedJobStore).
+        new(
+            Sqlite: """
+                ALTER TABLE training_jobs ADD COLUMN max_attempts INTEGER NOT NULL DEFAULT 3;
+                UPDATE training_jobs SET max_attempts = json_extract(options, '$.maxAttempts');
+                """,
+            Postgres: """
+                ALTER TABLE training_jobs ADD COLUMN max_attempts INTEGER NOT NULL DEFAULT 3;
+                UPDATE training_jobs SET max_attempts = (options::json ->> 'maxAttempts')::int;
+                """),
+        BatchPredictionStore.Migration,
     ];
 
-    private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
+    protected override string Table => "training_jobs";
+
+    public override string Resources => "training-jobs";
+
+    protected override string AuditName => "training-job";
+
+    protected override IntegrationEvent Message(Guid id) => new TrainingJobSubmitted(id);
+
+    protected override async Task<TrainingJob> ReadClaimedAsync(DbConnection connection, DbTransaction transaction, Guid id) =>
+        (await connection.QuerySingleAsync<JobRow>(SelectJob + " WHERE id = @id", new { id = id.ToString() }, transaction)).ToJob();
 
     private const string SelectJob = """
         SELECT id AS Id, status AS Status, model_name AS ModelName, dataset AS Dataset, dataset_version AS DatasetVersion,
@@ -129,14 +144,14 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
     public async Task<TrainingJob> AddAsync(
         TrainingJob job, IReadOnlyList<ColumnSchema> datasetColumns, AuditActor actor, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = await database.BeginWriteAsync(connection, Resource(job.Id), cancellationToken);
+        await using var connection = await Database.OpenAsync(cancellationToken);
+        await using var transaction = await Database.BeginWriteAsync(connection, Resource(job.Id), cancellationToken);
         await connection.ExecuteAsync(
             """
             INSERT INTO training_jobs (id, status, model_name, dataset, dataset_version, dataset_columns, training_set, label, task,
-                trainer, positive_class, options, trace_parent, created_at)
+                trainer, positive_class, options, max_attempts, trace_parent, created_at)
             VALUES (@id, 'queued', @modelName, @dataset, @datasetVersion, @datasetColumns, @trainingSet, @label, @task,
-                @trainer, @positiveClass, @options, @traceParent, @createdAt)
+                @trainer, @positiveClass, @options, @maxAttempts, @traceParent, @createdAt)
             """,
             new
             {
@@ -151,24 +166,20 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
                 trainer = job.Trainer,
                 positiveClass = job.PositiveClass,
                 options = JsonSerializer.Serialize(job.Options, Json),
+                maxAttempts = job.Options.MaxAttempts,
                 traceParent = Activity.Current?.Id,
                 createdAt = job.CreatedAt.ToString("O"),
             },
             transaction);
-        await AddEventAsync(connection, transaction, job.Id, JobStatus.Queued, "submitted", job.CreatedAt);
-        await connection.AppendAsync(transaction, actor, "training-job.submitted", Resource(job.Id), null, job, job.CreatedAt);
-        await connection.EnqueueAsync(
-            transaction, new TrainingJobSubmitted(job.Id), job.CreatedAt, job.Id.ToString(), new PublishOptions(job.Options.MaxAttempts));
+        await AnnounceAsync(connection, transaction, job.Id, job, job.Options.MaxAttempts, actor, job.CreatedAt);
         await transaction.CommitAsync(cancellationToken);
         return job;
     }
 
-    private static string Resource(Guid id) => $"training-jobs/{id}";
-
     /// <summary>A job with its attempts and status history.</summary>
-    public async Task<TrainingJob?> GetAsync(Guid id, CancellationToken cancellationToken)
+    public override async Task<TrainingJob?> GetAsync(Guid id, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await Database.OpenAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<JobRow>(new CommandDefinition(
             SelectJob + " WHERE id = @id", new { id = id.ToString() }, cancellationToken: cancellationToken));
         if (row is null)
@@ -176,22 +187,13 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
             return null;
         }
 
-        var attempts = await connection.QueryAsync<(long Attempt, string Worker, string StartedAt, string? FinishedAt, string? Error)>(new CommandDefinition(
-            "SELECT attempt, worker, started_at, finished_at, error FROM job_attempts WHERE job_id = @id ORDER BY attempt",
-            new { id = id.ToString() }, cancellationToken: cancellationToken));
-        var history = await connection.QueryAsync<(string Status, string At, string? Detail)>(new CommandDefinition(
-            "SELECT status, at, detail FROM job_events WHERE job_id = @id ORDER BY at, seq",
-            new { id = id.ToString() }, cancellationToken: cancellationToken));
-        return row.ToJob() with
-        {
-            Attempts = attempts.Select(a => new JobAttempt((int)a.Attempt, a.Worker, Time(a.StartedAt)!.Value, Time(a.FinishedAt), a.Error)).ToList(),
-            History = history.Select(h => new JobStatusChange(Parse<JobStatus>(h.Status), Time(h.At)!.Value, h.Detail)).ToList(),
-        };
+        var (attempts, history) = await ReadHistoryAsync(connection, id, cancellationToken);
+        return row.ToJob() with { Attempts = attempts, History = history };
     }
 
     public async Task<IReadOnlyList<TrainingJob>> ListAsync(JobStatus? status, string? modelName, int limit, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await Database.OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<JobRow>(new CommandDefinition(
             SelectJob + """
                  WHERE (@status IS NULL OR status = @status) AND (@modelName IS NULL OR model_name = @modelName)
@@ -201,238 +203,18 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
         return rows.Select(row => row.ToJob()).ToList();
     }
 
-    /// <summary>
-    /// Takes the job for <paramref name="worker"/> if nobody else holds it: queued, or running under a lease
-    /// that has run out (its worker died). Starts a new attempt, and returns the job as claimed.
-    /// </summary>
-    public async Task<Claim> TryClaimAsync(Guid id, string worker, TimeSpan lease, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = await database.BeginWriteAsync(connection, Resource(id), cancellationToken);
-        var job = await connection.QuerySingleOrDefaultAsync<(string Status, string? LeaseUntil, long CancelRequested, long Attempts, string Options)>(
-            "SELECT status, lease_until, cancel_requested, attempts, options FROM training_jobs WHERE id = @id", new { id = id.ToString() }, transaction);
-        var now = clock.GetUtcNow();
-        if (job.Status is null)
-        {
-            return new Claim(ClaimOutcome.Missing);
-        }
-
-        var status = Parse<JobStatus>(job.Status);
-        if (status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled)
-        {
-            return new Claim(ClaimOutcome.Finished);
-        }
-
-        if (status == JobStatus.Running && Time(job.LeaseUntil) is { } leaseUntil && leaseUntil > now)
-        {
-            return new Claim(ClaimOutcome.HeldByAnotherWorker, LeaseUntil: leaseUntil);
-        }
-
-        var parameters = new { id = id.ToString(), worker, now = now.ToString("O"), until = (now + lease).ToString("O"), attempt = job.Attempts + 1 };
-        // A running job whose lease ran out lost its worker: close that attempt.
-        await connection.ExecuteAsync(
-            """
-            UPDATE job_attempts SET finished_at = @now, error = 'the worker stopped before finishing (its lease ran out)'
-            WHERE job_id = @id AND finished_at IS NULL
-            """,
-            parameters, transaction);
-        if (job.CancelRequested != 0)
-        {
-            await FinishAsync(connection, transaction, id, JobStatus.Cancelled, "cancelled before it started", now);
-            await transaction.CommitAsync(cancellationToken);
-            return new Claim(ClaimOutcome.Finished);
-        }
-
-        // Checked here, not only when a handler fails: a job that kills its worker (out of memory, say) comes back
-        // without the message's attempt count rising, and would otherwise crash the workers one after another.
-        var maxAttempts = JsonSerializer.Deserialize<TrainingJobOptions>(job.Options, Json)!.MaxAttempts;
-        if (job.Attempts >= maxAttempts)
-        {
-            await FinishAsync(connection, transaction, id, JobStatus.Failed,
-                $"gave up after {job.Attempts} attempts, the last of which stopped its worker before finishing", now);
-            await transaction.CommitAsync(cancellationToken);
-            return new Claim(ClaimOutcome.Finished);
-        }
-
-        await connection.ExecuteAsync(
-            """
-            UPDATE training_jobs SET status = 'running', lease_owner = @worker, lease_until = @until, attempts = @attempt,
-                started_at = COALESCE(started_at, @now), phase = 'starting', percent = 0
-            WHERE id = @id
-            """,
-            parameters, transaction);
-        await connection.ExecuteAsync(
-            "INSERT INTO job_attempts (job_id, attempt, worker, started_at) VALUES (@id, @attempt, @worker, @now)", parameters, transaction);
-        await AddEventAsync(connection, transaction, id, JobStatus.Running, $"attempt {parameters.attempt} on {worker}", now);
-        var claimed = await connection.QuerySingleAsync<JobRow>(SelectJob + " WHERE id = @id", parameters, transaction);
-        await transaction.CommitAsync(cancellationToken);
-        return new Claim(ClaimOutcome.Claimed, claimed.ToJob(), (int)parameters.attempt,
-            claimed.DatasetColumns is null ? null : JsonSerializer.Deserialize<List<ColumnSchema>>(claimed.DatasetColumns, Json));
-    }
-
-    /// <summary>
-    /// Renews the worker's lease and records progress. Returns whether the job has been asked to cancel;
-    /// throws <see cref="LeaseLostException"/> when the worker no longer holds the job.
-    /// </summary>
-    public async Task<bool> HeartbeatAsync(Guid id, string worker, TimeSpan lease, JobProgress progress, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var cancelRequested = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
-            """
-            UPDATE training_jobs SET lease_until = @until, phase = @phase, percent = @percent
-            WHERE id = @id AND lease_owner = @worker AND status = 'running'
-            RETURNING cancel_requested
-            """,
-            new { id = id.ToString(), worker, until = (clock.GetUtcNow() + lease).ToString("O"), phase = progress.Phase, percent = progress.Percent },
-            cancellationToken: cancellationToken));
-        return cancelRequested is null ? throw new LeaseLostException(id) : cancelRequested != 0;
-    }
-
     public async Task SucceedAsync(
         Guid id, IReadOnlyDictionary<string, double> metrics, int modelVersion, TrainingReport report, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = await database.BeginWriteAsync(connection, Resource(id), cancellationToken);
+        await using var connection = await Database.OpenAsync(cancellationToken);
+        await using var transaction = await Database.BeginWriteAsync(connection, Resource(id), cancellationToken);
         await connection.ExecuteAsync(
             "UPDATE training_jobs SET metrics = @metrics, model_version = @modelVersion, report = @report, error = NULL WHERE id = @id",
             new { id = id.ToString(), metrics = JsonSerializer.Serialize(metrics, Json), modelVersion, report = JsonSerializer.Serialize(report, Json) },
             transaction);
-        await FinishAsync(connection, transaction, id, JobStatus.Succeeded, $"registered {modelVersion}", clock.GetUtcNow());
+        await FinishAsync(connection, transaction, id, JobStatus.Succeeded, $"registered {modelVersion}", Clock.GetUtcNow());
         await transaction.CommitAsync(cancellationToken);
     }
-
-    /// <summary>Ends the job: failed (with the reason) or cancelled.</summary>
-    public async Task EndAsync(Guid id, JobStatus status, string reason, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = await database.BeginWriteAsync(connection, Resource(id), cancellationToken);
-        if (status == JobStatus.Failed)
-        {
-            await connection.ExecuteAsync("UPDATE training_jobs SET error = @reason WHERE id = @id", new { id = id.ToString(), reason }, transaction);
-        }
-
-        await FinishAsync(connection, transaction, id, status, reason, clock.GetUtcNow());
-        await transaction.CommitAsync(cancellationToken);
-    }
-
-    /// <summary>Gives the job back to the queue (to retry after an error, or because its worker is stopping).</summary>
-    public async Task ReleaseAsync(Guid id, string worker, string reason, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = await database.BeginWriteAsync(connection, Resource(id), cancellationToken);
-        var now = clock.GetUtcNow();
-        var released = await connection.ExecuteAsync(
-            """
-            UPDATE training_jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL, phase = NULL, percent = NULL
-            WHERE id = @id AND lease_owner = @worker
-            """,
-            new { id = id.ToString(), worker }, transaction);
-        if (released > 0)
-        {
-            await CloseAttemptAsync(connection, transaction, id, reason, now);
-            await AddEventAsync(connection, transaction, id, JobStatus.Queued, reason, now);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-    }
-
-    /// <summary>
-    /// Cancels a queued job at once, or asks a running one to stop (its worker checks at every heartbeat).
-    /// Returns null when the job does not exist, and the job unchanged when it had already finished.
-    /// </summary>
-    public async Task<TrainingJob?> RequestCancelAsync(Guid id, AuditActor actor, CancellationToken cancellationToken)
-    {
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var transaction = await database.BeginWriteAsync(connection, Resource(id), cancellationToken))
-        {
-            var status = await connection.ExecuteScalarAsync<string?>(
-                "SELECT status FROM training_jobs WHERE id = @id", new { id = id.ToString() }, transaction);
-            if (status is null)
-            {
-                return null;
-            }
-
-            var now = clock.GetUtcNow();
-            switch (Parse<JobStatus>(status))
-            {
-                case JobStatus.Queued:
-                    await FinishAsync(connection, transaction, id, JobStatus.Cancelled, "cancelled while queued", now);
-                    await connection.AppendAsync(transaction, actor, "training-job.cancelled", Resource(id),
-                        new { status }, new { status = Text(JobStatus.Cancelled) }, now);
-                    break;
-                case JobStatus.Running:
-                    await connection.ExecuteAsync("UPDATE training_jobs SET cancel_requested = 1 WHERE id = @id", new { id = id.ToString() }, transaction);
-                    await connection.AppendAsync(transaction, actor, "training-job.cancel-requested", Resource(id),
-                        new { status }, new { status, cancelRequested = true }, now);
-                    break;
-            }
-
-            await transaction.CommitAsync(cancellationToken);
-        }
-
-        return await GetAsync(id, cancellationToken);
-    }
-
-    /// <summary>
-    /// Sends again every job that nobody runs long after its message went out (<paramref name="republishAfter"/>): still
-    /// queued, because the message was dead-lettered before any worker claimed it, or running under a lease that ran out
-    /// that long ago. A job sent twice is harmless: the consumer skips a job that has finished or that a live worker holds.
-    /// Returns how many were sent again.
-    /// </summary>
-    public async Task<int> RepublishStuckAsync(TimeSpan republishAfter, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        // Replicas sweeping at once serialize here, and the second sees the first one's message pending.
-        await using var transaction = await database.BeginWriteAsync(connection, "training-jobs/stuck", cancellationToken);
-        var now = clock.GetUtcNow();
-        var stale = now - republishAfter;
-        var stuck = (await connection.QueryAsync<(string Id, string Options)>(
-            """
-            SELECT j.id, j.options FROM training_jobs j
-            WHERE (j.status = 'queued' OR (j.status = 'running' AND j.lease_until < @stale))
-              AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.subject = j.id AND (o.published_at IS NULL OR o.published_at >= @stale))
-            """,
-            new { stale = stale.ToString("O") }, transaction)).ToList();
-        foreach (var (id, options) in stuck)
-        {
-            var maxAttempts = JsonSerializer.Deserialize<TrainingJobOptions>(options, Json)!.MaxAttempts;
-            await connection.EnqueueAsync(transaction, new TrainingJobSubmitted(Guid.Parse(id)), now, id, new PublishOptions(maxAttempts));
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-        return stuck.Count;
-    }
-
-    private static async Task FinishAsync(
-        DbConnection connection, DbTransaction transaction, Guid id, JobStatus status, string detail, DateTimeOffset now)
-    {
-        await connection.ExecuteAsync(
-            """
-            UPDATE training_jobs SET status = @status, finished_at = @now, lease_owner = NULL, lease_until = NULL,
-                phase = NULL, percent = CASE WHEN @status = 'succeeded' THEN 100 ELSE percent END
-            WHERE id = @id
-            """,
-            new { id = id.ToString(), status = Text(status), now = now.ToString("O") }, transaction);
-        await CloseAttemptAsync(connection, transaction, id, status == JobStatus.Succeeded ? null : detail, now);
-        await AddEventAsync(connection, transaction, id, status, detail, now);
-    }
-
-    private static Task CloseAttemptAsync(DbConnection connection, DbTransaction transaction, Guid id, string? error, DateTimeOffset now) =>
-        connection.ExecuteAsync(
-            "UPDATE job_attempts SET finished_at = @now, error = @error WHERE job_id = @id AND finished_at IS NULL",
-            new { id = id.ToString(), error, now = now.ToString("O") }, transaction);
-
-    private static Task AddEventAsync(
-        DbConnection connection, DbTransaction transaction, Guid id, JobStatus status, string? detail, DateTimeOffset at) =>
-        connection.ExecuteAsync(
-            "INSERT INTO job_events (job_id, at, status, detail) VALUES (@id, @at, @status, @detail)",
-            new { id = id.ToString(), at = at.ToString("O"), status = Text(status), detail }, transaction);
-
-    private static string Text<TEnum>(TEnum value) where TEnum : struct, Enum => JsonSerializer.Serialize(value, Json).Trim('"');
-
-    private static TEnum Parse<TEnum>(string text) where TEnum : struct, Enum => JsonSerializer.Deserialize<TEnum>($"\"{text}\"", Json);
-
-    private static DateTimeOffset? Time(string? text) => text is null ? null : DateTimeOffset.Parse(text, CultureInfo.InvariantCulture);
 
     private sealed record JobRow(
         string Id, string Status, string ModelName, string Dataset, long DatasetVersion, string Label, string Task, string Trainer,
@@ -460,32 +242,7 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
             Time(CreatedAt)!.Value,
             Time(StartedAt),
             Time(FinishedAt),
-            TrainingSet: TrainingSet is null ? null : JsonSerializer.Deserialize<TrainingSetLineage>(TrainingSet, Json));
+            TrainingSet: TrainingSet is null ? null : JsonSerializer.Deserialize<TrainingSetLineage>(TrainingSet, Json),
+            DatasetColumns: DatasetColumns is null ? null : JsonSerializer.Deserialize<List<ColumnSchema>>(DatasetColumns, Json));
     }
 }
-
-public enum ClaimOutcome
-{
-    Claimed,
-    HeldByAnotherWorker,
-    Finished,
-    Missing,
-}
-
-/// <summary>
-/// What a worker's claim on a job came to. When <see cref="ClaimOutcome.Claimed"/>: the job, the attempt it starts, and
-/// the dataset's columns as the submit resolved them (null for a job stored before they were kept).
-/// </summary>
-public sealed record Claim(
-    ClaimOutcome Outcome,
-    TrainingJob? Job = null,
-    int Attempt = 0,
-    IReadOnlyList<ColumnSchema>? DatasetColumns = null,
-    DateTimeOffset? LeaseUntil = null);
-
-/// <summary>The worker no longer holds the job (its lease ran out and another worker took it).</summary>
-public sealed class LeaseLostException(Guid jobId) : Exception($"The lease on job {jobId} was lost to another worker.");
-
-/// <summary>The worker could not renew its lease on a job before it ran out, so it stopped; the job's message is retried.</summary>
-public sealed class LeaseNotRenewedException(Guid jobId, Exception cause)
-    : Exception($"The lease on job {jobId} could not be renewed before it ran out: {cause.Message}", cause);

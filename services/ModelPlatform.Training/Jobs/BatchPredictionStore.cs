@@ -1,0 +1,144 @@
+using System.Data.Common;
+using System.Diagnostics;
+using Dapper;
+using ModelPlatform.Contracts;
+using ModelPlatform.Storage;
+
+namespace ModelPlatform.Training.Jobs;
+
+/// <summary>
+/// Batch prediction jobs in the service's database, with every guarantee a training job has: queued through the outbox, run
+/// under a lease, every attempt and status change recorded (<see cref="LeasedJobStore{TJob}"/>).
+/// </summary>
+public sealed class BatchPredictionStore(ServiceDatabase database, TimeProvider clock) : LeasedJobStore<BatchPredictionJob>(database, clock)
+{
+    /// <summary>The jobs' table, one of the service's migrations (<see cref="TrainingJobStore.Migrations"/>).</summary>
+    public static readonly Migration Migration = Migration.Portable(
+        """
+        CREATE TABLE batch_prediction_jobs (
+            id TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            model_name TEXT NOT NULL,
+            model_version INTEGER NOT NULL,
+            alias TEXT,
+            dataset TEXT NOT NULL,
+            dataset_version INTEGER NOT NULL,
+            output TEXT NOT NULL,
+            output_version INTEGER,
+            row_count INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL,
+            lease_owner TEXT,
+            lease_until TEXT,
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            phase TEXT,
+            percent REAL,
+            error TEXT,
+            trace_parent TEXT,
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            finished_at TEXT);
+        CREATE INDEX ix_batch_prediction_jobs_status ON batch_prediction_jobs (status, created_at);
+        """);
+
+    private const string SelectJob = """
+        SELECT id AS Id, status AS Status, model_name AS Model, model_version AS ModelVersion, alias AS Alias, dataset AS Dataset,
+               dataset_version AS DatasetVersion, output AS Output, output_version AS OutputVersion, row_count AS Rows,
+               max_attempts AS MaxAttempts, phase AS Phase, percent AS Percent, cancel_requested AS CancelRequested, error AS Error,
+               created_at AS CreatedAt, started_at AS StartedAt, finished_at AS FinishedAt
+        FROM batch_prediction_jobs
+        """;
+
+    protected override string Table => "batch_prediction_jobs";
+
+    public override string Resources => "batch-predictions";
+
+    protected override string AuditName => "batch-prediction";
+
+    protected override IntegrationEvent Message(Guid id) => new BatchPredictionSubmitted(id);
+
+    protected override async Task<BatchPredictionJob> ReadClaimedAsync(DbConnection connection, DbTransaction transaction, Guid id) =>
+        (await connection.QuerySingleAsync<JobRow>(SelectJob + " WHERE id = @id", new { id = id.ToString() }, transaction)).ToJob();
+
+    /// <summary>Stores a queued job and its message, remembering the caller's trace so the job's message continues it.</summary>
+    public async Task<BatchPredictionJob> AddAsync(BatchPredictionJob job, AuditActor actor, CancellationToken cancellationToken)
+    {
+        await using var connection = await Database.OpenAsync(cancellationToken);
+        await using var transaction = await Database.BeginWriteAsync(connection, Resource(job.Id), cancellationToken);
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO batch_prediction_jobs (id, status, model_name, model_version, alias, dataset, dataset_version, output, row_count,
+                max_attempts, trace_parent, created_at)
+            VALUES (@id, 'queued', @model, @modelVersion, @alias, @dataset, @datasetVersion, @output, @rows, @maxAttempts, @traceParent, @createdAt)
+            """,
+            new
+            {
+                id = job.Id.ToString(),
+                model = job.Model,
+                modelVersion = job.ModelVersion,
+                alias = job.Alias,
+                dataset = job.Dataset,
+                datasetVersion = job.DatasetVersion,
+                output = job.Output,
+                rows = job.Rows,
+                maxAttempts = job.MaxAttempts,
+                traceParent = Activity.Current?.Id,
+                createdAt = job.CreatedAt.ToString("O"),
+            },
+            transaction);
+        await AnnounceAsync(connection, transaction, job.Id, job, job.MaxAttempts, actor, job.CreatedAt);
+        await transaction.CommitAsync(cancellationToken);
+        return job;
+    }
+
+    /// <summary>A job with its attempts and status history.</summary>
+    public override async Task<BatchPredictionJob?> GetAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await Database.OpenAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<JobRow>(new CommandDefinition(
+            SelectJob + " WHERE id = @id", new { id = id.ToString() }, cancellationToken: cancellationToken));
+        if (row is null)
+        {
+            return null;
+        }
+
+        var (attempts, history) = await ReadHistoryAsync(connection, id, cancellationToken);
+        return row.ToJob() with { Attempts = attempts, History = history };
+    }
+
+    /// <summary>Jobs newest first, optionally of one status or one model.</summary>
+    public async Task<IReadOnlyList<BatchPredictionJob>> ListAsync(JobStatus? status, string? model, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await Database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<JobRow>(new CommandDefinition(
+            SelectJob + """
+                 WHERE (@status IS NULL OR status = @status) AND (@model IS NULL OR model_name = @model)
+                ORDER BY created_at DESC LIMIT @limit
+                """,
+            new { status = status is null ? null : Text(status.Value), model, limit }, cancellationToken: cancellationToken));
+        return [.. rows.Select(row => row.ToJob())];
+    }
+
+    /// <summary>Marks the job succeeded with the dataset version its predictions became.</summary>
+    public async Task SucceedAsync(Guid id, int outputVersion, CancellationToken cancellationToken)
+    {
+        await using var connection = await Database.OpenAsync(cancellationToken);
+        await using var transaction = await Database.BeginWriteAsync(connection, Resource(id), cancellationToken);
+        await connection.ExecuteAsync(
+            "UPDATE batch_prediction_jobs SET output_version = @outputVersion, error = NULL WHERE id = @id",
+            new { id = id.ToString(), outputVersion }, transaction);
+        await FinishAsync(connection, transaction, id, JobStatus.Succeeded, $"stored as version {outputVersion}", Clock.GetUtcNow());
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private sealed record JobRow(
+        string Id, string Status, string Model, long ModelVersion, string? Alias, string Dataset, long DatasetVersion, string Output,
+        long? OutputVersion, long Rows, long MaxAttempts, string? Phase, double? Percent, long CancelRequested, string? Error, string CreatedAt,
+        string? StartedAt, string? FinishedAt)
+    {
+        public BatchPredictionJob ToJob() => new(
+            Guid.Parse(Id), Parse<JobStatus>(Status), Model, (int)ModelVersion, Alias, Dataset, (int)DatasetVersion, Output, (int?)OutputVersion,
+            (int)Rows, (int)MaxAttempts, Phase is null ? null : new JobProgress(Phase, Percent ?? 0), CancelRequested != 0, Error,
+            Time(CreatedAt)!.Value, Time(StartedAt), Time(FinishedAt));
+    }
+}
