@@ -44,15 +44,27 @@ internal static class PlatformClients
 
     /// <summary>Submits a training job and waits for it to succeed; returns the seconds from submit to registered version, and the job.</summary>
     /// <param name="polled">Given the job's state each time it is read (every 50 ms), as it runs.</param>
-    public static async Task<(double Seconds, JsonObject Job)> TrainAsync(HttpClient training, object job, Action<JsonObject>? polled = null)
+    public static Task<(double Seconds, JsonObject Job)> TrainAsync(HttpClient training, object job, Action<JsonObject>? polled = null) =>
+        RunJobAsync(training, "/training-jobs", job, TimeSpan.FromMilliseconds(50), polled);
+
+    /// <summary>
+    /// Submits a job to <paramref name="jobs"/> (training or batch prediction jobs: the same states) and reads it every
+    /// <paramref name="poll"/> until it succeeds; returns the seconds from submit to the read that saw it succeeded, and the job.
+    /// </summary>
+    public static async Task<(double Seconds, JsonObject Job)> RunJobAsync(
+        HttpClient client, string jobs, object job, TimeSpan poll, Action<JsonObject>? polled = null)
     {
         var clock = Stopwatch.StartNew();
-        using var submitted = await training.PostAsJsonAsync("/training-jobs", job);
-        submitted.EnsureSuccessStatusCode();
+        using var submitted = await client.PostAsJsonAsync(jobs, job);
+        if (!submitted.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"POST {jobs}: {(int)submitted.StatusCode} {await submitted.Content.ReadAsStringAsync()}");
+        }
+
         var id = (await submitted.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
         while (true)
         {
-            var state = (await training.GetFromJsonAsync<JsonObject>($"/training-jobs/{id}"))!;
+            var state = (await client.GetFromJsonAsync<JsonObject>($"{jobs}/{id}"))!;
             polled?.Invoke(state);
             switch (state["status"]!.GetValue<string>())
             {
@@ -62,7 +74,7 @@ internal static class PlatformClients
                     throw new InvalidOperationException($"The job did not succeed: {state}");
             }
 
-            await Task.Delay(50);
+            await Task.Delay(poll);
         }
     }
 

@@ -31,7 +31,14 @@ internal sealed class Platform : IAsyncDisposable
         Registry = Client(app, "registry", key);
         InferenceUrl = app.GetEndpoint("inference", "http");
         Inference = new HttpClient { BaseAddress = InferenceUrl, DefaultRequestHeaders = { Authorization = new("Bearer", key) } };
+        // Batch mode uploads and scores files of a million rows, longer than the default 100 s would allow on a busy machine.
+        Feature.Timeout = Inference.Timeout = TimeSpan.FromMinutes(30);
     }
+
+    /// <summary>The model every scenario but serving by entity key serves, from prepare.py's fair-affairs set.</summary>
+    public const string Fair = "fair";
+
+    public const string FairLabel = "had_affair";
 
     /// <summary>A key with every role a person can hold, which the clients and the load send.</summary>
     public string Key { get; }
@@ -111,6 +118,9 @@ internal sealed class Platform : IAsyncDisposable
         return new Platform(app, data, benchKey) { InferenceProcessId = processes is [var process] ? process.Id : null };
     }
 
+    /// <summary>prepare.py's fair-affairs file <paramref name="file"/> (train.csv or test.csv) under <paramref name="dataDir"/>.</summary>
+    public static string FairData(string dataDir, string file) => Path.Combine(dataDir, "fair-affairs", file);
+
     private static Task<string> CreateKeyAsync(DistributedApplication app, DirectoryInfo data) => PlatformClients.CreateKeyAsync(app, data.FullName);
 
     private static HttpClient Client(DistributedApplication app, string service, string key) => PlatformClients.Client(app, service, key);
@@ -122,6 +132,9 @@ internal sealed class Platform : IAsyncDisposable
         return await TrainAsync(new { modelName = model, dataset = model, label, task = "binary", trainer });
     }
 
+    /// <summary>Trains a version of <see cref="Fair"/> with <paramref name="trainer"/> on fair-affairs' train.csv, and returns its number.</summary>
+    public Task<int> TrainFairAsync(string dataDir, string trainer) => TrainAsync(Fair, FairData(dataDir, "train.csv"), FairLabel, trainer);
+
     /// <summary>Submits a training job (the body of POST /training-jobs), waits for it, and returns the model version it registered.</summary>
     public async Task<int> TrainAsync(object job) =>
         (await PlatformClients.TrainAsync(Training, job)).Job["modelVersion"]!.GetValue<int>();
@@ -132,6 +145,23 @@ internal sealed class Platform : IAsyncDisposable
         using var upload = await Feature.PostAsync($"/datasets/{dataset}/versions", new StringContent(csv, System.Text.Encoding.UTF8, "text/csv"));
         upload.EnsureSuccessStatusCode();
     }
+
+    /// <summary>Uploads the CSV file as a new version of the dataset, streamed from disk (a large file never sits in memory).</summary>
+    public async Task<DatasetVersionInfo> UploadCsvFileAsync(string dataset, string path)
+    {
+        await using var file = File.OpenRead(path);
+        using var body = new StreamContent(file) { Headers = { ContentType = new("text/csv") } };
+        using var upload = await Feature.PostAsync($"/datasets/{dataset}/versions", body);
+        if (!upload.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"The upload of {path} was refused ({(int)upload.StatusCode}): {await upload.Content.ReadAsStringAsync()}");
+        }
+
+        return (await upload.Content.ReadFromJsonAsync<DatasetVersionInfo>(JsonSerializerOptions.Web))!;
+    }
+
+    /// <summary>The processes named <paramref name="name"/> that run the replicas of <paramref name="resource"/>, to read their memory.</summary>
+    public Task<IReadOnlyList<ServiceProcess>> ProcessesAsync(string resource, string name) => ServiceProcess.FindAsync(_app, resource, name);
 
     /// <summary>
     /// Registers <paramref name="version"/>'s ONNX export as a version of <paramref name="model"/> (format onnx), read from the

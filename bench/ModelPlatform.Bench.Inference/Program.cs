@@ -12,6 +12,7 @@ using static ModelPlatform.Bench.Inference.Stats;
 // The inference benchmark of docs/performance.md; bench/inference/run.sh prepares its inputs and runs it.
 // Usage: ModelPlatform.Bench.Inference DATA_DIR BODIES_DIR PYTHON_URL [ROUNDS=3] [SECONDS=10] [OUT_MARKDOWN]
 //        ModelPlatform.Bench.Inference entity BODIES_DIR [ROUNDS=3] [SECONDS=10] [OUT_MARKDOWN]  (serving by entity key alone)
+//        ModelPlatform.Bench.Inference batch DATA_DIR [ROUNDS=3] [ROWS=1000000] [OUT_MARKDOWN]  (batch prediction jobs beside CSV scoring)
 //        ModelPlatform.Bench.Inference serve DATA_DIR BODIES_DIR  (the platform as benchmarked, left running to profile)
 //        ModelPlatform.Bench.Inference serve-trivial PORT         (baseline (b), started by the benchmark itself)
 if (args is ["serve-trivial", var trivialPort])
@@ -20,15 +21,22 @@ if (args is ["serve-trivial", var trivialPort])
     return;
 }
 
-var mode = args is ["serve" or "entity", ..] ? args[0] : "all";
+var mode = args is ["serve" or "entity" or "batch", ..] ? args[0] : "all";
 var serve = mode == "serve";
-var (dataDir, bodiesDir) = mode switch { "serve" => (args[1], args[2]), "entity" => ("", args[1]), _ => (args[0], args[1]) };
-// Rounds, seconds and the report's file come after the inputs.
-var options = args[(mode == "entity" ? 2 : 3)..];
+var (dataDir, bodiesDir) = mode switch
+{
+    "serve" => (args[1], args[2]),
+    "entity" => ("", args[1]),
+    "batch" => (args[1], ""),
+    _ => (args[0], args[1]),
+};
+// Rounds, seconds (batch: rows) and the report's file come after the inputs.
+var options = args[(mode is "entity" or "batch" ? 2 : 3)..];
 var rounds = options.Length > 0 ? int.Parse(options[0], CultureInfo.InvariantCulture) : 3;
-var seconds = TimeSpan.FromSeconds(options.Length > 1 ? int.Parse(options[1], CultureInfo.InvariantCulture) : 10);
+var seconds = TimeSpan.FromSeconds(mode != "batch" && options.Length > 1 ? int.Parse(options[1], CultureInfo.InvariantCulture) : 10);
+var batchRows = mode == "batch" && options.Length > 1 ? int.Parse(options[1], CultureInfo.InvariantCulture) : 1_000_000;
 var outPath = options.Length > 2 ? options[2] : null;
-const string Model = "fair";
+const string Model = Platform.Fair;
 // The same model exported to ONNX and served as a model of its own, on ONNX Runtime.
 const string OnnxModel = "fair-onnx";
 const int TrivialPort = 18100;
@@ -46,6 +54,12 @@ var inferenceEnvironment = serve && Environment.GetEnvironmentVariable("BENCH_IN
     ? extra.Split(';').Select(pair => pair.Split('=', 2)).ToDictionary(pair => pair[0], pair => pair[1])
     : null;
 await using var platform = await Platform.StartAsync(sink.Url, inferenceEnvironment);
+if (mode == "batch")
+{
+    await ReportAsync(await BatchScoring.RunAsync(platform, dataDir, rounds, batchRows), outPath);
+    return;
+}
+
 var byKey = await ServingByEntityKey.PrepareAsync(platform, bodiesDir);
 if (mode == "entity")
 {
@@ -53,9 +67,8 @@ if (mode == "entity")
     return;
 }
 
-var train = Path.Combine(dataDir, "fair-affairs", "train.csv");
-var first = await platform.TrainAsync(Model, train, "had_affair", "LightGbm");
-var second = await platform.TrainAsync(Model, train, "had_affair", "FastTree");
+var first = await platform.TrainFairAsync(dataDir, "LightGbm");
+var second = await platform.TrainFairAsync(dataDir, "FastTree");
 await platform.PromoteAsync(Model, first);
 await platform.WaitUntilReadyAsync(Model);
 
