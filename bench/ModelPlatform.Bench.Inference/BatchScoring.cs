@@ -219,7 +219,7 @@ internal static class BatchScoring
             new { model = Platform.Fair, version, dataset = data.Name, datasetVersion = data.Version }, Poll);
         var output = await platform.Feature.GetFromJsonAsync<DatasetVersionInfo>(
             $"/datasets/{job["output"]!.GetValue<string>()}/versions/{job["outputVersion"]!.GetValue<int>()}", JsonSerializerOptions.Web);
-        if (job["scoredRows"]!.GetValue<long>() != data.Rows || output!.Rows != data.Rows || output.Columns.All(column => column.Name != "prediction"))
+        if (job["rows"]!.GetValue<long>() != data.Rows || output!.Rows != data.Rows || output.Columns.All(column => column.Name != "prediction"))
         {
             throw new InvalidOperationException($"The job did not score every row of {data.Name} v{data.Version} ({data.Rows:N0}): {job}");
         }
