@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using ModelPlatform.Contracts;
 using ModelPlatform.Feature.Datasets;
+using ModelPlatform.Feature.Offline;
 using ModelPlatform.Features.Statistics;
 using ModelPlatform.Storage;
 using ModelPlatform.TestSupport;
@@ -256,6 +257,71 @@ public abstract class DatasetStoreTests : IDisposable
         }
 
         throw new InvalidOperationException("the upload broke off");
+    }
+
+    [Fact]
+    public async Task AParquetFileIsTakenInAsItsDeclaredColumnsAndAJobsPredictionsAreStoredOnce()
+    {
+        IReadOnlyList<ColumnSchema> columns = [new("n", ColumnType.Numeric), new("label", ColumnType.Categorical)];
+        var upload = ParquetUpload("SELECT i::INTEGER AS n, 'c' || (i % 3) AS label FROM range(10) t(i)");
+        var written = _files.NewTemporaryPath();
+        long rows;
+        using (var duckdb = _files.OpenUploadEngine())
+        {
+            rows = ParquetImport.Write(duckdb, upload, columns, new CsvLimits(), written);
+        }
+
+        var file = await _files.StoreAsync(written, rows, CancellationToken.None);
+        var lineage = new PredictionLineage("customers", 1, "churn", 2, Guid.NewGuid());
+        var first = await _store.AddVersionAsync("scored", columns, file, "00", lineage: null, lineage, AuditActor.Platform, CancellationToken.None);
+        var retried = await _store.AddVersionAsync("scored", columns, file, "00", lineage: null, lineage, AuditActor.Platform, CancellationToken.None);
+
+        Assert.Equal((1, 1, 10), (first.Version, retried.Version, first.Rows));
+        Assert.Single(await _store.GetVersionsAsync("scored", CancellationToken.None));
+        Assert.Equal(lineage, (await _store.GetVersionAsync("scored", null, CancellationToken.None))!.Predictions);
+        // Integers are stored as every number is: a double.
+        var stored = await _store.GetRowsAsync("scored", 1, 0, 10, CancellationToken.None);
+        Assert.Equal((9.0, "c0"), (stored[9]["n"], stored[9]["label"]));
+    }
+
+    [Theory]
+    [InlineData("n:numeric,label:categorical,extra:numeric", "metadata.columns.extra", "is not a column of the Parquet file")]
+    [InlineData("n:numeric,label:numeric", "metadata.columns.label", "is VARCHAR in the Parquet file, which does not hold numeric values")]
+    [InlineData("n:numeric", "metadata.columns", "does not declare the file's column 'label'")]
+    [InlineData("n:boolean,label:categorical", "metadata.columns.n", "is INTEGER in the Parquet file, which does not hold boolean values")]
+    public void AParquetFileThatDoesNotMatchItsDeclaredColumnsIsRefusedNamingTheColumn(string declared, string field, string message)
+    {
+        var columns = declared.Split(',').Select(column => column.Split(':'))
+            .Select(parts => new ColumnSchema(parts[0], JsonSerializer.Deserialize<ColumnType>($"\"{parts[1]}\"", JsonSerializerOptions.Web))).ToList();
+        var upload = ParquetUpload("SELECT i::INTEGER AS n, 'c' || (i % 3) AS label FROM range(10) t(i)");
+        using var duckdb = _files.OpenUploadEngine();
+
+        var refused = Assert.Throws<FeatureRequestException>(() => ParquetImport.Write(duckdb, upload, columns, new CsvLimits(), _files.NewTemporaryPath()));
+
+        Assert.Equal((field, message), (refused.Field, refused.Message));
+    }
+
+    [Fact]
+    public void AFileThatIsNoParquetIsRefusedAsTheData()
+    {
+        var upload = _files.NewTemporaryPath();
+        File.WriteAllText(upload, "x,y\n1,2\n");
+        using var duckdb = _files.OpenUploadEngine();
+
+        var refused = Assert.Throws<FeatureRequestException>(() =>
+            ParquetImport.Write(duckdb, upload, [new("x", ColumnType.Numeric)], new CsvLimits(), _files.NewTemporaryPath()));
+
+        Assert.Equal("data", refused.Field);
+        Assert.StartsWith("is not a Parquet file that can be read", refused.Message);
+    }
+
+    /// <summary>A Parquet file of the query's rows, written by DuckDB as any other tool would.</summary>
+    private string ParquetUpload(string query)
+    {
+        var path = _files.NewTemporaryPath();
+        using var duckdb = _files.OpenUploadEngine();
+        duckdb.Execute($"COPY ({query}) TO '{path}' (FORMAT parquet)");
+        return path;
     }
 
     private static Task<ParsedDataset> ReadAsync(string csv) =>

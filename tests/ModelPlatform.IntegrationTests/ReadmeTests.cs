@@ -10,7 +10,7 @@ namespace ModelPlatform.IntegrationTests;
 
 /// <summary>
 /// The README's curl commands, read from README.md at test time and run with the real curl against the platform, in
-/// order: each must answer as the README says (see <see cref="Readme"/> for how it is read). Step 5 of the walkthrough,
+/// order: each must answer as the README says (see <see cref="Readme"/> for how it is read). Step 6 of the walkthrough,
 /// promoting a second version, has no command of its own; EndToEndTests and InferenceTests cover the hot swap.
 /// </summary>
 public partial class ReadmeTests(PlatformFixture platform, ITestOutputHelper output) : PlatformTest(platform)
@@ -72,10 +72,11 @@ public partial class ReadmeTests(PlatformFixture platform, ITestOutputHelper out
                         placeholders[placeholder] = value;
                     }
 
-                    // Jobs run in the background; the README's next commands look at what the job trained.
+                    // Jobs run in the background; the README's next commands look at what the job trained or scored.
                     if (services[0] == "training" && answer.Status == HttpStatusCode.Accepted)
                     {
-                        var job = await Platform.WaitForJobAsync(JsonNode.Parse(answer.Body)!["id"]!.GetValue<string>());
+                        var kind = shell.Contains("/batch-predictions", StringComparison.Ordinal) ? "batch-predictions" : "training-jobs";
+                        var job = await Platform.WaitForJobAsync(JsonNode.Parse(answer.Body)!["id"]!.GetValue<string>(), kind);
                         Platform.AssertJobStatus(job, "succeeded");
                     }
                 }
