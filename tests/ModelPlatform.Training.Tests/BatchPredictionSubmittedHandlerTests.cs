@@ -33,7 +33,8 @@ public sealed class BatchPredictionSubmittedHandlerTests : IDisposable
         var services = await PlatformServices.CreateAsync(failingUploads: 1);
         var job = await AddJobAsync();
 
-        var first = await Assert.ThrowsAsync<HttpRequestException>(() => Handler(services, attempt: 1).HandleAsync(new BatchPredictionSubmitted(job.Id), default));
+        var first = await Assert.ThrowsAsync<HttpRequestException>(
+            () => Handler(services, attempt: 1).HandleAsync(new BatchPredictionSubmitted(job.Id), default));
         var retried = (await _store.GetAsync(job.Id, CancellationToken.None))!;
         await Handler(services, attempt: 2).HandleAsync(new BatchPredictionSubmitted(job.Id), default);
 
@@ -110,7 +111,8 @@ public sealed class BatchPredictionSubmittedHandlerTests : IDisposable
                     return data;
                 case ("POST", "/datasets/rows-predictions/versions"):
                     var form = (MultipartFormDataContent)request.Content!;
-                    var metadata = JsonSerializer.Deserialize<DatasetVersionImport>(await form.First().ReadAsStringAsync(cancellationToken), JsonSerializerOptions.Web)!;
+                    var metadata = JsonSerializer.Deserialize<DatasetVersionImport>(
+                        await form.First().ReadAsStringAsync(cancellationToken), JsonSerializerOptions.Web)!;
                     await using (var file = await form.Last().ReadAsStreamAsync(cancellationToken))
                     {
                         var copy = new MemoryStream();
