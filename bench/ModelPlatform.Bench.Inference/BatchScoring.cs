@@ -114,6 +114,8 @@ internal static class BatchScoring
         report.AppendLine();
         report.AppendLine(CultureInfo.InvariantCulture, $"The job waited {Median(jobRuns.Select(run => run.QueuedSeconds)):F2} s "
             + $"in the queue (createdAt → startedAt, median); workers by round: {string.Join(", ", jobRuns.Select(run => run.Worker))}{unnamed}.");
+        var phases = jobRuns[0].Phases.Keys.Select(phase => $"{phase} {Median(jobRuns.Select(run => run.Phases[phase])):F2} s");
+        report.AppendLine(CultureInfo.InvariantCulture, $"Where the job's time went (medians, as the job reports them): {string.Join(", ", phases)}.");
         report.AppendLine();
         report.AppendLine(CultureInfo.InvariantCulture,
             $"Rerun: `flock /tmp/modelplatform-heavy.lock bench/inference/run.sh batch {rounds} {rows}`");
@@ -203,10 +205,11 @@ internal static class BatchScoring
         // Training jobs name their worker "machine:pid" in each attempt; where a batch job does not, the peak is both workers' highest.
         var id = WorkerId(job);
         var ran = workers.Where(worker => id is null || worker.Id == id).ToList();
+        var phases = job["phaseSeconds"]!.AsObject().ToDictionary(phase => phase.Key, phase => phase.Value!.GetValue<double>());
         var run = before.Count > 0 && ran.Count > 0 && ran.All(worker => before[worker.Id] is not null)
             ? new JobRun(seconds, jobSeconds, queued, id?.ToString(CultureInfo.InvariantCulture) ?? NotNamed,
-                ran.Max(worker => before[worker.Id]), ran.Max(worker => worker.PeakBytes))
-            : new JobRun(seconds, jobSeconds, queued, id?.ToString(CultureInfo.InvariantCulture) ?? NotNamed, null, null);
+                ran.Max(worker => before[worker.Id]), ran.Max(worker => worker.PeakBytes), phases)
+            : new JobRun(seconds, jobSeconds, queued, id?.ToString(CultureInfo.InvariantCulture) ?? NotNamed, null, null, phases);
         Console.WriteLine($"  batch job     {seconds,8:F2} s  {data.Rows / seconds,10:N0} rows/s  "
             + $"(its own {jobSeconds:F2} s, {data.Rows / jobSeconds:N0} rows/s; worker {run.Worker}){Memory(run)}");
         return run;
@@ -272,6 +275,8 @@ internal static class BatchScoring
     private record Run(double Seconds, long? Before, long? Peak);
 
     /// <summary>A batch job's round: seconds from submit to succeeded, the job's own and its wait, and the worker that ran it.</summary>
-    private sealed record JobRun(double Seconds, double JobSeconds, double QueuedSeconds, string Worker, long? Before, long? Peak)
+    /// <param name="Phases">Where the job's time went, as the job reports it: seconds loading the model and the data, scoring, storing.</param>
+    private sealed record JobRun(
+        double Seconds, double JobSeconds, double QueuedSeconds, string Worker, long? Before, long? Peak, IReadOnlyDictionary<string, double> Phases)
         : Run(Seconds, Before, Peak);
 }

@@ -44,7 +44,7 @@ public abstract class BatchPredictionStoreTests : IDisposable
         var claim = await _store.TryClaimAsync(job.Id, "w1", Lease, CancellationToken.None);
         var whileHeld = await _store.TryClaimAsync(job.Id, "w2", Lease, CancellationToken.None);
         _clock.Advance(TimeSpan.FromSeconds(1));
-        await _store.SucceedAsync(job.Id, 4, CancellationToken.None);
+        await _store.SucceedAsync(job.Id, 4, new Dictionary<string, double> { ["scoring"] = 1.5 }, CancellationToken.None);
 
         Assert.Equal((ClaimOutcome.Claimed, 1, "customers", 2), (claim.Outcome, claim.Attempt, claim.Job!.Dataset, claim.Job.DatasetVersion));
         Assert.Equal(ClaimOutcome.HeldByAnotherWorker, whileHeld.Outcome);
@@ -52,6 +52,7 @@ public abstract class BatchPredictionStoreTests : IDisposable
         Assert.Equal((JobStatus.Succeeded, 4, 3, "production"), (finished.Status, finished.OutputVersion, finished.ModelVersion, finished.Alias));
         Assert.Equal([JobStatus.Queued, JobStatus.Running, JobStatus.Succeeded], finished.History!.Select(change => change.Status));
         Assert.Equal("w1", Assert.Single(finished.Attempts!).Worker);
+        Assert.Equal(1.5, finished.PhaseSeconds!["scoring"]);
         Assert.Equal(ClaimOutcome.Finished, (await _store.TryClaimAsync(job.Id, "w2", Lease, CancellationToken.None)).Outcome);
     }
 

@@ -44,6 +44,7 @@ public sealed class BatchPredictionSubmittedHandlerTests : IDisposable
         var done = (await _store.GetAsync(job.Id, CancellationToken.None))!;
         Assert.True(done.Status == JobStatus.Succeeded, $"The job ended {done.Status}: {done.Error}");
         Assert.Equal((7, 2), (done.OutputVersion, done.Attempts!.Count));
+        Assert.Equal(["loading-model", "loading-data", "scoring", "storing"], done.PhaseSeconds!.Keys);
         // Every row went up, with its answer, and the lineage names the job.
         Assert.Equal(2, services.Uploads.Count);
         Assert.Equal((2_200L, job.Id), (services.Uploads[^1].Rows, services.Uploads[^1].Metadata.Predictions!.JobId));

@@ -19,6 +19,7 @@ public sealed record SubmitBatchPredictionRequest(
 /// <param name="ModelVersion">The version that scores, resolved from <see cref="Alias"/> when the job was submitted by alias.</param>
 /// <param name="Rows">The rows of the dataset version, each scored.</param>
 /// <param name="OutputVersion">The version of <see cref="Output"/> the predictions became, once the job succeeded.</param>
+/// <param name="PhaseSeconds">Where the successful attempt's time went, phase by phase (loading-model, loading-data, scoring, storing).</param>
 public sealed record BatchPredictionJob(
     Guid Id,
     JobStatus Status,
@@ -38,7 +39,8 @@ public sealed record BatchPredictionJob(
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
     IReadOnlyList<JobAttempt>? Attempts = null,
-    IReadOnlyList<JobStatusChange>? History = null)
+    IReadOnlyList<JobStatusChange>? History = null,
+    IReadOnlyDictionary<string, double>? PhaseSeconds = null)
 {
     /// <summary>A job as it is accepted: queued, nothing run yet.</summary>
     public static BatchPredictionJob Queued(

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Diagnostics;
+using System.Text.Json;
 using Dapper;
 using ModelPlatform.Contracts;
 using ModelPlatform.Storage;
@@ -25,6 +26,7 @@ public sealed class BatchPredictionStore(ServiceDatabase database, TimeProvider 
             dataset_version INTEGER NOT NULL,
             output TEXT NOT NULL,
             output_version INTEGER,
+            phase_seconds TEXT,
             row_count INTEGER NOT NULL,
             attempts INTEGER NOT NULL DEFAULT 0,
             max_attempts INTEGER NOT NULL,
@@ -43,7 +45,7 @@ public sealed class BatchPredictionStore(ServiceDatabase database, TimeProvider 
 
     private const string SelectJob = """
         SELECT id AS Id, status AS Status, model_name AS Model, model_version AS ModelVersion, alias AS Alias, dataset AS Dataset,
-               dataset_version AS DatasetVersion, output AS Output, output_version AS OutputVersion, row_count AS Rows,
+               dataset_version AS DatasetVersion, output AS Output, output_version AS OutputVersion, phase_seconds AS PhaseSeconds, row_count AS Rows,
                max_attempts AS MaxAttempts, phase AS Phase, percent AS Percent, cancel_requested AS CancelRequested, error AS Error,
                created_at AS CreatedAt, started_at AS StartedAt, finished_at AS FinishedAt
         FROM batch_prediction_jobs
@@ -119,26 +121,27 @@ public sealed class BatchPredictionStore(ServiceDatabase database, TimeProvider 
         return [.. rows.Select(row => row.ToJob())];
     }
 
-    /// <summary>Marks the job succeeded with the dataset version its predictions became.</summary>
-    public async Task SucceedAsync(Guid id, int outputVersion, CancellationToken cancellationToken)
+    /// <summary>Marks the job succeeded with the dataset version its predictions became, and where its time went.</summary>
+    public async Task SucceedAsync(Guid id, int outputVersion, IReadOnlyDictionary<string, double> phaseSeconds, CancellationToken cancellationToken)
     {
         await using var connection = await Database.OpenAsync(cancellationToken);
         await using var transaction = await Database.BeginWriteAsync(connection, Resource(id), cancellationToken);
         await connection.ExecuteAsync(
-            "UPDATE batch_prediction_jobs SET output_version = @outputVersion, error = NULL WHERE id = @id",
-            new { id = id.ToString(), outputVersion }, transaction);
+            "UPDATE batch_prediction_jobs SET output_version = @outputVersion, phase_seconds = @phaseSeconds, error = NULL WHERE id = @id",
+            new { id = id.ToString(), outputVersion, phaseSeconds = JsonSerializer.Serialize(phaseSeconds, Json) }, transaction);
         await FinishAsync(connection, transaction, id, JobStatus.Succeeded, $"stored as version {outputVersion}", Clock.GetUtcNow());
         await transaction.CommitAsync(cancellationToken);
     }
 
     private sealed record JobRow(
         string Id, string Status, string Model, long ModelVersion, string? Alias, string Dataset, long DatasetVersion, string Output,
-        long? OutputVersion, long Rows, long MaxAttempts, string? Phase, double? Percent, long CancelRequested, string? Error, string CreatedAt,
-        string? StartedAt, string? FinishedAt)
+        long? OutputVersion, string? PhaseSeconds, long Rows, long MaxAttempts, string? Phase, double? Percent, long CancelRequested, string? Error,
+        string CreatedAt, string? StartedAt, string? FinishedAt)
     {
         public BatchPredictionJob ToJob() => new(
             Guid.Parse(Id), Parse<JobStatus>(Status), Model, (int)ModelVersion, Alias, Dataset, (int)DatasetVersion, Output, (int?)OutputVersion,
             (int)Rows, (int)MaxAttempts, Phase is null ? null : new JobProgress(Phase, Percent ?? 0), CancelRequested != 0, Error,
-            Time(CreatedAt)!.Value, Time(StartedAt), Time(FinishedAt));
+            Time(CreatedAt)!.Value, Time(StartedAt), Time(FinishedAt),
+            PhaseSeconds: PhaseSeconds is null ? null : JsonSerializer.Deserialize<Dictionary<string, double>>(PhaseSeconds, Json));
     }
 }
