@@ -112,16 +112,9 @@ public static class BatchPredictionsApi
         Guid id, BatchPredictionStore jobs, HttpContext context, CancellationToken cancellationToken) =>
         JobEndpoints.CancelAsync(jobs, id, Kind, job => job.Status, context, cancellationToken);
 
-    public static async Task<Results<Ok<IReadOnlyList<BatchPredictionJob>>, ValidationProblem>> ListJobs(
-        BatchPredictionStore jobs, CancellationToken cancellationToken, string? status = null, string? model = null, int limit = 100)
-    {
-        if (JobEndpoints.TryParseStatus(status, out var wanted) is { } problem)
-        {
-            return problem;
-        }
-
-        return TypedResults.Ok(await jobs.ListAsync(wanted, model, Math.Clamp(limit, 1, 1000), cancellationToken));
-    }
+    public static Task<Results<Ok<IReadOnlyList<BatchPredictionJob>>, ValidationProblem>> ListJobs(
+        BatchPredictionStore jobs, CancellationToken cancellationToken, string? status = null, string? model = null, int limit = 100) =>
+        JobEndpoints.ListAsync(jobs, status, model, limit, cancellationToken);
 
     internal static Dictionary<string, string[]> Validate(SubmitBatchPredictionRequest request)
     {

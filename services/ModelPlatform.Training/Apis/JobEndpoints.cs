@@ -38,27 +38,27 @@ internal static class JobEndpoints
     }
 
     /// <summary>
-    /// Reads a list's <c>?status=</c> as the API writes it ("succeeded"), which the framework's enum binding would refuse;
-    /// the problem when it names no status.
+    /// Jobs newest first, optionally of a status and a model. The status is read as the API writes it ("succeeded"), which
+    /// the framework's enum binding would refuse.
     /// </summary>
-    public static ValidationProblem? TryParseStatus(string? status, out JobStatus? wanted)
+    public static async Task<Results<Ok<IReadOnlyList<TJob>>, ValidationProblem>> ListAsync<TJob>(
+        LeasedJobStore<TJob> jobs, string? status, string? model, int limit, CancellationToken cancellationToken) where TJob : class
     {
-        wanted = null;
-        if (status is null)
+        JobStatus? wanted = null;
+        if (status is not null)
         {
-            return null;
-        }
-
-        if (!JobStatuses.TryParse(status, out var parsed))
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            if (!JobStatuses.TryParse(status, out var parsed))
             {
-                ["status"] = [$"'{status}' is not a job status; choose one of {string.Join(", ", JobStatuses.Names)}"],
-            });
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+                {
+                    ["status"] = [$"'{status}' is not a job status; choose one of {string.Join(", ", JobStatuses.Names)}"],
+                });
+            }
+
+            wanted = parsed;
         }
 
-        wanted = parsed;
-        return null;
+        return TypedResults.Ok(await jobs.ListAsync(wanted, model, Math.Clamp(limit, 1, 1000), cancellationToken));
     }
 
     public static NotFound<ProblemDetails> NotFound(string kind, Guid id) => ProblemResults.NotFound($"There is no {kind} '{id}'.");

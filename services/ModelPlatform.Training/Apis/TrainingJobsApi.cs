@@ -150,16 +150,9 @@ public static class TrainingJobsApi
         var name => Trainers.Canonical(request.Task!.Value, name)!,
     };
 
-    public static async Task<Results<Ok<IReadOnlyList<TrainingJob>>, ValidationProblem>> ListJobs(
-        TrainingJobStore jobs, CancellationToken cancellationToken, string? status = null, string? model = null, int limit = 100)
-    {
-        if (JobEndpoints.TryParseStatus(status, out var wanted) is { } problem)
-        {
-            return problem;
-        }
-
-        return TypedResults.Ok(await jobs.ListAsync(wanted, model, Math.Clamp(limit, 1, 1000), cancellationToken));
-    }
+    public static Task<Results<Ok<IReadOnlyList<TrainingJob>>, ValidationProblem>> ListJobs(
+        TrainingJobStore jobs, CancellationToken cancellationToken, string? status = null, string? model = null, int limit = 100) =>
+        JobEndpoints.ListAsync(jobs, status, model, limit, cancellationToken);
 
     internal static Dictionary<string, string[]> Validate(SubmitTrainingJobRequest request)
     {

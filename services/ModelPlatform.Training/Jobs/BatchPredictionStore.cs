@@ -59,8 +59,13 @@ public sealed class BatchPredictionStore(ServiceDatabase database, TimeProvider 
 
     protected override IntegrationEvent Message(Guid id) => new BatchPredictionSubmitted(id);
 
-    protected override async Task<BatchPredictionJob> ReadClaimedAsync(DbConnection connection, DbTransaction transaction, Guid id) =>
-        (await connection.QuerySingleAsync<JobRow>(SelectJob + " WHERE id = @id", new { id = id.ToString() }, transaction)).ToJob();
+    protected override async Task<IReadOnlyList<BatchPredictionJob>> QueryAsync(
+        DbConnection connection, string filter, object parameters, DbTransaction? transaction, CancellationToken cancellationToken) =>
+        [.. (await connection.QueryAsync<JobRow>(new CommandDefinition($"{SelectJob} {filter}", parameters, transaction, cancellationToken: cancellationToken)))
+            .Select(row => row.ToJob())];
+
+    protected override BatchPredictionJob WithHistory(BatchPredictionJob job, IReadOnlyList<JobAttempt> attempts, IReadOnlyList<JobStatusChange> history) =>
+        job with { Attempts = attempts, History = history };
 
     /// <summary>Stores a queued job and its message, remembering the caller's trace so the job's message continues it.</summary>
     public async Task<BatchPredictionJob> AddAsync(BatchPredictionJob job, AuditActor actor, CancellationToken cancellationToken)
@@ -91,34 +96,6 @@ public sealed class BatchPredictionStore(ServiceDatabase database, TimeProvider 
         await AnnounceAsync(connection, transaction, job.Id, job, job.MaxAttempts, actor, job.CreatedAt);
         await transaction.CommitAsync(cancellationToken);
         return job;
-    }
-
-    /// <summary>A job with its attempts and status history.</summary>
-    public override async Task<BatchPredictionJob?> GetAsync(Guid id, CancellationToken cancellationToken)
-    {
-        await using var connection = await Database.OpenAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<JobRow>(new CommandDefinition(
-            SelectJob + " WHERE id = @id", new { id = id.ToString() }, cancellationToken: cancellationToken));
-        if (row is null)
-        {
-            return null;
-        }
-
-        var (attempts, history) = await ReadHistoryAsync(connection, id, cancellationToken);
-        return row.ToJob() with { Attempts = attempts, History = history };
-    }
-
-    /// <summary>Jobs newest first, optionally of one status or one model.</summary>
-    public async Task<IReadOnlyList<BatchPredictionJob>> ListAsync(JobStatus? status, string? model, int limit, CancellationToken cancellationToken)
-    {
-        await using var connection = await Database.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<JobRow>(new CommandDefinition(
-            SelectJob + """
-                 WHERE (@status IS NULL OR status = @status) AND (@model IS NULL OR model_name = @model)
-                ORDER BY created_at DESC LIMIT @limit
-                """,
-            new { status = status is null ? null : Text(status.Value), model, limit }, cancellationToken: cancellationToken));
-        return [.. rows.Select(row => row.ToJob())];
     }
 
     /// <summary>Marks the job succeeded with the dataset version its predictions became, and where its time went.</summary>

@@ -43,8 +43,15 @@ public abstract class LeasedJobStore<TJob>(ServiceDatabase database, TimeProvide
     /// <summary>The message that sends a job to a worker.</summary>
     protected abstract IntegrationEvent Message(Guid id);
 
-    /// <summary>The job as a worker sees it once claimed.</summary>
-    protected abstract Task<TJob> ReadClaimedAsync(DbConnection connection, DbTransaction transaction, Guid id);
+    /// <summary>
+    /// The kind's jobs that <paramref name="filter"/> (a WHERE clause, perhaps with an ORDER BY and LIMIT, over the table's
+    /// columns) selects, without their attempts and history.
+    /// </summary>
+    protected abstract Task<IReadOnlyList<TJob>> QueryAsync(
+        DbConnection connection, string filter, object parameters, DbTransaction? transaction, CancellationToken cancellationToken);
+
+    /// <summary>The job with its attempts and status history.</summary>
+    protected abstract TJob WithHistory(TJob job, IReadOnlyList<JobAttempt> attempts, IReadOnlyList<JobStatusChange> history);
 
     protected string Resource(Guid id) => $"{Resources}/{id}";
 
@@ -57,8 +64,31 @@ public abstract class LeasedJobStore<TJob>(ServiceDatabase database, TimeProvide
         await connection.EnqueueAsync(transaction, Message(id), at, id.ToString(), new PublishOptions(maxAttempts));
     }
 
+    /// <summary>A job with its attempts and status history; null when there is no such job.</summary>
+    public async Task<TJob?> GetAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        if ((await QueryAsync(connection, "WHERE id = @id", new { id = id.ToString() }, null, cancellationToken)).SingleOrDefault() is not { } job)
+        {
+            return null;
+        }
+
+        var (attempts, history) = await ReadHistoryAsync(connection, id, cancellationToken);
+        return WithHistory(job, attempts, history);
+    }
+
+    /// <summary>Jobs newest first, optionally of one status or one model.</summary>
+    public async Task<IReadOnlyList<TJob>> ListAsync(JobStatus? status, string? model, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await QueryAsync(
+            connection,
+            "WHERE (@status IS NULL OR status = @status) AND (@model IS NULL OR model_name = @model) ORDER BY created_at DESC LIMIT @limit",
+            new { status = status is null ? null : Text(status.Value), model, limit }, null, cancellationToken);
+    }
+
     /// <summary>A job's attempts and status history, oldest first.</summary>
-    protected static async Task<(List<JobAttempt> Attempts, List<JobStatusChange> History)> ReadHistoryAsync(
+    private static async Task<(List<JobAttempt> Attempts, List<JobStatusChange> History)> ReadHistoryAsync(
         DbConnection connection, Guid id, CancellationToken cancellationToken)
     {
         var attempts = await connection.QueryAsync<(long Attempt, string Worker, string StartedAt, string? FinishedAt, string? Error)>(new CommandDefinition(
@@ -134,7 +164,7 @@ public abstract class LeasedJobStore<TJob>(ServiceDatabase database, TimeProvide
         await connection.ExecuteAsync(
             "INSERT INTO job_attempts (job_id, attempt, worker, started_at) VALUES (@id, @attempt, @worker, @now)", parameters, transaction);
         await AddEventAsync(connection, transaction, id, JobStatus.Running, $"attempt {parameters.attempt} on {worker}", now);
-        var claimed = await ReadClaimedAsync(connection, transaction, id);
+        var claimed = (await QueryAsync(connection, "WHERE id = @id", new { id = id.ToString() }, transaction, cancellationToken)).Single();
         await transaction.CommitAsync(cancellationToken);
         return new Claim<TJob>(ClaimOutcome.Claimed, claimed, (int)parameters.attempt);
     }
@@ -191,9 +221,6 @@ public abstract class LeasedJobStore<TJob>(ServiceDatabase database, TimeProvide
 
         await transaction.CommitAsync(cancellationToken);
     }
-
-    /// <summary>A job with its attempts and status history; null when there is no such job.</summary>
-    public abstract Task<TJob?> GetAsync(Guid id, CancellationToken cancellationToken);
 
     /// <summary>
     /// Cancels a queued job at once, or asks a running one to stop (its worker checks at every heartbeat).

@@ -124,8 +124,13 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
 
     protected override IntegrationEvent Message(Guid id) => new TrainingJobSubmitted(id);
 
-    protected override async Task<TrainingJob> ReadClaimedAsync(DbConnection connection, DbTransaction transaction, Guid id) =>
-        (await connection.QuerySingleAsync<JobRow>(SelectJob + " WHERE id = @id", new { id = id.ToString() }, transaction)).ToJob();
+    protected override async Task<IReadOnlyList<TrainingJob>> QueryAsync(
+        DbConnection connection, string filter, object parameters, DbTransaction? transaction, CancellationToken cancellationToken) =>
+        [.. (await connection.QueryAsync<JobRow>(new CommandDefinition($"{SelectJob} {filter}", parameters, transaction, cancellationToken: cancellationToken)))
+            .Select(row => row.ToJob())];
+
+    protected override TrainingJob WithHistory(TrainingJob job, IReadOnlyList<JobAttempt> attempts, IReadOnlyList<JobStatusChange> history) =>
+        job with { Attempts = attempts, History = history };
 
     private const string SelectJob = """
         SELECT id AS Id, status AS Status, model_name AS ModelName, dataset AS Dataset, dataset_version AS DatasetVersion,
@@ -174,33 +179,6 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
         await AnnounceAsync(connection, transaction, job.Id, job, job.Options.MaxAttempts, actor, job.CreatedAt);
         await transaction.CommitAsync(cancellationToken);
         return job;
-    }
-
-    /// <summary>A job with its attempts and status history.</summary>
-    public override async Task<TrainingJob?> GetAsync(Guid id, CancellationToken cancellationToken)
-    {
-        await using var connection = await Database.OpenAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<JobRow>(new CommandDefinition(
-            SelectJob + " WHERE id = @id", new { id = id.ToString() }, cancellationToken: cancellationToken));
-        if (row is null)
-        {
-            return null;
-        }
-
-        var (attempts, history) = await ReadHistoryAsync(connection, id, cancellationToken);
-        return row.ToJob() with { Attempts = attempts, History = history };
-    }
-
-    public async Task<IReadOnlyList<TrainingJob>> ListAsync(JobStatus? status, string? modelName, int limit, CancellationToken cancellationToken)
-    {
-        await using var connection = await Database.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<JobRow>(new CommandDefinition(
-            SelectJob + """
-                 WHERE (@status IS NULL OR status = @status) AND (@modelName IS NULL OR model_name = @modelName)
-                ORDER BY created_at DESC LIMIT @limit
-                """,
-            new { status = status is null ? null : Text(status.Value), modelName, limit }, cancellationToken: cancellationToken));
-        return rows.Select(row => row.ToJob()).ToList();
     }
 
     public async Task SucceedAsync(
