@@ -424,6 +424,23 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
     });
 
     [Fact]
+    public Task AVersionOfPredictionsLinksToTheModelVersionAndTheRowsItScored() => BrowseAsync(async page =>
+    {
+        var model = await Platform.ProductionIrisAsync();
+        var submitted = await Platform.Training.PostAsJsonAsync("/batch-predictions", new { model, version = 1, dataset = model })
+            .AssertJsonAsync(System.Net.HttpStatusCode.Accepted);
+        var job = await Platform.WaitForJobAsync(submitted["id"]!.GetValue<string>(), "batch-predictions");
+        Platform.AssertJobStatus(job, "succeeded");
+        await page.SignInAsync(Platform.Key, $"/datasets/{model}-predictions/versions/1");
+
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = $"{model} v1" }).First).ToHaveAttributeAsync("href", $"models/{model}/versions/1");
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = $"{model} v1" }).Last).ToHaveAttributeAsync("href", $"datasets/{model}/versions/1");
+        await Expect(page.GetByText(job["id"]!.GetValue<string>())).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "prediction categorical" })).ToBeVisibleAsync();
+        await page.AssertAccessibleAsync();
+    });
+
+    [Fact]
     public Task AFailingPageShowsAReadableErrorWithItsTraceId() => BrowseAsync(async page =>
     {
         await page.SignInAsync(Platform.Key, "/datasets");
