@@ -91,11 +91,17 @@ public class TableColumnTests
         var allButLast = rows[..^1];
         var texts = rows.Select(column.CanonicalText).OfType<string>().ToList();
 
-        // Act
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        var all = column.CountValues(allButLast, distinctLimit: 2);
-        var withLast = column.CountValues(rows, distinctLimit: 2);
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // Act: the same passes three times. What they allocate is the same every time; the runtime may now and then
+        // allocate on this thread in between (an event it raises here, with the other tests of the run listening), so the
+        // fewest bytes of the three are the passes' own.
+        var ((all, withLast), allocated) = Enumerable.Range(0, 3)
+            .Select(_ =>
+            {
+                var before = GC.GetAllocatedBytesForCurrentThread();
+                var counts = (column.CountValues(allButLast, distinctLimit: 2), column.CountValues(rows, distinctLimit: 2));
+                return (counts, GC.GetAllocatedBytesForCurrentThread() - before);
+            })
+            .MinBy(pass => pass.Item2);
 
         // Assert: constant, then not, told in a pass that allocates nothing a row.
         Assert.Equal((texts.Count - 1, 1, "2.5"), all);
