@@ -64,3 +64,18 @@ public sealed record ApiKeyInfo(
 
 /// <summary>A key just created: the only answer that holds its secret, <see cref="Key"/>.</summary>
 public sealed record CreatedApiKey(string Key, ApiKeyInfo Info);
+
+/// <summary>
+/// A change the training service makes for one of its pipelines (a promotion, a rollback) names the pipeline in this header,
+/// and the service that makes the change audits it under the pipeline's identity. Only the training service may claim it.
+/// </summary>
+public static class PipelineCalls
+{
+    public const string Header = "X-ModelPlatform-Pipeline";
+
+    /// <summary>The id a pipeline acts under in the audit.</summary>
+    public static string ActorId(string pipeline) => $"pipeline:{pipeline}";
+
+    /// <summary>The name a pipeline acts under in the audit.</summary>
+    public static string ActorName(string pipeline) => $"pipeline {pipeline}";
+}

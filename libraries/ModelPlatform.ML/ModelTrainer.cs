@@ -43,6 +43,7 @@ public sealed record ModelEvaluation(string Method, int Rows, int? Folds = null)
 /// <param name="Importance">Each input column's permutation importance on the hold-out; null without a hold-out.</param>
 /// <param name="OnnxExport">The pipeline exported to ONNX and checked against the model on the hold-out, or why it is not.</param>
 /// <param name="Reference">The typical training row that explanations measure from (<see cref="ReferenceRow"/>), as JSON values.</param>
+/// <param name="Comparison">With a baseline to compare with: both models on the hold-out.</param>
 public sealed record TrainedModel(
     byte[] Artifact,
     ModelSignature Signature,
@@ -57,7 +58,15 @@ public sealed record TrainedModel(
     SearchEnsemble? Ensemble = null,
     FeatureImportance? Importance = null,
     OnnxExportResult? OnnxExport = null,
-    IReadOnlyDictionary<string, JsonElement>? Reference = null);
+    IReadOnlyDictionary<string, JsonElement>? Reference = null,
+    HoldOutComparison? Comparison = null);
+
+/// <summary>
+/// A new model and a baseline scored on the same held-out rows (<see cref="HoldOutComparer"/>): their metrics, or
+/// <paramref name="Problem"/>, why they could not be compared.
+/// </summary>
+public sealed record HoldOutComparison(
+    int Rows, IReadOnlyDictionary<string, double>? Candidate, IReadOnlyDictionary<string, double>? Baseline, string? Problem);
 
 /// <summary>
 /// Fits a pipeline on a seeded training split (searching for it first when asked) and evaluates it on the rest.
@@ -69,12 +78,15 @@ public static class ModelTrainer
     /// <summary>A hold-out smaller than this is too small to measure a model (one row moves accuracy by 2% or more).</summary>
     public const int MinHoldOutRows = 50;
 
+    /// <param name="baseline">A model to score on the same hold-out as the new one (the version in production, say), for
+    /// <see cref="TrainedModel.Comparison"/>.</param>
     public static TrainedModel Train(
-        TrainingData data, TrainingSettings settings, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        TrainingData data, TrainingSettings settings, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default,
+        ModelPredictor? baseline = null)
     {
         try
         {
-            return TrainCancellably(data, settings, progress, cancellationToken);
+            return TrainCancellably(data, settings, progress, baseline, cancellationToken);
         }
         catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is not OperationCanceledException)
         {
@@ -84,7 +96,7 @@ public static class ModelTrainer
     }
 
     private static TrainedModel TrainCancellably(
-        TrainingData data, TrainingSettings settings, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+        TrainingData data, TrainingSettings settings, IProgress<TrainingProgress>? progress, ModelPredictor? baseline, CancellationToken cancellationToken)
     {
         var ml = new MLContext(settings.Seed);
         using var cancellation = new FitWatchdog(ml, TimeSpan.MaxValue, cancellationToken);
@@ -178,16 +190,38 @@ public static class ModelTrainer
         }
 
         var artifact = ModelArtifact.Save(ml, model, inputSchema);
+        HoldOutComparison? comparison = null;
+        if (baseline is not null)
+        {
+            progress?.Report(new TrainingProgress("comparing", 0));
+            comparison = Compare(ml, signature, artifact, baseline, testSet, data.Rows);
+        }
+
         progress?.Report(new TrainingProgress("exporting to ONNX", 0));
         // Without a hold-out, the rows the model was fit on are all there is to compare the export on.
         var export = OnnxExport.Export(ml, model, signature, artifact, testSet ?? trainSet);
         return ensemble is null
             ? new TrainedModel(
                 artifact, signature, metrics, trainer.Name, trainer.Complete(hyperparameters), leaderboard, data.DroppedColumns, evaluation,
-                searchSeconds, warnings, Importance: importance, OnnxExport: export, Reference: reference)
+                searchSeconds, warnings, Importance: importance, OnnxExport: export, Reference: reference, Comparison: comparison)
             : new TrainedModel(
                 artifact, signature, metrics, Trainers.Ensemble, new Dictionary<string, double>(), leaderboard, data.DroppedColumns, evaluation,
-                searchSeconds, warnings, ensemble, importance, export, reference);
+                searchSeconds, warnings, ensemble, importance, export, reference, comparison);
+    }
+
+    /// <summary>The new model and <paramref name="baseline"/> on the hold-out; without one, why they could not be compared.</summary>
+    private static HoldOutComparison Compare(
+        MLContext ml, ModelSignature signature, byte[] artifact, ModelPredictor baseline, IDataView? holdOut, int rows)
+    {
+        if (holdOut is null)
+        {
+            return new HoldOutComparison(0, null, null,
+                $"only {rows} rows: too few to hold any out (a hold-out needs {MinHoldOutRows}), so there are no rows neither model trained on");
+        }
+
+        using var candidate = MLNetPredictor.Load(new MemoryStream(artifact, writable: false), signature);
+        var (candidateMetrics, baselineMetrics, problem) = HoldOutComparer.Compare(ml, candidate, baseline, holdOut);
+        return new HoldOutComparison((int)holdOut.CountRows(), candidateMetrics, baselineMetrics, problem);
     }
 
     private static List<(ITransformer Model, double Weight)> Fit(IReadOnlyList<(IEstimator<ITransformer> Pipeline, double Weight)> members, IDataView rows) =>

@@ -14,11 +14,21 @@ namespace ModelPlatform.Storage;
 /// <summary>Who made a change: a key (its id and name) or a service's identity, from which address, under which trace.</summary>
 public sealed record AuditActor(string Id, string Name, string? ClientAddress, string? TraceId)
 {
-    public static AuditActor From(HttpContext context) => new(
-        context.User.FindFirst(ApiKeyClaims.KeyId)?.Value ?? "anonymous",
-        context.User.Identity?.Name ?? "anonymous",
-        context.Connection.RemoteIpAddress?.ToString(),
-        Activity.Current?.TraceId.ToHexString());
+    /// <summary>The caller; or, when the training service acts for one of its pipelines, that pipeline.</summary>
+    public static AuditActor From(HttpContext context) =>
+        context.Request.Headers[PipelineCalls.Header].ToString() is { Length: > 0 } pipeline
+        && context.User.IsInRole(PlatformRoles.TrainingService)
+        && ResourceNames.NameError(pipeline) is null
+            ? Pipeline(pipeline) with { ClientAddress = context.Connection.RemoteIpAddress?.ToString() }
+            : new(
+                context.User.FindFirst(ApiKeyClaims.KeyId)?.Value ?? "anonymous",
+                context.User.Identity?.Name ?? "anonymous",
+                context.Connection.RemoteIpAddress?.ToString(),
+                Activity.Current?.TraceId.ToHexString());
+
+    /// <summary>A training pipeline, for the changes it makes: its runs, and the aliases it moves.</summary>
+    public static AuditActor Pipeline(string name) =>
+        new(PipelineCalls.ActorId(name), PipelineCalls.ActorName(name), null, Activity.Current?.TraceId.ToHexString());
 
     /// <summary>The platform itself, for changes its own configuration makes at start-up.</summary>
     public static AuditActor Platform => new("platform", "platform", null, Activity.Current?.TraceId.ToHexString());

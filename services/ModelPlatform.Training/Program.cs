@@ -12,6 +12,7 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapTrainingJobsApi();
 app.MapBatchPredictionsApi();
+app.MapPipelinesApi();
 app.MapAuditApi();
 
 app.Run();

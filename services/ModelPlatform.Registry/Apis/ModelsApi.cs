@@ -45,7 +45,8 @@ public static class ModelsApi
             .WithName("SetModelAlias")
             .WithSummary("Point an alias (such as 'production') at a version, optionally with a canary share of traffic and a shadow version; "
                 + "promotion and rollback alike")
-            .RequireRoles(PlatformRoles.Deployer);
+            // Deployers; and the training service for its pipelines, whose moves are audited under the pipeline's identity.
+            .RequireRoles(PlatformRoles.Deployer, PlatformRoles.TrainingService);
 
         // Readers, and the feature service, which refuses a definition change that would break a version using it.
         app.MapGet("/model-versions", ListVersionsUsingFeatures)
@@ -235,7 +236,7 @@ public static class ModelsApi
         return info is null ? ProblemResults.NotFound($"Model '{name}' has no alias '{alias}'.") : TypedResults.Ok(info);
     }
 
-    public static async Task<Results<Ok<AliasInfo>, NotFound<ProblemDetails>, ValidationProblem>> SetAlias(
+    public static async Task<Results<Ok<AliasInfo>, NotFound<ProblemDetails>, ValidationProblem, ProblemHttpResult>> SetAlias(
         string name, string alias, SetAliasRequest request, ModelStore store, OutboxRelay relay, HttpContext context,
         CancellationToken cancellationToken)
     {
@@ -277,7 +278,15 @@ public static class ModelsApi
             }
         }
 
-        var changed = await store.SetAliasAsync(name, alias, route, AuditActor.From(context), cancellationToken);
+        var actor = AuditActor.From(context);
+        if (!context.User.IsInRole(PlatformRoles.Deployer) && !actor.Id.StartsWith(PipelineCalls.ActorId(""), StringComparison.Ordinal))
+        {
+            return TypedResults.Problem(
+                $"The training service moves aliases only for a pipeline, named in the {PipelineCalls.Header} header.",
+                statusCode: StatusCodes.Status403Forbidden);
+        }
+
+        var changed = await store.SetAliasAsync(name, alias, route, actor, cancellationToken);
         relay.Wake();
         return TypedResults.Ok(changed);
     }

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using ModelPlatform.Contracts;
-using ModelPlatform.Messaging;
 using ModelPlatform.ML;
 using ModelPlatform.Storage;
 using ModelPlatform.Training.Jobs;
@@ -57,74 +56,10 @@ public static class TrainingJobsApi
         ]));
 
     public static async Task<Results<Accepted<TrainingJob>, ValidationProblem>> SubmitJob(
-        SubmitTrainingJobRequest request,
-        FeatureClient features,
-        TrainingJobStore jobs,
-        OutboxRelay relay,
-        TimeProvider clock,
-        HttpContext context,
-        CancellationToken cancellationToken)
+        SubmitTrainingJobRequest request, TrainingJobSubmitter submitter, HttpContext context, CancellationToken cancellationToken)
     {
-        var errors = Validate(request);
-        if (errors.Count > 0)
-        {
-            return TypedResults.ValidationProblem(errors);
-        }
-
-        var dataset = await features.GetVersionAsync(request.Dataset!, request.DatasetVersion, cancellationToken);
-        if (dataset is null)
-        {
-            var which = request.DatasetVersion is { } version ? $"version {version} of dataset '{request.Dataset}'" : $"dataset '{request.Dataset}'";
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-            {
-                [request.DatasetVersion is null ? "dataset" : "datasetVersion"] = [$"{which} does not exist in the feature service"],
-            });
-        }
-
-        var label = dataset.Columns.FirstOrDefault(column => column.Name == request.Label);
-        if (label is null)
-        {
-            var columns = string.Join(", ", dataset.Columns.Select(c => c.Name));
-            errors["label"] = [$"'{request.Label}' is not a column of {dataset.Name} v{dataset.Version}; columns: {columns}"];
-        }
-        else if (request.Task == MLTask.Regression && label.Type != ColumnType.Numeric)
-        {
-            errors["label"] = [$"regression needs a numeric label, but '{label.Name}' is {label.Type.ToString().ToLowerInvariant()}"];
-        }
-
-        if (errors.Count > 0)
-        {
-            return TypedResults.ValidationProblem(errors);
-        }
-
-        // Trained from a feature service: the job trains on the entity rows joined to the service's features as of each row.
-        TrainingSetLineage? trainingSet = null;
-        if (request.FeatureService is { } featureService)
-        {
-            var (joined, problems) = await features.BuildTrainingSetAsync(featureService, dataset, request.TimestampField!, cancellationToken);
-            if (problems is not null)
-            {
-                return TypedResults.ValidationProblem(problems.ToDictionary(problem => TrainingRequestField(problem.Key), problem => problem.Value));
-            }
-
-            dataset = joined!;
-            trainingSet = dataset.Lineage;
-        }
-
-        var options = new TrainingJobOptions(
-            request.Hyperparameters,
-            request.BudgetSeconds ?? DefaultBudgetSeconds,
-            request.Metric,
-            request.Folds ?? DefaultFolds,
-            request.Seed ?? DefaultSeed,
-            request.MaxTrials,
-            request.MaxAttempts ?? DefaultMaxAttempts);
-        var queued = TrainingJob.Queued(Guid.CreateVersion7(), model: request.ModelName!, dataset: dataset.Name, datasetVersion: dataset.Version,
-            label: request.Label!, task: request.Task!.Value, trainer: TrainerName(request), positiveClass: request.PositiveClass, options,
-            at: clock.GetUtcNow(), trainingSet);
-        var job = await jobs.AddAsync(queued, dataset.Columns, AuditActor.From(context), cancellationToken);
-        relay.Wake();
-        return TypedResults.Accepted($"/training-jobs/{job.Id}", job);
+        var (job, errors) = await submitter.SubmitAsync(request, Guid.CreateVersion7(), AuditActor.From(context), cancellationToken);
+        return job is null ? TypedResults.ValidationProblem(errors!) : TypedResults.Accepted($"/training-jobs/{job.Id}", job);
     }
 
     public static Task<Results<Ok<TrainingJob>, NotFound<ProblemDetails>>> GetJob(Guid id, TrainingJobStore jobs, CancellationToken cancellationToken) =>
@@ -133,22 +68,6 @@ public static class TrainingJobsApi
     public static Task<Results<Accepted<TrainingJob>, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> CancelJob(
         Guid id, TrainingJobStore jobs, HttpContext context, CancellationToken cancellationToken) =>
         JobEndpoints.CancelAsync(jobs, id, Kind, job => job.Status, context, cancellationToken);
-
-    /// <summary>The field of this API's request that a field of the feature service's training-set request comes from.</summary>
-    private static string TrainingRequestField(string featureField) => featureField switch
-    {
-        "name" => "featureService",
-        "entityDataset" => "dataset",
-        "entityDatasetVersion" => "datasetVersion",
-        _ => featureField,
-    };
-
-    private static string TrainerName(SubmitTrainingJobRequest request) => request.Trainer switch
-    {
-        null => Trainers.DefaultFor(request.Task!.Value),
-        var name when string.Equals(name, Trainers.Auto, StringComparison.OrdinalIgnoreCase) => Trainers.Auto,
-        var name => Trainers.Canonical(request.Task!.Value, name)!,
-    };
 
     public static Task<Results<Ok<IReadOnlyList<TrainingJob>>, ValidationProblem>> ListJobs(
         TrainingJobStore jobs, CancellationToken cancellationToken, string? status = null, string? model = null, int limit = 100) =>
@@ -179,6 +98,11 @@ public static class TrainingJobsApi
         else if (request.FeatureService is null && request.TimestampField is not null)
         {
             errors["timestampField"] = ["applies only with featureService"];
+        }
+
+        if (request.CompareWith is not null && ResourceNames.AliasError(request.CompareWith) is { } aliasError)
+        {
+            errors["compareWith"] = [aliasError];
         }
 
         if (request.DatasetVersion is <= 0)

@@ -2,6 +2,7 @@ using ModelPlatform.Contracts;
 using ModelPlatform.Messaging;
 using ModelPlatform.Storage;
 using ModelPlatform.Training.Jobs;
+using ModelPlatform.Training.Pipelines;
 
 namespace ModelPlatform.Training;
 
@@ -27,6 +28,20 @@ internal static class Extensions
         builder.Services.AddSingleton<TrainingMetrics>();
         builder.Services.AddOutboxRelay();
         builder.Services.AddHostedService<StuckJobSweeper>();
+        builder.Services.AddScoped<TrainingJobSubmitter>();
+
+        // Pipelines: every replica looks for what is due and leases each run's next step, so none is a leader.
+        builder.Services.AddOptions<PipelineOptions>()
+            .BindConfiguration(nameof(PipelineOptions))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<PipelineClock>();
+        builder.Services.AddSingleton(services => new PipelineStore(
+            services.GetRequiredService<ServiceDatabase>(), services.GetRequiredService<PipelineClock>()));
+        builder.Services.AddSingleton<PipelineMetrics>();
+        builder.Services.AddSingleton<PipelineWakeUp>();
+        builder.Services.AddScoped<PipelineRunner>();
+        builder.Services.AddHostedService<PipelineScheduler>();
 
         // Service discovery resolves these names to the AppHost's feature and registry resources.
         // Rows and artifacts are large. The registry deduplicates a registration by its training job id, so one that

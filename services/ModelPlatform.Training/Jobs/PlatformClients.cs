@@ -171,6 +171,28 @@ public sealed class RegistryClient(HttpClient http)
     public Task<AliasInfo?> GetAliasAsync(string model, string alias, CancellationToken cancellationToken) =>
         http.GetAliasAsync(model, alias, cancellationToken);
 
+    /// <summary>
+    /// Moves an alias for a pipeline: the registry audits the move under the pipeline's identity (<see cref="PipelineCalls.Header"/>),
+    /// which only the training service may claim.
+    /// </summary>
+    public async Task<AliasInfo> SetAliasAsync(string model, string alias, SetAliasRequest route, string pipeline, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, $"/models/{Uri.EscapeDataString(model)}/aliases/{Uri.EscapeDataString(alias)}")
+        {
+            Content = JsonContent.Create(route, options: JsonSerializerOptions.Web),
+        };
+        request.Headers.Add(PipelineCalls.Header, pipeline);
+        using var response = await http.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            var problem = await response.Content.ReadAsStringAsync(cancellationToken);
+            throw new HttpRequestException(
+                $"The registry refused to move {model}'s {alias} ({(int)response.StatusCode}): {problem}", null, response.StatusCode);
+        }
+
+        return (await response.Content.ReadFromJsonAsync<AliasInfo>(JsonSerializerOptions.Web, cancellationToken))!;
+    }
+
     /// <summary>A version's model, loaded from its artifact once the artifact matches the SHA-256 the registry recorded.</summary>
     public async Task<ModelPredictor> LoadAsync(ModelVersionInfo version, CancellationToken cancellationToken)
     {

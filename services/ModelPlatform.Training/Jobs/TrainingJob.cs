@@ -42,6 +42,8 @@ public static class JobStatuses
 /// <param name="Dataset">The rows to train on; with <paramref name="FeatureService"/>, the entity rows (keys, a timestamp,
 /// the label and any request-time columns) that the service's features are joined onto as of each row's time.</param>
 /// <param name="TimestampField">With <paramref name="FeatureService"/>, the entity rows' timestamp column.</param>
+/// <param name="CompareWith">An alias of the model (such as <c>production</c>): the version behind it is scored on the same
+/// held-out rows as the new model, and the report's <c>comparison</c> holds both.</param>
 public sealed record SubmitTrainingJobRequest(
     string? ModelName,
     string? Dataset,
@@ -58,7 +60,8 @@ public sealed record SubmitTrainingJobRequest(
     int? MaxTrials = null,
     int? MaxAttempts = null,
     string? FeatureService = null,
-    string? TimestampField = null);
+    string? TimestampField = null,
+    string? CompareWith = null);
 
 /// <summary>How a job trains: the settings it was submitted with, defaults filled in.</summary>
 public sealed record TrainingJobOptions(
@@ -68,7 +71,8 @@ public sealed record TrainingJobOptions(
     int Folds,
     int Seed,
     int? MaxTrials,
-    int MaxAttempts)
+    int MaxAttempts,
+    string? CompareWith = null)
 {
     public TrainingSettings ToSettings(string trainer) => new(trainer, Hyperparameters, BudgetSeconds, Metric, Seed, Folds, MaxTrials);
 }
@@ -80,6 +84,7 @@ public sealed record JobProgress(string Phase, double Percent);
 /// <param name="Evaluation">How the metrics were measured (a hold-out, or cross-validation when the data is small).</param>
 /// <param name="SearchSeconds">How long the automatic search took, against the job's <c>budgetSeconds</c>.</param>
 /// <param name="Warnings">What to know before trusting the model (small data, a budget too small for it), also logged.</param>
+/// <param name="Comparison">With <c>compareWith</c>: the model and the version behind that alias on the same held-out rows.</param>
 public sealed record TrainingReport(
     string Trainer,
     IReadOnlyDictionary<string, double> Hyperparameters,
@@ -89,7 +94,8 @@ public sealed record TrainingReport(
     ModelEvaluation? Evaluation = null,
     double? SearchSeconds = null,
     IReadOnlyList<string>? Warnings = null,
-    SearchEnsemble? Ensemble = null);
+    SearchEnsemble? Ensemble = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ModelComparison? Comparison = null);
 
 public sealed record JobAttempt(int Attempt, string Worker, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, string? Error);
 

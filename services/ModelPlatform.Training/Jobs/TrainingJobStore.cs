@@ -5,6 +5,7 @@ using Dapper;
 using ModelPlatform.Contracts;
 using ModelPlatform.Messaging;
 using ModelPlatform.Storage;
+using ModelPlatform.Training.Pipelines;
 
 namespace ModelPlatform.Training.Jobs;
 
@@ -114,6 +115,7 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
                 UPDATE training_jobs SET max_attempts = (options::json ->> 'maxAttempts')::int;
                 """),
         BatchPredictionStore.Migration,
+        PipelineStore.Migration,
     ];
 
     protected override string Table => "training_jobs";

@@ -28,8 +28,11 @@ public sealed partial class TrainingJobSubmittedHandler(
         var data = TrainingData.Create(table, job.Label, job.Task, job.PositiveClass, job.EntityColumns());
         LogMemory(job.Id, "loaded");
 
+        var (baselineVersion, baseline) = await LoadBaselineAsync(job, cancellationToken);
+        using var baselineModel = baseline;
+
         // Training is CPU-bound: off the consumer's dispatch thread, and stopped through the token.
-        var trained = await Task.Run(() => Train(data, job, progress, cancellationToken), cancellationToken).WaitAsync(cancellationToken);
+        var trained = await Task.Run(() => Train(data, job, progress, baseline, cancellationToken), cancellationToken).WaitAsync(cancellationToken);
         LogMemory(job.Id, "trained");
 
         progress.Report(new TrainingProgress("registering", 0));
@@ -53,19 +56,39 @@ public sealed partial class TrainingJobSubmittedHandler(
 
         var report = new TrainingReport(
             trained.Trainer, trained.Hyperparameters, trained.DroppedColumns, trained.Leaderboard, data.Rows, trained.Evaluation, trained.SearchSeconds,
-            trained.Warnings, trained.Ensemble);
+            trained.Warnings, trained.Ensemble, Comparison(job, baselineVersion, trained.Comparison));
         await jobs.SucceedAsync(job.Id, trained.Metrics, version.Version, report, CancellationToken.None);
         LogSucceeded(job.Id, job.ModelName, version.Version);
 
         TrainingDataException Gone() => new($"Dataset '{job.Dataset}' version {job.DatasetVersion} no longer exists.");
     }
 
+    /// <summary>With <c>compareWith</c>: the version behind that alias, loaded; nothing when the alias points nowhere yet.</summary>
+    private async Task<(ModelVersionInfo? Version, ModelPredictor? Model)> LoadBaselineAsync(TrainingJob job, CancellationToken cancellationToken)
+    {
+        if (job.Options.CompareWith is not { } alias || await registry.GetAliasAsync(job.ModelName, alias, cancellationToken) is not { } route)
+        {
+            return (null, null);
+        }
+
+        var version = await registry.GetVersionAsync(job.ModelName, route.Version, cancellationToken)
+            ?? throw new InvalidOperationException($"{job.ModelName}'s {alias} points at version {route.Version}, which the registry does not have.");
+        return (version, await registry.LoadAsync(version, cancellationToken));
+    }
+
+    private static ModelComparison? Comparison(TrainingJob job, ModelVersionInfo? baseline, HoldOutComparison? comparison) =>
+        job.Options.CompareWith is not { } alias ? null
+        : baseline is null ? new ModelComparison(alias, null, 0, null, null, $"{job.ModelName} has no alias '{alias}' yet: nothing to compare with")
+        : new ModelComparison(alias, baseline.Version, comparison!.Rows, comparison.Candidate, comparison.Baseline,
+            comparison.Problem is null ? null : $"version {baseline.Version} and the new model could not be compared: {comparison.Problem}");
+
     /// <summary>Trains; a failure of the training itself is a <see cref="TrainingFailedException"/>, not retried.</summary>
-    private static TrainedModel Train(TrainingData data, TrainingJob job, IProgress<TrainingProgress> progress, CancellationToken cancellationToken)
+    private static TrainedModel Train(
+        TrainingData data, TrainingJob job, IProgress<TrainingProgress> progress, ModelPredictor? baseline, CancellationToken cancellationToken)
     {
         try
         {
-            return ModelTrainer.Train(data, job.Options.ToSettings(job.Trainer), progress, cancellationToken);
+            return ModelTrainer.Train(data, job.Options.ToSettings(job.Trainer), progress, cancellationToken, baseline);
         }
         catch (Exception ex) when (ex is not (OperationCanceledException or TrainingDataException or OutOfMemoryException))
         {

@@ -1,0 +1,118 @@
+using ModelPlatform.Contracts;
+using ModelPlatform.ML;
+using ModelPlatform.Training.Apis;
+using ModelPlatform.Training.Jobs;
+
+namespace ModelPlatform.Training.Pipelines;
+
+/// <summary>What makes a pipeline definition valid, each problem named by its field (<c>training.label</c>, <c>schedule.cron</c>).</summary>
+public static class PipelineValidation
+{
+    public const string Skip = "skip";
+    public const string Queue = "queue";
+    public const int DefaultDebounceSeconds = 60;
+    public const int MaxDebounceSeconds = 7 * 24 * 3600;
+
+    /// <summary>The training job a run of <paramref name="definition"/> submits, with the pipeline's model and data.</summary>
+    public static SubmitTrainingJobRequest JobRequest(PipelineDefinition definition)
+    {
+        var training = definition.Training ?? new PipelineTraining(null, null);
+        return new SubmitTrainingJobRequest(
+            definition.Model, definition.Dataset, DatasetVersion: null, training.Label, training.Task, training.Trainer, training.PositiveClass,
+            training.Hyperparameters, training.BudgetSeconds, training.Metric, training.Folds, training.Seed, training.MaxTrials,
+            training.MaxAttempts, definition.FeatureService, definition.TimestampField);
+    }
+
+    /// <summary>The definition's problems by field, and its schedule when it has a valid one.</summary>
+    public static (Dictionary<string, string[]> Errors, CronSchedule? Schedule) Validate(string name, PipelineDefinition definition)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (ResourceNames.NameError(name) is { } nameError)
+        {
+            errors["name"] = [nameError];
+        }
+
+        if (definition.Training is null)
+        {
+            errors["training"] = ["is required: at least the label and the task of the model's training jobs"];
+        }
+
+        // The training job's own checks, with its fields named as the pipeline has them.
+        foreach (var (field, messages) in TrainingJobsApi.Validate(JobRequest(definition)))
+        {
+            var named = field switch
+            {
+                "modelName" => "model",
+                "dataset" or "featureService" or "timestampField" => field,
+                "datasetVersion" => null,
+                _ => $"training.{field}",
+            };
+            if (named is not null && (definition.Training is not null || !named.StartsWith("training.", StringComparison.Ordinal)))
+            {
+                errors[named] = messages;
+            }
+        }
+
+        CronSchedule? schedule = null;
+        if (definition.Schedule is { } wanted)
+        {
+            var (parsed, field, error) = CronSchedule.Parse(wanted);
+            if (error is not null)
+            {
+                errors[$"schedule.{field}"] = [error];
+            }
+
+            schedule = parsed;
+        }
+
+        TrainingJobsApi.Check(errors, "onNewData.debounceSeconds", definition.OnNewData?.DebounceSeconds, 0, MaxDebounceSeconds);
+        if (definition.Concurrency is not (null or Skip or Queue))
+        {
+            errors["concurrency"] = [$"'{definition.Concurrency}' is not a concurrency; choose {Skip} (drop a trigger while a run is active) or {Queue}"];
+        }
+
+        if (definition.Gate is { } gate && definition.Training?.Task is { } task)
+        {
+            ValidateGate(gate, task, errors);
+        }
+
+        return (errors, schedule);
+    }
+
+    private static void ValidateGate(PromotionGate gate, MLTask task, Dictionary<string, string[]> errors)
+    {
+        var metrics = string.Join(", ", ModelMetrics.NamesFor(task));
+        if (gate.Metric is not null && ModelMetrics.HigherIsBetter(task, gate.Metric) is null)
+        {
+            errors["gate.metric"] = [$"'{gate.Metric}' is not a {Name(task)} metric; choose one of {metrics}"];
+        }
+
+        if (gate.MinGain is { } gain && !double.IsFinite(gain))
+        {
+            errors["gate.minGain"] = ["must be a number"];
+        }
+
+        foreach (var (metric, limit) in gate.MaxRegressions ?? new Dictionary<string, double>())
+        {
+            if (ModelMetrics.HigherIsBetter(task, metric) is null)
+            {
+                errors[$"gate.maxRegressions.{metric}"] = [$"'{metric}' is not a {Name(task)} metric; choose from {metrics}"];
+            }
+            else if (!double.IsFinite(limit) || limit < 0)
+            {
+                errors[$"gate.maxRegressions.{metric}"] = ["must be 0 or more: how much worse the metric may get, in its units"];
+            }
+        }
+
+        if (gate.MaxRecallDrop is not null && task == MLTask.Regression)
+        {
+            errors["gate.maxRecallDrop"] = ["applies to classifiers: a regression model has no classes"];
+        }
+        else if (gate.MaxRecallDrop is { } recallDrop && recallDrop is < 0 or > 1)
+        {
+            errors["gate.maxRecallDrop"] = ["must be from 0 to 1"];
+        }
+    }
+
+    private static string Name(MLTask task) => task.ToString().ToLowerInvariant();
+}

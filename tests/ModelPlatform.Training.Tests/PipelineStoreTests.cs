@@ -1,0 +1,186 @@
+using System.Globalization;
+using Microsoft.Extensions.Time.Testing;
+using ModelPlatform.Contracts;
+using ModelPlatform.Storage;
+using ModelPlatform.TestSupport;
+using ModelPlatform.Training.Jobs;
+using ModelPlatform.Training.Pipelines;
+
+namespace ModelPlatform.Training.Tests;
+
+/// <summary>
+/// Pipelines' definitions, triggers and runs, on each engine (the classes at the end of the file). Two stores over one
+/// database stand for two replicas.
+/// </summary>
+public abstract class PipelineStoreTests : IDisposable
+{
+    private static readonly DateTimeOffset Start = DateTimeOffset.Parse("2026-11-29T10:00:30Z", CultureInfo.InvariantCulture);
+    private static readonly AuditActor Scientist = new("key-1", "alice", "10.0.0.7", null);
+    private readonly ITestDatabase _testDatabase;
+    private readonly ServiceDatabase _database;
+    private readonly FakeTimeProvider _clock = new(Start);
+    private readonly PipelineStore _store;
+    private readonly PipelineStore _otherReplica;
+
+    protected PipelineStoreTests(ITestDatabase testDatabase)
+    {
+        _testDatabase = testDatabase;
+        _database = testDatabase.Open(TrainingJobStore.Migrations);
+        _store = new PipelineStore(_database, _clock);
+        _otherReplica = new PipelineStore(_database, _clock);
+    }
+
+    private static PipelineDefinition Hourly(string? concurrency = null) => new(
+        "iris", "iris", new PipelineTraining("species", MLTask.Multiclass), Schedule: new PipelineSchedule("0 * * * *"), Concurrency: concurrency);
+
+    private Task<(PipelineInfo Pipeline, bool Created)> SaveAsync(string name, PipelineDefinition definition) =>
+        _store.SaveAsync(name, definition, definition.Schedule is { } schedule ? CronSchedule.Parse(schedule).Schedule : null, Scientist,
+            CancellationToken.None);
+
+    [Fact]
+    public async Task EachChangeIsANewVersionAuditedWithItsDefinitionBeforeAndAfter()
+    {
+        var (first, created) = await SaveAsync("nightly", Hourly());
+        var (second, createdAgain) = await SaveAsync("nightly", Hourly() with { Concurrency = PipelineValidation.Queue });
+        Assert.True(await _store.DeleteAsync("nightly", Scientist, CancellationToken.None));
+        var (third, recreated) = await SaveAsync("nightly", Hourly());
+
+        Assert.Equal((1, true, 2, false, 3, true), (first.Version, created, second.Version, createdAgain, third.Version, recreated));
+        Assert.Equal(DateTimeOffset.Parse("2026-11-29T11:00:00Z", CultureInfo.InvariantCulture), first.NextTickAt);
+        Assert.Equal([3, 2, 1], (await _store.ListVersionsAsync("nightly", CancellationToken.None)).Select(version => version.Version));
+        Assert.Equal(PipelineValidation.Queue, (await _store.ListVersionsAsync("nightly", CancellationToken.None))[1].Definition.Concurrency);
+        var trail = await AuditLog.QueryAsync(_database, actor: "alice", resource: "pipelines/nightly", action: null,
+            from: null, to: null, before: null, limit: 10, CancellationToken.None);
+        Assert.Equal(["pipeline.created", "pipeline.deleted", "pipeline.updated", "pipeline.created"], trail.Records.Select(record => record.Action));
+        Assert.Equal(1, trail.Records[2].Before!.Value.GetProperty("version").GetInt32());
+    }
+
+    [Fact]
+    public async Task ATickMissedSeveralTimesRunsOnceForTheLatestAndOnlyOneReplicaStartsIt()
+    {
+        await SaveAsync("nightly", Hourly());
+        // Down from before 11:00 until after 13:00: the ticks of 11, 12 and 13 o'clock passed.
+        _clock.SetUtcNow(DateTimeOffset.Parse("2026-11-29T13:20:00Z", CultureInfo.InvariantCulture));
+
+        var both = await Task.WhenAll(
+            _store.TriggerDueAsync(_clock.GetUtcNow(), CancellationToken.None),
+            _otherReplica.TriggerDueAsync(_clock.GetUtcNow(), CancellationToken.None));
+
+        var run = Assert.Single(both.SelectMany(runs => runs));
+        Assert.Equal((PipelineTrigger.Schedule, 2, PipelineRunStatuses.Pending), (run.Trigger.Kind, run.Trigger.MissedTicks, run.Status));
+        Assert.Equal(DateTimeOffset.Parse("2026-11-29T13:00:00Z", CultureInfo.InvariantCulture), run.Trigger.Tick);
+        Assert.Equal(DateTimeOffset.Parse("2026-11-29T14:00:00Z", CultureInfo.InvariantCulture),
+            (await _store.GetAsync("nightly", CancellationToken.None))!.NextTickAt);
+        Assert.Empty(await _store.TriggerDueAsync(_clock.GetUtcNow(), CancellationToken.None));
+        Assert.Contains("2 earlier tick(s) missed", run.Steps[0].Detail);
+    }
+
+    [Fact]
+    public async Task ATriggerWhileARunIsActiveIsSkippedOrWaitsItsTurnByTheConcurrency()
+    {
+        await SaveAsync("skipping", Hourly());
+        await SaveAsync("queueing", Hourly(PipelineValidation.Queue));
+        var skipping = (await _store.TriggerAsync("skipping", Scientist, CancellationToken.None))!;
+        var queueing = (await _store.TriggerAsync("queueing", Scientist, CancellationToken.None))!;
+
+        var skipped = (await _store.TriggerAsync("skipping", Scientist, CancellationToken.None))!;
+        var waiting = (await _store.TriggerAsync("queueing", Scientist, CancellationToken.None))!;
+        var third = (await _store.TriggerAsync("queueing", Scientist, CancellationToken.None))!;
+
+        Assert.Equal(PipelineRunStatuses.Skipped, skipped.Status);
+        Assert.Contains(skipping.Id.ToString(), skipped.Reason);
+        Assert.Equal((PipelineRunStatuses.Waiting, PipelineRunStatuses.Skipped), (waiting.Status, third.Status));
+
+        // The active run ends: the waiting one starts, and only then.
+        await _store.AdvanceAsync(queueing, new RunChange(PipelineRunStatuses.Failed, "failed", "the training job failed: boom", Reason: "boom"),
+            CancellationToken.None);
+        var started = (await _store.GetRunAsync(waiting.Id, CancellationToken.None))!;
+        Assert.Equal(PipelineRunStatuses.Pending, started.Status);
+        Assert.Contains($"run {queueing.Id} ended (failed)", started.Steps[^1].Detail);
+        Assert.Equal([started.Id], (await _store.ListActiveRunsAsync(CancellationToken.None)).Where(run => run.Pipeline == "queueing").Select(run => run.Id));
+    }
+
+    [Fact]
+    public async Task NewDataRunsOnceTheVersionsStopComingForTheDebounceAndAVersionHeardAgainChangesNothing()
+    {
+        await SaveAsync("fresh", new PipelineDefinition("iris", "iris", new PipelineTraining("species", MLTask.Multiclass),
+            OnNewData: new DataTrigger(DebounceSeconds: 60)));
+        await SaveAsync("other-data", new PipelineDefinition("fair", "customers", new PipelineTraining("churned", MLTask.Binary),
+            OnNewData: new DataTrigger()));
+
+        Assert.Equal(1, await _store.NoteDatasetVersionAsync("iris", 2, CancellationToken.None));
+        _clock.Advance(TimeSpan.FromSeconds(40));
+        Assert.Equal(1, await _store.NoteDatasetVersionAsync("iris", 3, CancellationToken.None));
+        Assert.Equal(0, await _store.NoteDatasetVersionAsync("iris", 2, CancellationToken.None));
+        _clock.Advance(TimeSpan.FromSeconds(40));
+        var early = await _store.TriggerDueAsync(_clock.GetUtcNow(), CancellationToken.None);
+        var pending = (await _store.GetAsync("fresh", CancellationToken.None))!.PendingData;
+        _clock.Advance(TimeSpan.FromSeconds(20));
+        var due = await _store.TriggerDueAsync(_clock.GetUtcNow(), CancellationToken.None);
+
+        Assert.Empty(early);
+        Assert.Equal(3, pending!.DatasetVersion);
+        var run = Assert.Single(due);
+        Assert.Equal((PipelineTrigger.Data, 3, "fresh"), (run.Trigger.Kind, run.Trigger.DatasetVersion, run.Pipeline));
+        Assert.Null((await _store.GetAsync("fresh", CancellationToken.None))!.PendingData);
+        Assert.Equal(0, await _store.NoteDatasetVersionAsync("iris", 3, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ADisabledPipelineMovesItsScheduleOnWithoutRunningAndADeletedOneStartsNothing()
+    {
+        await SaveAsync("paused", Hourly() with { Enabled = false });
+        await SaveAsync("gone", Hourly());
+        await _store.DeleteAsync("gone", Scientist, CancellationToken.None);
+        _clock.SetUtcNow(DateTimeOffset.Parse("2026-11-29T11:00:01Z", CultureInfo.InvariantCulture));
+
+        Assert.Empty(await _store.TriggerDueAsync(_clock.GetUtcNow(), CancellationToken.None));
+        Assert.Equal(DateTimeOffset.Parse("2026-11-29T12:00:00Z", CultureInfo.InvariantCulture),
+            (await _store.GetAsync("paused", CancellationToken.None))!.NextTickAt);
+        Assert.Null(await _store.GetAsync("gone", CancellationToken.None));
+        Assert.Null(await _store.TriggerAsync("gone", Scientist, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ARunsStepsAreLeasedToOneReplicaAndItsEndIsAuditedUnderThePipelinesIdentity()
+    {
+        await SaveAsync("nightly", Hourly());
+        var run = (await _store.TriggerAsync("nightly", Scientist, CancellationToken.None))!;
+
+        Assert.True(await _store.TryLeaseRunAsync(run.Id, "a", Start.AddMinutes(1), CancellationToken.None));
+        Assert.False(await _otherReplica.TryLeaseRunAsync(run.Id, "b", Start.AddMinutes(1), CancellationToken.None));
+        var jobId = Guid.CreateVersion7();
+        await _store.AdvanceAsync(run, new RunChange(PipelineRunStatuses.Training, "training", "job queued", JobId: jobId), CancellationToken.None);
+        await _store.ReleaseRunAsync(run.Id, "a", CancellationToken.None);
+        Assert.True(await _otherReplica.TryLeaseRunAsync(run.Id, "b", Start.AddMinutes(1), CancellationToken.None));
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        var training = (await _store.GetRunAsync(run.Id, CancellationToken.None))!;
+        await _store.AdvanceAsync(training, new RunChange(PipelineRunStatuses.Gating, "trained", "registered iris v2", CandidateVersion: 2),
+            CancellationToken.None);
+        var gating = (await _store.GetRunAsync(run.Id, CancellationToken.None))!;
+        var verdict = new GateVerdict(true, "macroAccuracy", 0.97, 0.95, 0.02, 0, 30, [], "better");
+        await _store.AdvanceAsync(gating, new RunChange(PipelineRunStatuses.Promoted, "promoted", "production moved to v2", BaselineVersion: 1,
+            Gate: verdict), CancellationToken.None);
+
+        var promoted = (await _store.GetRunAsync(run.Id, CancellationToken.None))!;
+        Assert.Equal((PipelineRunStatuses.Promoted, jobId, 2, 1), (promoted.Status, promoted.JobId, promoted.CandidateVersion, promoted.BaselineVersion));
+        Assert.Equal(verdict.Reason, promoted.Gate!.Reason);
+        Assert.Equal(120, promoted.SecondsToProduction);
+        Assert.Equal(["triggered", "training", "trained", "promoted"], promoted.Steps.Select(step => step.Step));
+        var trail = await AuditLog.QueryAsync(_database, actor: "pipeline:nightly", resource: "pipelines/nightly", action: null,
+            from: null, to: null, before: null, limit: 10, CancellationToken.None);
+        Assert.Equal("pipeline-run.promoted", Assert.Single(trail.Records).Action);
+        Assert.Equal([run.Id], (await _store.ListRunsAsync("nightly", 10, CancellationToken.None)).Select(listed => listed.Id));
+    }
+
+    public void Dispose()
+    {
+        _testDatabase.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
+
+public sealed class PipelineStoreOnSqliteTests() : PipelineStoreTests(new SqliteTestDatabase());
+
+[Collection(nameof(PostgresServer))]
+public sealed class PipelineStoreOnPostgresTests(PostgresServer server) : PipelineStoreTests(new PostgresTestDatabase(server));
