@@ -48,6 +48,12 @@ public class PlatformFixture : IAsyncLifetime
     /// <summary>A key with every user role (reader, predictor, scientist, deployer and admin), which the clients below send.</summary>
     public string Key { get; private set; } = "";
 
+    /// <summary>
+    /// How far ahead of the real clock the training service's pipelines go (their schedules' ticks, debounces and soaks): the
+    /// test clock. A replica reads it when it starts (<see cref="RestartAsync"/>).
+    /// </summary>
+    public TimeSpan PipelineClockOffset { get; set; }
+
     /// <summary>The platform's data folder, where the AppHost keeps generated secrets.</summary>
     public string DataDirectory => _data.FullName;
 
@@ -73,7 +79,11 @@ public class PlatformFixture : IAsyncLifetime
             () => new SocketsHttpHandler { Expect100ContinueTimeout = TimeSpan.FromMinutes(1) }));
         // Short retry delays and leases keep the failure tests quick; the behaviour is the same as with the defaults.
         Project("training").WithEnvironment("EventBus__RetryDelaySeconds", "1")
-            .WithEnvironment("TrainingOptions__LeaseSeconds", "4");
+            .WithEnvironment("TrainingOptions__LeaseSeconds", "4")
+            // Pipelines look for what is due every second; their clock is the test's to move, read at each start of a replica.
+            .WithEnvironment("PipelineOptions__CheckSeconds", "1")
+            .WithEnvironment(context => context.EnvironmentVariables["PipelineOptions__ClockOffsetSeconds"] =
+                PipelineClockOffset.TotalSeconds.ToString(CultureInfo.InvariantCulture));
         // A scheduled view materializes within a second of being due, rather than within the default check period.
         Project("feature").WithEnvironment("FeatureOptions__MaterializationCheckSeconds", "1");
         // No dashboard runs under test, so nothing listens for telemetry: without an exporter, a stopping service does
@@ -296,6 +306,34 @@ public class PlatformFixture : IAsyncLifetime
             await App.ResourceCommands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand);
             await EnsureEverythingRunsAsync();
         }
+    }
+
+    /// <summary>
+    /// Stops every replica of <paramref name="resource"/>, runs <paramref name="whileStopped"/>, starts them all again and
+    /// waits until everything is healthy: as a platform that was down, all of it, for a while.
+    /// </summary>
+    public async Task RestartAsync(string resource, Action whileStopped)
+    {
+        var replicas = LatestStates().Where(pair => pair.Value.Resource.Name == resource).Select(pair => pair.Key).ToList();
+        foreach (var replica in replicas)
+        {
+            await App.ResourceCommands.ExecuteCommandAsync(replica, KnownResourceCommands.StopCommand);
+        }
+
+        foreach (var replica in replicas)
+        {
+            await App.ResourceNotifications.WaitForResourceAsync(resource, update =>
+                    update.ResourceId == replica && update.Snapshot.State?.Text is "Exited" or "Finished" or "Stopped")
+                .WaitAsync(RecoveryTimeout);
+        }
+
+        whileStopped();
+        foreach (var replica in replicas)
+        {
+            await App.ResourceCommands.ExecuteCommandAsync(replica, KnownResourceCommands.StartCommand);
+        }
+
+        await EnsureEverythingRunsAsync();
     }
 
     /// <summary>The latest state of every server and service (each replica by its id, not the replica set).</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -72,8 +73,13 @@ public partial class ReadmeTests(PlatformFixture platform, ITestOutputHelper out
                         placeholders[placeholder] = value;
                     }
 
-                    // Jobs run in the background; the README's next commands look at what the job trained or scored.
-                    if (services[0] == "training" && answer.Status == HttpStatusCode.Accepted)
+                    // Jobs and pipeline runs go on in the background; the README's next commands look at what they did.
+                    if (services[0] == "training" && answer.Status == HttpStatusCode.Accepted
+                        && PipelineRuns().Match(shell) is { Success: true } runs)
+                    {
+                        await WaitForRunAsync(runs.Groups["pipeline"].Value, JsonNode.Parse(answer.Body)!["id"]!.GetValue<string>());
+                    }
+                    else if (services[0] == "training" && answer.Status == HttpStatusCode.Accepted)
                     {
                         var kind = shell.Contains("/batch-predictions", StringComparison.Ordinal) ? "batch-predictions" : "training-jobs";
                         var job = await Platform.WaitForJobAsync(JsonNode.Parse(answer.Body)!["id"]!.GetValue<string>(), kind);
@@ -86,6 +92,19 @@ public partial class ReadmeTests(PlatformFixture platform, ITestOutputHelper out
         {
             folder.Delete(recursive: true);
         }
+    }
+
+    /// <summary>Waits until the pipeline's run has ended, and fails unless it promoted its candidate.</summary>
+    private async Task WaitForRunAsync(string pipeline, string id)
+    {
+        var run = await Platform.WaitUntilAsync(
+            $"run {id} of pipeline {pipeline} to end",
+            () => Platform.Training.GetFromJsonAsync<JsonObject>($"/pipelines/{pipeline}/runs/{id}"),
+            seen => seen?["status"]?.GetValue<string>() is not ("pending" or "waiting" or "training" or "gating"),
+            PlatformSteps.JobTimeout,
+            ["training", "registry"],
+            seen => seen?.ToJsonString() ?? "(no answer)");
+        Assert.True(run!["status"]!.GetValue<string>() == "promoted", $"Expected the README's pipeline run to promote its candidate: {run}");
     }
 
     /// <summary>What curl wrote and the status and content type it saw.</summary>
@@ -225,4 +244,7 @@ public partial class ReadmeTests(PlatformFixture platform, ITestOutputHelper out
 
     [GeneratedRegex(@"^export (?<name>[A-Za-z_][A-Za-z0-9_]*)=(?<value>\S+)$")]
     private static partial Regex ExportLine();
+
+    [GeneratedRegex(@"/pipelines/(?<pipeline>[^/\s]+)/runs\b")]
+    private static partial Regex PipelineRuns();
 }
