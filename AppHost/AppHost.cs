@@ -23,6 +23,8 @@ var feature = store.For(builder.AddProject<Projects.ModelPlatform_Feature>("feat
     .WithServiceIdentity(builder, identity)
     // Its online store: the latest feature values per entity, for serving.
     .WithReference(redis).WaitFor(redis)
+    // Announces each new dataset version (DatasetVersionCreated); not waited for, as uploads are stored while it is down.
+    .WithReference(rabbitmq)
     // Asked which models use a feature before a definition change could break them.
     .WithReference(registry)
     .WithHttpHealthCheck("/health")

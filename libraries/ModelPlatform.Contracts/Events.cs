@@ -13,6 +13,9 @@ public sealed record TrainingJobSubmitted(Guid JobId) : IntegrationEvent;
 /// <summary>A batch prediction job was accepted and waits for a worker.</summary>
 public sealed record BatchPredictionSubmitted(Guid JobId) : IntegrationEvent;
 
+/// <summary>The feature service stored a new, immutable dataset version: an upload, a training set it joined, or a batch job's predictions.</summary>
+public sealed record DatasetVersionCreated(string Dataset, int Version, long Rows) : IntegrationEvent;
+
 /// <summary>The registry stored a new, immutable model version.</summary>
 public sealed record ModelVersionRegistered(string ModelName, int Version, string Sha256, Guid? TrainingJobId) : IntegrationEvent;
 

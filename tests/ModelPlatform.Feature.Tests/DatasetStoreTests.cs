@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Dapper;
@@ -86,6 +87,43 @@ public abstract class DatasetStoreTests : IDisposable
         await using var connection = await _database.OpenAsync(CancellationToken.None);
         Assert.Equal(0, await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM blobs WHERE sha256 = @Sha256", orphan));
         Assert.Equal(2, (await _store.GetRowsAsync("named", named.Version, 0, 10, CancellationToken.None)).Count);
+    }
+
+    [Fact]
+    public async Task ANewVersionLeavesOneDatasetVersionCreatedInTheOutboxCommittedWithIt()
+    {
+        var info = await _store.AddVersionAsync("announced", await ReadAsync("x,y\n1,a\n2,b\n3,c\n"), "00", AuditActor.Platform, CancellationToken.None);
+
+        var (type, announced, createdAt) = Assert.Single(await OutboxAsync());
+        Assert.Equal(("DatasetVersionCreated", "announced", 1, 3L), (type, announced.Dataset, announced.Version, announced.Rows));
+        Assert.Equal(info.CreatedAt, createdAt);
+    }
+
+    [Fact]
+    public async Task AnUploadRefusedPartWayAnnouncesNothing()
+    {
+        // Arrange: a CSV whose third row breaks its quoting once the first pass has taken its shape (the upload changed).
+        var limits = CsvDatasetReader.DefaultLimits;
+        var shape = await CsvDatasetReader.InspectAsync(new MemoryStream("x\n1\n2\n3\n"u8.ToArray()), limits, CancellationToken.None);
+        var badRows = CsvDatasetReader.ReadRowsAsync(new MemoryStream("x\n1\n2\n\"3\n"u8.ToArray()), shape, limits, CancellationToken.None);
+
+        // Act
+        await Assert.ThrowsAsync<CsvFormatException>(() =>
+            _store.AddVersionAsync("refused", shape, badRows, "00", AuditActor.Platform, CancellationToken.None));
+
+        // Assert: neither a version nor its event.
+        Assert.Null(await _store.GetVersionAsync("refused", null, CancellationToken.None));
+        Assert.Empty(await OutboxAsync());
+    }
+
+    /// <summary>What the outbox holds, oldest first: each event's routing key, the dataset version it announces and when it was stored.</summary>
+    private async Task<IReadOnlyList<(string Type, DatasetVersionCreated Event, DateTimeOffset CreatedAt)>> OutboxAsync()
+    {
+        await using var connection = await _database.OpenAsync(CancellationToken.None);
+        var rows = await connection.QueryAsync<(string Type, string Payload, string CreatedAt)>(
+            "SELECT event_type, payload, created_at FROM outbox ORDER BY id");
+        return rows.Select(row => (row.Type, JsonSerializer.Deserialize<DatasetVersionCreated>(row.Payload, JsonSerializerOptions.Web)!,
+            DateTimeOffset.Parse(row.CreatedAt, CultureInfo.InvariantCulture))).ToList();
     }
 
     [Fact]
@@ -260,7 +298,7 @@ public abstract class DatasetStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task AParquetFileIsTakenInAsItsDeclaredColumnsAndAJobsPredictionsAreStoredOnce()
+    public async Task AParquetFileIsTakenInAsItsDeclaredColumnsAndAJobsPredictionsAreStoredAndAnnouncedOnce()
     {
         IReadOnlyList<ColumnSchema> columns = [new("n", ColumnType.Numeric), new("label", ColumnType.Categorical)];
         var upload = ParquetUpload("SELECT i::INTEGER AS n, 'c' || (i % 3) AS label FROM range(10) t(i)");
@@ -278,6 +316,8 @@ public abstract class DatasetStoreTests : IDisposable
 
         Assert.Equal((1, 1, 10), (first.Version, retried.Version, first.Rows));
         Assert.Single(await _store.GetVersionsAsync("scored", CancellationToken.None));
+        var announced = Assert.Single(await OutboxAsync()).Event;
+        Assert.Equal(("scored", 1, 10L), (announced.Dataset, announced.Version, announced.Rows));
         Assert.Equal(lineage, (await _store.GetVersionAsync("scored", null, CancellationToken.None))!.Predictions);
         // Integers are stored as every number is: a double.
         var stored = await _store.GetRowsAsync("scored", 1, 0, 10, CancellationToken.None);

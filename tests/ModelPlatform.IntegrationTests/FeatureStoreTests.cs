@@ -1,6 +1,11 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json.Nodes;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
 
 namespace ModelPlatform.IntegrationTests;
 
@@ -342,6 +347,51 @@ public class FeatureStoreTests(PlatformFixture platform) : PlatformTest(platform
         using var admin = Platform.Client("feature", Platform.AdminKey);
         var trail = await admin.GetFromJsonAsync<JsonObject>($"/audit?resource=feature-views/{view}");
         Assert.Equal(2, trail!["records"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public async Task EachUploadedVersionIsAnnouncedOnTheBusWithItsRowsAndTheUploadsTrace()
+    {
+        // Arrange: listen for new dataset versions on the platform's event exchange, as a training pipeline would.
+        var factory = new ConnectionFactory { Uri = new(await Platform.ConnectionStringAsync("rabbitmq")) };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        var queue = (await channel.QueueDeclareAsync(exclusive: true, autoDelete: true)).QueueName;
+        await channel.QueueBindAsync(queue, "modelplatform.events", "DatasetVersionCreated");
+        var received = new ConcurrentQueue<(JsonNode Event, string? TraceParent)>();
+        var consumer = new AsyncEventingBasicConsumer(channel);
+        consumer.ReceivedAsync += (_, delivery) =>
+        {
+            var traceParent = delivery.BasicProperties.Headers?.TryGetValue("traceparent", out var value) == true
+                ? Encoding.UTF8.GetString((byte[])value!)
+                : null;
+            received.Enqueue((JsonNode.Parse(delivery.Body.Span)!, traceParent));
+            return Task.CompletedTask;
+        };
+        await channel.BasicConsumeAsync(queue, autoAck: true, consumer);
+        var dataset = PlatformSteps.UniqueName("announced");
+        var trace = ActivityTraceId.CreateRandom().ToString();
+
+        // Act: two versions, the second uploaded in a trace of the caller's.
+        await Platform.UploadCsvAsync(dataset, "x\n1\n2\n").AssertStatusAsync(HttpStatusCode.Created);
+        using var upload = new HttpRequestMessage(HttpMethod.Post, $"/datasets/{dataset}/versions")
+        {
+            Content = new StringContent("x\n1\n2\n3\n", Encoding.UTF8, "text/csv"),
+        };
+        upload.Headers.Add("traceparent", $"00-{trace}-{ActivitySpanId.CreateRandom()}-01");
+        await Platform.Feature.SendAsync(upload).AssertStatusAsync(HttpStatusCode.Created);
+
+        // Assert: each version's event arrives with its rows and a trace, the second's the caller's.
+        var events = await Platform.WaitUntilAsync($"DatasetVersionCreated for versions 1 and 2 of {dataset}",
+            () => Task.FromResult(received.Where(message => message.Event["dataset"]!.GetValue<string>() == dataset).ToList()),
+            messages => messages.Count >= 2, PlatformSteps.EventTimeout, ["feature"],
+            messages => string.Join(", ", messages.Select(message => message.Event.ToJsonString())));
+        Assert.Equal(
+            [(1, 2L), (2, 3L)],
+            events.Select(message => (message.Event["version"]!.GetValue<int>(), message.Event["rows"]!.GetValue<long>())).Order());
+        Assert.All(events, message => Assert.NotNull(message.TraceParent));
+        var second = events.Single(message => message.Event["version"]!.GetValue<int>() == 2);
+        Assert.Equal(trace, second.TraceParent!.Split('-')[1]);
     }
 
     /// <summary>Defines an entity found by a numeric <c>customer_id</c>.</summary>

@@ -9,6 +9,7 @@ using ModelPlatform.Feature.Datasets;
 using ModelPlatform.Feature.Definitions;
 using ModelPlatform.Feature.Offline;
 using ModelPlatform.Features.Statistics;
+using ModelPlatform.Messaging;
 using ModelPlatform.Storage;
 
 namespace ModelPlatform.Feature.Apis;
@@ -65,8 +66,8 @@ public static class DatasetsApi
     }
 
     public static async Task<Results<Created<DatasetVersionInfo>, ValidationProblem, ProblemHttpResult>> CreateVersion(
-        string name, HttpRequest request, DatasetStore store, DatasetFiles files, DefinitionStore definitions, IOptions<FeatureOptions> options,
-        CancellationToken cancellationToken)
+        string name, HttpRequest request, DatasetStore store, DatasetFiles files, DefinitionStore definitions, OutboxRelay relay,
+        IOptions<FeatureOptions> options, CancellationToken cancellationToken)
     {
         if (ResourceNames.NameError(name) is { } nameError)
         {
@@ -75,7 +76,7 @@ public static class DatasetsApi
 
         if (request.HasFormContentType)
         {
-            return await ImportParquetAsync(name, request, store, files, definitions, options.Value, cancellationToken);
+            return await ImportParquetAsync(name, request, store, files, definitions, relay, options.Value, cancellationToken);
         }
 
         if (!request.HttpContext.User.IsInRole(PlatformRoles.Scientist))
@@ -118,6 +119,8 @@ public static class DatasetsApi
         var info = await store.AddVersionAsync(
             name, shape, CsvDatasetReader.ReadRowsAsync(rows, shape, limits, cancellationToken), upload.Sha256, AuditActor.From(request.HttpContext),
             cancellationToken);
+        // Its DatasetVersionCreated committed with it: send it now rather than at the relay's next poll.
+        relay.Wake();
         return TypedResults.Created($"/datasets/{name}/versions/{info.Version}", info with { Delimiter = shape.Delimiter });
     }
 
@@ -127,8 +130,8 @@ public static class DatasetsApi
     /// service stores a job's predictions, and a job's upload sent again answers the version it made.
     /// </summary>
     private static async Task<Results<Created<DatasetVersionInfo>, ValidationProblem, ProblemHttpResult>> ImportParquetAsync(
-        string name, HttpRequest request, DatasetStore store, DatasetFiles files, DefinitionStore definitions, FeatureOptions options,
-        CancellationToken cancellationToken)
+        string name, HttpRequest request, DatasetStore store, DatasetFiles files, DefinitionStore definitions, OutboxRelay relay,
+        FeatureOptions options, CancellationToken cancellationToken)
     {
         request.HttpContext.SetMaxRequestBodySize(options.MaxUploadBytes);
         var form = await request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = options.MaxUploadBytes }, cancellationToken);
@@ -211,6 +214,8 @@ public static class DatasetsApi
             var file = await files.StoreAsync(written, rows, cancellationToken);
             var info = await store.AddVersionAsync(
                 name, columns, file, upload.Sha256, lineage: null, import.Predictions, AuditActor.From(request.HttpContext), cancellationToken);
+            // A job's upload sent again announces nothing new; the wake then finds nothing to send.
+            relay.Wake();
             return TypedResults.Created($"/datasets/{info.Name}/versions/{info.Version}", info);
         }
         finally

@@ -5,6 +5,7 @@ using ModelPlatform.Feature.Datasets;
 using ModelPlatform.Feature.Definitions;
 using ModelPlatform.Feature.Offline;
 using ModelPlatform.Features;
+using ModelPlatform.Messaging;
 using ModelPlatform.Storage;
 
 namespace ModelPlatform.Feature.Apis;
@@ -112,7 +113,8 @@ public static class DefinitionsApi
     }
 
     public static async Task<Results<Created<DatasetVersionInfo>, ValidationProblem>> BuildTrainingSet(
-        string name, TrainingSetRequest request, TrainingSets trainingSets, HttpContext context, CancellationToken cancellationToken)
+        string name, TrainingSetRequest request, TrainingSets trainingSets, OutboxRelay relay, HttpContext context,
+        CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (ResourceNames.NameError(request.EntityDataset) is { } datasetError)
@@ -133,6 +135,7 @@ public static class DefinitionsApi
         try
         {
             var version = await trainingSets.BuildAsync(name, request, AuditActor.From(context), cancellationToken);
+            relay.Wake();
             return TypedResults.Created($"/datasets/{version.Name}/versions/{version.Version}", version);
         }
         catch (FeatureRequestException ex)

@@ -5,6 +5,7 @@ using Dapper;
 using ModelPlatform.Contracts;
 using ModelPlatform.Feature.Offline;
 using ModelPlatform.Features.Statistics;
+using ModelPlatform.Messaging;
 using ModelPlatform.Storage;
 
 namespace ModelPlatform.Feature.Datasets;
@@ -12,8 +13,9 @@ namespace ModelPlatform.Feature.Datasets;
 /// <summary>
 /// The offline store: immutable dataset versions, each a Parquet file (<see cref="DatasetFiles"/>) named by a row of the
 /// service's database (SQLite or PostgreSQL). An upload writes its file first and then, in one short transaction, takes
-/// the next version number, names the file and records the audit: until then no read sees it, and a failed upload leaves
-/// only a file no version names, which <see cref="DeleteUnreferencedFilesAsync"/> removes.
+/// the next version number, names the file, records the audit and enqueues <see cref="DatasetVersionCreated"/> in the
+/// outbox: until then no read sees it, and a failed upload leaves only a file no version names, which
+/// <see cref="DeleteUnreferencedFilesAsync"/> removes.
 /// </summary>
 public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, BlobStore blobs, TimeProvider clock)
 {
@@ -76,6 +78,8 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
             ALTER TABLE dataset_versions ADD COLUMN job_id TEXT;
             CREATE UNIQUE INDEX dataset_versions_by_job ON dataset_versions (job_id) WHERE job_id IS NOT NULL;
             """),
+        // Each new version is announced (DatasetVersionCreated) from the transaction that stores it.
+        Outbox.Migration,
     ];
 
     private const string VersionColumns =
@@ -111,7 +115,8 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
 
     /// <summary>
     /// Stores the next version of <paramref name="name"/> from a file already stored (a training set a join wrote, a Parquet
-    /// upload). A version of a job's predictions is stored once: the job's upload sent again answers the version it made.
+    /// upload). A version of a job's predictions is stored (and announced) once: the job's upload sent again answers the
+    /// version it made.
     /// </summary>
     public async Task<DatasetVersionInfo> AddVersionAsync(
         string name, IReadOnlyList<ColumnSchema> columns, DatasetFile file, string sha256, TrainingSetLineage? lineage,
@@ -152,6 +157,7 @@ public sealed class DatasetStore(ServiceDatabase database, DatasetFiles files, B
             },
             transaction);
         await connection.AppendAsync(transaction, actor, "dataset-version.created", $"datasets/{name}/versions/{version}", null, info, info.CreatedAt);
+        await connection.EnqueueAsync(transaction, new DatasetVersionCreated(name, version, file.Rows), info.CreatedAt);
         await transaction.CommitAsync(cancellationToken);
         return info;
     }

@@ -1,8 +1,10 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ModelPlatform.Feature.Datasets;
 using ModelPlatform.Feature.Definitions;
 using ModelPlatform.Feature.Offline;
 using ModelPlatform.Feature.Online;
 using ModelPlatform.Features.Online;
+using ModelPlatform.Messaging;
 using ModelPlatform.Storage;
 
 namespace ModelPlatform.Feature;
@@ -12,6 +14,10 @@ internal static class Extensions
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddServiceDatabase("featuredb", DatasetStore.Migrations);
+        // Each new dataset version is announced (DatasetVersionCreated) through the outbox. While RabbitMQ is down uploads are
+        // still stored and their events wait, so the outage only degrades the service. It subscribes to nothing: no queue.
+        builder.AddRabbitMQEventBus("rabbitmq", HealthStatus.Degraded);
+        builder.Services.AddOutboxRelay();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<BlobStore>();
         builder.Services.AddSingleton<DatasetFiles>();
