@@ -158,12 +158,13 @@ public sealed record PipelineRunStep(DateTimeOffset At, string Step, string Deta
 /// <summary>
 /// The gate's verdict on a candidate: the gated metric of both versions on the same held-out rows, and every other check.
 /// </summary>
+/// <param name="Candidate">The candidate's value: on the held-out rows, or as its job measured it when nothing was compared.</param>
 /// <param name="Rows">The held-out rows both were scored on.</param>
 /// <param name="Baseline">The production version's value; null when nothing was in production (the candidate passes).</param>
 public sealed record GateVerdict(
     bool Passed,
     string Metric,
-    double Candidate,
+    double? Candidate,
     double? Baseline,
     double? Gain,
     double MinGain,

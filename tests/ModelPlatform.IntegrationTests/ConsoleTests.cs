@@ -402,6 +402,36 @@ public class ConsoleTests(PlatformFixture platform, ConsoleBrowser browser) : Pl
     });
 
     [Fact]
+    public Task AModelPageShowsItsPipelinesRunsAsATimeline() => BrowseAsync(async page =>
+    {
+        var model = await Platform.UploadIrisAsync("console-pipeline");
+        var pipeline = PlatformSteps.UniqueName("console-fresh");
+        await Platform.Training.PutAsJsonAsync($"/pipelines/{pipeline}", new
+        {
+            model,
+            dataset = model,
+            training = new { label = "species", task = "multiclass" },
+            onNewData = new { },
+            gate = new { metric = "macroAccuracy" },
+        }).AssertStatusAsync(System.Net.HttpStatusCode.Created);
+        var run = await Platform.Training.PostAsync($"/pipelines/{pipeline}/runs", null).AssertJsonAsync(System.Net.HttpStatusCode.Accepted);
+        await Platform.WaitUntilAsync($"run {run["id"]} to promote its candidate",
+            async () => (await Platform.Training.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>($"/pipelines/{pipeline}/runs/{run["id"]}"))!,
+            seen => seen["status"]!.GetValue<string>() == "promoted", PlatformSteps.JobTimeout, ["training", "registry"]);
+
+        await page.SignInAsync(Platform.Key, $"/models/{model}");
+
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = $"{pipeline} (v1)" })).ToBeVisibleAsync();
+        await Expect(page.GetByText($"Trains on {model} on each new version of {model}; promotes a candidate")).ToBeVisibleAsync();
+        var runs = page.GetByRole(AriaRole.List, new() { Name = $"Runs of {pipeline}, newest first" });
+        await Expect(runs.GetByRole(AriaRole.Listitem).First).ToContainTextAsync("promoted · asked for by tests");
+        await Expect(runs).ToContainTextAsync("Gate passed: nothing serves as production yet");
+        await Expect(runs.GetByRole(AriaRole.Link, new() { Name = "v1" })).ToBeVisibleAsync();
+        await page.AssertAccessibleAsync();
+        await ConsoleBrowser.ShowAsync(page, "model-pipelines");
+    });
+
+    [Fact]
     public Task AVersionPageShowsItsLineageSignatureAndWhatItLeansOn() => BrowseAsync(async page =>
     {
         var dataset = PlatformSteps.UniqueName("console-version");

@@ -22,7 +22,7 @@ public class PromotionGateTests
         var candidate = new Dictionary<string, double>(Production) { ["macroAccuracy"] = 0.93, ["logLoss"] = 0.31 };
         var gate = new PromotionGate(MinGain: 0.02, MaxRegressions: new Dictionary<string, double> { ["logLoss"] = 0.05 }, MaxRecallDrop: 0.05);
 
-        var verdict = PromotionGates.Decide(gate, MLTask.Multiclass, Comparison(candidate, Production));
+        var verdict = PromotionGates.Decide(gate, MLTask.Multiclass, Comparison(candidate, Production), candidate);
 
         Assert.True(verdict.Passed, verdict.Reason);
         Assert.Equal(("macroAccuracy", 0.93, 0.90, 200), (verdict.Metric, verdict.Candidate, verdict.Baseline!.Value, verdict.Rows));
@@ -38,7 +38,7 @@ public class PromotionGateTests
     {
         var candidate = new Dictionary<string, double>(Production) { ["macroAccuracy"] = 0.91 };
 
-        var verdict = PromotionGates.Decide(new PromotionGate(MinGain: 0.02), MLTask.Multiclass, Comparison(candidate, Production));
+        var verdict = PromotionGates.Decide(new PromotionGate(MinGain: 0.02), MLTask.Multiclass, Comparison(candidate, Production), candidate);
 
         Assert.False(verdict.Passed);
         Assert.Equal("macroAccuracy 0.9 → 0.91: a gain of 0.01, short of the 0.02 required", verdict.Reason);
@@ -49,7 +49,7 @@ public class PromotionGateTests
     {
         var candidate = new Dictionary<string, double>(Production) { ["macroAccuracy"] = 0.95, ["perClass.versicolor.recall"] = 0.70 };
 
-        var verdict = PromotionGates.Decide(new PromotionGate(MaxRecallDrop: 0.1), MLTask.Multiclass, Comparison(candidate, Production));
+        var verdict = PromotionGates.Decide(new PromotionGate(MaxRecallDrop: 0.1), MLTask.Multiclass, Comparison(candidate, Production), candidate);
 
         Assert.False(verdict.Passed);
         Assert.Equal("perClass.versicolor.recall 0.85 → 0.7: worse by 0.15, more than the 0.1 allowed", verdict.Reason);
@@ -60,12 +60,14 @@ public class PromotionGateTests
     public void WithNothingInProductionTheFirstCandidatePassesAndAComparisonThatCouldNotBeMadeFails()
     {
         var first = PromotionGates.Decide(new PromotionGate(), MLTask.Binary,
-            new ModelComparison("production", null, 0, null, null, "iris has no alias 'production' yet: nothing to compare with"));
+            new ModelComparison("production", null, 0, null, null, "iris has no alias 'production' yet: nothing to compare with"),
+            new Dictionary<string, double> { ["auc"] = 0.91 });
         var uncompared = PromotionGates.Decide(new PromotionGate(), MLTask.Binary,
-            new ModelComparison("production", 3, 0, null, null, "version 3 and the new model could not be compared: only 40 rows"));
+            new ModelComparison("production", 3, 0, null, null, "version 3 and the new model could not be compared: only 40 rows"),
+            new Dictionary<string, double>());
 
         Assert.True(first.Passed);
-        Assert.Null(first.Baseline);
+        Assert.Equal((0.91, null), (first.Candidate, first.Baseline));
         Assert.False(uncompared.Passed);
         Assert.Equal("version 3 and the new model could not be compared: only 40 rows", uncompared.Reason);
     }
@@ -74,7 +76,7 @@ public class PromotionGateTests
     public void ARegressionMetricWhereLowerIsBetterGainsByFalling()
     {
         var verdict = PromotionGates.Decide(new PromotionGate(Metric: "rmse", MinGain: 0.5), MLTask.Regression,
-            Comparison(new() { ["rmse"] = 9.0 }, new() { ["rmse"] = 10.0 }));
+            Comparison(new() { ["rmse"] = 9.0 }, new() { ["rmse"] = 10.0 }), new Dictionary<string, double>());
 
         Assert.True(verdict.Passed, verdict.Reason);
         Assert.Equal(1.0, verdict.Gain);

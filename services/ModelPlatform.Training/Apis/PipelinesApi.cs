@@ -12,7 +12,8 @@ public static class PipelinesApi
     {
         var api = app.MapGroup("/pipelines").WithTags("Pipelines");
 
-        api.MapGet("/", ListPipelines).WithName("ListPipelines").WithSummary("List pipelines with their current definitions and next ticks")
+        api.MapGet("/", ListPipelines).WithName("ListPipelines")
+            .WithSummary("List pipelines with their current definitions and next ticks; ?model= those that train one model")
             .RequireRoles(PlatformRoles.Reader);
         api.MapGet("/{name}", GetPipeline).WithName("GetPipeline").WithSummary("Get a pipeline's current definition, next tick and pending new data")
             .RequireRoles(PlatformRoles.Reader);
@@ -38,8 +39,10 @@ public static class PipelinesApi
         return app;
     }
 
-    public static async Task<Ok<IReadOnlyList<PipelineInfo>>> ListPipelines(PipelineStore pipelines, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await pipelines.ListAsync(cancellationToken));
+    public static async Task<Ok<IReadOnlyList<PipelineInfo>>> ListPipelines(
+        PipelineStore pipelines, CancellationToken cancellationToken, string? model = null) =>
+        TypedResults.Ok<IReadOnlyList<PipelineInfo>>([.. (await pipelines.ListAsync(cancellationToken))
+            .Where(pipeline => model is null || pipeline.Definition.Model == model)]);
 
     public static async Task<Results<Ok<PipelineInfo>, NotFound<ProblemDetails>>> GetPipeline(
         string name, PipelineStore pipelines, CancellationToken cancellationToken) =>

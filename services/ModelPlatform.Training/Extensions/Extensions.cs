@@ -13,7 +13,8 @@ internal static class Extensions
         builder.AddServiceDatabase("trainingdb", TrainingJobStore.Migrations);
         builder.AddRabbitMQEventBus("rabbitmq")
             .AddSubscription<TrainingJobSubmitted, TrainingJobSubmittedHandler>()
-            .AddSubscription<BatchPredictionSubmitted, BatchPredictionSubmittedHandler>();
+            .AddSubscription<BatchPredictionSubmitted, BatchPredictionSubmittedHandler>()
+            .AddSubscription<DatasetVersionCreated, DatasetVersionCreatedHandler>();
 
         builder.Services.AddOptions<TrainingOptions>()
             .BindConfiguration(nameof(TrainingOptions))

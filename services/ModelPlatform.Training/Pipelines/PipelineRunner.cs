@@ -38,7 +38,11 @@ public sealed partial class PipelineRunner(
             return false;
         }
 
-        await pipelines.AdvanceAsync(run, change, cancellationToken);
+        if (!await pipelines.AdvanceAsync(run, change, cancellationToken))
+        {
+            return false;
+        }
+
         if (!PipelineRunStatuses.Active.Contains(change.Status))
         {
             metrics.RunEnded(run, change.Status, clock.GetUtcNow());
@@ -105,7 +109,7 @@ public sealed partial class PipelineRunner(
         var job = (await jobs.GetAsync(run.JobId!.Value, cancellationToken))!;
         var comparison = job.Report?.Comparison
             ?? new ModelComparison(ProductionAlias, null, 0, null, null, "the training job did not compare its model with production");
-        var verdict = PromotionGates.Decide(gate, job.Task, comparison);
+        var verdict = PromotionGates.Decide(gate, job.Task, comparison, job.Metrics!);
         if (!verdict.Passed)
         {
             return new RunChange(PipelineRunStatuses.Registered, "gate failed", verdict.Reason, BaselineVersion: comparison.Version, Gate: verdict,

@@ -87,7 +87,8 @@ public sealed partial class PipelineScheduler(
 
             await using var scope = scopes.CreateAsyncScope();
             var runner = scope.ServiceProvider.GetRequiredService<PipelineRunner>();
-            PipelineRun? current = run;
+            // Read again under the lease: another replica may have taken the step between the list and the lease.
+            var current = await pipelines.GetRunAsync(run.Id, cancellationToken);
             for (var step = 0; step < MaxStepsPerCheck && current is not null && PipelineRunStatuses.Active.Contains(current.Status); step++)
             {
                 if (!await runner.AdvanceAsync(current, cancellationToken))

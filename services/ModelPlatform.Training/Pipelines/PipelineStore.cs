@@ -361,22 +361,26 @@ public sealed class PipelineStore(ServiceDatabase database, TimeProvider clock)
             new { id = id.ToString(), owner }, cancellationToken: cancellationToken));
     }
 
-    /// <summary>Moves an active run on to <paramref name="change"/>'s status, recording the step.</summary>
-    public async Task AdvanceAsync(PipelineRun run, RunChange change, CancellationToken cancellationToken)
+    /// <summary>
+    /// Moves an active run on to <paramref name="change"/>'s status, recording the step; false, changing nothing, when the run
+    /// is no longer as <paramref name="run"/> saw it (another replica took the step).
+    /// </summary>
+    public async Task<bool> AdvanceAsync(PipelineRun run, RunChange change, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await database.BeginWriteAsync(connection, Resource(run.Pipeline), cancellationToken);
         var now = clock.GetUtcNow();
-        await connection.ExecuteAsync(
+        var moved = await connection.ExecuteAsync(
             """
             UPDATE pipeline_runs SET status = @Status, job_id = COALESCE(@jobId, job_id),
                 candidate_version = COALESCE(@CandidateVersion, candidate_version), baseline_version = COALESCE(@BaselineVersion, baseline_version),
                 gate = COALESCE(@gate, gate), production_at = COALESCE(@productionAt, production_at)
-            WHERE id = @id
+            WHERE id = @id AND status = @before
             """,
             new
             {
                 id = run.Id.ToString(),
+                before = run.Status,
                 change.Status,
                 jobId = change.JobId?.ToString(),
                 change.CandidateVersion,
@@ -384,7 +388,12 @@ public sealed class PipelineStore(ServiceDatabase database, TimeProvider clock)
                 gate = change.Gate is null ? null : JsonSerializer.Serialize(change.Gate, Json),
                 productionAt = change.Status == PipelineRunStatuses.Promoted ? Text(now) : null,
             },
-            transaction);
+            transaction) == 1;
+        if (!moved)
+        {
+            return false;
+        }
+
         await AddStepAsync(connection, transaction, run.Id, change.Step, change.Detail, now);
         if (!PipelineRunStatuses.Active.Contains(change.Status))
         {
@@ -394,6 +403,7 @@ public sealed class PipelineStore(ServiceDatabase database, TimeProvider clock)
         }
 
         await transaction.CommitAsync(cancellationToken);
+        return true;
     }
 
     /// <summary>Ends a run, and lets the run waiting behind it (if any) start.</summary>

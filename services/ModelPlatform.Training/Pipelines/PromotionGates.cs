@@ -14,25 +14,22 @@ public static class PromotionGates
     /// Whether the candidate may replace production: the gated metric gains at least the minimum, no other declared metric
     /// regresses past its limit, and no class's recall drops past its limit. With nothing in production, the candidate passes.
     /// </summary>
-    public static GateVerdict Decide(PromotionGate gate, MLTask task, ModelComparison comparison)
+    /// <param name="trained">The candidate's own metrics, as its job measured them: what the verdict shows when nothing was compared.</param>
+    public static GateVerdict Decide(PromotionGate gate, MLTask task, ModelComparison comparison, IReadOnlyDictionary<string, double> trained)
     {
         var metric = gate.Metric ?? ModelMetrics.DefaultFor(task);
         var minGain = gate.MinGain ?? 0;
-        var candidate = comparison.Candidate?.GetValueOrDefault(metric, double.NaN) ?? double.NaN;
-        if (comparison.Version is null)
+        if (comparison.Version is null || comparison.Problem is not null || comparison.Candidate is null || comparison.Baseline is null)
         {
-            return new GateVerdict(true, metric, candidate, null, null, minGain, comparison.Rows, [],
-                "nothing serves as production yet: the first candidate goes in");
+            double? measured = trained.TryGetValue(metric, out var value) ? value : null;
+            return comparison.Version is null
+                ? new GateVerdict(true, metric, measured, null, null, minGain, comparison.Rows, [], "nothing serves as production yet: the first candidate goes in")
+                : new GateVerdict(false, metric, measured, null, null, minGain, comparison.Rows, [], comparison.Problem ?? "no comparison");
         }
 
-        if (comparison.Problem is { } problem || comparison.Candidate is null || comparison.Baseline is null)
+        if (!comparison.Baseline.TryGetValue(metric, out var baseline) || !comparison.Candidate.TryGetValue(metric, out var candidate))
         {
-            return new GateVerdict(false, metric, candidate, null, null, minGain, comparison.Rows, [], comparison.Problem ?? "no comparison");
-        }
-
-        if (!comparison.Baseline.TryGetValue(metric, out var baseline) || double.IsNaN(candidate))
-        {
-            return new GateVerdict(false, metric, candidate, null, null, minGain, comparison.Rows, [],
+            return new GateVerdict(false, metric, null, null, null, minGain, comparison.Rows, [],
                 $"{metric} could not be measured on the {comparison.Rows} held-out rows");
         }
 
