@@ -42,6 +42,8 @@ public static class JobStatuses
 /// <param name="Dataset">The rows to train on; with <paramref name="FeatureService"/>, the entity rows (keys, a timestamp,
 /// the label and any request-time columns) that the service's features are joined onto as of each row's time.</param>
 /// <param name="TimestampField">With <paramref name="FeatureService"/>, the entity rows' timestamp column.</param>
+/// <param name="Priority"><c>interactive</c> (the default) or <c>background</c>, for scheduled and bulk jobs: each runs in a
+/// lane of its own, so an interactive job never waits behind a background one.</param>
 public sealed record SubmitTrainingJobRequest(
     string? ModelName,
     string? Dataset,
@@ -58,7 +60,8 @@ public sealed record SubmitTrainingJobRequest(
     int? MaxTrials = null,
     int? MaxAttempts = null,
     string? FeatureService = null,
-    string? TimestampField = null);
+    string? TimestampField = null,
+    string? Priority = null);
 
 /// <summary>How a job trains: the settings it was submitted with, defaults filled in.</summary>
 public sealed record TrainingJobOptions(
@@ -98,6 +101,7 @@ public sealed record JobStatusChange(JobStatus Status, DateTimeOffset At, string
 public sealed record TrainingJob(
     Guid Id,
     JobStatus Status,
+    JobPriority Priority,
     string ModelName,
     string Dataset,
     int DatasetVersion,
@@ -124,8 +128,8 @@ public sealed record TrainingJob(
     /// <param name="trainingSet">When the dataset version is a training set a feature service joined: what from.</param>
     public static TrainingJob Queued(
         Guid id, string model, string dataset, int datasetVersion, string label, MLTask task, string trainer, string? positiveClass,
-        TrainingJobOptions options, DateTimeOffset at, TrainingSetLineage? trainingSet = null) =>
-        new(id, JobStatus.Queued, model, dataset, datasetVersion, label, task, trainer, positiveClass, options,
+        TrainingJobOptions options, DateTimeOffset at, TrainingSetLineage? trainingSet = null, JobPriority priority = JobPriority.Interactive) =>
+        new(id, JobStatus.Queued, priority, model, dataset, datasetVersion, label, task, trainer, positiveClass, options,
             Progress: null, CancelRequested: false, Metrics: null, ModelVersion: null, Error: null, Report: null,
             CreatedAt: at, StartedAt: null, FinishedAt: null, TrainingSet: trainingSet);
 
