@@ -30,7 +30,7 @@ var feature = store.For(builder.AddProject<Projects.ModelPlatform_Feature>("feat
     .WithHttpHealthCheck("/health")
     .PublishAsContainerApp(minReplicas: 1, maxReplicas: 3, ScaleRule.Http(concurrentRequests: 50));
 
-// Two workers compete for the training queue; a job survives either of them stopping.
+// Two workers compete for the training queue and its background lane; a job survives either of them stopping.
 var training = store.For(builder.AddProject<Projects.ModelPlatform_Training>("training"))
     .WithReplicas(2)
     .WithServiceIdentity(builder, identity)
@@ -38,8 +38,11 @@ var training = store.For(builder.AddProject<Projects.ModelPlatform_Training>("tr
     .WithReference(feature).WaitFor(feature)
     .WithReference(registry).WaitFor(registry)
     .WithHttpHealthCheck("/health")
-    // Deployed, a worker is added per waiting job (each takes one at a time) from the queue training consumes.
-    .PublishAsContainerApp(minReplicas: 2, maxReplicas: 8, ScaleRule.QueueLength(rabbitmq, "training", messagesPerReplica: 1));
+    // Deployed, a worker is added per waiting job (each takes one at a time of each priority) from the queues training consumes:
+    // interactive jobs' and the background lane's (EventBus:Lanes in its appsettings.json).
+    .PublishAsContainerApp(minReplicas: 2, maxReplicas: 8,
+        ScaleRule.QueueLength(rabbitmq, "training", messagesPerReplica: 1),
+        ScaleRule.QueueLength(rabbitmq, "training.background", messagesPerReplica: 1));
 
 var inference = builder.AddProject<Projects.ModelPlatform_Inference>("inference")
     // The data plane allocates a few KB per request; a 64 MiB young generation per GC heap (the default is a few MiB on

@@ -315,7 +315,8 @@ internal sealed record ScaleRule(string Name, string Type, IReadOnlyDictionary<s
 
     /// <summary>A replica per <paramref name="messagesPerReplica"/> messages waiting in <paramref name="queue"/>.</summary>
     public static ScaleRule QueueLength(IResourceBuilder<IResourceWithConnectionString> server, string queue, int messagesPerReplica) =>
-        new($"{queue}-queue", "rabbitmq",
+        // A rule's name takes lower-case letters, digits and dashes: training.background's rule is training-background-queue.
+        new($"{queue.Replace('.', '-')}-queue", "rabbitmq",
             new Dictionary<string, string> { ["queueName"] = queue, ["mode"] = "QueueLength", ["value"] = $"{messagesPerReplica}" },
             $"ConnectionStrings__{server.Resource.Name}");
 

@@ -14,11 +14,11 @@ using RabbitMQ.Client.Exceptions;
 namespace ModelPlatform.Messaging;
 
 /// <summary>
-/// Publishes integration events with publisher confirms and consumes this service's queue with manual
-/// acknowledgements. A message is acked only after its handlers succeed. When they throw, it waits in a
-/// delay queue and comes back (twice the wait each time) until its last attempt, then goes to the
-/// dead-letter queue with the error. When the service stops mid-message, the message is handed back
-/// to the broker so another replica (or this one after restart) takes it.
+/// Publishes integration events with publisher confirms and consumes this service's queue, and beside it each of its lanes'
+/// queues (<see cref="EventBusOptions.Lanes"/>), with manual acknowledgements. A message is acked only after its handlers
+/// succeed. When they throw, it waits in a delay queue and comes back to its queue (twice the wait each time) until its
+/// last attempt, then goes to the service's dead-letter queue with the error. When the service stops mid-message, the
+/// message is handed back to the broker so another replica (or this one after restart) takes it.
 /// </summary>
 internal sealed partial class RabbitMQEventBus(
     IConnection connection,
@@ -38,17 +38,18 @@ internal sealed partial class RabbitMQEventBus(
     private readonly SemaphoreSlim _publishLock = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly HashSet<Task> _inFlight = [];
+    private readonly List<(IChannel Channel, string ConsumerTag)> _consumers = [];
     private IChannel? _publishChannel;
-    private IChannel? _consumeChannel;
-    private string? _consumerTag;
 
     public async Task PublishAsync(IntegrationEvent @event, PublishOptions? publishOptions = null, CancellationToken cancellationToken = default)
     {
-        var routingKey = EventBusSubscriptions.RoutingKeyFor(@event.GetType());
+        // The message's type stays the event's name, which consumers dispatch on, whichever lane it travels in.
+        var eventType = EventBusSubscriptions.RoutingKeyFor(@event.GetType());
+        var routingKey = LaneRoutingKey(eventType, @event.Lane);
         var properties = new BasicProperties
         {
             MessageId = @event.Id.ToString(),
-            Type = routingKey,
+            Type = eventType,
             ContentType = "application/json",
             DeliveryMode = DeliveryModes.Persistent,
             Timestamp = new AmqpTimestamp(@event.CreatedAt.ToUnixTimeSeconds()),
@@ -116,21 +117,45 @@ internal sealed partial class RabbitMQEventBus(
             return;
         }
 
-        _consumeChannel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
-        await _consumeChannel.BasicQosAsync(0, _options.PrefetchCount, global: false, cancellationToken);
-        var queue = await DeclareQueuesAsync(_consumeChannel, cancellationToken);
-        foreach (var routingKey in _subscriptions.EventTypes.Keys)
+        // The main queue, and each lane's beside it: a consumer and channel of its own, so the lanes' work runs side by side.
+        // An event a lane takes as published (with no lane of its own) goes to that lane instead of the main queue.
+        var taken = _options.Lanes.Values.SelectMany(settings => settings.Events).ToHashSet(StringComparer.Ordinal);
+        await ConsumeAsync(lane: null, _options.PrefetchCount, [.. _subscriptions.EventTypes.Keys.Where(eventType => !taken.Contains(eventType))],
+            cancellationToken);
+        foreach (var (lane, settings) in _options.Lanes)
         {
-            await _consumeChannel.QueueBindAsync(queue, _options.Exchange, routingKey, cancellationToken: cancellationToken);
+            await ConsumeAsync(lane, settings.PrefetchCount,
+                [
+                    .. _subscriptions.EventTypes.Keys.Select(eventType => LaneRoutingKey(eventType, lane)),
+                    .. settings.Events.Where(_subscriptions.EventTypes.ContainsKey),
+                ],
+                cancellationToken);
         }
-
-        var consumer = new AsyncEventingBasicConsumer(_consumeChannel);
-        consumer.ReceivedAsync += (_, delivery) => TrackAsync(OnReceivedAsync(queue, delivery));
-        _consumerTag = await _consumeChannel.BasicConsumeAsync(queue, autoAck: false, consumer, cancellationToken);
-        LogConsuming(queue, string.Join(", ", _subscriptions.EventTypes.Keys));
     }
 
-    private async Task<string> DeclareQueuesAsync(IChannel channel, CancellationToken cancellationToken)
+    private async Task ConsumeAsync(string? lane, ushort prefetchCount, List<string> routingKeys, CancellationToken cancellationToken)
+    {
+        // As many deliveries handled at once as the consumer holds.
+        var channel = await connection.CreateChannelAsync(
+            new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false,
+                consumerDispatchConcurrency: prefetchCount),
+            cancellationToken);
+        await channel.BasicQosAsync(0, prefetchCount, global: false, cancellationToken);
+        var queue = await DeclareQueuesAsync(channel, lane, cancellationToken);
+        foreach (var routingKey in routingKeys)
+        {
+            await channel.QueueBindAsync(queue, _options.Exchange, routingKey, cancellationToken: cancellationToken);
+        }
+
+        var consumer = new AsyncEventingBasicConsumer(channel);
+        consumer.ReceivedAsync += (_, delivery) => TrackAsync(OnReceivedAsync(channel, queue, delivery));
+        _consumers.Add((channel, await channel.BasicConsumeAsync(queue, autoAck: false, consumer, cancellationToken)));
+        LogConsuming(queue, string.Join(", ", routingKeys));
+    }
+
+    private static string LaneRoutingKey(string eventType, string? lane) => lane is null ? eventType : $"{eventType}.{lane}";
+
+    private async Task<string> DeclareQueuesAsync(IChannel channel, string? lane, CancellationToken cancellationToken)
     {
         if (_options.QueuePerInstance)
         {
@@ -139,18 +164,19 @@ internal sealed partial class RabbitMQEventBus(
             return instanceQueue.QueueName;
         }
 
-        var queue = _options.QueueName
-            ?? throw new InvalidOperationException($"{nameof(EventBusOptions)}:{nameof(EventBusOptions.QueueName)} is required to subscribe.");
+        var serviceQueue = ServiceQueue();
+        var queue = lane is null ? serviceQueue : $"{serviceQueue}.{lane}";
         var quorum = new Dictionary<string, object?> { ["x-queue-type"] = "quorum" };
-        await channel.QueueDeclareAsync(DeadLetterQueue(queue), durable: true, exclusive: false, autoDelete: false, arguments: quorum,
+        // One dead-letter queue for the service, whichever lane a message failed in.
+        await channel.QueueDeclareAsync(DeadLetterQueue(serviceQueue), durable: true, exclusive: false, autoDelete: false, arguments: quorum,
             cancellationToken: cancellationToken);
-        await channel.QueueBindAsync(DeadLetterQueue(queue), _options.DeadLetterExchange, queue, cancellationToken: cancellationToken);
+        await channel.QueueBindAsync(DeadLetterQueue(serviceQueue), _options.DeadLetterExchange, serviceQueue, cancellationToken: cancellationToken);
         await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false,
             arguments: new Dictionary<string, object?>(quorum)
             {
                 // Quorum queues are replicated and survive broker restarts; on one node too.
                 ["x-dead-letter-exchange"] = _options.DeadLetterExchange,
-                ["x-dead-letter-routing-key"] = queue,
+                ["x-dead-letter-routing-key"] = serviceQueue,
             },
             cancellationToken: cancellationToken);
 
@@ -170,6 +196,9 @@ internal sealed partial class RabbitMQEventBus(
         return queue;
     }
 
+    private string ServiceQueue() => _options.QueueName
+        ?? throw new InvalidOperationException($"{nameof(EventBusOptions)}:{nameof(EventBusOptions.QueueName)} is required to subscribe.");
+
     private static string DeadLetterQueue(string queue) => queue + ".dead-letter";
 
     private string RetryQueue(string queue, int doublings) =>
@@ -177,9 +206,9 @@ internal sealed partial class RabbitMQEventBus(
 
     private TimeSpan RetryDelay(int doublings) => TimeSpan.FromSeconds(_options.RetryDelaySeconds * Math.Pow(2, doublings));
 
-    private async Task OnReceivedAsync(string queue, BasicDeliverEventArgs delivery)
+    /// <summary>Handles one delivery of <paramref name="queue"/>, acknowledging it on the <paramref name="channel"/> it came on.</summary>
+    private async Task OnReceivedAsync(IChannel channel, string queue, BasicDeliverEventArgs delivery)
     {
-        var channel = _consumeChannel!;
         var properties = delivery.BasicProperties;
         var attempt = IntHeader(properties, AttemptHeader) ?? 1;
         var maxAttempts = IntHeader(properties, MaxAttemptsHeader) ?? _options.MaxAttempts;
@@ -216,14 +245,13 @@ internal sealed partial class RabbitMQEventBus(
         {
             activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
             activity?.AddException(ex);
-            await RetryOrDeadLetterAsync(queue, delivery, routingKey, attempt, maxAttempts, ex);
+            await RetryOrDeadLetterAsync(channel, queue, delivery, routingKey, attempt, maxAttempts, ex);
         }
     }
 
     private async Task RetryOrDeadLetterAsync(
-        string queue, BasicDeliverEventArgs delivery, string routingKey, int attempt, int maxAttempts, Exception error)
+        IChannel channel, string queue, BasicDeliverEventArgs delivery, string routingKey, int attempt, int maxAttempts, Exception error)
     {
-        var channel = _consumeChannel!;
         if (_options.QueuePerInstance)
         {
             // A per-instance queue serves caches: a failure is logged, and the next event or expiry corrects it.
@@ -247,7 +275,7 @@ internal sealed partial class RabbitMQEventBus(
         }
         else
         {
-            target = DeadLetterQueue(queue);
+            target = DeadLetterQueue(ServiceQueue());
             properties.Headers[ErrorHeader] = Encoding.UTF8.GetBytes(error.Message);
             LogDeadLettered(error, routingKey, delivery.BasicProperties.MessageId, attempt);
         }
@@ -280,10 +308,10 @@ internal sealed partial class RabbitMQEventBus(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_consumeChannel is { IsOpen: true } && _consumerTag is not null)
+        // No new deliveries, in any lane; then let the ones in hand stop and hand their messages back.
+        foreach (var (channel, consumerTag) in _consumers.Where(consumer => consumer.Channel.IsOpen))
         {
-            // No new deliveries; then let the ones in hand stop and hand their messages back.
-            await _consumeChannel.BasicCancelAsync(_consumerTag, noWait: false, cancellationToken);
+            await channel.BasicCancelAsync(consumerTag, noWait: false, cancellationToken);
         }
 
         await _stopping.CancelAsync();
@@ -314,9 +342,9 @@ internal sealed partial class RabbitMQEventBus(
             await _publishChannel.DisposeAsync();
         }
 
-        if (_consumeChannel is not null)
+        foreach (var (channel, _) in _consumers)
         {
-            await _consumeChannel.DisposeAsync();
+            await channel.DisposeAsync();
         }
 
         _stopping.Dispose();

@@ -198,12 +198,16 @@ public class ManifestTests : IClassFixture<ManifestTests.PublishedManifest>
             switch (name)
             {
                 case "training":
-                    // One worker per waiting job, reading the queue's length with the service's own RabbitMQ address.
-                    var queue = scale["rules"]!.AsArray().Single()!["custom"]!;
-                    Assert.Equal(("rabbitmq", "training"), (queue["type"]!.GetValue<string>(), queue["metadata"]!["queueName"]!.GetValue<string>()));
-                    var secret = queue["auth"]!.AsArray().Single()!["secretRef"]!.GetValue<string>();
-                    Assert.Contains(container["env"]!.AsArray(), variable => variable!["name"]!.GetValue<string>() == "ConnectionStrings__rabbitmq"
-                        && variable["secretRef"]?.GetValue<string>() == secret);
+                    // One worker per waiting job of either priority, reading each lane's queue length with the service's own RabbitMQ address.
+                    var queues = scale["rules"]!.AsArray().Select(rule => rule!["custom"]!).ToList();
+                    Assert.Equal(["training", "training.background"], queues.Select(queue => queue["metadata"]!["queueName"]!.GetValue<string>()));
+                    Assert.All(queues, queue =>
+                    {
+                        Assert.Equal("rabbitmq", queue["type"]!.GetValue<string>());
+                        var secret = queue["auth"]!.AsArray().Single()!["secretRef"]!.GetValue<string>();
+                        Assert.Contains(container["env"]!.AsArray(), variable => variable!["name"]!.GetValue<string>() == "ConnectionStrings__rabbitmq"
+                            && variable["secretRef"]?.GetValue<string>() == secret);
+                    });
                     Assert.Equal(2, scale["minReplicas"]!.GetValue<int>());
                     break;
                 case "inference":
@@ -260,11 +264,12 @@ public class ManifestTests : IClassFixture<ManifestTests.PublishedManifest>
             Assert.Equal(name is "gateway" or "console" ? "LoadBalancer" : "ClusterIP", Text((YamlMappingNode)Find("Service", name)["spec"], "type"));
         }
 
-        // Training scales on its queue, inference on requests and CPU, and each rule targets a Deployment that exists.
+        // Training scales on its queue and its background lane's, inference on requests and CPU, and each rule targets a Deployment that exists.
         var training = (YamlMappingNode)Find("ScaledObject", "training")["spec"];
         Assert.Equal("training", Text((YamlMappingNode)training["scaleTargetRef"], "name"));
-        var trigger = ((YamlSequenceNode)training["triggers"]).Cast<YamlMappingNode>().Single();
-        Assert.Equal(("rabbitmq", "training"), (Text(trigger, "type"), Text((YamlMappingNode)trigger["metadata"], "queueName")));
+        var triggers = ((YamlSequenceNode)training["triggers"]).Cast<YamlMappingNode>().ToList();
+        Assert.Equal([("rabbitmq", "training"), ("rabbitmq", "training.background")],
+            triggers.Select(trigger => (Text(trigger, "type"), Text((YamlMappingNode)trigger["metadata"], "queueName"))));
         var inference = (YamlMappingNode)Find("HorizontalPodAutoscaler", "inference")["spec"];
         Assert.Equal("inference", Text((YamlMappingNode)inference["scaleTargetRef"], "name"));
         Assert.Equal(["Resource", "Pods"], ((YamlSequenceNode)inference["metrics"]).Cast<YamlMappingNode>().Select(metric => Text(metric, "type")));

@@ -255,20 +255,27 @@ public class PlatformFixture : IAsyncLifetime
         await WaitForTrainingConsumersAsync();
     }
 
+    /// <summary>The queues the training replicas consume: interactive jobs', and the background lane's.</summary>
+    private static readonly string[] TrainingQueues = ["training", "training.background"];
+
     /// <summary>
-    /// Waits until each training replica consumes the job queue. A replica's health says its RabbitMQ connection is
-    /// back after a broker restart, not that its consumer is; the job tests count on both replicas taking jobs.
+    /// Waits until each training replica consumes the job queue and its background lane. A replica's health says its
+    /// RabbitMQ connection is back after a broker restart, not that its consumers are; the job tests count on both replicas
+    /// taking jobs of either priority.
     /// </summary>
     private async Task WaitForTrainingConsumersAsync()
     {
         var replicas = LatestStates().Values.Count(update => update.Resource.Name == "training");
         var factory = new ConnectionFactory { Uri = new(await ConnectionStringAsync("rabbitmq")) };
         await using var connection = await factory.CreateConnectionAsync();
-        await this.WaitUntilAsync($"{replicas} consumers on the training queue, one per replica", async () =>
+        foreach (var queue in TrainingQueues)
         {
-            await using var channel = await connection.CreateChannelAsync();
-            return (await channel.QueueDeclarePassiveAsync("training")).ConsumerCount;
-        }, consumers => consumers == replicas, RecoveryTimeout, ["training"]);
+            await this.WaitUntilAsync($"{replicas} consumers on the {queue} queue, one per replica", async () =>
+            {
+                await using var channel = await connection.CreateChannelAsync();
+                return (await channel.QueueDeclarePassiveAsync(queue)).ConsumerCount;
+            }, consumers => consumers == replicas, RecoveryTimeout, ["training"]);
+        }
     }
 
     /// <summary>

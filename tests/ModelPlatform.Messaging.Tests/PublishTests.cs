@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
+using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using ModelPlatform.Contracts;
@@ -58,6 +59,39 @@ public sealed class PublishTests : IDisposable
         Assert.Equal(ActivityKind.Producer, span.Kind);
         Assert.Equal("send", span.GetTagItem("messaging.operation.type"));
         Assert.Equal("modelplatform.events:TrainingJobSubmitted", span.GetTagItem("messaging.destination.name"));
+    }
+
+    [Fact]
+    public async Task AnEventInALaneIsRoutedToTheLaneAndKeepsItsTypeAndBody()
+    {
+        var published = new List<object?[]>();
+        var channel = Fake<IChannel>((method, args) => method.Name switch
+        {
+            "get_IsOpen" => true,
+            "BasicPublishAsync" => Record(args),
+            "DisposeAsync" => ValueTask.CompletedTask,
+            _ => throw new NotSupportedException(method.Name),
+        });
+        var connection = Fake<IConnection>((method, _) => method.Name == "CreateChannelAsync"
+            ? Task.FromResult(channel)
+            : throw new NotSupportedException(method.Name));
+        await using var bus = new RabbitMQEventBus(connection, null!, Options.Create(new EventBusOptions()),
+            Options.Create(new EventBusSubscriptions()), NullLogger<RabbitMQEventBus>.Instance);
+
+        await bus.PublishAsync(new TrainingJobSubmitted(Guid.NewGuid(), JobPriority.Background));
+        await bus.PublishAsync(new TrainingJobSubmitted(Guid.NewGuid()));
+
+        Assert.Equal(["TrainingJobSubmitted.background", "TrainingJobSubmitted"], published.Select(args => (string)args[1]!));
+        Assert.All(published, args => Assert.Equal("TrainingJobSubmitted", ((BasicProperties)args[3]!).Type));
+        var body = Encoding.UTF8.GetString(((ReadOnlyMemory<byte>)published[0][4]!).Span);
+        Assert.Contains("\"priority\":\"background\"", body);
+        Assert.DoesNotContain("lane", body, StringComparison.OrdinalIgnoreCase);
+
+        ValueTask Record(object?[] args)
+        {
+            published.Add(args);
+            return ValueTask.CompletedTask;
+        }
     }
 
     /// <summary>The publish spans of <paramref name="event"/> that have ended (other tests publish at the same time).</summary>

@@ -1,5 +1,7 @@
+using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.Time.Testing;
+using ModelPlatform.Contracts;
 using ModelPlatform.Storage;
 using ModelPlatform.TestSupport;
 using ModelPlatform.Training.Jobs;
@@ -86,6 +88,26 @@ public abstract class BatchPredictionStoreTests : IDisposable
         Assert.Equal((1, 0), (sent, again));
         await using var reading = await _database.OpenAsync(CancellationToken.None);
         Assert.Equal(2, await reading.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM outbox WHERE subject = @id", new { id = job.Id.ToString() }));
+    }
+
+    [Fact]
+    public async Task ABackgroundJobsMessageGoesInTheBackgroundLaneAndStaysThereWhenSentAgain()
+    {
+        var job = await _store.AddAsync(NewJob() with { Priority = JobPriority.Background }, AuditActor.Platform, CancellationToken.None);
+        await using (var connection = await _database.OpenAsync(CancellationToken.None))
+        {
+            await connection.ExecuteAsync("UPDATE outbox SET published_at = @now", new { now = Start.ToString("O") });
+        }
+
+        _clock.Advance(TimeSpan.FromHours(1));
+        await _store.RepublishStuckAsync(TimeSpan.FromMinutes(30), CancellationToken.None);
+
+        await using var reading = await _database.OpenAsync(CancellationToken.None);
+        var messages = (await reading.QueryAsync<string>("SELECT payload FROM outbox ORDER BY id"))
+            .Select(payload => JsonSerializer.Deserialize<BatchPredictionSubmitted>(payload, JsonSerializerOptions.Web)!).ToList();
+        Assert.Equal(2, messages.Count);
+        Assert.All(messages, message => Assert.Equal((job.Id, "background"), (message.JobId, message.Lane)));
+        Assert.Equal(JobPriority.Background, (await _store.GetAsync(job.Id, CancellationToken.None))!.Priority);
     }
 
     [Fact]

@@ -105,6 +105,28 @@ public class SubmitValidationTests
     }
 
     [Theory]
+    [InlineData(null, JobPriority.Interactive)]
+    [InlineData("background", JobPriority.Background)]
+    [InlineData("Interactive", JobPriority.Interactive)]
+    public void AcceptsAPriorityInAnyCaseAndTakesInteractiveWhenLeftOut(string? priority, JobPriority expected)
+    {
+        Assert.Empty(TrainingJobsApi.Validate(Valid with { Priority = priority }));
+        Assert.Equal(expected, TrainingJobsApi.PriorityOf(priority));
+    }
+
+    [Fact]
+    public void RejectsAnUnknownPriorityNamingTheFieldAndTheChoices()
+    {
+        var training = TrainingJobsApi.Validate(Valid with { Priority = "urgent" });
+        var batch = BatchPredictionsApi.Validate(new SubmitBatchPredictionRequest("iris", Version: 1, Dataset: "iris", Priority: "urgent"));
+
+        Assert.Equal(["priority"], training.Keys);
+        Assert.Equal("'urgent' is not a priority; choose interactive or background", training["priority"][0]);
+        Assert.Equal(["priority"], batch.Keys);
+        Assert.Equal(training["priority"], batch["priority"]);
+    }
+
+    [Theory]
     [InlineData("succeeded", JobStatus.Succeeded)]
     [InlineData("Succeeded", JobStatus.Succeeded)]
     [InlineData("cancelled", JobStatus.Cancelled)]

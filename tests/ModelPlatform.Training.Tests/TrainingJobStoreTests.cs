@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.Time.Testing;
 using ModelPlatform.Contracts;
@@ -84,6 +85,7 @@ public abstract class TrainingJobStoreTests : IDisposable
 
         Assert.Equal(("TrainingJobSubmitted", job.Id.ToString(), 3L), (message.Type, message.Subject, message.MaxAttempts));
         Assert.Contains(job.Id.ToString(), message.Payload);
+        Assert.Null(JsonSerializer.Deserialize<TrainingJobSubmitted>(message.Payload, JsonSerializerOptions.Web)!.Lane);
     }
 
     [Fact]
@@ -110,6 +112,24 @@ public abstract class TrainingJobStoreTests : IDisposable
         await using var connection = await _database.OpenAsync(CancellationToken.None);
         var pending = await connection.QueryAsync<string>("SELECT subject FROM outbox WHERE published_at IS NULL ORDER BY subject");
         Assert.Equal(new[] { queued.Id.ToString(), running.Id.ToString() }.Order(), pending);
+    }
+
+    [Fact]
+    public async Task ABackgroundJobsMessageGoesInTheBackgroundLaneAndStaysThereWhenSentAgain()
+    {
+        var job = await _store.AddAsync(NewJob() with { Priority = JobPriority.Background }, IrisColumns, AuditActor.Platform, CancellationToken.None);
+        await MarkSentAsync();
+
+        _clock.Advance(RepublishAfter + TimeSpan.FromSeconds(1));
+        var sent = await _store.RepublishStuckAsync(RepublishAfter, CancellationToken.None);
+
+        Assert.Equal(1, sent);
+        await using var connection = await _database.OpenAsync(CancellationToken.None);
+        var messages = (await connection.QueryAsync<string>("SELECT payload FROM outbox ORDER BY id"))
+            .Select(payload => JsonSerializer.Deserialize<TrainingJobSubmitted>(payload, JsonSerializerOptions.Web)!).ToList();
+        Assert.Equal(2, messages.Count);
+        Assert.All(messages, message => Assert.Equal((job.Id, JobPriority.Background, "background"), (message.JobId, message.Priority, message.Lane)));
+        Assert.Equal(JobPriority.Background, (await _store.GetAsync(job.Id, CancellationToken.None))!.Priority);
     }
 
     private async Task MarkSentAsync()

@@ -24,7 +24,8 @@ public sealed record JobView(
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
     IReadOnlyList<JobAttemptView>? Attempts = null,
-    IReadOnlyList<JobStatusChangeView>? History = null)
+    IReadOnlyList<JobStatusChangeView>? History = null,
+    string Priority = "interactive")
 {
     /// <summary>Still to finish: its page keeps itself up to date.</summary>
     public bool IsActive => Status is "queued" or "running";

@@ -98,7 +98,7 @@ public static class BatchPredictionsApi
         }
 
         var queued = BatchPredictionJob.Queued(Guid.CreateVersion7(), model, version!.Version, request.Alias, dataset!.Name, dataset.Version, output,
-            dataset.Rows, request.MaxAttempts ?? TrainingJobsApi.DefaultMaxAttempts, clock.GetUtcNow());
+            dataset.Rows, request.MaxAttempts ?? TrainingJobsApi.DefaultMaxAttempts, clock.GetUtcNow(), TrainingJobsApi.PriorityOf(request.Priority));
         var job = await jobs.AddAsync(queued, AuditActor.From(context), cancellationToken);
         relay.Wake();
         return TypedResults.Accepted($"/batch-predictions/{job.Id}", job);
@@ -148,6 +148,7 @@ public static class BatchPredictionsApi
         }
 
         TrainingJobsApi.Check(errors, "maxAttempts", request.MaxAttempts, 1, 10);
+        TrainingJobsApi.CheckPriority(errors, request.Priority);
         return errors;
     }
 }

@@ -128,6 +128,7 @@ public static class TrainingJobsApi
         Check(errors, "folds", request.Folds, 2, 10);
         Check(errors, "maxTrials", request.MaxTrials, 1, 10_000);
         Check(errors, "maxAttempts", request.MaxAttempts, 1, 10);
+        CheckPriority(errors, request.Priority);
 
         if (request.PositiveClass is not null && request.Task is not MLTask.Binary)
         {
@@ -175,6 +176,22 @@ public static class TrainingJobsApi
             errors[field] = [$"must be from {min} to {max}"];
         }
     }
+
+    /// <summary>
+    /// Checks a request's priority, read as text rather than bound as an enum: an unknown one gets this error naming the
+    /// choices, not the framework's "malformed".
+    /// </summary>
+    internal static void CheckPriority(Dictionary<string, string[]> errors, string? priority)
+    {
+        if (priority is not null && !JobPriorities.TryParse(priority, out _))
+        {
+            errors["priority"] = [$"'{priority}' is not a priority; choose {string.Join(" or ", JobPriorities.Names)}"];
+        }
+    }
+
+    /// <summary>A checked request's priority; interactive when left out.</summary>
+    internal static JobPriority PriorityOf(string? priority) =>
+        priority is not null && JobPriorities.TryParse(priority, out var parsed) ? parsed : JobPriority.Interactive;
 
     private static string Name(MLTask task) => task.ToString().ToLowerInvariant();
 }

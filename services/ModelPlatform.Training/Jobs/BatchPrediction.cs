@@ -1,8 +1,11 @@
+using ModelPlatform.Contracts;
+
 namespace ModelPlatform.Training.Jobs;
 
 /// <summary>Score every row of a dataset version with a model version (or the version an alias points at).</summary>
 /// <param name="DatasetVersion">The version to score; the latest when left out.</param>
 /// <param name="Output">The dataset the predictions become a version of; <c>{dataset}-predictions</c> when left out.</param>
+/// <param name="Priority"><c>interactive</c> (the default) or <c>background</c>, as a training job's.</param>
 public sealed record SubmitBatchPredictionRequest(
     string? Model,
     int? Version = null,
@@ -10,7 +13,8 @@ public sealed record SubmitBatchPredictionRequest(
     string? Dataset = null,
     int? DatasetVersion = null,
     string? Output = null,
-    int? MaxAttempts = null);
+    int? MaxAttempts = null,
+    string? Priority = null);
 
 /// <summary>
 /// A batch prediction job: a dataset version scored by a model version into a new version of <see cref="Output"/>, holding
@@ -23,6 +27,7 @@ public sealed record SubmitBatchPredictionRequest(
 public sealed record BatchPredictionJob(
     Guid Id,
     JobStatus Status,
+    JobPriority Priority,
     string Model,
     int ModelVersion,
     string? Alias,
@@ -45,7 +50,7 @@ public sealed record BatchPredictionJob(
     /// <summary>A job as it is accepted: queued, nothing run yet.</summary>
     public static BatchPredictionJob Queued(
         Guid id, string model, int modelVersion, string? alias, string dataset, int datasetVersion, string output, int rows, int maxAttempts,
-        DateTimeOffset at) =>
-        new(id, JobStatus.Queued, model, modelVersion, alias, dataset, datasetVersion, output, OutputVersion: null, rows, maxAttempts,
+        DateTimeOffset at, JobPriority priority = JobPriority.Interactive) =>
+        new(id, JobStatus.Queued, priority, model, modelVersion, alias, dataset, datasetVersion, output, OutputVersion: null, rows, maxAttempts,
             Progress: null, CancelRequested: false, Error: null, CreatedAt: at, StartedAt: null, FinishedAt: null);
 }

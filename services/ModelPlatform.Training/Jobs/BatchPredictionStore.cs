@@ -47,7 +47,7 @@ public sealed class BatchPredictionStore(ServiceDatabase database, TimeProvider 
         SELECT id AS Id, status AS Status, model_name AS Model, model_version AS ModelVersion, alias AS Alias, dataset AS Dataset,
                dataset_version AS DatasetVersion, output AS Output, output_version AS OutputVersion, phase_seconds AS PhaseSeconds, row_count AS Rows,
                max_attempts AS MaxAttempts, phase AS Phase, percent AS Percent, cancel_requested AS CancelRequested, error AS Error,
-               created_at AS CreatedAt, started_at AS StartedAt, finished_at AS FinishedAt
+               created_at AS CreatedAt, started_at AS StartedAt, finished_at AS FinishedAt, priority AS Priority
         FROM batch_prediction_jobs
         """;
 
@@ -57,7 +57,7 @@ public sealed class BatchPredictionStore(ServiceDatabase database, TimeProvider 
 
     protected override string AuditName => "batch-prediction";
 
-    protected override IntegrationEvent Message(Guid id) => new BatchPredictionSubmitted(id);
+    protected override IntegrationEvent Message(Guid id, JobPriority priority) => new BatchPredictionSubmitted(id, priority);
 
     protected override async Task<IReadOnlyList<BatchPredictionJob>> QueryAsync(
         DbConnection connection, string filter, object parameters, DbTransaction? transaction, CancellationToken cancellationToken) =>
@@ -74,13 +74,15 @@ public sealed class BatchPredictionStore(ServiceDatabase database, TimeProvider 
         await using var transaction = await Database.BeginWriteAsync(connection, Resource(job.Id), cancellationToken);
         await connection.ExecuteAsync(
             """
-            INSERT INTO batch_prediction_jobs (id, status, model_name, model_version, alias, dataset, dataset_version, output, row_count,
+            INSERT INTO batch_prediction_jobs (id, status, priority, model_name, model_version, alias, dataset, dataset_version, output, row_count,
                 max_attempts, trace_parent, created_at)
-            VALUES (@id, 'queued', @model, @modelVersion, @alias, @dataset, @datasetVersion, @output, @rows, @maxAttempts, @traceParent, @createdAt)
+            VALUES (@id, 'queued', @priority, @model, @modelVersion, @alias, @dataset, @datasetVersion, @output, @rows, @maxAttempts, @traceParent,
+                @createdAt)
             """,
             new
             {
                 id = job.Id.ToString(),
+                priority = Text(job.Priority),
                 model = job.Model,
                 modelVersion = job.ModelVersion,
                 alias = job.Alias,
@@ -93,7 +95,7 @@ public sealed class BatchPredictionStore(ServiceDatabase database, TimeProvider 
                 createdAt = job.CreatedAt.ToString("O"),
             },
             transaction);
-        await AnnounceAsync(connection, transaction, job.Id, job, job.MaxAttempts, actor, job.CreatedAt);
+        await AnnounceAsync(connection, transaction, job.Id, job, job.Priority, job.MaxAttempts, actor, job.CreatedAt);
         await transaction.CommitAsync(cancellationToken);
         return job;
     }
@@ -113,11 +115,11 @@ public sealed class BatchPredictionStore(ServiceDatabase database, TimeProvider 
     private sealed record JobRow(
         string Id, string Status, string Model, long ModelVersion, string? Alias, string Dataset, long DatasetVersion, string Output,
         long? OutputVersion, string? PhaseSeconds, long Rows, long MaxAttempts, string? Phase, double? Percent, long CancelRequested, string? Error,
-        string CreatedAt, string? StartedAt, string? FinishedAt)
+        string CreatedAt, string? StartedAt, string? FinishedAt, string Priority)
     {
         public BatchPredictionJob ToJob() => new(
-            Guid.Parse(Id), Parse<JobStatus>(Status), Model, (int)ModelVersion, Alias, Dataset, (int)DatasetVersion, Output, (int?)OutputVersion,
-            (int)Rows, (int)MaxAttempts, Phase is null ? null : new JobProgress(Phase, Percent ?? 0), CancelRequested != 0, Error,
+            Guid.Parse(Id), Parse<JobStatus>(Status), Parse<JobPriority>(Priority), Model, (int)ModelVersion, Alias, Dataset, (int)DatasetVersion, Output,
+            (int?)OutputVersion, (int)Rows, (int)MaxAttempts, Phase is null ? null : new JobProgress(Phase, Percent ?? 0), CancelRequested != 0, Error,
             Time(CreatedAt)!.Value, Time(StartedAt), Time(FinishedAt),
             PhaseSeconds: PhaseSeconds is null ? null : JsonSerializer.Deserialize<Dictionary<string, double>>(PhaseSeconds, Json));
     }

@@ -20,8 +20,8 @@ namespace ModelPlatform.Training.Jobs;
 /// <item>Every attempt and every status change is recorded with its time (<c>job_attempts</c>, <c>job_events</c>, shared by
 /// every kind: job ids are unique across them).</item>
 /// </list>
-/// The table has the columns <c>id, status, attempts, max_attempts, lease_owner, lease_until, cancel_requested, phase,
-/// percent, started_at, finished_at, error</c>.
+/// The table has the columns <c>id, status, priority, attempts, max_attempts, lease_owner, lease_until, cancel_requested,
+/// phase, percent, started_at, finished_at, error</c>.
 /// </summary>
 public abstract class LeasedJobStore<TJob>(ServiceDatabase database, TimeProvider clock) : IQueuedJobs where TJob : class
 {
@@ -40,8 +40,8 @@ public abstract class LeasedJobStore<TJob>(ServiceDatabase database, TimeProvide
     /// <summary>How the audit names the kind's actions: <c>training-job</c>, <c>batch-prediction</c>.</summary>
     protected abstract string AuditName { get; }
 
-    /// <summary>The message that sends a job to a worker.</summary>
-    protected abstract IntegrationEvent Message(Guid id);
+    /// <summary>The message that sends a job to a worker, in its priority's lane.</summary>
+    protected abstract IntegrationEvent Message(Guid id, JobPriority priority);
 
     /// <summary>
     /// The kind's jobs that <paramref name="filter"/> (a WHERE clause, perhaps with an ORDER BY and LIMIT, over the table's
@@ -57,11 +57,12 @@ public abstract class LeasedJobStore<TJob>(ServiceDatabase database, TimeProvide
 
     /// <summary>Records a queued job's first event and audit record, and puts its message in the outbox, in the job's transaction.</summary>
     protected async Task AnnounceAsync(
-        DbConnection connection, DbTransaction transaction, Guid id, object job, int maxAttempts, AuditActor actor, DateTimeOffset at)
+        DbConnection connection, DbTransaction transaction, Guid id, object job, JobPriority priority, int maxAttempts, AuditActor actor,
+        DateTimeOffset at)
     {
         await AddEventAsync(connection, transaction, id, JobStatus.Queued, "submitted", at);
         await connection.AppendAsync(transaction, actor, $"{AuditName}.submitted", Resource(id), null, job, at);
-        await connection.EnqueueAsync(transaction, Message(id), at, id.ToString(), new PublishOptions(maxAttempts));
+        await connection.EnqueueAsync(transaction, Message(id, priority), at, id.ToString(), new PublishOptions(maxAttempts));
     }
 
     /// <summary>A job with its attempts and status history; null when there is no such job.</summary>
@@ -263,7 +264,7 @@ public abstract class LeasedJobStore<TJob>(ServiceDatabase database, TimeProvide
     /// Sends again every job that nobody runs long after its message went out (<paramref name="republishAfter"/>): still
     /// queued, because the message was dead-lettered before any worker claimed it, or running under a lease that ran out
     /// that long ago. A job sent twice is harmless: the consumer skips a job that has finished or that a live worker holds.
-    /// Returns how many were sent again.
+    /// Each goes in its priority's lane again. Returns how many were sent again.
     /// </summary>
     public async Task<int> RepublishStuckAsync(TimeSpan republishAfter, CancellationToken cancellationToken)
     {
@@ -272,16 +273,16 @@ public abstract class LeasedJobStore<TJob>(ServiceDatabase database, TimeProvide
         await using var transaction = await database.BeginWriteAsync(connection, $"{Resources}/stuck", cancellationToken);
         var now = clock.GetUtcNow();
         var stale = now - republishAfter;
-        var stuck = (await connection.QueryAsync<(string Id, long MaxAttempts)>(
+        var stuck = (await connection.QueryAsync<(string Id, long MaxAttempts, string Priority)>(
             $"""
-            SELECT j.id, j.max_attempts FROM {Table} j
+            SELECT j.id, j.max_attempts, j.priority FROM {Table} j
             WHERE (j.status = 'queued' OR (j.status = 'running' AND j.lease_until < @stale))
               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.subject = j.id AND (o.published_at IS NULL OR o.published_at >= @stale))
             """,
             new { stale = stale.ToString("O") }, transaction)).ToList();
-        foreach (var (id, maxAttempts) in stuck)
+        foreach (var (id, maxAttempts, priority) in stuck)
         {
-            await connection.EnqueueAsync(transaction, Message(Guid.Parse(id)), now, id, new PublishOptions((int)maxAttempts));
+            await connection.EnqueueAsync(transaction, Message(Guid.Parse(id), Parse<JobPriority>(priority)), now, id, new PublishOptions((int)maxAttempts));
         }
 
         await transaction.CommitAsync(cancellationToken);

@@ -44,6 +44,8 @@ public static class JobStatuses
 /// <param name="TimestampField">With <paramref name="FeatureService"/>, the entity rows' timestamp column.</param>
 /// <param name="CompareWith">An alias of the model (such as <c>production</c>): the version behind it is scored on the same
 /// held-out rows as the new model, and the report's <c>comparison</c> holds both.</param>
+/// <param name="Priority"><c>interactive</c> (the default) or <c>background</c>, for scheduled and bulk jobs: each runs in a
+/// lane of its own, so an interactive job never waits behind a background one.</param>
 public sealed record SubmitTrainingJobRequest(
     string? ModelName,
     string? Dataset,
@@ -61,7 +63,8 @@ public sealed record SubmitTrainingJobRequest(
     int? MaxAttempts = null,
     string? FeatureService = null,
     string? TimestampField = null,
-    string? CompareWith = null);
+    string? CompareWith = null,
+    string? Priority = null);
 
 /// <summary>How a job trains: the settings it was submitted with, defaults filled in.</summary>
 public sealed record TrainingJobOptions(
@@ -104,6 +107,7 @@ public sealed record JobStatusChange(JobStatus Status, DateTimeOffset At, string
 public sealed record TrainingJob(
     Guid Id,
     JobStatus Status,
+    JobPriority Priority,
     string ModelName,
     string Dataset,
     int DatasetVersion,
@@ -130,8 +134,8 @@ public sealed record TrainingJob(
     /// <param name="trainingSet">When the dataset version is a training set a feature service joined: what from.</param>
     public static TrainingJob Queued(
         Guid id, string model, string dataset, int datasetVersion, string label, MLTask task, string trainer, string? positiveClass,
-        TrainingJobOptions options, DateTimeOffset at, TrainingSetLineage? trainingSet = null) =>
-        new(id, JobStatus.Queued, model, dataset, datasetVersion, label, task, trainer, positiveClass, options,
+        TrainingJobOptions options, DateTimeOffset at, TrainingSetLineage? trainingSet = null, JobPriority priority = JobPriority.Interactive) =>
+        new(id, JobStatus.Queued, priority, model, dataset, datasetVersion, label, task, trainer, positiveClass, options,
             Progress: null, CancelRequested: false, Metrics: null, ModelVersion: null, Error: null, Report: null,
             CreatedAt: at, StartedAt: null, FinishedAt: null, TrainingSet: trainingSet);
 

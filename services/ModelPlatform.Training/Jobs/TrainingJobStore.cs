@@ -116,6 +116,12 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
                 """),
         BatchPredictionStore.Migration,
         PipelineStore.Migration,
+        // A job's priority, which lane its message goes in (LeasedJobStore.Message); the jobs before it were all interactive.
+        Migration.Portable(
+            """
+                ALTER TABLE training_jobs ADD COLUMN priority TEXT NOT NULL DEFAULT 'interactive';
+                ALTER TABLE batch_prediction_jobs ADD COLUMN priority TEXT NOT NULL DEFAULT 'interactive';
+            """),
     ];
 
     protected override string Table => "training_jobs";
@@ -124,7 +130,7 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
 
     protected override string AuditName => "training-job";
 
-    protected override IntegrationEvent Message(Guid id) => new TrainingJobSubmitted(id);
+    protected override IntegrationEvent Message(Guid id, JobPriority priority) => new TrainingJobSubmitted(id, priority);
 
     protected override async Task<IReadOnlyList<TrainingJob>> QueryAsync(
         DbConnection connection, string filter, object parameters, DbTransaction? transaction, CancellationToken cancellationToken) =>
@@ -140,7 +146,7 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
                phase AS Phase, percent AS Percent, cancel_requested AS CancelRequested, metrics AS Metrics,
                model_version AS ModelVersion, error AS Error, report AS Report,
                created_at AS CreatedAt, started_at AS StartedAt, finished_at AS FinishedAt, dataset_columns AS DatasetColumns,
-               training_set AS TrainingSet
+               training_set AS TrainingSet, priority AS Priority
         FROM training_jobs
         """;
 
@@ -155,14 +161,15 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
         await using var transaction = await Database.BeginWriteAsync(connection, Resource(job.Id), cancellationToken);
         await connection.ExecuteAsync(
             """
-            INSERT INTO training_jobs (id, status, model_name, dataset, dataset_version, dataset_columns, training_set, label, task,
+            INSERT INTO training_jobs (id, status, priority, model_name, dataset, dataset_version, dataset_columns, training_set, label, task,
                 trainer, positive_class, options, max_attempts, trace_parent, created_at)
-            VALUES (@id, 'queued', @modelName, @dataset, @datasetVersion, @datasetColumns, @trainingSet, @label, @task,
+            VALUES (@id, 'queued', @priority, @modelName, @dataset, @datasetVersion, @datasetColumns, @trainingSet, @label, @task,
                 @trainer, @positiveClass, @options, @maxAttempts, @traceParent, @createdAt)
             """,
             new
             {
                 id = job.Id.ToString(),
+                priority = Text(job.Priority),
                 modelName = job.ModelName,
                 dataset = job.Dataset,
                 datasetVersion = job.DatasetVersion,
@@ -178,7 +185,7 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
                 createdAt = job.CreatedAt.ToString("O"),
             },
             transaction);
-        await AnnounceAsync(connection, transaction, job.Id, job, job.Options.MaxAttempts, actor, job.CreatedAt);
+        await AnnounceAsync(connection, transaction, job.Id, job, job.Priority, job.Options.MaxAttempts, actor, job.CreatedAt);
         await transaction.CommitAsync(cancellationToken);
         return job;
     }
@@ -200,11 +207,12 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
         string Id, string Status, string ModelName, string Dataset, long DatasetVersion, string Label, string Task, string Trainer,
         string? PositiveClass, string Options, string? Phase, double? Percent, long CancelRequested, string? Metrics, long? ModelVersion,
         string? Error, string? Report, string CreatedAt, string? StartedAt, string? FinishedAt, string? DatasetColumns,
-        string? TrainingSet)
+        string? TrainingSet, string Priority)
     {
         public TrainingJob ToJob() => new(
             Guid.Parse(Id),
             Parse<JobStatus>(Status),
+            Parse<JobPriority>(Priority),
             ModelName,
             Dataset,
             (int)DatasetVersion,

@@ -66,7 +66,7 @@ public sealed class TrainingJobSubmitter(FeatureClient features, TrainingJobStor
             request.CompareWith);
         var queued = TrainingJob.Queued(id, model: request.ModelName!, dataset: dataset.Name, datasetVersion: dataset.Version,
             label: request.Label!, task: request.Task!.Value, trainer: TrainerName(request), positiveClass: request.PositiveClass, options,
-            at: clock.GetUtcNow(), trainingSet);
+            at: clock.GetUtcNow(), trainingSet, TrainingJobsApi.PriorityOf(request.Priority));
         var job = await jobs.AddAsync(queued, dataset.Columns, actor, cancellationToken);
         relay.Wake();
         return (job, null);

@@ -20,7 +20,9 @@ public static class PipelineValidation
         return new SubmitTrainingJobRequest(
             definition.Model, definition.Dataset, DatasetVersion: null, training.Label, training.Task, training.Trainer, training.PositiveClass,
             training.Hyperparameters, training.BudgetSeconds, training.Metric, training.Folds, training.Seed, training.MaxTrials,
-            training.MaxAttempts, definition.FeatureService, definition.TimestampField);
+            training.MaxAttempts, definition.FeatureService, definition.TimestampField,
+            // A run's job goes in the background lane unless the pipeline says otherwise: nobody is waiting on it.
+            Priority: definition.Priority ?? JobPriorities.Name(JobPriority.Background));
     }
 
     /// <summary>The definition's problems by field, and its schedule when it has a valid one.</summary>
@@ -45,6 +47,7 @@ public static class PipelineValidation
                 "modelName" => "model",
                 "dataset" or "featureService" or "timestampField" => field,
                 "datasetVersion" => null,
+                "priority" => "priority",
                 _ => $"training.{field}",
             };
             if (named is not null && (definition.Training is not null || !named.StartsWith("training.", StringComparison.Ordinal)))
