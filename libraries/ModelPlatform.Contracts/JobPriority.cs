@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace ModelPlatform.Contracts;
@@ -17,25 +16,12 @@ public enum JobPriority
 /// <summary>Job priorities as the API writes them, <c>interactive</c> and <c>background</c>, and the lane each goes to.</summary>
 public static class JobPriorities
 {
-    public static IReadOnlyList<string> Names { get; } = [.. Enum.GetValues<JobPriority>().Select(Name)];
+    public static IReadOnlyList<string> Names => ApiNames<JobPriority>.All;
 
-    public static string Name(JobPriority priority) => JsonSerializer.Serialize(priority).Trim('"');
+    public static string Name(JobPriority priority) => ApiNames<JobPriority>.Name(priority);
 
     /// <summary>Reads a priority as the API writes it, in any letter case.</summary>
-    public static bool TryParse(string text, out JobPriority priority)
-    {
-        foreach (var candidate in Enum.GetValues<JobPriority>())
-        {
-            if (string.Equals(Name(candidate), text, StringComparison.OrdinalIgnoreCase))
-            {
-                priority = candidate;
-                return true;
-            }
-        }
-
-        priority = default;
-        return false;
-    }
+    public static bool TryParse(string text, out JobPriority priority) => ApiNames<JobPriority>.TryParse(text, out priority);
 
     /// <summary>
     /// The lane a job's message goes to: <c>background</c> for background jobs; none for interactive ones, which keep the

@@ -34,18 +34,7 @@ public sealed class PublishTests : IDisposable
     public async Task ThePublishSpanLastsUntilTheBrokerConfirms()
     {
         var confirm = new TaskCompletionSource();
-        var channel = Fake<IChannel>((method, _) => method.Name switch
-        {
-            "get_IsOpen" => true,
-            "BasicPublishAsync" => new ValueTask(confirm.Task),
-            "DisposeAsync" => ValueTask.CompletedTask,
-            _ => throw new NotSupportedException(method.Name),
-        });
-        var connection = Fake<IConnection>((method, _) => method.Name == "CreateChannelAsync"
-            ? Task.FromResult(channel)
-            : throw new NotSupportedException(method.Name));
-        await using var bus = new RabbitMQEventBus(connection, null!, Options.Create(new EventBusOptions()),
-            Options.Create(new EventBusSubscriptions()), NullLogger<RabbitMQEventBus>.Instance);
+        await using var bus = BusOverOneChannel(_ => new ValueTask(confirm.Task));
         var submitted = new TrainingJobSubmitted(Guid.NewGuid());
 
         var publishing = bus.PublishAsync(submitted);
@@ -65,18 +54,7 @@ public sealed class PublishTests : IDisposable
     public async Task AnEventInALaneIsRoutedToTheLaneAndKeepsItsTypeAndBody()
     {
         var published = new List<object?[]>();
-        var channel = Fake<IChannel>((method, args) => method.Name switch
-        {
-            "get_IsOpen" => true,
-            "BasicPublishAsync" => Record(args),
-            "DisposeAsync" => ValueTask.CompletedTask,
-            _ => throw new NotSupportedException(method.Name),
-        });
-        var connection = Fake<IConnection>((method, _) => method.Name == "CreateChannelAsync"
-            ? Task.FromResult(channel)
-            : throw new NotSupportedException(method.Name));
-        await using var bus = new RabbitMQEventBus(connection, null!, Options.Create(new EventBusOptions()),
-            Options.Create(new EventBusSubscriptions()), NullLogger<RabbitMQEventBus>.Instance);
+        await using var bus = BusOverOneChannel(Record);
 
         await bus.PublishAsync(new TrainingJobSubmitted(Guid.NewGuid(), JobPriority.Background));
         await bus.PublishAsync(new TrainingJobSubmitted(Guid.NewGuid()));
@@ -101,6 +79,23 @@ public sealed class PublishTests : IDisposable
         {
             return [.. _stopped.Where(activity => activity.GetTagItem("messaging.message.id") as string == @event.Id.ToString())];
         }
+    }
+
+    /// <summary>A bus whose connection has one open channel, on which <paramref name="publish"/> answers each publish (given its arguments).</summary>
+    private static RabbitMQEventBus BusOverOneChannel(Func<object?[], ValueTask> publish)
+    {
+        var channel = Fake<IChannel>((method, args) => method.Name switch
+        {
+            "get_IsOpen" => true,
+            "BasicPublishAsync" => publish(args),
+            "DisposeAsync" => ValueTask.CompletedTask,
+            _ => throw new NotSupportedException(method.Name),
+        });
+        var connection = Fake<IConnection>((method, _) => method.Name == "CreateChannelAsync"
+            ? Task.FromResult(channel)
+            : throw new NotSupportedException(method.Name));
+        return new RabbitMQEventBus(connection, null!, Options.Create(new EventBusOptions()),
+            Options.Create(new EventBusSubscriptions()), NullLogger<RabbitMQEventBus>.Instance);
     }
 
     /// <summary>An implementation of <typeparamref name="T"/> whose every call <paramref name="handle"/> answers.</summary>

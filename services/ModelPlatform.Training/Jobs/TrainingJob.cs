@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using ModelPlatform.Contracts;
 using ModelPlatform.ML;
@@ -18,25 +17,12 @@ public enum JobStatus
 /// <summary>Job statuses as the API writes them: <c>queued</c>, <c>running</c>, <c>succeeded</c>, <c>failed</c>, <c>cancelled</c>.</summary>
 public static class JobStatuses
 {
-    public static IReadOnlyList<string> Names { get; } = [.. Enum.GetValues<JobStatus>().Select(Name)];
+    public static IReadOnlyList<string> Names => ApiNames<JobStatus>.All;
 
-    public static string Name(JobStatus status) => JsonSerializer.Serialize(status).Trim('"');
+    public static string Name(JobStatus status) => ApiNames<JobStatus>.Name(status);
 
     /// <summary>Reads a status as the API writes it, in any letter case.</summary>
-    public static bool TryParse(string text, out JobStatus status)
-    {
-        foreach (var candidate in Enum.GetValues<JobStatus>())
-        {
-            if (string.Equals(Name(candidate), text, StringComparison.OrdinalIgnoreCase))
-            {
-                status = candidate;
-                return true;
-            }
-        }
-
-        status = default;
-        return false;
-    }
+    public static bool TryParse(string text, out JobStatus status) => ApiNames<JobStatus>.TryParse(text, out status);
 }
 
 /// <param name="Dataset">The rows to train on; with <paramref name="FeatureService"/>, the entity rows (keys, a timestamp,

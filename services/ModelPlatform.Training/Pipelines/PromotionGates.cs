@@ -23,7 +23,8 @@ public static class PromotionGates
         {
             double? measured = trained.TryGetValue(metric, out var value) ? value : null;
             return comparison.Version is null
-                ? new GateVerdict(true, metric, measured, null, null, minGain, comparison.Rows, [], "nothing serves as production yet: the first candidate goes in")
+                ? new GateVerdict(true, metric, measured, null, null, minGain, comparison.Rows, [],
+                    "nothing serves as production yet: the first candidate goes in")
                 : new GateVerdict(false, metric, measured, null, null, minGain, comparison.Rows, [], comparison.Problem ?? "no comparison");
         }
 
