@@ -127,6 +127,40 @@ public abstract class PipelineStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task ARunEndsWithOneStepSayingWhyWhetherItsJobWasCancelledOrItsPipelineDeleted()
+    {
+        await SaveAsync("queueing", Hourly(PipelineValidation.Queue));
+        var active = (await _store.TriggerAsync("queueing", Scientist, CancellationToken.None))!;
+        var waiting = (await _store.TriggerAsync("queueing", Scientist, CancellationToken.None))!;
+
+        await _store.AdvanceAsync(active, new RunChange(PipelineRunStatuses.Cancelled, "cancelled", "training job x was cancelled",
+            Reason: "its training job was cancelled"), CancellationToken.None);
+        var started = (await _store.GetRunAsync(waiting.Id, CancellationToken.None))!;
+        await _store.DeleteAsync("queueing", Scientist, CancellationToken.None);
+        var stillActive = (await _store.GetRunAsync(waiting.Id, CancellationToken.None))!;
+
+        var cancelled = (await _store.GetRunAsync(active.Id, CancellationToken.None))!;
+        Assert.Equal((PipelineRunStatuses.Cancelled, "its training job was cancelled"), (cancelled.Status, cancelled.Reason));
+        Assert.Single(cancelled.Steps, step => step.Step == PipelineRunStatuses.Cancelled);
+        // The run that waited had started (pending) by the delete: a delete cancels only runs still waiting.
+        Assert.Equal((PipelineRunStatuses.Pending, PipelineRunStatuses.Pending), (started.Status, stillActive.Status));
+    }
+
+    [Fact]
+    public async Task ADeletedPipelinesWaitingRunIsCancelledWithOneStepSayingWhy()
+    {
+        await SaveAsync("queueing", Hourly(PipelineValidation.Queue));
+        await _store.TriggerAsync("queueing", Scientist, CancellationToken.None);
+        var waiting = (await _store.TriggerAsync("queueing", Scientist, CancellationToken.None))!;
+
+        await _store.DeleteAsync("queueing", Scientist, CancellationToken.None);
+
+        var cancelled = (await _store.GetRunAsync(waiting.Id, CancellationToken.None))!;
+        Assert.Equal((PipelineRunStatuses.Cancelled, "the pipeline was deleted"), (cancelled.Status, cancelled.Reason));
+        Assert.Single(cancelled.Steps, step => step.Step == PipelineRunStatuses.Cancelled);
+    }
+
+    [Fact]
     public async Task ADisabledPipelineMovesItsScheduleOnWithoutRunningAndADeletedOneStartsNothing()
     {
         await SaveAsync("paused", Hourly() with { Enabled = false });

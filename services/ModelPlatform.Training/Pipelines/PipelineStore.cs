@@ -131,7 +131,9 @@ public sealed class PipelineStore(ServiceDatabase database, TimeProvider clock)
             new { name, now = Text(now) }, transaction);
         foreach (var waiting in await ActiveRunIdsAsync(connection, transaction, name, PipelineRunStatuses.Waiting))
         {
-            await EndAsync(connection, transaction, waiting, PipelineRunStatuses.Cancelled, "the pipeline was deleted", now);
+            const string deleted = "the pipeline was deleted";
+            await AddStepAsync(connection, transaction, waiting, PipelineRunStatuses.Cancelled, deleted, now);
+            await EndAsync(connection, transaction, waiting, PipelineRunStatuses.Cancelled, deleted, now);
         }
 
         await connection.AppendAsync(transaction, actor, "pipeline.deleted", Resource(name), new { before.Version, before.Definition }, null, now);
@@ -413,11 +415,6 @@ public sealed class PipelineStore(ServiceDatabase database, TimeProvider clock)
             "UPDATE pipeline_runs SET status = @status, reason = COALESCE(@reason, reason), finished_at = @now, lease_owner = NULL, lease_until = NULL "
             + "WHERE id = @id RETURNING pipeline",
             new { id = id.ToString(), status, reason, now = Text(now) }, transaction);
-        if (status == PipelineRunStatuses.Cancelled && reason is not null)
-        {
-            await AddStepAsync(connection, transaction, id, status, reason, now);
-        }
-
         foreach (var waiting in await ActiveRunIdsAsync(connection, transaction, pipeline!, PipelineRunStatuses.Waiting))
         {
             await connection.ExecuteAsync("UPDATE pipeline_runs SET status = @pending WHERE id = @id",
