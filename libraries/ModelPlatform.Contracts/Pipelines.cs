@@ -16,6 +16,8 @@ namespace ModelPlatform.Contracts;
 /// <param name="Priority">The priority of its training jobs: <c>background</c> (the default) or <c>interactive</c>.</param>
 /// <param name="Gate">When set, each candidate is compared with the version behind <c>production</c> and promoted only if it passes.</param>
 /// <param name="Enabled">A disabled pipeline keeps its definition and history but starts no runs.</param>
+/// <param name="Rollout">When set (with a gate), a candidate that passes goes to a canary first, and to <c>production</c> after its soak.</param>
+/// <param name="Alarms">When set (with a gate), watched while a canary soaks and after a promotion; one that trips rolls back.</param>
 public sealed record PipelineDefinition(
     string? Model,
     string? Dataset,
@@ -27,7 +29,9 @@ public sealed record PipelineDefinition(
     string? Concurrency = null,
     string? Priority = null,
     PromotionGate? Gate = null,
-    bool Enabled = true);
+    bool Enabled = true,
+    PipelineRollout? Rollout = null,
+    PipelineAlarms? Alarms = null);
 
 /// <summary>A run's training job settings, as a training job is submitted with them (its model and data are the pipeline's).</summary>
 public sealed record PipelineTraining(
@@ -61,6 +65,51 @@ public sealed record PromotionGate(
     double? MinGain = null,
     IReadOnlyDictionary<string, double>? MaxRegressions = null,
     double? MaxRecallDrop = null);
+
+/// <summary>
+/// How a candidate that passed its gate reaches <c>production</c>: <paramref name="CanaryPercent"/> of live traffic beside the
+/// current version for a soak, then the live checks against the current version, which must all hold.
+/// </summary>
+/// <param name="CanaryPercent">The canary's share of traffic, 1 to 99; 10 by default.</param>
+/// <param name="Current">
+/// What the current version does meanwhile: <c>shadow</c> (the default) answers the rest of the traffic and scores a copy of each
+/// canary request, so their agreement is measured; <c>control</c> only answers the rest.
+/// </param>
+/// <param name="SoakSeconds">How long the canary serves at least; 300 by default when <paramref name="SoakRows"/> is not set either.</param>
+/// <param name="SoakRows">How many records the canary scores at least.</param>
+/// <param name="MaxSoakSeconds">A canary still short of its rows after this long is rolled back; a day by default.</param>
+/// <param name="MinAgreement">The least share of the canary's records the current version must agree with (<c>shadow</c> only).</param>
+/// <param name="MaxErrorRateIncrease">How much the canary's error rate may exceed the current version's; 0.01 by default.</param>
+/// <param name="MaxLatencyRatio">The most the canary's p99 request time may be, as a multiple of the current version's; no limit when null.</param>
+public sealed record PipelineRollout(
+    int? CanaryPercent = null,
+    string? Current = null,
+    int? SoakSeconds = null,
+    long? SoakRows = null,
+    int? MaxSoakSeconds = null,
+    double? MinAgreement = null,
+    double? MaxErrorRateIncrease = null,
+    double? MaxLatencyRatio = null)
+{
+    public const string Shadow = "shadow";
+    public const string Control = "control";
+}
+
+/// <summary>
+/// Alarms on the candidate's live traffic while its canary soaks and for <paramref name="WatchSeconds"/> after it reaches
+/// <c>production</c>: the first that trips moves <c>production</c> back to the version before, and the run records why.
+/// </summary>
+/// <param name="MaxErrorRate">The most of its requests that may fail.</param>
+/// <param name="MaxP99Milliseconds">The most its p99 request time may be.</param>
+/// <param name="MaxDriftedShare">The most of its inputs that may drift from its training data (the serving drift's drifted share).</param>
+/// <param name="MinRequests">Requests it must have answered before the error rate and p99 are judged; 20 by default.</param>
+/// <param name="WatchSeconds">How long a fresh promotion is watched; 600 by default.</param>
+public sealed record PipelineAlarms(
+    double? MaxErrorRate = null,
+    double? MaxP99Milliseconds = null,
+    double? MaxDriftedShare = null,
+    int? MinRequests = null,
+    int? WatchSeconds = null);
 
 /// <summary>A pipeline's current definition, its version and its schedule's next tick.</summary>
 public sealed record PipelineInfo(
@@ -102,6 +151,7 @@ public sealed record PipelineTrigger(
 /// oldest first.
 /// </summary>
 /// <param name="Status">See <see cref="PipelineRunStatuses"/>.</param>
+/// <param name="Rollout">The candidate's canary and watch, once its gate passed: the live figures and checks.</param>
 /// <param name="SecondsToProduction">From the trigger to the candidate serving as <c>production</c>, for a run that got there.</param>
 public sealed record PipelineRun(
     Guid Id,
@@ -117,7 +167,8 @@ public sealed record PipelineRun(
     DateTimeOffset TriggeredAt,
     DateTimeOffset? FinishedAt,
     double? SecondsToProduction,
-    IReadOnlyList<PipelineRunStep> Steps);
+    IReadOnlyList<PipelineRunStep> Steps,
+    RolloutState? Rollout = null);
 
 /// <summary>A run's statuses: the active ones, then the ends.</summary>
 public static class PipelineRunStatuses
@@ -134,8 +185,17 @@ public static class PipelineRunStatuses
     /// <summary>The candidate is registered; the gate is deciding.</summary>
     public const string Gating = "gating";
 
-    /// <summary>The candidate passed its gate and serves as <c>production</c>.</summary>
+    /// <summary>The candidate passed its gate and serves a canary share of <c>production</c>'s traffic while it soaks.</summary>
+    public const string Canary = "canary";
+
+    /// <summary>The candidate serves as <c>production</c>; its alarms are watched a while before the run ends.</summary>
+    public const string Watching = "watching";
+
+    /// <summary>The candidate passed its gate (and its canary and watch, if declared) and serves as <c>production</c>.</summary>
     public const string Promoted = "promoted";
+
+    /// <summary>The candidate's canary failed its live checks, or an alarm tripped: <c>production</c> went back to the version before.</summary>
+    public const string RolledBack = "rolled-back";
 
     /// <summary>The candidate stays a registered version: it failed its gate, or the pipeline has none.</summary>
     public const string Registered = "registered";
@@ -147,9 +207,10 @@ public static class PipelineRunStatuses
 
     public const string Cancelled = "cancelled";
 
-    public static readonly IReadOnlyList<string> Active = [Pending, Waiting, Training, Gating];
+    public static readonly IReadOnlyList<string> Active = [Pending, Waiting, Training, Gating, Canary, Watching];
 
-    public static readonly IReadOnlyList<string> All = [Pending, Waiting, Training, Gating, Promoted, Registered, Failed, Skipped, Cancelled];
+    public static readonly IReadOnlyList<string> All =
+        [Pending, Waiting, Training, Gating, Canary, Watching, Promoted, RolledBack, Registered, Failed, Skipped, Cancelled];
 }
 
 /// <summary>One step of a run, for its timeline.</summary>
@@ -187,3 +248,48 @@ public sealed record ModelComparison(
     IReadOnlyDictionary<string, double>? Candidate,
     IReadOnlyDictionary<string, double>? Baseline,
     string? Problem);
+
+/// <summary>
+/// A candidate's live rollout: its phase (<c>canary</c> or <c>watching</c>), the route the pipeline gave <c>production</c>, the
+/// live figures when the phase began, and the latest observation of the phase: its figures and every check.
+/// </summary>
+/// <param name="Control">The version <c>production</c> served before: the canary's control, and where a rollback goes.</param>
+/// <param name="Route">Where the pipeline pointed <c>production</c> for this phase.</param>
+/// <param name="ShadowAtStart">The control's shadow totals on the canary's requests when the canary began.</param>
+public sealed record RolloutState(
+    string Phase,
+    int Candidate,
+    int? Control,
+    SetAliasRequest Route,
+    DateTimeOffset Since,
+    LiveTraffic CandidateAtStart,
+    LiveTraffic? ControlAtStart,
+    ShadowComparison? ShadowAtStart,
+    LiveObservation? Latest = null);
+
+/// <summary>One look at a rollout phase's live traffic, and the checks and alarms on it.</summary>
+/// <param name="Agreement">The share of the canary's records the current version, as shadow, agreed with.</param>
+/// <param name="DriftedShare">The candidate's serving drift in the current window, when an alarm watches it.</param>
+public sealed record LiveObservation(
+    DateTimeOffset At,
+    double Seconds,
+    LiveFigures Candidate,
+    LiveFigures? Control,
+    long ShadowRows,
+    double? Agreement,
+    double? DriftedShare,
+    IReadOnlyList<LiveCheck> Checks);
+
+/// <summary>A version's live traffic in a window.</summary>
+public sealed record LiveFigures(long Requests, long Errors, long Rows, double ErrorRate, double? P99Seconds)
+{
+    public static LiveFigures Of(LiveTraffic traffic) =>
+        new(traffic.Requests, traffic.Errors, traffic.Rows, traffic.ErrorRate, traffic.P99Seconds);
+}
+
+/// <summary>
+/// One live check (at the end of a soak) or alarm (at every look): its value and limit; <paramref name="Value"/> is null, and the
+/// check passes, while there is too little traffic to judge.
+/// </summary>
+/// <param name="Kind"><c>check</c> or <c>alarm</c>.</param>
+public sealed record LiveCheck(string Name, string Kind, double? Value, double Limit, bool Passed);
