@@ -57,6 +57,10 @@ var inference = builder.AddProject<Projects.ModelPlatform_Inference>("inference"
     .WithHttpHealthCheck("/health")
     .PublishAsContainerApp(minReplicas: 2, maxReplicas: 10, ScaleRule.Http(concurrentRequests: 100), ScaleRule.Cpu(percent: 70));
 
+// Pipelines read what a canary served (live traffic, shadow agreement, serving drift); not waited for, as training does not
+// need serving to start.
+training.WithReference(inference);
+
 // The one public entry point when deployed: the services' APIs under /identity, /feature, /training, /registry and
 // /inference. Locally every service also answers on its own ports.
 var gateway = builder.AddProject<Projects.ModelPlatform_Gateway>("gateway")

@@ -44,11 +44,12 @@ internal static class Extensions
         builder.Services.AddScoped<PipelineRunner>();
         builder.Services.AddHostedService<PipelineScheduler>();
 
-        // Service discovery resolves these names to the AppHost's feature and registry resources.
+        // Service discovery resolves these names to the AppHost's feature, registry and inference resources.
         // Rows and artifacts are large. The registry deduplicates a registration by its training job id, so one that
         // timed out on the way back is safe to send again.
         builder.Services.AddHttpClient<FeatureClient>(http => http.BaseAddress = new("https+http://feature")).AddLargeTransferResilience();
         builder.Services.AddHttpClient<RegistryClient>(http => http.BaseAddress = new("https+http://registry"))
             .AddLargeTransferResilience(postsAreIdempotent: true);
+        builder.Services.AddHttpClient<InferenceClient>(http => http.BaseAddress = new("https+http://inference"));
     }
 }

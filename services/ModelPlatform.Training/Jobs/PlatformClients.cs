@@ -200,3 +200,42 @@ public sealed class RegistryClient(HttpClient http)
         return ModelPredictor.Load(stream, version.Signature, version.Onnx);
     }
 }
+
+/// <summary>
+/// Reads what the inference service (<c>http://inference</c>) served live, for a pipeline's rollout: a version's traffic, the
+/// shadow totals of a pair of versions and a version's serving drift.
+/// </summary>
+public sealed class InferenceClient(HttpClient http)
+{
+    /// <summary>A version's live traffic since it was first served, on every replica.</summary>
+    public async Task<LiveTraffic> GetLiveTrafficAsync(string model, int version, CancellationToken cancellationToken) =>
+        (await http.GetFromJsonAsync<LiveTraffic>(
+            $"/models/{Uri.EscapeDataString(model)}/versions/{version}/live", JsonSerializerOptions.Web, cancellationToken))!;
+
+    /// <summary>How <paramref name="shadow"/> compared with <paramref name="answered"/> on the requests it answered; null before any.</summary>
+    public async Task<ShadowComparison?> GetShadowAsync(string model, int answered, int shadow, CancellationToken cancellationToken) =>
+        (await http.GetFromJsonAsync<List<ShadowComparison>>($"/models/{Uri.EscapeDataString(model)}/shadow", JsonSerializerOptions.Web, cancellationToken))!
+            .SingleOrDefault(pair => pair.AnsweredVersion == answered && pair.ShadowVersion == shadow);
+
+    /// <summary>
+    /// The share of a version's inputs that drifted from its training data in the current window; null while it cannot be said
+    /// (no rows sampled yet, or no training data to compare with).
+    /// </summary>
+    public async Task<double?> GetDriftedShareAsync(string model, int version, CancellationToken cancellationToken)
+    {
+        using var response = await http.GetAsync($"/models/{Uri.EscapeDataString(model)}/versions/{version}/drift", cancellationToken);
+        if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+            return null;
+        }
+
+        response.EnsureSuccessStatusCode();
+        var report = (await response.Content.ReadFromJsonAsync<DriftReading>(JsonSerializerOptions.Web, cancellationToken))!;
+        return report.SampledRows == 0 ? null : report.Drift.DriftedShare;
+    }
+
+    /// <summary>The parts of a serving drift report a rollout reads.</summary>
+    private sealed record DriftReading(int SampledRows, DriftShare Drift);
+
+    private sealed record DriftShare(double DriftedShare);
+}

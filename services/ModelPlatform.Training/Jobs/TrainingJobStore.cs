@@ -122,6 +122,8 @@ public sealed class TrainingJobStore(ServiceDatabase database, TimeProvider cloc
                 ALTER TABLE training_jobs ADD COLUMN priority TEXT NOT NULL DEFAULT 'interactive';
                 ALTER TABLE batch_prediction_jobs ADD COLUMN priority TEXT NOT NULL DEFAULT 'interactive';
             """),
+        // A pipeline run's live rollout (its canary or watch), as JSON.
+        Migration.Portable("ALTER TABLE pipeline_runs ADD COLUMN rollout TEXT;"),
     ];
 
     protected override string Table => "training_jobs";

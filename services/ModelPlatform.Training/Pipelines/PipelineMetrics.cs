@@ -25,14 +25,11 @@ public sealed class PipelineMetrics
             description: "Time from a run's trigger to its candidate serving as production", advice: SecondsAdvice);
     }
 
-    /// <summary>Counts a run that ended at <paramref name="now"/> (the pipelines' clock), and times one that reached production.</summary>
-    public void RunEnded(PipelineRun run, string outcome, DateTimeOffset now)
-    {
-        var tags = new TagList { { "pipeline", run.Pipeline }, { "outcome", outcome }, { "trigger", run.Trigger.Kind } };
-        _runs.Add(1, tags);
-        if (outcome == PipelineRunStatuses.Promoted)
-        {
-            _toProduction.Record((now - run.TriggeredAt).TotalSeconds, tags);
-        }
-    }
+    /// <summary>Counts a run that ended.</summary>
+    public void RunEnded(PipelineRun run, string outcome) =>
+        _runs.Add(1, new TagList { { "pipeline", run.Pipeline }, { "outcome", outcome }, { "trigger", run.Trigger.Kind } });
+
+    /// <summary>Times a run whose candidate came to serve all of production at <paramref name="now"/> (the pipelines' clock).</summary>
+    public void ReachedProduction(PipelineRun run, DateTimeOffset now) =>
+        _toProduction.Record((now - run.TriggeredAt).TotalSeconds, new TagList { { "pipeline", run.Pipeline }, { "trigger", run.Trigger.Kind } });
 }

@@ -49,7 +49,7 @@ public sealed partial class PipelineScheduler(
                 LogTriggered(run.Pipeline, run.Id, run.Trigger.Kind, run.Status);
                 if (run.Status == PipelineRunStatuses.Skipped)
                 {
-                    metrics.RunEnded(run, run.Status, clock.GetUtcNow());
+                    metrics.RunEnded(run, run.Status);
                 }
             }
         }

@@ -155,12 +155,18 @@ public sealed class PipelineStore(ServiceDatabase database, TimeProvider clock)
     }
 
     /// <summary>Every version of the pipeline's definition, newest first; empty when it never existed.</summary>
-    public async Task<IReadOnlyList<PipelineVersionInfo>> ListVersionsAsync(string name, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<PipelineVersionInfo>> ListVersionsAsync(string name, CancellationToken cancellationToken) =>
+        QueryVersionsAsync("WHERE name = @name ORDER BY version DESC", new { name }, cancellationToken);
+
+    /// <summary>One version of a pipeline's definition (the one a run ran), or null.</summary>
+    public async Task<PipelineVersionInfo?> GetVersionAsync(string name, int version, CancellationToken cancellationToken) =>
+        (await QueryVersionsAsync("WHERE name = @name AND version = @version", new { name, version }, cancellationToken)).SingleOrDefault();
+
+    private async Task<IReadOnlyList<PipelineVersionInfo>> QueryVersionsAsync(string filter, object parameters, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<(string Name, long Version, string Definition, string CreatedAt, string CreatedBy)>(new CommandDefinition(
-            "SELECT name, version, definition, created_at, created_by FROM pipeline_versions WHERE name = @name ORDER BY version DESC",
-            new { name }, cancellationToken: cancellationToken));
+            $"SELECT name, version, definition, created_at, created_by FROM pipeline_versions {filter}", parameters, cancellationToken: cancellationToken));
         return [.. rows.Select(row => new PipelineVersionInfo(row.Name, (int)row.Version, Definition(row.Definition), Time(row.CreatedAt), row.CreatedBy))];
     }
 
@@ -376,7 +382,7 @@ public sealed class PipelineStore(ServiceDatabase database, TimeProvider clock)
             """
             UPDATE pipeline_runs SET status = @Status, job_id = COALESCE(@jobId, job_id),
                 candidate_version = COALESCE(@CandidateVersion, candidate_version), baseline_version = COALESCE(@BaselineVersion, baseline_version),
-                gate = COALESCE(@gate, gate), production_at = COALESCE(@productionAt, production_at)
+                gate = COALESCE(@gate, gate), rollout = COALESCE(@rollout, rollout), production_at = COALESCE(production_at, @productionAt)
             WHERE id = @id AND status = @before
             """,
             new
@@ -388,7 +394,8 @@ public sealed class PipelineStore(ServiceDatabase database, TimeProvider clock)
                 change.CandidateVersion,
                 change.BaselineVersion,
                 gate = change.Gate is null ? null : JsonSerializer.Serialize(change.Gate, Json),
-                productionAt = change.Status == PipelineRunStatuses.Promoted ? Text(now) : null,
+                rollout = change.Rollout is null ? null : JsonSerializer.Serialize(change.Rollout, Json),
+                productionAt = change.ReachedProduction ? Text(now) : null,
             },
             transaction) == 1;
         if (!moved)
@@ -406,6 +413,17 @@ public sealed class PipelineStore(ServiceDatabase database, TimeProvider clock)
 
         await transaction.CommitAsync(cancellationToken);
         return true;
+    }
+
+    /// <summary>
+    /// Records the latest look at a run's rollout, without a step; nothing when the run is no longer as <paramref name="run"/> saw it.
+    /// </summary>
+    public async Task ObserveAsync(PipelineRun run, RolloutState rollout, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE pipeline_runs SET rollout = @rollout WHERE id = @id AND status = @status",
+            new { id = run.Id.ToString(), run.Status, rollout = JsonSerializer.Serialize(rollout, Json) }, cancellationToken: cancellationToken));
     }
 
     /// <summary>Ends a run, and lets the run waiting behind it (if any) start.</summary>
@@ -444,7 +462,7 @@ public sealed class PipelineStore(ServiceDatabase database, TimeProvider clock)
             $"""
             SELECT id AS Id, pipeline AS Pipeline, pipeline_version AS PipelineVersion, trigger AS Trigger, status AS Status, job_id AS JobId,
                    candidate_version AS CandidateVersion, baseline_version AS BaselineVersion, gate AS Gate, reason AS Reason,
-                   triggered_at AS TriggeredAt, finished_at AS FinishedAt, production_at AS ProductionAt
+                   triggered_at AS TriggeredAt, finished_at AS FinishedAt, production_at AS ProductionAt, rollout AS Rollout
             FROM pipeline_runs {filter}
             """,
             parameters, transaction, cancellationToken: cancellationToken))).AsList();
@@ -505,20 +523,22 @@ public sealed class PipelineStore(ServiceDatabase database, TimeProvider clock)
 
     private sealed record RunRow(
         string Id, string Pipeline, long PipelineVersion, string Trigger, string Status, string? JobId, long? CandidateVersion,
-        long? BaselineVersion, string? Gate, string? Reason, string TriggeredAt, string? FinishedAt, string? ProductionAt)
+        long? BaselineVersion, string? Gate, string? Reason, string TriggeredAt, string? FinishedAt, string? ProductionAt, string? Rollout)
     {
         public PipelineRun ToRun(IReadOnlyList<PipelineRunStep> steps) => new(
             Guid.Parse(Id), Pipeline, (int)PipelineVersion, JsonSerializer.Deserialize<PipelineTrigger>(Trigger, Json)!, Status,
             JobId is null ? null : Guid.Parse(JobId), (int?)CandidateVersion, (int?)BaselineVersion,
             Gate is null ? null : JsonSerializer.Deserialize<GateVerdict>(Gate, Json), Reason, Time(TriggeredAt), TimeOrNull(FinishedAt),
-            ProductionAt is null ? null : (Time(ProductionAt) - Time(TriggeredAt)).TotalSeconds, steps);
+            ProductionAt is null ? null : (Time(ProductionAt) - Time(TriggeredAt)).TotalSeconds, steps,
+            Rollout is null ? null : JsonSerializer.Deserialize<RolloutState>(Rollout, Json));
     }
 }
 
 /// <summary>
-/// A run's next step: its new status, what it learnt on the way (the job, the candidate, the gate's verdict) and the step
-/// for its timeline; <see cref="Reason"/> for a run it ends.
+/// A run's next step: its new status, what it learnt on the way (the job, the candidate, the gate's verdict, its rollout) and
+/// the step for its timeline; <see cref="Reason"/> for a run it ends; <see cref="ReachedProduction"/> when the candidate now
+/// serves all of <c>production</c>.
 /// </summary>
 public sealed record RunChange(
     string Status, string Step, string Detail, Guid? JobId = null, int? CandidateVersion = null, int? BaselineVersion = null,
-    GateVerdict? Gate = null, string? Reason = null);
+    GateVerdict? Gate = null, string? Reason = null, RolloutState? Rollout = null, bool ReachedProduction = false);

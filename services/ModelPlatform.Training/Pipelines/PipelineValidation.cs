@@ -12,6 +12,13 @@ public static class PipelineValidation
     public const string Queue = "queue";
     public const int DefaultDebounceSeconds = 60;
     public const int MaxDebounceSeconds = 7 * 24 * 3600;
+    public const int DefaultCanaryPercent = 10;
+    public const int DefaultSoakSeconds = 300;
+    public const int DefaultMaxSoakSeconds = 24 * 3600;
+    public const double DefaultMaxErrorRateIncrease = 0.01;
+    public const int DefaultMinRequests = 20;
+    public const int DefaultWatchSeconds = 600;
+    private const int MaxSeconds = 30 * 24 * 3600;
 
     /// <summary>The training job a run of <paramref name="definition"/> submits, with the pipeline's model and data.</summary>
     public static SubmitTrainingJobRequest JobRequest(PipelineDefinition definition)
@@ -79,6 +86,16 @@ public static class PipelineValidation
             ValidateGate(gate, task, errors);
         }
 
+        if (definition.Rollout is { } rollout)
+        {
+            ValidateRollout(rollout, definition.Gate is not null, errors);
+        }
+
+        if (definition.Alarms is { } alarms)
+        {
+            ValidateAlarms(alarms, definition.Gate is not null, errors);
+        }
+
         return (errors, schedule);
     }
 
@@ -114,6 +131,75 @@ public static class PipelineValidation
         else if (gate.MaxRecallDrop is { } recallDrop && recallDrop is < 0 or > 1)
         {
             errors["gate.maxRecallDrop"] = ["must be from 0 to 1"];
+        }
+    }
+
+    private static void ValidateRollout(PipelineRollout rollout, bool gated, Dictionary<string, string[]> errors)
+    {
+        if (!gated)
+        {
+            errors["rollout"] = ["needs a gate: only a candidate that passed its gate goes to a canary"];
+        }
+
+        TrainingJobsApi.Check(errors, "rollout.canaryPercent", rollout.CanaryPercent, 1, 99);
+        if (rollout.Current is not (null or PipelineRollout.Shadow or PipelineRollout.Control))
+        {
+            errors["rollout.current"] = [$"'{rollout.Current}' is not a role; choose {PipelineRollout.Shadow} (the current version answers the rest "
+                + $"and scores a copy of the canary's requests) or {PipelineRollout.Control} (it only answers the rest)"];
+        }
+
+        TrainingJobsApi.Check(errors, "rollout.soakSeconds", rollout.SoakSeconds, 0, MaxSeconds);
+        TrainingJobsApi.Check(errors, "rollout.maxSoakSeconds", rollout.MaxSoakSeconds, 1, MaxSeconds);
+        if (rollout.SoakRows is < 0)
+        {
+            errors["rollout.soakRows"] = ["must be 0 or more"];
+        }
+
+        if (rollout.MaxSoakSeconds is { } longest && rollout.SoakSeconds is { } soak && soak > longest)
+        {
+            errors["rollout.maxSoakSeconds"] = [$"must be at least soakSeconds ({soak})"];
+        }
+
+        CheckShare(errors, "rollout.minAgreement", rollout.MinAgreement);
+        if (rollout.MinAgreement is not null && rollout.Current == PipelineRollout.Control)
+        {
+            errors["rollout.minAgreement"] = [$"needs current: {PipelineRollout.Shadow}: agreement is measured by the current version scoring the canary's requests"];
+        }
+
+        CheckShare(errors, "rollout.maxErrorRateIncrease", rollout.MaxErrorRateIncrease);
+        if (rollout.MaxLatencyRatio is { } ratio && (!double.IsFinite(ratio) || ratio < 1))
+        {
+            errors["rollout.maxLatencyRatio"] = ["must be 1 or more: the canary's p99 request time as a multiple of the current version's"];
+        }
+    }
+
+    private static void ValidateAlarms(PipelineAlarms alarms, bool gated, Dictionary<string, string[]> errors)
+    {
+        if (!gated)
+        {
+            errors["alarms"] = ["need a gate: they watch what the gate let through"];
+        }
+
+        CheckShare(errors, "alarms.maxErrorRate", alarms.MaxErrorRate);
+        CheckShare(errors, "alarms.maxDriftedShare", alarms.MaxDriftedShare);
+        if (alarms.MaxP99Milliseconds is { } p99 && (!double.IsFinite(p99) || p99 <= 0))
+        {
+            errors["alarms.maxP99Milliseconds"] = ["must be more than 0"];
+        }
+
+        TrainingJobsApi.Check(errors, "alarms.minRequests", alarms.MinRequests, 1, 1_000_000);
+        TrainingJobsApi.Check(errors, "alarms.watchSeconds", alarms.WatchSeconds, 0, MaxSeconds);
+        if (alarms is { MaxErrorRate: null, MaxP99Milliseconds: null, MaxDriftedShare: null })
+        {
+            errors["alarms"] = ["name at least one of maxErrorRate, maxP99Milliseconds and maxDriftedShare"];
+        }
+    }
+
+    private static void CheckShare(Dictionary<string, string[]> errors, string field, double? value)
+    {
+        if (value is { } share && share is not (>= 0 and <= 1))
+        {
+            errors[field] = ["must be from 0 to 1"];
         }
     }
 
