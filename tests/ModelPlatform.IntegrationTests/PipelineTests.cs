@@ -22,7 +22,7 @@ public class PipelineTests(PlatformFixture platform) : PlatformTest(platform)
     };
 
     [Fact]
-    public async Task ANewDatasetVersionTriggersARunThatPassesItsGateAndBecomesProductionUnderThePipelinesName()
+    public async Task ANewDatasetVersionTriggersARunThatPassesItsGateAndReachesProductionThroughACanaryUnderThePipelinesName()
     {
         var (model, weak) = await ProductionAsync(WeakTrainer);
         var pipeline = PlatformSteps.UniqueName("fresh");
@@ -33,29 +33,89 @@ public class PipelineTests(PlatformFixture platform) : PlatformTest(platform)
             training = new { label = "species", task = "multiclass", trainer = "LightGbm" },
             onNewData = new { debounceSeconds = 1 },
             gate = new { metric = "macroAccuracy", minGain = 0.05, maxRecallDrop = 0.2 },
+            // Half the traffic to the candidate until it has scored 40 records, the weak version shadowing it; then a short watch.
+            rollout = new { canaryPercent = 50, current = "shadow", soakRows = 40, minAgreement = 0.1, maxErrorRateIncrease = 0.05 },
+            alarms = new { maxErrorRate = 0.2, minRequests = 5, watchSeconds = 2 },
         }).AssertStatusAsync(HttpStatusCode.Created);
 
+        using var clients = new CancellationTokenSource();
+        var traffic = ServeAsync(model, clients.Token);
         await Platform.UploadCsvAsync(model, IrisCsv(copies: 3)).AssertStatusAsync(HttpStatusCode.Created);
         var run = await WaitForRunAsync(pipeline, "promoted");
+        await clients.CancelAsync();
+        await traffic;
 
         Assert.Equal(("data", 2), (run["trigger"]!["kind"]!.GetValue<string>(), run["trigger"]!["datasetVersion"]!.GetValue<int>()));
         var candidate = run["candidateVersion"]!.GetValue<int>();
         var production = await Platform.Registry.GetFromJsonAsync<JsonObject>($"/models/{model}/aliases/production");
         Assert.Equal((candidate, weak), (production!["version"]!.GetValue<int>(), run["baselineVersion"]!.GetValue<int>()));
+        Assert.Null(production["canary"]);
         var gate = run["gate"]!;
         Assert.True(gate["passed"]!.GetValue<bool>());
         Assert.True(gate["gain"]!.GetValue<double>() >= 0.05, gate.ToJsonString());
         Assert.Equal(3, gate["checks"]!.AsArray().Count);
-        Assert.Equal(["triggered", "training", "trained", "promoted"], run["steps"]!.AsArray().Select(step => step!["step"]!.GetValue<string>()));
+        var steps = run["steps"]!.AsArray();
+        Assert.Equal(["triggered", "training", "trained", "canary", "promoted", "watched"], steps.Select(step => step!["step"]!.GetValue<string>()));
+        // The canary held on live traffic: the weak version, as its shadow, agreed with some of its answers, and it failed no more often.
+        var held = steps[4]!["detail"]!.GetValue<string>();
+        Assert.Contains("live checks held: agreement", held);
+        Assert.Contains("errorRateIncrease 0 ", held);
+        var watch = run["rollout"]!;
+        Assert.Equal(("watching", candidate, weak), (watch["phase"]!.GetValue<string>(), watch["candidate"]!.GetValue<int>(), watch["control"]!.GetValue<int>()));
+        Assert.Equal(0, watch["latest"]!["candidate"]!["errors"]!.GetValue<long>());
         Assert.True(run["secondsToProduction"]!.GetValue<double>() > 0);
 
-        // The training job is an ordinary one, under the pipeline's name; so is the alias move in the registry's audit.
+        // The training job is an ordinary one, under the pipeline's name; so are both alias moves in the registry's audit.
         var job = await Platform.Training.GetFromJsonAsync<JsonObject>($"/training-jobs/{run["jobId"]}");
         Assert.Equal("production", job!["report"]!["comparison"]!["alias"]!.GetValue<string>());
-        var moves = await Platform.Registry.GetFromJsonAsync<JsonObject>($"/models/{model}/aliases/production/history");
-        Assert.Equal($"pipeline {pipeline}", moves!["records"]![0]!["actorName"]!.GetValue<string>());
+        var moves = (await Platform.Registry.GetFromJsonAsync<JsonObject>($"/models/{model}/aliases/production/history"))!["records"]!.AsArray();
+        Assert.All(moves.Take(2), move => Assert.Equal($"pipeline {pipeline}", move!["actorName"]!.GetValue<string>()));
+        Assert.Equal((weak, candidate, 50, weak), (moves[1]!["after"]!["version"]!.GetValue<int>(), moves[1]!["after"]!["canary"]!["version"]!.GetValue<int>(),
+            moves[1]!["after"]!["canary"]!["percent"]!.GetValue<int>(), moves[1]!["after"]!["shadow"]!.GetValue<int>()));
         var audit = await Platform.Training.GetFromJsonAsync<JsonObject>($"/audit?resource=training-jobs/{run["jobId"]}");
         Assert.Equal($"pipeline {pipeline}", audit!["records"]![0]!["actorName"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task ACanaryThatTripsItsErrorRateAlarmIsRolledBackAndTheRunSaysWhy()
+    {
+        var (model, weak) = await ProductionAsync(WeakTrainer);
+        var pipeline = PlatformSteps.UniqueName("tripped");
+        await SaveAsync(pipeline, new
+        {
+            model,
+            dataset = model,
+            training = new { label = "species", task = "multiclass", trainer = "LightGbm" },
+            onNewData = new { debounceSeconds = 1 },
+            gate = new { metric = "macroAccuracy" },
+            rollout = new { canaryPercent = 50, current = "control", soakRows = 100_000 },
+            alarms = new { maxErrorRate = 0.2, minRequests = 5 },
+        }).AssertStatusAsync(HttpStatusCode.Created);
+
+        // The new data has a column that tells the species apart, so the candidate beats production on the held-out rows; but
+        // clients do not send it yet, so every request the canary answers is refused.
+        using var clients = new CancellationTokenSource();
+        var traffic = ServeAsync(model, clients.Token);
+        await Platform.UploadCsvAsync(model, IrisCsv(copies: 3, withSignal: true)).AssertStatusAsync(HttpStatusCode.Created);
+        var run = await WaitForRunAsync(pipeline, "rolled-back");
+        await clients.CancelAsync();
+        await traffic;
+
+        var candidate = run["candidateVersion"]!.GetValue<int>();
+        Assert.True(run["gate"]!["passed"]!.GetValue<bool>());
+        Assert.StartsWith($"rolled back to v{weak}: alarm errorRate", run["reason"]!.GetValue<string>());
+        Assert.Equal(["canary", "rolled back"], run["steps"]!.AsArray().TakeLast(2).Select(step => step!["step"]!.GetValue<string>()));
+        var latest = run["rollout"]!["latest"]!;
+        Assert.True(latest["candidate"]!["errorRate"]!.GetValue<double>() > 0.2, latest.ToJsonString());
+        Assert.Equal(0, latest["control"]!["errors"]!.GetValue<long>());
+
+        var production = await Platform.Registry.GetFromJsonAsync<JsonObject>($"/models/{model}/aliases/production");
+        Assert.Equal(weak, production!["version"]!.GetValue<int>());
+        Assert.Null(production["canary"]);
+        var moves = (await Platform.Registry.GetFromJsonAsync<JsonObject>($"/models/{model}/aliases/production/history"))!["records"]!.AsArray();
+        Assert.Equal($"pipeline {pipeline}", moves[0]!["actorName"]!.GetValue<string>());
+        Assert.Equal(candidate, moves[0]!["before"]!["canary"]!["version"]!.GetValue<int>());
+        await Platform.Registry.GetAsync($"/models/{model}/versions/{candidate}").AssertStatusAsync(HttpStatusCode.OK);
     }
 
     [Fact]
@@ -164,7 +224,7 @@ public class PipelineTests(PlatformFixture platform) : PlatformTest(platform)
         var run = await Platform.WaitUntilAsync(
             $"a run of pipeline {pipeline} to end {status}",
             async () => (await Platform.Training.GetFromJsonAsync<JsonArray>($"/pipelines/{pipeline}/runs"))!.FirstOrDefault()?.AsObject(),
-            seen => seen?["status"]?.GetValue<string>() is { } now && now is not ("pending" or "waiting" or "training" or "gating"),
+            seen => seen?["status"]?.GetValue<string>() is { } now && now is not ("pending" or "waiting" or "training" or "gating" or "canary" or "watching"),
             RunTimeout,
             PipelineServices,
             seen => seen?.ToJsonString() ?? "(no run yet)");
@@ -175,15 +235,44 @@ public class PipelineTests(PlatformFixture platform) : PlatformTest(platform)
     private static IEnumerable<KeyValuePair<string, object>> Fields(object values) =>
         values.GetType().GetProperties().Select(property => new KeyValuePair<string, object>(property.Name, property.GetValue(values)!));
 
-    private static string IrisCsv(int copies)
+    /// <summary>
+    /// Sends the model's production alias iris records, five a request, until stopped, as a client would, whatever the answers.
+    /// Paced, so the replicas' checks are not starved of the machine's two cores.
+    /// </summary>
+    private async Task ServeAsync(string model, CancellationToken stop)
+    {
+        var rows = PlatformSteps.IrisRows();
+        try
+        {
+            for (var first = 0; !stop.IsCancellationRequested; first += 5)
+            {
+                var records = Enumerable.Range(first, 5).Select(row => rows[row % rows.Count].Record).ToArray();
+                using var answer = await Platform.Inference.PostAsJsonAsync($"/models/{model}/predict", new { records }, stop);
+                await Task.Delay(TimeSpan.FromMilliseconds(50), stop);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Iris, <paramref name="copies"/> times over; <paramref name="withSignal"/> adds a column that gives the species away.</summary>
+    private static string IrisCsv(int copies, bool withSignal = false)
     {
         var lines = PlatformSteps.IrisCsv().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        var csv = new StringBuilder(lines[0]).Append('\n');
+        var csv = new StringBuilder(lines[0].TrimEnd('\r')).Append(withSignal ? ",signal\n" : "\n");
+        var species = new List<string>();
         for (var copy = 0; copy < copies; copy++)
         {
-            foreach (var line in lines.Skip(1))
+            foreach (var line in lines.Skip(1).Select(line => line.TrimEnd('\r')))
             {
-                csv.Append(line.TrimEnd('\r')).Append('\n');
+                var name = line[(line.LastIndexOf(',') + 1)..];
+                if (!species.Contains(name))
+                {
+                    species.Add(name);
+                }
+
+                csv.Append(line).Append(withSignal ? $",{species.IndexOf(name)}\n" : "\n");
             }
         }
 
