@@ -194,7 +194,7 @@ public abstract class PipelineStoreTests : IDisposable
         var gating = (await _store.GetRunAsync(run.Id, CancellationToken.None))!;
         var verdict = new GateVerdict(true, "macroAccuracy", 0.97, 0.95, 0.02, 0, 30, [], "better");
         await _store.AdvanceAsync(gating, new RunChange(PipelineRunStatuses.Promoted, "promoted", "production moved to v2", BaselineVersion: 1,
-            Gate: verdict), CancellationToken.None);
+            Gate: verdict, ReachedProduction: true), CancellationToken.None);
 
         var promoted = (await _store.GetRunAsync(run.Id, CancellationToken.None))!;
         Assert.Equal((PipelineRunStatuses.Promoted, jobId, 2, 1), (promoted.Status, promoted.JobId, promoted.CandidateVersion, promoted.BaselineVersion));
@@ -205,6 +205,127 @@ public abstract class PipelineStoreTests : IDisposable
             from: null, to: null, before: null, limit: 10, CancellationToken.None);
         Assert.Equal("pipeline-run.promoted", Assert.Single(trail.Records).Action);
         Assert.Equal([run.Id], (await _store.ListRunsAsync("nightly", 10, CancellationToken.None)).Select(listed => listed.Id));
+    }
+
+    /// <summary>A run of <c>nightly</c> taken as far as its gate, its candidate v4 and production's version v3.</summary>
+    private async Task<PipelineRun> GatingRunAsync()
+    {
+        await SaveAsync("nightly", Hourly());
+        var run = (await _store.TriggerAsync("nightly", Scientist, CancellationToken.None))!;
+        run = await AdvanceAsync(run, new RunChange(PipelineRunStatuses.Training, "training", "job queued", JobId: Guid.CreateVersion7()));
+        return await AdvanceAsync(run, new RunChange(PipelineRunStatuses.Gating, "trained", "registered iris v4", CandidateVersion: 4));
+    }
+
+    private async Task<PipelineRun> AdvanceAsync(PipelineRun run, RunChange change)
+    {
+        Assert.True(await _store.AdvanceAsync(run, change, CancellationToken.None));
+        return (await _store.GetRunAsync(run.Id, CancellationToken.None))!;
+    }
+
+    private static LiveTraffic Traffic(long requests, long rows, double seconds)
+    {
+        var latency = new long[LiveTraffic.LatencyBounds.Count + 1];
+        latency[LiveTraffic.LatencyBucket(seconds)] = requests;
+        return new LiveTraffic(requests, requests / 10, rows, latency);
+    }
+
+    private static RolloutState Canary(DateTimeOffset since) => new(
+        PipelineRunStatuses.Canary, 4, 3, new SetAliasRequest(3, new CanaryRoute(4, 10), 3), since, Traffic(40, 400, 0.02), Traffic(900, 9_000, 0.01),
+        new ShadowComparison(4, 3, 400, 380, 0.95, 0.01));
+
+    private LiveObservation Look(double agreement) => new(
+        _clock.GetUtcNow(), 60, new LiveFigures(50, 1, 500, 0.02, 0.025), new LiveFigures(450, 2, 4_500, 0.0044, 0.0125), 500, agreement, null,
+        [new LiveCheck("agreement", "check", agreement, 0.9, agreement >= 0.9)]);
+
+    [Fact]
+    public async Task ARunAdvancedWithARolloutReadsBackWithIt()
+    {
+        var gating = await GatingRunAsync();
+        var state = Canary(_clock.GetUtcNow());
+
+        await AdvanceAsync(gating, new RunChange(PipelineRunStatuses.Canary, "canary", "10% of production to v4", Rollout: state));
+
+        var read = (await _store.GetRunAsync(gating.Id, CancellationToken.None))!.Rollout!;
+        Assert.Equal((PipelineRunStatuses.Canary, 4, (int?)3, state.Route, state.Since), (read.Phase, read.Candidate, read.Control, read.Route, read.Since));
+        Assert.Equal((40L, 4L, 400L), (read.CandidateAtStart.Requests, read.CandidateAtStart.Errors, read.CandidateAtStart.Rows));
+        Assert.Equal(state.CandidateAtStart.Latency, read.CandidateAtStart.Latency);
+        Assert.Equal(state.ControlAtStart!.Latency, read.ControlAtStart!.Latency);
+        Assert.Equal(state.ShadowAtStart, read.ShadowAtStart);
+        Assert.Null(read.Latest);
+        Assert.Null((await _store.GetRunAsync(gating.Id, CancellationToken.None))!.SecondsToProduction);
+    }
+
+    [Fact]
+    public async Task AnObservationUpdatesTheRolloutsLatestLookWithoutAStepAndNothingOnceTheRunMovedOn()
+    {
+        var canary = await AdvanceAsync(await GatingRunAsync(),
+            new RunChange(PipelineRunStatuses.Canary, "canary", "10% of production to v4", Rollout: Canary(_clock.GetUtcNow())));
+        _clock.Advance(TimeSpan.FromMinutes(1));
+
+        await _store.ObserveAsync(canary, canary.Rollout! with { Latest = Look(0.96) }, CancellationToken.None);
+        var observed = (await _store.GetRunAsync(canary.Id, CancellationToken.None))!;
+        // Rolled back by one replica while another still looks at the canary it read before.
+        var rolledBack = await AdvanceAsync(observed, new RunChange(PipelineRunStatuses.RolledBack, "rolled back", "rolled back to v3: alarm errorRate",
+            Reason: "rolled back to v3: alarm errorRate"));
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await _otherReplica.ObserveAsync(canary, canary.Rollout! with { Latest = Look(0.5) }, CancellationToken.None);
+
+        var latest = observed.Rollout!.Latest!;
+        Assert.Equal((Start.AddMinutes(1), 60.0, (double?)0.96, 500L), (latest.At, latest.Seconds, latest.Agreement, latest.ShadowRows));
+        Assert.Equal((50L, 0.025), (latest.Candidate.Requests, latest.Candidate.P99Seconds));
+        Assert.Equal(new LiveCheck("agreement", "check", 0.96, 0.9, true), Assert.Single(latest.Checks));
+        Assert.Equal(canary.Steps.Select(step => step.Step), observed.Steps.Select(step => step.Step));
+        var final = (await _store.GetRunAsync(canary.Id, CancellationToken.None))!;
+        Assert.Equal((PipelineRunStatuses.RolledBack, (double?)0.96), (final.Status, final.Rollout!.Latest!.Agreement));
+        Assert.Equal(rolledBack.Steps.Count, final.Steps.Count);
+    }
+
+    [Fact]
+    public async Task ACandidateThatReachesProductionAgainKeepsItsFirstTimeToProduction()
+    {
+        var gating = await GatingRunAsync();
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        var watching = await AdvanceAsync(gating, new RunChange(PipelineRunStatuses.Watching, "promoted", "production moved from v3 to v4",
+            Rollout: Canary(_clock.GetUtcNow()) with { Phase = PipelineRunStatuses.Watching }, ReachedProduction: true));
+        _clock.Advance(TimeSpan.FromMinutes(10));
+
+        var promoted = await AdvanceAsync(watching, new RunChange(PipelineRunStatuses.Promoted, "watched", "watched 600 s: no alarm", ReachedProduction: true));
+
+        Assert.Equal(((double?)120, (double?)120), (watching.SecondsToProduction, promoted.SecondsToProduction));
+        Assert.Equal(PipelineRunStatuses.Watching, promoted.Rollout!.Phase);
+    }
+
+    [Fact]
+    public async Task RunsInTheirCanaryOrWatchAreListedAmongTheRunsWithANextStep()
+    {
+        // The scheduler takes only the listed runs further: a canary left out would soak at its share of production for ever.
+        var canary = await AdvanceAsync(await GatingRunAsync(),
+            new RunChange(PipelineRunStatuses.Canary, "canary", "10% of production to v4", Rollout: Canary(_clock.GetUtcNow())));
+        await SaveAsync("weekly", Hourly());
+        var weekly = (await _store.TriggerAsync("weekly", Scientist, CancellationToken.None))!;
+        weekly = await AdvanceAsync(weekly, new RunChange(PipelineRunStatuses.Training, "training", "job queued", JobId: Guid.CreateVersion7()));
+        weekly = await AdvanceAsync(weekly, new RunChange(PipelineRunStatuses.Gating, "trained", "registered iris v5", CandidateVersion: 5));
+        var watching = await AdvanceAsync(weekly, new RunChange(PipelineRunStatuses.Watching, "promoted", "production moved from v3 to v5",
+            Rollout: Canary(_clock.GetUtcNow()) with { Phase = PipelineRunStatuses.Watching }, ReachedProduction: true));
+
+        var active = await _store.ListActiveRunsAsync(CancellationToken.None);
+
+        Assert.Equal(new[] { canary.Id, watching.Id }.Order(), active.Select(run => run.Id).Order());
+    }
+
+    [Fact]
+    public async Task OneVersionOfAPipelineIsReadByItsNumberAndAnUnknownOneIsNull()
+    {
+        await SaveAsync("nightly", Hourly());
+        await SaveAsync("nightly", Hourly(PipelineValidation.Queue));
+
+        var first = await _store.GetVersionAsync("nightly", 1, CancellationToken.None);
+        var second = await _store.GetVersionAsync("nightly", 2, CancellationToken.None);
+
+        Assert.Equal(("nightly", 1, (string?)null), (first!.Name, first.Version, first.Definition.Concurrency));
+        Assert.Equal(("nightly", 2, PipelineValidation.Queue), (second!.Name, second.Version, second.Definition.Concurrency));
+        Assert.Null(await _store.GetVersionAsync("nightly", 3, CancellationToken.None));
+        Assert.Null(await _store.GetVersionAsync("weekly", 1, CancellationToken.None));
     }
 
     public void Dispose()

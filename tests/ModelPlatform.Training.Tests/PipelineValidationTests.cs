@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using ModelPlatform.Contracts;
 using ModelPlatform.Training.Pipelines;
 
@@ -64,5 +65,58 @@ public class PipelineValidationTests
         var (errors, _) = PipelineValidation.Validate("nightly", Valid with { Training = null });
 
         Assert.Equal(["training"], errors.Keys);
+    }
+
+    [Fact]
+    public void ARolloutWithAlarmsOnAGatedPipelineIsValid()
+    {
+        var definition = Valid with
+        {
+            Rollout = new PipelineRollout(25, PipelineRollout.Shadow, SoakSeconds: 600, SoakRows: 1_000, MaxSoakSeconds: 3_600, MinAgreement: 0.95,
+                MaxErrorRateIncrease: 0.02, MaxLatencyRatio: 1.5),
+            Alarms = new PipelineAlarms(MaxErrorRate: 0.05, MaxP99Milliseconds: 250, MaxDriftedShare: 0.3, MinRequests: 50, WatchSeconds: 900),
+        };
+
+        var (errors, _) = PipelineValidation.Validate("nightly-iris", definition);
+
+        Assert.Empty(errors);
+    }
+
+    [Theory]
+    [InlineData("""{"rollout": {"canaryPercent": 0}}""", "rollout.canaryPercent")]
+    [InlineData("""{"rollout": {"canaryPercent": 100}}""", "rollout.canaryPercent")]
+    [InlineData("""{"rollout": {"current": "canary"}}""", "rollout.current")]
+    [InlineData("""{"rollout": {"soakSeconds": -1}}""", "rollout.soakSeconds")]
+    [InlineData("""{"rollout": {"maxSoakSeconds": 0}}""", "rollout.maxSoakSeconds")]
+    [InlineData("""{"rollout": {"soakSeconds": 600, "maxSoakSeconds": 599}}""", "rollout.maxSoakSeconds")]
+    [InlineData("""{"rollout": {"maxSoakSeconds": 100}}""", "rollout.maxSoakSeconds")]
+    [InlineData("""{"rollout": {"soakSeconds": 172800}}""", "rollout.soakSeconds")]
+    [InlineData("""{"rollout": {"soakRows": -1}}""", "rollout.soakRows")]
+    [InlineData("""{"rollout": {"minAgreement": 1.1}}""", "rollout.minAgreement")]
+    [InlineData("""{"rollout": {"minAgreement": 0.9, "current": "control"}}""", "rollout.minAgreement")]
+    [InlineData("""{"rollout": {"maxErrorRateIncrease": -0.01}}""", "rollout.maxErrorRateIncrease")]
+    [InlineData("""{"rollout": {"maxLatencyRatio": 0.9}}""", "rollout.maxLatencyRatio")]
+    [InlineData("""{"rollout": {}, "gate": null}""", "rollout")]
+    [InlineData("""{"alarms": {"maxErrorRate": 1.5}}""", "alarms.maxErrorRate")]
+    [InlineData("""{"alarms": {"maxDriftedShare": -0.1}}""", "alarms.maxDriftedShare")]
+    [InlineData("""{"alarms": {"maxP99Milliseconds": 0}}""", "alarms.maxP99Milliseconds")]
+    [InlineData("""{"alarms": {"maxErrorRate": 0.05, "minRequests": 0}}""", "alarms.minRequests")]
+    [InlineData("""{"alarms": {"maxErrorRate": 0.05, "watchSeconds": -1}}""", "alarms.watchSeconds")]
+    [InlineData("""{"alarms": {"minRequests": 50, "watchSeconds": 900}}""", "alarms")]
+    [InlineData("""{"alarms": {"maxErrorRate": 0.05}, "gate": null}""", "alarms")]
+    public void EachRolloutAndAlarmProblemIsNamedByItsField(string json, string field)
+    {
+        // The rollout and alarms as a client sends them; a "gate": null takes the valid definition's gate away.
+        var sent = JsonDocument.Parse(json).RootElement;
+        var definition = Valid with
+        {
+            Rollout = sent.TryGetProperty("rollout", out var rollout) ? rollout.Deserialize<PipelineRollout>(JsonSerializerOptions.Web) : null,
+            Alarms = sent.TryGetProperty("alarms", out var alarms) ? alarms.Deserialize<PipelineAlarms>(JsonSerializerOptions.Web) : null,
+            Gate = sent.TryGetProperty("gate", out _) ? null : Valid.Gate,
+        };
+
+        var (errors, _) = PipelineValidation.Validate("nightly-iris", definition);
+
+        Assert.Equal([field], errors.Keys);
     }
 }

@@ -82,8 +82,7 @@ public static class LiveRollouts
 
         var rollout = definition.Rollout ?? new PipelineRollout();
         var soakRows = rollout.SoakRows ?? 0;
-        var soakSeconds = rollout.SoakSeconds ?? (rollout.SoakRows is null ? PipelineValidation.DefaultSoakSeconds : 0);
-        if (look.Seconds >= soakSeconds && look.Candidate.Rows >= soakRows)
+        if (look.Seconds >= PipelineValidation.SoakSeconds(rollout) && look.Candidate.Rows >= soakRows)
         {
             var soaked = $"soaked {look.Seconds:0} s, {look.Candidate.Rows} records";
             var failed = look.Checks.Where(check => check.Kind == Check && (check.Value is null || !check.Passed)).ToList();
@@ -92,8 +91,7 @@ public static class LiveRollouts
                 : (RolloutDecision.RollBack, $"{soaked}; live checks failed: {string.Join("; ", failed.Select(Describe))}");
         }
 
-        var longest = rollout.MaxSoakSeconds ?? PipelineValidation.DefaultMaxSoakSeconds;
-        return look.Seconds >= longest
+        return look.Seconds >= PipelineValidation.MaxSoakSeconds(rollout)
             ? (RolloutDecision.RollBack, $"the canary scored {look.Candidate.Rows} of its {soakRows} records in {look.Seconds:0} s")
             : (RolloutDecision.Wait, "");
     }

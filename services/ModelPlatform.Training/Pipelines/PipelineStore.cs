@@ -342,7 +342,8 @@ public sealed class PipelineStore(ServiceDatabase database, TimeProvider clock)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         return await QueryRunsAsync(connection, null,
-            $"WHERE status IN {InList([PipelineRunStatuses.Pending, PipelineRunStatuses.Training, PipelineRunStatuses.Gating])} ORDER BY triggered_at",
+            // Every active status but waiting, which has no step of its own: it starts when the run before it ends.
+            $"WHERE status IN {InList(PipelineRunStatuses.Active.Except([PipelineRunStatuses.Waiting]))} ORDER BY triggered_at",
             new { }, cancellationToken);
     }
 
@@ -423,7 +424,7 @@ public sealed class PipelineStore(ServiceDatabase database, TimeProvider clock)
         await using var connection = await database.OpenAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             "UPDATE pipeline_runs SET rollout = @rollout WHERE id = @id AND status = @status",
-            new { id = run.Id.ToString(), run.Status, rollout = JsonSerializer.Serialize(rollout, Json) }, cancellationToken: cancellationToken));
+            new { id = run.Id.ToString(), status = run.Status, rollout = JsonSerializer.Serialize(rollout, Json) }, cancellationToken: cancellationToken));
     }
 
     /// <summary>Ends a run, and lets the run waiting behind it (if any) start.</summary>

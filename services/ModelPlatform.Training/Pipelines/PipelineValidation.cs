@@ -155,9 +155,11 @@ public static class PipelineValidation
             errors["rollout.soakRows"] = ["must be 0 or more"];
         }
 
-        if (rollout.MaxSoakSeconds is { } longest && rollout.SoakSeconds is { } soak && soak > longest)
+        // Defaults count too: a soak longer than the longest a canary may wait would always roll back.
+        if (SoakSeconds(rollout) > MaxSoakSeconds(rollout))
         {
-            errors["rollout.maxSoakSeconds"] = [$"must be at least soakSeconds ({soak})"];
+            errors[rollout.MaxSoakSeconds is null ? "rollout.soakSeconds" : "rollout.maxSoakSeconds"] =
+                [$"the soak ({SoakSeconds(rollout)} s) must be no longer than maxSoakSeconds ({MaxSoakSeconds(rollout)} s, a day unless set)"];
         }
 
         CheckShare(errors, "rollout.minAgreement", rollout.MinAgreement);
@@ -172,6 +174,12 @@ public static class PipelineValidation
             errors["rollout.maxLatencyRatio"] = ["must be 1 or more: the canary's p99 request time as a multiple of the current version's"];
         }
     }
+
+    /// <summary>How long a canary soaks at least: as declared; 0 when only rows are; <see cref="DefaultSoakSeconds"/> when neither is.</summary>
+    public static int SoakSeconds(PipelineRollout rollout) => rollout.SoakSeconds ?? (rollout.SoakRows is null ? DefaultSoakSeconds : 0);
+
+    /// <summary>How long a canary may wait for its rows before it is rolled back.</summary>
+    public static int MaxSoakSeconds(PipelineRollout rollout) => rollout.MaxSoakSeconds ?? DefaultMaxSoakSeconds;
 
     private static void ValidateAlarms(PipelineAlarms alarms, bool gated, Dictionary<string, string[]> errors)
     {
