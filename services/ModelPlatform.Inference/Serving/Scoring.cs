@@ -43,11 +43,18 @@ public sealed class Scoring(
         await FromRoute(model, alias, await route, routingKey, cancellationToken);
 
     private ValueTask<(ServingTarget? Target, string? NotFound)> FromRoute(
-        string model, string? alias, AliasRoute? route, string? routingKey, CancellationToken cancellationToken) =>
-        route is null
-            ? ValueTask.FromResult<(ServingTarget?, string?)>((null, $"Model '{model}' has no alias '{alias ?? DefaultAlias}'. Point one at a version "
-                + $"with PUT /models/{model}/aliases/{alias ?? DefaultAlias} on the registry, or ask for a version."))
-            : ResolveVersionAsync(model, TrafficSplit.Choose(route, routingKey), route.Shadow, cancellationToken);
+        string model, string? alias, AliasRoute? route, string? routingKey, CancellationToken cancellationToken)
+    {
+        if (route is null)
+        {
+            return ValueTask.FromResult<(ServingTarget?, string?)>((null, $"Model '{model}' has no alias '{alias ?? DefaultAlias}'. Point one at a version "
+                + $"with PUT /models/{model}/aliases/{alias ?? DefaultAlias} on the registry, or ask for a version."));
+        }
+
+        // A main version that shadows its canary scores copies of the canary's requests only, not of its own.
+        var chosen = TrafficSplit.Choose(route, routingKey);
+        return ResolveVersionAsync(model, chosen, route.Shadow == chosen ? null : route.Shadow, cancellationToken);
+    }
 
     private ValueTask<(ServingTarget? Target, string? NotFound)> ResolveVersionAsync(
         string model, int version, int? shadowVersion, CancellationToken cancellationToken)
