@@ -11,10 +11,17 @@ public sealed record ServingTarget(ModelVersionInfo Version, ModelPredictor Pred
 
 /// <summary>
 /// What every protocol (JSON, CSV, Open Inference Protocol) shares: which version answers, and scoring records with it,
-/// through the prediction cache, with metrics, a copy for the shadow, and the rows offered to the version's drift sample.
+/// through the prediction cache, with metrics, the rows counted as the version's live traffic, a copy for the shadow, and
+/// the rows offered to the version's drift sample.
 /// </summary>
 public sealed class Scoring(
-    ModelCatalog catalog, LoadedModels models, PredictionCache cache, ShadowTraffic shadow, InputSample sample, InferenceMetrics metrics)
+    ModelCatalog catalog,
+    LoadedModels models,
+    PredictionCache cache,
+    ShadowTraffic shadow,
+    InputSample sample,
+    InferenceMetrics metrics,
+    LiveTrafficTally liveTraffic)
 {
     public const string DefaultAlias = "production";
 
@@ -133,6 +140,7 @@ public sealed class Scoring(
     private Prediction[] Scored(ServingTarget target, IReadOnlyList<ModelRecord> records, string protocol, long started, Prediction[] predictions)
     {
         metrics.Scored(target.Version.ModelName, target.Version.Version, protocol, records.Count, Stopwatch.GetElapsedTime(started));
+        liveTraffic.Scored(target.Version.ModelName, target.Version.Version, records.Count);
         sample.Offer(target.Version, records);
         if (target.Shadow is { } shadowVersion)
         {
