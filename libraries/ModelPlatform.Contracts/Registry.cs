@@ -119,19 +119,55 @@ public sealed record ModelInfo(
 /// <summary>A model and every one of its versions.</summary>
 public sealed record ModelDetails(ModelInfo Model, IReadOnlyList<ModelVersionInfo> Versions);
 
-/// <summary>Where an alias is to point: promotion and rollback alike, with a canary share and a shadow if wanted.</summary>
-public sealed record SetAliasRequest(int Version, CanaryRoute? Canary = null, int? Shadow = null);
+/// <summary>
+/// Where an alias is to point: promotion and rollback alike, with a canary share and a shadow if wanted. The shadow is
+/// another version, or, beside a canary, <paramref name="Version"/> itself: the main version then scores a copy of each
+/// request the canary answers, so the canary's agreement with it is measured.
+/// </summary>
+public sealed record SetAliasRequest(int Version, CanaryRoute? Canary = null, int? Shadow = null)
+{
+    /// <summary>What is wrong with the route, by field (<c>canary.percent</c>, <c>canary.version</c>, <c>shadow</c>); empty when it is sound.</summary>
+    public Dictionary<string, string[]> Errors()
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (Canary is { } canary)
+        {
+            if (canary.Percent is < 1 or > 99)
+            {
+                errors["canary.percent"] = [$"must be from 1 to 99 (the share of traffic the canary gets), got {canary.Percent}"];
+            }
+
+            if (canary.Version == Version)
+            {
+                errors["canary.version"] = ["must differ from version"];
+            }
+        }
+
+        if (Shadow is { } shadow && shadow == Canary?.Version)
+        {
+            errors["shadow"] = ["must differ from canary.version: a shadow gets a copy of traffic it does not answer"];
+        }
+        else if (Shadow == Version && Canary is null)
+        {
+            errors["shadow"] = ["may equal version only beside a canary (it then scores a copy of the canary's requests); "
+                + "without one, version answers every request and has none to shadow"];
+        }
+
+        return errors;
+    }
+}
 
 /// <summary>Sends <paramref name="Percent"/>% of an alias's traffic to <paramref name="Version"/> instead of the alias's main version.</summary>
 public sealed record CanaryRoute(int Version, int Percent);
 
 /// <summary>
 /// Where an alias sends traffic: to <paramref name="Version"/>, except the <paramref name="Canary"/>'s share; the
-/// <paramref name="Shadow"/> version scores a copy of every request, and its answers are only recorded.
+/// <paramref name="Shadow"/> version scores a copy of every request it does not answer itself, and its answers are only
+/// recorded. A shadow equal to <paramref name="Version"/> (beside a canary) thus scores a copy of each canary request.
 /// </summary>
 public sealed record AliasRoute(int Version, CanaryRoute? Canary = null, int? Shadow = null)
 {
-    /// <summary>Every version the route needs loaded.</summary>
+    /// <summary>Every version the route needs loaded, each once (a main version shadowing its canary is one version).</summary>
     public IEnumerable<int> Versions()
     {
         yield return Version;
@@ -140,7 +176,7 @@ public sealed record AliasRoute(int Version, CanaryRoute? Canary = null, int? Sh
             yield return Canary.Version;
         }
 
-        if (Shadow is { } shadow)
+        if (Shadow is { } shadow && shadow != Version && shadow != Canary?.Version)
         {
             yield return shadow;
         }

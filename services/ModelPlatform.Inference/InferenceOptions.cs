@@ -61,4 +61,11 @@ public sealed class InferenceOptions
     /// </summary>
     [Range(0, 525_600)]
     public int DriftCheckMinutes { get; set; } = 60;
+
+    /// <summary>
+    /// How often each replica adds the live traffic it counted (requests, errors, rows, latencies per version) to the totals
+    /// in Redis, in seconds: <c>GET /models/{name}/versions/{version}/live</c> lags by about this much.
+    /// </summary>
+    [Range(1, 3600)]
+    public int LiveTrafficFlushSeconds { get; set; } = 1;
 }

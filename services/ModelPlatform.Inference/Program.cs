@@ -9,6 +9,7 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.UseLiveTrafficCounting();
 app.MapPredictApi();
 app.MapOpenInferenceApi();
 

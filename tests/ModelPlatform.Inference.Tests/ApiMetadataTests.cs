@@ -19,7 +19,11 @@ public sealed class ApiMetadataTests : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         // Registered so the handlers' parameters bind as services; no request is served here.
-        Type[] services = [typeof(Scoring), typeof(ShadowTotals), typeof(ModelCatalog), typeof(LoadedModels), typeof(ServingReadiness), typeof(ServingDrift)];
+        Type[] services =
+        [
+            typeof(Scoring), typeof(ShadowTotals), typeof(LiveTrafficTotals), typeof(ModelCatalog), typeof(LoadedModels), typeof(ServingReadiness),
+            typeof(ServingDrift),
+        ];
         foreach (var service in services)
         {
             builder.Services.AddSingleton(service, _ => throw new NotSupportedException());

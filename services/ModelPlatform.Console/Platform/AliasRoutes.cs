@@ -8,5 +8,5 @@ public static class AliasRoutes
     public static string Describe(AliasRoute route) =>
         $"v{route.Version}"
         + (route.Canary is { } canary ? $", canary v{canary.Version} at {canary.Percent}%" : "")
-        + (route.Shadow is { } shadow ? $", shadow v{shadow}" : "");
+        + (route.Shadow is { } shadow ? $", shadow v{shadow}" + (shadow == route.Version ? " of the canary's requests" : "") : "");
 }

@@ -36,9 +36,9 @@ public static class OpenInferenceApi
         reads.MapGet("/models/{name}/versions/{version}/ready", ModelReady).WithName("OipModelVersionReady").WithSummary("Whether a version is loaded")
             .ProducesReadiness().ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
         v2.MapPost("/models/{name}/infer", Infer).WithName("OipInfer").WithSummary("Inference with the production version (or its canary)")
-            .ProducesInference().RequireRoles(PlatformRoles.Predictor);
+            .ProducesInference().RequireRoles(PlatformRoles.Predictor).CountsLiveTraffic();
         v2.MapPost("/models/{name}/versions/{version}/infer", Infer).WithName("OipVersionInfer").WithSummary("Inference with a version")
-            .ProducesInference().RequireRoles(PlatformRoles.Predictor);
+            .ProducesInference().RequireRoles(PlatformRoles.Predictor).CountsLiveTraffic();
         return app;
     }
 
@@ -162,6 +162,9 @@ public static class OpenInferenceApi
             return Error(StatusCodes.Status404NotFound, notFound!);
         }
 
+        // Named at once, so an answer this version cannot give (inputs it cannot read) is counted as its error.
+        var answered = target.Version.Version.ToString(CultureInfo.InvariantCulture);
+        context.Response.Headers[PredictApi.ModelVersionHeader] = answered;
         var signature = target.Version.Signature;
         var (records, inputError) = OpenInferenceTensors.ReadInputs(signature, request, options.MaxRecordsPerRequest);
         if ((inputError ?? OpenInferenceTensors.RequestedOutputsError(signature, request.Outputs)) is { } requestError)
@@ -200,8 +203,6 @@ public static class OpenInferenceApi
             outputs.AddRange(OpenInferenceTensors.ExplanationOutputs(signature, explanations));
         }
 
-        var answered = target.Version.Version.ToString(CultureInfo.InvariantCulture);
-        context.Response.Headers[PredictApi.ModelVersionHeader] = answered;
         return Json(StatusCodes.Status200OK, new InferenceResponse(name, answered, request.Id, outputs));
     }
 

@@ -42,13 +42,28 @@ public static class PredictApi
             .Produces(StatusCodes.Status200OK, contentType: CsvScoring.JsonLinesContentType)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .RequireRoles(PlatformRoles.Predictor);
+            .RequireRoles(PlatformRoles.Predictor)
+            .CountsLiveTraffic();
+        // These reads are for readers, and for the training service: its pipelines judge a canary live by them.
         app.MapGet("/models/{name}/shadow", GetShadowComparisons)
             .WithTags("Predictions")
             .WithName("GetShadowComparisons")
             .WithSummary("How the shadow versions of a model's aliases compare with the versions that answered")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .RequireRoles(PlatformRoles.Reader);
+            .RequireRoles(PlatformRoles.Reader, PlatformRoles.TrainingService);
+        app.MapGet("/models/{name}/versions/{version:int}/live", GetLiveTraffic)
+            .WithTags("Predictions")
+            .WithName("GetLiveTraffic")
+            .WithSummary("What a version has answered live on every replica since it was first served: requests, errors, rows, latencies")
+            .WithDescription($"""
+                Cumulative figures, added up from every replica about every {new InferenceOptions().LiveTrafficFlushSeconds} s: a window is the
+                difference of two readings. A request counts for the version that answered it (the {ModelVersionHeader} header), on
+                every protocol; it is an error when its answer is 400 or more (records the version cannot read, a fault). The latency
+                list counts requests per bucket, the i-th up to 0.1 ms × 1.25^i, the last everything above about 100 s. All zeros
+                before the version answered anything.
+                """)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .RequireRoles(PlatformRoles.Reader, PlatformRoles.TrainingService);
         app.MapGet("/models/{name}/versions/{version:int}/drift", GetDrift)
             .WithTags("Predictions")
             .WithName("GetServingDrift")
@@ -59,7 +74,7 @@ public static class PredictApi
                 training data is small, normalised Wasserstein or Jensen-Shannon once it is large, with the PSI beside each.
                 """)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .RequireRoles(PlatformRoles.Reader);
+            .RequireRoles(PlatformRoles.Reader, PlatformRoles.TrainingService);
         return app;
     }
 
@@ -93,6 +108,7 @@ public static class PredictApi
             return ProblemResults.NotFound(notFound!);
         }
 
+        // Named at once, so an answer this version cannot give (records it cannot read) is counted as its error.
         context.Response.Headers[ModelVersionHeader] = target.Version.Version.ToString();
         if (isCsv)
         {
@@ -221,6 +237,11 @@ public static class PredictApi
         await shadowTotals.ReadAsync(name) is { } comparisons
             ? TypedResults.Ok(comparisons)
             : Problem(StatusCodes.Status503ServiceUnavailable, "Redis is unreachable", "Shadow comparisons are kept in Redis, which is unreachable.");
+
+    public static async Task<Results<Ok<LiveTraffic>, ProblemHttpResult>> GetLiveTraffic(string name, int version, LiveTrafficTotals liveTraffic) =>
+        await liveTraffic.ReadAsync(name, version) is { } traffic
+            ? TypedResults.Ok(traffic)
+            : Problem(StatusCodes.Status503ServiceUnavailable, "Redis is unreachable", "Live traffic totals are kept in Redis, which is unreachable.");
 
     public static async Task<Results<Ok<ServingDriftReport>, ValidationProblem, NotFound<ProblemDetails>, ProblemHttpResult>> GetDrift(
         string name, int version, ModelCatalog catalog, ServingDrift drift, CancellationToken cancellationToken, string? window = null)

@@ -47,6 +47,10 @@ internal static class Extensions
         builder.Services.AddHostedService(services => services.GetRequiredService<InputSample>());
         builder.Services.AddSingleton<ServingDrift>();
         builder.Services.AddHostedService<DriftMonitor>();
+        // Each replica counts what every version answers and adds it to the totals in Redis, for canary checks and alarms.
+        builder.Services.AddSingleton<LiveTrafficTally>();
+        builder.Services.AddSingleton<LiveTrafficTotals>();
+        builder.Services.AddHostedService<LiveTrafficFlusher>();
         builder.Services.AddSingleton<Scoring>();
         // Models trained from a feature service read their features from the online store, in the same Redis.
         builder.Services.AddSingleton<OnlineStore>();

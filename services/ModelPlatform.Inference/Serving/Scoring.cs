@@ -11,10 +11,17 @@ public sealed record ServingTarget(ModelVersionInfo Version, ModelPredictor Pred
 
 /// <summary>
 /// What every protocol (JSON, CSV, Open Inference Protocol) shares: which version answers, and scoring records with it,
-/// through the prediction cache, with metrics, a copy for the shadow, and the rows offered to the version's drift sample.
+/// through the prediction cache, with metrics, the rows counted as the version's live traffic, a copy for the shadow, and
+/// the rows offered to the version's drift sample.
 /// </summary>
 public sealed class Scoring(
-    ModelCatalog catalog, LoadedModels models, PredictionCache cache, ShadowTraffic shadow, InputSample sample, InferenceMetrics metrics)
+    ModelCatalog catalog,
+    LoadedModels models,
+    PredictionCache cache,
+    ShadowTraffic shadow,
+    InputSample sample,
+    InferenceMetrics metrics,
+    LiveTrafficTally liveTraffic)
 {
     public const string DefaultAlias = "production";
 
@@ -43,11 +50,18 @@ public sealed class Scoring(
         await FromRoute(model, alias, await route, routingKey, cancellationToken);
 
     private ValueTask<(ServingTarget? Target, string? NotFound)> FromRoute(
-        string model, string? alias, AliasRoute? route, string? routingKey, CancellationToken cancellationToken) =>
-        route is null
-            ? ValueTask.FromResult<(ServingTarget?, string?)>((null, $"Model '{model}' has no alias '{alias ?? DefaultAlias}'. Point one at a version "
-                + $"with PUT /models/{model}/aliases/{alias ?? DefaultAlias} on the registry, or ask for a version."))
-            : ResolveVersionAsync(model, TrafficSplit.Choose(route, routingKey), route.Shadow, cancellationToken);
+        string model, string? alias, AliasRoute? route, string? routingKey, CancellationToken cancellationToken)
+    {
+        if (route is null)
+        {
+            return ValueTask.FromResult<(ServingTarget?, string?)>((null, $"Model '{model}' has no alias '{alias ?? DefaultAlias}'. Point one at a version "
+                + $"with PUT /models/{model}/aliases/{alias ?? DefaultAlias} on the registry, or ask for a version."));
+        }
+
+        // A main version that shadows its canary scores copies of the canary's requests only, not of its own.
+        var chosen = TrafficSplit.Choose(route, routingKey);
+        return ResolveVersionAsync(model, chosen, route.Shadow == chosen ? null : route.Shadow, cancellationToken);
+    }
 
     private ValueTask<(ServingTarget? Target, string? NotFound)> ResolveVersionAsync(
         string model, int version, int? shadowVersion, CancellationToken cancellationToken)
@@ -126,6 +140,7 @@ public sealed class Scoring(
     private Prediction[] Scored(ServingTarget target, IReadOnlyList<ModelRecord> records, string protocol, long started, Prediction[] predictions)
     {
         metrics.Scored(target.Version.ModelName, target.Version.Version, protocol, records.Count, Stopwatch.GetElapsedTime(started));
+        liveTraffic.Scored(target.Version.ModelName, target.Version.Version, records.Count);
         sample.Offer(target.Version, records);
         if (target.Shadow is { } shadowVersion)
         {

@@ -240,28 +240,10 @@ public static class ModelsApi
         string name, string alias, SetAliasRequest request, ModelStore store, OutboxRelay relay, HttpContext context,
         CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = request.Errors();
         if (ResourceNames.AliasError(alias) is { } aliasError)
         {
             errors["alias"] = [aliasError];
-        }
-
-        if (request.Canary is { } canary)
-        {
-            if (canary.Percent is < 1 or > 99)
-            {
-                errors["canary.percent"] = [$"must be from 1 to 99 (the share of traffic the canary gets), got {canary.Percent}"];
-            }
-
-            if (canary.Version == request.Version)
-            {
-                errors["canary.version"] = ["must differ from version"];
-            }
-        }
-
-        if (request.Shadow is { } shadow && (shadow == request.Version || shadow == request.Canary?.Version))
-        {
-            errors["shadow"] = ["must differ from version and canary.version: a shadow gets a copy of traffic it does not answer"];
         }
 
         if (errors.Count > 0)
