@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using ModelPlatform.Contracts;
 using StackExchange.Redis;
 
 namespace ModelPlatform.IntegrationTests;
@@ -245,6 +246,79 @@ public class InferenceTests(PlatformFixture platform) : PlatformTest(platform)
             Assert.Fail($"Expected the shadow to agree on every row, got {comparison.ToJsonString()}. Rows the two versions "
                 + $"label differently, scored directly: {(differing.Count == 0 ? "none" : string.Join("; ", differing))}");
         }
+    }
+
+    [Fact]
+    public async Task AMainVersionShadowsItsCanaryOnTheCanarysRequestsOnly()
+    {
+        // Two versions from one deterministic trainer: the same model, so every copy agrees.
+        var (model, versions) = await IrisVersionsAsync("canaryshadow", 2, "LbfgsMaximumEntropy");
+        var (main, canary) = (versions[0], versions[1]);
+        var selfShadow = await Platform.Registry.PutAsJsonAsync($"/models/{model}/aliases/production", new { version = main, shadow = main })
+            .AssertJsonAsync(HttpStatusCode.BadRequest);
+        var canaryShadow = await Platform.Registry.PutAsJsonAsync($"/models/{model}/aliases/production",
+            new { version = main, canary = new { version = canary, percent = 50 }, shadow = canary }).AssertJsonAsync(HttpStatusCode.BadRequest);
+
+        await Platform.PromoteAsync(model, new { version = main, canary = new { version = canary, percent = 50 }, shadow = main });
+        var records = PlatformSteps.IrisRows().Select(row => row.Record).ToList();
+
+        // Requests split at random between the two; the canary's copies are scored off the request path. Send until both have
+        // answered and the main version has compared at least one whole request of the canary's.
+        var answered = new HashSet<int>();
+        var comparisons = await Platform.WaitUntilAsync($"v{main} to have shadowed 150 rows of its canary v{canary}", async () =>
+        {
+            answered.Add(await AnsweringVersionAsync(model, key: null, records));
+            return (await Platform.Inference.GetFromJsonAsync<List<ShadowComparison>>($"/models/{model}/shadow"))!;
+        }, seen => answered.Count == 2 && seen.Any(pair => pair.AnsweredVersion == canary && pair.Rows >= 150), PlatformSteps.EventTimeout,
+            ["inference"], seen => $"answers from {string.Join(", ", answered.Select(version => $"v{version}"))}; pairs "
+                + string.Join("; ", seen.Select(pair => $"v{pair.AnsweredVersion} shadowed by v{pair.ShadowVersion}: {pair.Rows} rows")));
+
+        Assert.Contains("only beside a canary", selfShadow["errors"]!["shadow"]![0]!.GetValue<string>());
+        Assert.Contains("canary.version", canaryShadow["errors"]!["shadow"]![0]!.GetValue<string>());
+        // The main version's own answers are never copied to itself: the one pair is the canary's.
+        var pair = Assert.Single(comparisons);
+        Assert.Equal((canary, main), (pair.AnsweredVersion, pair.ShadowVersion));
+        Assert.Equal(1.0, pair.Agreement);
+    }
+
+    [Fact]
+    public async Task EachVersionsLiveTrafficCountsItsRequestsRowsErrorsAndLatencyOnEveryProtocol()
+    {
+        // Arrange: a version of this test's own, with nothing answered yet.
+        var (model, versions) = await IrisVersionsAsync("live", 1);
+        var version = versions[0];
+        var live = $"/models/{model}/versions/{version}/live";
+        await Platform.PromoteAsync(model, new { version });
+        var before = (await Platform.Inference.GetFromJsonAsync<LiveTraffic>(live))!;
+        var records = PlatformSteps.IrisRows().Select(row => row.Record).ToList();
+        var csv = "sepal_length,sepal_width,petal_length,petal_width\n"
+            + string.Concat(records.Take(20).Select(r => $"{r["sepal_length"]},{r["sepal_width"]},{r["petal_length"]},{r["petal_width"]}\n"));
+        var withoutPetalWidth = records.Take(2).Select(record => record.Where(cell => cell.Key != "petal_width").ToDictionary()).ToList();
+
+        // Act: through the alias and by version, JSON (150 rows), CSV (20) and OIP (1); then a request of each protocol the
+        // version cannot read (a column missing), and one for a version that does not exist, which is no version's.
+        await Platform.PredictAsync(model, records).AssertStatusAsync(HttpStatusCode.OK);
+        using (var csvAnswer = await PostCsvAsync(model, csv, "text/csv"))
+        {
+            await csvAnswer.AssertStatusAsync(HttpStatusCode.OK);
+        }
+
+        await InferAsync($"/v2/models/{model}/versions/{version}/infer", IrisRequest());
+        await Platform.PredictAsync(model, withoutPetalWidth, $"?version={version}").AssertJsonAsync(HttpStatusCode.BadRequest);
+        await InferAsync($"/v2/models/{model}/infer", IrisRequest(("petal_width", null, [], [])), HttpStatusCode.BadRequest);
+        await Platform.PredictAsync(model, records.Take(1), $"?version={version + 1}").AssertJsonAsync(HttpStatusCode.NotFound);
+
+        // Assert: each replica adds its counts to Redis about every second; the figures are those of these five requests.
+        var after = await Platform.WaitUntilAsync($"the live traffic of v{version} to count 5 requests and 171 rows",
+            async () => (await Platform.Inference.GetFromJsonAsync<LiveTraffic>(live))!,
+            traffic => traffic.Requests >= 5 && traffic.Rows >= 171 && traffic.Latency.Sum() >= 5, PlatformSteps.EventTimeout, ["inference"],
+            traffic => $"{traffic.Requests} requests, {traffic.Errors} errors, {traffic.Rows} rows, {traffic.Latency.Sum()} timed");
+        Assert.Equal((0L, 0L, 0L, 0L), (before.Requests, before.Errors, before.Rows, before.Latency.Sum()));
+        Assert.Null(before.P99Seconds);
+        Assert.Equal((5L, 2L, 171L, 5L), (after.Requests, after.Errors, after.Rows, after.Latency.Sum()));
+        Assert.Equal(0.4, after.ErrorRate, 1e-12);
+        Assert.InRange(after.P99Seconds!.Value, 1e-6, LiveTraffic.LatencyBounds[^1]);
+        Assert.Equal(after.Requests, after.Since(before).Requests);
     }
 
     [Fact]
