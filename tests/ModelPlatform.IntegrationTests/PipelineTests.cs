@@ -61,7 +61,8 @@ public class PipelineTests(PlatformFixture platform) : PlatformTest(platform)
         Assert.Contains("live checks held: agreement", held);
         Assert.Contains("errorRateIncrease 0 ", held);
         var watch = run["rollout"]!;
-        Assert.Equal(("watching", candidate, weak), (watch["phase"]!.GetValue<string>(), watch["candidate"]!.GetValue<int>(), watch["control"]!.GetValue<int>()));
+        Assert.Equal(("watching", candidate, weak),
+            (watch["phase"]!.GetValue<string>(), watch["candidate"]!.GetValue<int>(), watch["control"]!.GetValue<int>()));
         Assert.Equal(0, watch["latest"]!["candidate"]!["errors"]!.GetValue<long>());
         Assert.True(run["secondsToProduction"]!.GetValue<double>() > 0);
 

@@ -2,7 +2,10 @@ using ModelPlatform.Contracts;
 
 namespace ModelPlatform.Training.Pipelines;
 
-/// <summary>What a look at a rollout (its phase is the run's status, canary or watching) decides: wait, promote the canary, end the watch, or roll back (with why).</summary>
+/// <summary>
+/// What a look at a rollout (its phase is the run's status, canary or watching) decides: wait, promote the canary, end the
+/// watch, or roll back (with why).
+/// </summary>
 public enum RolloutDecision
 {
     Wait,
@@ -85,9 +88,10 @@ public static class LiveRollouts
         if (look.Seconds >= PipelineValidation.SoakSeconds(rollout) && look.Candidate.Rows >= soakRows)
         {
             var soaked = $"soaked {look.Seconds:0} s, {look.Candidate.Rows} records";
-            var failed = look.Checks.Where(check => check.Kind == Check && (check.Value is null || !check.Passed)).ToList();
+            var checks = look.Checks.Where(check => check.Kind == Check).ToList();
+            var failed = checks.Where(check => check.Value is null || !check.Passed).ToList();
             return failed.Count == 0
-                ? (RolloutDecision.Promote, $"{soaked}; live checks held: {string.Join(", ", look.Checks.Where(check => check.Kind == Check).Select(Describe))}")
+                ? (RolloutDecision.Promote, $"{soaked}; live checks held: {string.Join(", ", checks.Select(Describe))}")
                 : (RolloutDecision.RollBack, $"{soaked}; live checks failed: {string.Join("; ", failed.Select(Describe))}");
         }
 

@@ -165,7 +165,8 @@ public static class PipelineValidation
         CheckShare(errors, "rollout.minAgreement", rollout.MinAgreement);
         if (rollout.MinAgreement is not null && rollout.Current == PipelineRollout.Control)
         {
-            errors["rollout.minAgreement"] = [$"needs current: {PipelineRollout.Shadow}: agreement is measured by the current version scoring the canary's requests"];
+            errors["rollout.minAgreement"] =
+                [$"needs current: {PipelineRollout.Shadow}: agreement is measured by the current version scoring the canary's requests"];
         }
 
         CheckShare(errors, "rollout.maxErrorRateIncrease", rollout.MaxErrorRateIncrease);
