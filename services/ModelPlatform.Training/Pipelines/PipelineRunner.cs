@@ -156,17 +156,20 @@ public sealed partial class PipelineRunner(
         PipelineRun run, PipelineDefinition definition, string model, int candidate, int? control, string why, CancellationToken cancellationToken)
     {
         var route = new SetAliasRequest(candidate);
-        var candidateNow = await inference.GetLiveTrafficAsync(model, candidate, cancellationToken);
+        var watched = definition.Alarms is { } alarms && (alarms.WatchSeconds ?? PipelineValidation.DefaultWatchSeconds) > 0
+            && control is { } back && back != candidate;
+        // Only a watch needs the inference service: its reading before the move is where the watch's window starts.
+        var candidateNow = watched ? await inference.GetLiveTrafficAsync(model, candidate, cancellationToken) : null;
         await MoveProductionAsync(run, model, route, cancellationToken);
         var from = control is { } previous && previous != candidate ? $"from v{previous} " : "";
         var detail = $"{why}; {ProductionAlias} moved {from}to v{candidate}";
-        if (definition.Alarms is { } alarms && control is { } back && back != candidate && (alarms.WatchSeconds ?? PipelineValidation.DefaultWatchSeconds) > 0)
+        if (!watched)
         {
-            var watch = new RolloutState(PipelineRunStatuses.Watching, candidate, back, route, clock.GetUtcNow(), candidateNow, null, null);
-            return new RunChange(PipelineRunStatuses.Watching, "promoted", $"{detail}; watching its alarms", Rollout: watch, ReachedProduction: true);
+            return new RunChange(PipelineRunStatuses.Promoted, "promoted", detail, ReachedProduction: true);
         }
 
-        return new RunChange(PipelineRunStatuses.Promoted, "promoted", detail, ReachedProduction: true);
+        var watch = new RolloutState(PipelineRunStatuses.Watching, candidate, control, route, clock.GetUtcNow(), candidateNow!, null, null);
+        return new RunChange(PipelineRunStatuses.Watching, "promoted", $"{detail}; watching its alarms", Rollout: watch, ReachedProduction: true);
     }
 
     /// <summary>
